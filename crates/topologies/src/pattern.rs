@@ -1,0 +1,109 @@
+//! Deterministic inputs whose all-reduce is known exactly.
+//!
+//! Rank r's element i is `(r + i) mod PERIOD`: small integers, so float sums are exact for any
+//! realistic rank count (PERIOD x ranks < 2^24 up to about 1.3 million ranks) and the expected
+//! result of element i depends only on `i mod PERIOD`. Ranks differ, so a schedule that drops or
+//! doubles a contribution is caught.
+
+use crate::reduce::Element;
+use crate::{DataType, ReduceOp};
+
+pub const PERIOD: usize = 13;
+
+pub fn value(rank: usize, index: usize) -> u32 {
+    ((rank + index) % PERIOD) as u32
+}
+
+/// The expected result for each residue `index mod PERIOD`.
+pub fn expected_table(nranks: usize, op: ReduceOp) -> [u64; PERIOD] {
+    let mut table = [0u64; PERIOD];
+    for (j, slot) in table.iter_mut().enumerate() {
+        // Only PERIOD distinct values exist; count how often each occurs among the ranks.
+        let full = (nranks / PERIOD) as u64;
+        let rest = nranks % PERIOD;
+        let counts: Vec<u64> = (0..PERIOD)
+            .map(|v| full + u64::from((0..rest).any(|r| (r + j) % PERIOD == v)))
+            .collect();
+        *slot = match op {
+            ReduceOp::Sum => counts.iter().enumerate().map(|(v, c)| v as u64 * c).sum(),
+            ReduceOp::Min => counts.iter().position(|&c| c > 0).unwrap_or(0) as u64,
+            ReduceOp::Max => counts.iter().rposition(|&c| c > 0).unwrap_or(0) as u64,
+        };
+    }
+    table
+}
+
+fn typed_fill<T: Element>(rank: usize, count: usize, out: &mut Vec<u8>) {
+    out.reserve(count * std::mem::size_of::<T>());
+    for i in 0..count {
+        out.extend_from_slice(bytemuck::bytes_of(&T::from_small(value(rank, i))));
+    }
+}
+
+/// Rank `rank`'s input of `count` elements, as native-endian bytes.
+pub fn fill(dtype: DataType, rank: usize, count: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    fill_into(dtype, rank, count, &mut out);
+    out
+}
+
+/// Like [`fill`] into an existing vector (cleared first), to reuse its allocation.
+pub fn fill_into(dtype: DataType, rank: usize, count: usize, out: &mut Vec<u8>) {
+    out.clear();
+    match dtype {
+        DataType::Float => typed_fill::<f32>(rank, count, out),
+        DataType::Double => typed_fill::<f64>(rank, count, out),
+        DataType::Int32 => typed_fill::<i32>(rank, count, out),
+        DataType::Int64 => typed_fill::<i64>(rank, count, out),
+    }
+}
+
+fn typed_wrong<T: Element>(bytes: &[u8], table: &[u64; PERIOD]) -> u64 {
+    let expected: Vec<T> = table.iter().map(|&v| T::from_small(v as u32)).collect();
+    let n = std::mem::size_of::<T>();
+    bytes
+        .chunks_exact(n)
+        .enumerate()
+        .filter(|(i, c)| bytemuck::pod_read_unaligned::<T>(c) != expected[i % PERIOD])
+        .count() as u64
+}
+
+/// How many elements of an all-reduce result differ from the exact answer (nccl-tests' #wrong).
+/// A trailing partial element counts as wrong.
+pub fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, result: &[u8]) -> u64 {
+    let table = expected_table(nranks, op);
+    let partial = u64::from(result.len() % dtype.size() != 0);
+    partial
+        + match dtype {
+            DataType::Float => typed_wrong::<f32>(result, &table),
+            DataType::Double => typed_wrong::<f64>(result, &table),
+            DataType::Int32 => typed_wrong::<i32>(result, &table),
+            DataType::Int64 => typed_wrong::<i64>(result, &table),
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn table_matches_brute_force(nranks in 1usize..200, j in 0usize..PERIOD) {
+            let vals: Vec<u64> = (0..nranks).map(|r| value(r, j) as u64).collect();
+            prop_assert_eq!(expected_table(nranks, ReduceOp::Sum)[j], vals.iter().sum::<u64>());
+            prop_assert_eq!(expected_table(nranks, ReduceOp::Min)[j], *vals.iter().min().unwrap());
+            prop_assert_eq!(expected_table(nranks, ReduceOp::Max)[j], *vals.iter().max().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_single_rank_is_its_own_answer_and_a_flip_is_caught() {
+        for dtype in DataType::ALL {
+            let mut buf = fill(dtype, 0, 100);
+            assert_eq!(count_wrong(dtype, ReduceOp::Sum, 1, &buf), 0);
+            buf[dtype.size() * 7] ^= 0x40;
+            assert_eq!(count_wrong(dtype, ReduceOp::Sum, 1, &buf), 1);
+        }
+    }
+}
