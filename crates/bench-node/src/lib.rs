@@ -1,1 +1,37 @@
+//! bench-node: one rank of a collbench run.
+//!
+//! It connects back to the coordinator over QUIC with the run's credentials, registers, receives
+//! the plan, dials its data-plane peers, and then runs every algorithm and size of the plan,
+//! meeting the other ranks at a barrier before each iteration and timing each iteration itself.
+//! The same [`execute`] loop runs every schedule from `topologies`; no algorithm has network code
+//! of its own.
 
+pub mod apply;
+pub mod control_io;
+pub mod credentials;
+pub mod datalink;
+pub mod execute;
+pub mod node;
+pub mod tls;
+
+pub use node::{run_node, NodeConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("credentials: {0}")]
+    Credentials(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("protocol: {0}")]
+    Protocol(#[from] wire::WireError),
+    #[error("coordinator: {0}")]
+    Coordinator(String),
+    #[error("{context}: {error}")]
+    Peer { context: String, error: String },
+    #[error("aborted by the coordinator: {0}")]
+    Aborted(String),
+    #[error("schedule: {0}")]
+    Schedule(String),
+}

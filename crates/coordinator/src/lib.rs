@@ -1,1 +1,42 @@
+//! The collbench command line: `run` (the coordinator) and `node` (a bench-node).
+//!
+//! `main` only parses arguments and calls [`cli_main`]; tests drive the same code.
 
+pub mod aggregate;
+pub mod cli;
+pub mod clock;
+pub mod compare;
+pub mod control_server;
+pub mod events;
+pub mod launcher;
+pub mod node_cmd;
+pub mod options;
+pub mod orchestrate;
+pub mod output;
+pub mod progress;
+pub mod rate;
+pub mod sizes;
+pub mod transport;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Cli, Command};
+use crate::options::RunOptions;
+
+/// Runs a parsed command line to completion on a single-threaded runtime (one core per process
+/// is what a node needs, and several nodes share a machine's cores).
+pub fn cli_main(cli: Cli) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Run(args) => {
+            let opts = RunOptions::from_args(&args)?;
+            let dir = runtime.block_on(orchestrate::run(opts))?;
+            eprintln!("collbench: results written to {}", dir.display());
+            Ok(())
+        }
+        Command::Node(args) => runtime.block_on(node_cmd::run(args)),
+    }
+}

@@ -1,0 +1,291 @@
+//! A bench-node's life: register, receive the plan, connect, sweep, report, exit.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use quinn::{Connection, RecvStream, SendStream};
+use topologies::{pattern, Algorithm, Schedule};
+use tracing::{debug, info};
+use wire::control::{
+    decode_from_coordinator, FromCoordinator, FromNode, Placement, Plan, Report, TransportParams,
+    PROTOCOL,
+};
+
+use crate::credentials::{NodeCredentials, COORDINATOR_NAME};
+use crate::datalink::{refuse_latecomers, Links};
+use crate::execute::run_program;
+use crate::{control_io, tls, NodeError};
+
+pub struct NodeConfig {
+    pub coordinator: SocketAddr,
+    pub rank: usize,
+    pub nranks: usize,
+    /// Address the data-plane endpoint binds to (port chosen by the OS).
+    pub bind: IpAddr,
+    /// How this node names its host in results.
+    pub host: String,
+    pub credentials: NodeCredentials,
+    /// Limit on connecting to the coordinator and to data-plane peers.
+    pub setup_timeout: Duration,
+}
+
+/// Windows used before the plan arrives (the control connection only).
+const BOOTSTRAP: TransportParams = TransportParams {
+    stream_receive_window: 1 << 20,
+    receive_window: 4 << 20,
+    send_window: 4 << 20,
+    idle_timeout_ms: 10_000,
+};
+
+struct Control {
+    conn: Connection,
+    send: SendStream,
+    recv: RecvStream,
+}
+
+impl Control {
+    async fn send(&mut self, msg: &FromNode) -> Result<(), NodeError> {
+        control_io::send(&mut self.send, msg).await
+    }
+
+    async fn recv(&mut self) -> Result<FromCoordinator, NodeError> {
+        match control_io::recv_payload(&mut self.recv).await? {
+            Some(p) => Ok(decode_from_coordinator(&p)?),
+            None => Err(NodeError::Coordinator("closed the control stream".into())),
+        }
+    }
+
+    /// Waits at barrier `epoch` until every rank has arrived.
+    async fn barrier(&mut self, epoch: u64) -> Result<(), NodeError> {
+        self.send(&FromNode::Arrive { epoch }).await?;
+        match self.recv().await? {
+            FromCoordinator::Release { epoch: e } if e == epoch => Ok(()),
+            FromCoordinator::Abort { reason } => Err(NodeError::Aborted(reason)),
+            other => Err(NodeError::Coordinator(format!(
+                "expected release of barrier {epoch}, got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Runs one node to completion. Errors are also reported to the coordinator when it can still
+/// be reached.
+pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
+    let endpoint = tls::endpoint(SocketAddr::new(cfg.bind, 0), &cfg.credentials, &BOOTSTRAP)?;
+    let data_addr = endpoint
+        .local_addr()
+        .map_err(|e| NodeError::Io(format!("local address: {e}")))?;
+    let connecting = endpoint
+        .connect(cfg.coordinator, COORDINATOR_NAME)
+        .map_err(|e| NodeError::Io(format!("connect to coordinator {}: {e}", cfg.coordinator)))?;
+    let conn = tokio::time::timeout(cfg.setup_timeout, connecting)
+        .await
+        .map_err(|_| {
+            NodeError::Coordinator(format!(
+                "{} did not answer within {:?}",
+                cfg.coordinator, cfg.setup_timeout
+            ))
+        })?
+        .map_err(|e| NodeError::Coordinator(format!("connect to {}: {e}", cfg.coordinator)))?;
+    let (send, recv) = conn
+        .open_bi()
+        .await
+        .map_err(|e| NodeError::Coordinator(format!("control stream: {e}")))?;
+    let mut control = Control {
+        conn: conn.clone(),
+        send,
+        recv,
+    };
+    control
+        .send(&FromNode::Register {
+            protocol: PROTOCOL,
+            token: cfg.credentials.token.clone(),
+            rank: cfg.rank as u32,
+            nranks: cfg.nranks as u32,
+            data_addr: data_addr.to_string(),
+            host: cfg.host.clone(),
+            pid: std::process::id(),
+        })
+        .await?;
+    debug!(rank = cfg.rank, %data_addr, "registered");
+
+    // Whatever the sweep is doing, a lost coordinator ends the node.
+    let closed = conn.clone();
+    let result = tokio::select! {
+        r = sweep(&cfg, &endpoint, &mut control) => r,
+        reason = closed.closed() => Err(NodeError::Coordinator(format!("connection lost: {reason}"))),
+    };
+    if let Err(e) = &result {
+        let (context, error) = match e {
+            NodeError::Peer { context, error } => (context.clone(), error.clone()),
+            other => (format!("rank {}", cfg.rank), other.to_string()),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            control.send(&FromNode::Failed { context, error }),
+        )
+        .await;
+    }
+    let _ = control.send.finish();
+    control.conn.close(0u32.into(), b"bye");
+    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+    result
+}
+
+fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {
+    let p = plan.nranks as usize;
+    let mut peers = BTreeSet::new();
+    for algo in &plan.algorithms {
+        // Peers depend on the shape, not the size; a few elements per rank name them all.
+        let s = algo
+            .build(p, p * 16, plan.dtype.size(), &plan.build)
+            .map_err(|e| NodeError::Schedule(e.to_string()))?;
+        peers.extend(s.peers_of(me));
+    }
+    Ok(peers)
+}
+
+async fn sweep(
+    cfg: &NodeConfig,
+    endpoint: &quinn::Endpoint,
+    control: &mut Control,
+) -> Result<(), NodeError> {
+    let plan = match control.recv().await? {
+        FromCoordinator::Plan(plan) => plan,
+        FromCoordinator::Abort { reason } => return Err(NodeError::Aborted(reason)),
+        other => {
+            return Err(NodeError::Coordinator(format!(
+                "expected the plan, got {other:?}"
+            )))
+        }
+    };
+    if plan.nranks as usize != cfg.nranks {
+        return Err(NodeError::Coordinator(format!(
+            "plan is for {} ranks, this node was started for {}",
+            plan.nranks, cfg.nranks
+        )));
+    }
+    let me = cfg.rank;
+    endpoint.set_server_config(Some(tls::server_config(&cfg.credentials, &plan.transport)?));
+    let mut endpoint_for_clients = endpoint.clone();
+    endpoint_for_clients
+        .set_default_client_config(tls::client_config(&cfg.credentials, &plan.transport)?);
+    let peers = peers_in_plan(&plan, me)?;
+    let mut links = Links::connect(endpoint, me, &peers, &plan.peers, cfg.setup_timeout).await?;
+    refuse_latecomers(endpoint.clone());
+    control.send(&FromNode::Ready {}).await?;
+    info!(rank = me, peers = peers.len(), "data plane ready");
+
+    let max_size = plan.sizes.iter().copied().max().unwrap_or(0) as usize;
+    let mut input = Vec::with_capacity(max_size);
+    let mut work = vec![0u8; max_size];
+    let mut epoch = 0u64;
+    for &algo in &plan.algorithms {
+        for &size in &plan.sizes {
+            let count = size as usize / plan.dtype.size();
+            let schedule = algo
+                .build(plan.nranks as usize, count, plan.dtype.size(), &plan.build)
+                .map_err(|e| NodeError::Schedule(e.to_string()))?;
+            pattern::fill_into(plan.dtype, me, count, &mut input);
+            for placement in Placement::BOTH {
+                let report = measure(
+                    &plan,
+                    algo,
+                    &schedule,
+                    placement,
+                    &input,
+                    &mut work[..size as usize],
+                    &mut links,
+                    control,
+                    &mut epoch,
+                    me,
+                )
+                .await?;
+                control.send(&FromNode::Report(report)).await?;
+            }
+        }
+    }
+    match control.recv().await? {
+        FromCoordinator::Done => {}
+        FromCoordinator::Abort { reason } => return Err(NodeError::Aborted(reason)),
+        other => {
+            return Err(NodeError::Coordinator(format!(
+                "expected done, got {other:?}"
+            )))
+        }
+    }
+    links.close();
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    plan: &Plan,
+    algo: Algorithm,
+    schedule: &Schedule,
+    placement: Placement,
+    input: &[u8],
+    work: &mut [u8],
+    links: &mut Links,
+    control: &mut Control,
+    epoch: &mut u64,
+    me: usize,
+) -> Result<Report, NodeError> {
+    let program = &schedule.programs[me];
+    let mut hist = wire::histogram::new();
+    let mut iter_ns = Vec::with_capacity(plan.iters as usize);
+    let total = plan.warmup_iters + plan.iters;
+    for it in 0..total {
+        if placement == Placement::InPlace {
+            // In place the result overwrites the input: restore it, untimed.
+            work.copy_from_slice(input);
+        }
+        *epoch += 1;
+        control.barrier(*epoch).await?;
+        let start = Instant::now();
+        if placement == Placement::OutOfPlace {
+            work.copy_from_slice(input);
+        }
+        run_program(program, work, links, plan.dtype, plan.op)
+            .await
+            .map_err(|f| NodeError::Peer {
+                context: format!(
+                    "rank {me}: {algo} {} bytes {} iteration {it} step {}: {} rank {}",
+                    input.len(),
+                    placement_name(placement),
+                    f.step,
+                    if f.waiting {
+                        "waiting for"
+                    } else {
+                        "sending to"
+                    },
+                    f.peer
+                ),
+                error: f.error,
+            })?;
+        let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        if it >= plan.warmup_iters {
+            iter_ns.push(ns);
+            wire::histogram::record(&mut hist, ns);
+        }
+    }
+    let nwrong = plan
+        .check
+        .then(|| pattern::count_wrong(plan.dtype, plan.op, plan.nranks as usize, work));
+    Ok(Report {
+        algorithm: algo,
+        size: input.len() as u64,
+        placement,
+        iter_ns,
+        histogram: wire::histogram::to_base64(&hist)?,
+        nwrong,
+    })
+}
+
+fn placement_name(p: Placement) -> &'static str {
+    match p {
+        Placement::OutOfPlace => "out-of-place",
+        Placement::InPlace => "in-place",
+    }
+}

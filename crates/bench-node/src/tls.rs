@@ -1,0 +1,144 @@
+//! QUIC endpoint configuration: mutual TLS 1.3 against the run's CA, and flow-control windows
+//! from the plan.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quinn::{ClientConfig, Endpoint, IdleTimeout, ServerConfig, TransportConfig, VarInt};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::RootCertStore;
+use wire::control::TransportParams;
+
+use crate::credentials::NodeCredentials;
+use crate::NodeError;
+
+pub const ALPN: &[u8] = b"collbench/1";
+
+fn tls_err(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Tls(e.to_string())
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    let mut p = rustls::crypto::ring::default_provider();
+    // AES-128-GCM first: the cheapest suite per byte on CPUs with AES-NI.
+    p.cipher_suites.sort_by_key(|s| match s.suite() {
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => 0,
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384 => 1,
+        _ => 2,
+    });
+    Arc::new(p)
+}
+
+fn roots(creds: &NodeCredentials) -> Result<Arc<RootCertStore>, NodeError> {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(creds.ca_der.clone()))
+        .map_err(|e| NodeError::Credentials(format!("CA certificate: {e}")))?;
+    Ok(Arc::new(roots))
+}
+
+fn chain(creds: &NodeCredentials) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    (
+        vec![CertificateDer::from(creds.identity.cert_der.clone())],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(creds.identity.key_der.clone())),
+    )
+}
+
+pub fn transport(params: &TransportParams) -> Result<TransportConfig, NodeError> {
+    let mut t = TransportConfig::default();
+    let window =
+        |v: u64| VarInt::from_u64(v).map_err(|_| NodeError::Tls(format!("window {v} too large")));
+    t.stream_receive_window(window(params.stream_receive_window)?)
+        .receive_window(window(params.receive_window)?)
+        .send_window(params.send_window)
+        .keep_alive_interval(Some(Duration::from_millis(
+            (params.idle_timeout_ms / 4).max(100),
+        )))
+        .max_idle_timeout(Some(
+            IdleTimeout::try_from(Duration::from_millis(params.idle_timeout_ms))
+                .map_err(tls_err)?,
+        ));
+    Ok(t)
+}
+
+pub fn server_config(
+    creds: &NodeCredentials,
+    params: &TransportParams,
+) -> Result<ServerConfig, NodeError> {
+    let provider = provider();
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots(creds)?, provider.clone())
+        .build()
+        .map_err(tls_err)?;
+    let (certs, key) = chain(creds);
+    let mut crypto = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls_err)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| NodeError::Credentials(format!("node certificate or key: {e}")))?;
+    crypto.alpn_protocols = vec![ALPN.to_vec()];
+    let crypto = QuicServerConfig::try_from(crypto).map_err(tls_err)?;
+    let mut config = ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(Arc::new(transport(params)?));
+    Ok(config)
+}
+
+pub fn client_config(
+    creds: &NodeCredentials,
+    params: &TransportParams,
+) -> Result<ClientConfig, NodeError> {
+    let (certs, key) = chain(creds);
+    let mut crypto = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls_err)?
+        .with_root_certificates(roots(creds)?)
+        .with_client_auth_cert(certs, key)
+        .map_err(|e| NodeError::Credentials(format!("node certificate or key: {e}")))?;
+    crypto.alpn_protocols = vec![ALPN.to_vec()];
+    let crypto = QuicClientConfig::try_from(crypto).map_err(tls_err)?;
+    let mut config = ClientConfig::new(Arc::new(crypto));
+    config.transport_config(Arc::new(transport(params)?));
+    Ok(config)
+}
+
+/// A UDP endpoint that both accepts (mutual TLS) and dials, with large socket buffers so bursts
+/// on loopback are not dropped by the kernel.
+pub fn endpoint(
+    bind: SocketAddr,
+    creds: &NodeCredentials,
+    params: &TransportParams,
+) -> Result<Endpoint, NodeError> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(bind),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .map_err(|e| NodeError::Io(format!("UDP socket: {e}")))?;
+    // The kernel caps these at net.core.{r,w}mem_max; asking for more is harmless.
+    let _ = socket.set_recv_buffer_size(8 << 20);
+    let _ = socket.set_send_buffer_size(8 << 20);
+    socket
+        .bind(&bind.into())
+        .map_err(|e| NodeError::Io(format!("bind {bind}: {e}")))?;
+    let runtime = quinn::default_runtime()
+        .ok_or_else(|| NodeError::Io("no async runtime for QUIC".to_string()))?;
+    let mut endpoint = Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(server_config(creds, params)?),
+        socket.into(),
+        runtime,
+    )
+    .map_err(|e| NodeError::Io(format!("QUIC endpoint on {bind}: {e}")))?;
+    endpoint.set_default_client_config(client_config(creds, params)?);
+    Ok(endpoint)
+}
+
+/// The certificate the peer of `conn` presented (its leaf, DER).
+pub fn peer_leaf(conn: &quinn::Connection) -> Option<Vec<u8>> {
+    let identity = conn.peer_identity()?;
+    let certs = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    certs.first().map(|c| c.as_ref().to_vec())
+}

@@ -1,0 +1,134 @@
+//! Turning every rank's report of one algorithm, size and placement into one measurement.
+//!
+//! An iteration's time is its slowest rank's; the statistics are over those. Per-rank HDR
+//! histograms are merged losslessly (not their percentiles) and kept for the scale model's
+//! straggler estimate.
+
+use wire::control::Report;
+use wire::histogram;
+use wire::results::Measured;
+use wire::stats::{alg_bw, allreduce_bus_factor, slowest_rank_per_iteration, IterStats};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AggregateError {
+    #[error("rank {rank} reported {got} timed iterations, the plan has {want}")]
+    IterationCount {
+        rank: usize,
+        got: usize,
+        want: usize,
+    },
+    #[error("rank {rank} sent an unreadable histogram: {error}")]
+    Histogram { rank: usize, error: String },
+}
+
+/// `reports[r]` is rank r's report; all are for the same algorithm, size and placement.
+pub fn measure(reports: &[Report], iters: usize, size: u64) -> Result<Measured, AggregateError> {
+    let mut merged = histogram::new();
+    let mut per_rank_us = Vec::with_capacity(reports.len());
+    for (rank, r) in reports.iter().enumerate() {
+        if r.iter_ns.len() != iters {
+            return Err(AggregateError::IterationCount {
+                rank,
+                got: r.iter_ns.len(),
+                want: iters,
+            });
+        }
+        let h = histogram::from_base64(&r.histogram).map_err(|e| AggregateError::Histogram {
+            rank,
+            error: e.to_string(),
+        })?;
+        merged.add(&h).map_err(|e| AggregateError::Histogram {
+            rank,
+            error: format!("{e:?}"),
+        })?;
+        per_rank_us.push(
+            r.iter_ns
+                .iter()
+                .map(|&ns| ns as f64 / 1e3)
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let slowest = slowest_rank_per_iteration(&per_rank_us);
+    // `iters` is at least one (validated), so there is at least one iteration.
+    let per_iter = IterStats::of(&slowest).ok_or(AggregateError::IterationCount {
+        rank: 0,
+        got: 0,
+        want: iters,
+    })?;
+    let time = per_iter.mean_us;
+    let algbw = alg_bw(size, time);
+    let nwrong = reports
+        .iter()
+        .map(|r| r.nwrong)
+        .try_fold(0u64, |acc, w| w.map(|w| acc + w));
+    Ok(Measured {
+        time,
+        alg_bw: algbw,
+        bus_bw: algbw * allreduce_bus_factor(reports.len()),
+        nwrong,
+        per_iter,
+        rank_histogram: histogram::to_base64(&merged).map_err(|e| AggregateError::Histogram {
+            rank: 0,
+            error: e.to_string(),
+        })?,
+        rank_mean_us: per_rank_us
+            .iter()
+            .map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topologies::Algorithm;
+    use wire::control::Placement;
+
+    fn report(iter_ns: Vec<u64>, nwrong: Option<u64>) -> Report {
+        let mut h = histogram::new();
+        for &v in &iter_ns {
+            histogram::record(&mut h, v);
+        }
+        Report {
+            algorithm: Algorithm::Ring,
+            size: 1000,
+            placement: Placement::OutOfPlace,
+            iter_ns,
+            histogram: histogram::to_base64(&h).unwrap(),
+            nwrong,
+        }
+    }
+
+    #[test]
+    fn slowest_rank_per_iteration_and_merged_histogram() {
+        let m = measure(
+            &[
+                report(vec![1000, 4000], Some(0)),
+                report(vec![3000, 2000], Some(2)),
+            ],
+            2,
+            1000,
+        )
+        .unwrap();
+        // Iterations take 3 us and 4 us: mean 3.5 us.
+        assert!((m.time - 3.5).abs() < 1e-9);
+        assert_eq!(m.nwrong, Some(2));
+        assert_eq!(histogram::from_base64(&m.rank_histogram).unwrap().len(), 4);
+        assert!((m.alg_bw - 1000.0 / 3.5 / 1e3).abs() < 1e-12);
+        assert!((m.bus_bw - m.alg_bw).abs() < 1e-12, "2(p-1)/p = 1 at p = 2");
+    }
+
+    #[test]
+    fn unchecked_is_none_and_short_reports_are_errors() {
+        let m = measure(&[report(vec![1000], None)], 1, 8).unwrap();
+        assert_eq!(m.nwrong, None);
+        assert_eq!(
+            measure(&[report(vec![1000], None)], 2, 8),
+            Err(AggregateError::IterationCount {
+                rank: 0,
+                got: 1,
+                want: 2
+            })
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Command-line definitions (clap). They turn into validated [`RunOptions`](crate::options::RunOptions)
+//! before anything starts; the rest of the program never sees clap.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "collbench",
+    version,
+    about = "Measure all-reduce over QUIC across processes, namespaces or machines, with nccl-tests' flags and numbers",
+    long_about = "collbench launches bench-node processes, runs all-reduce between them over QUIC \
+(mutual TLS with a per-run CA), times every iteration in HDR histograms, checks the results, and \
+prints an nccl-tests-style table while writing JSON and CSV to the output directory.\n\n\
+Quick start:  collbench run            (4 local processes, ring, float sum, 1K..64M)\n\
+Set RUST_LOG=debug for detailed logs."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run an all-reduce sweep (the coordinator).
+    Run(RunArgs),
+    /// Run one bench-node (what the coordinator launches on each host; not for direct use).
+    Node(NodeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Smallest message size per rank (bytes; K, M, G suffixes).
+    #[arg(short = 'b', long = "minbytes", default_value = "1K")]
+    pub minbytes: String,
+    /// Largest message size per rank.
+    #[arg(short = 'e', long = "maxbytes", default_value = "64M")]
+    pub maxbytes: String,
+    /// Multiply the size by this factor between steps of the sweep (at least 2).
+    #[arg(short = 'f', long = "stepfactor", default_value_t = 2)]
+    pub stepfactor: u64,
+    /// Timed iterations per size and placement.
+    #[arg(short = 'n', long = "iters", default_value_t = 20)]
+    pub iters: u32,
+    /// Untimed warm-up iterations before them (QUIC's congestion window grows during these).
+    #[arg(
+        short = 'w',
+        long = "warmup_iters",
+        alias = "warmup-iters",
+        default_value_t = 5
+    )]
+    pub warmup_iters: u32,
+    /// Check results: 1 (on) or 0 (off); #wrong shows N/A when off.
+    #[arg(short = 'c', long = "check", default_value_t = 1)]
+    pub check: u8,
+    /// Element type: float, double, int32, int64.
+    #[arg(short = 'd', long = "datatype", default_value = "float")]
+    pub datatype: String,
+    /// Reduction operator: sum, min, max.
+    #[arg(short = 'o', long = "op", default_value = "sum")]
+    pub op: String,
+    /// Number of ranks (bench-node processes).
+    #[arg(short = 'N', long = "nodes", default_value_t = 4)]
+    pub nodes: usize,
+    /// Algorithms to run, comma-separated, or 'all'.
+    #[arg(long = "algo", default_value = "ring")]
+    pub algo: String,
+    /// Segment size for pipelined algorithms (bytes; K, M, G suffixes).
+    #[arg(long = "segment", default_value = "1M")]
+    pub segment: String,
+    /// Output directory [default: results/<run-id>].
+    #[arg(long = "out")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an output directory that already holds results.
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds without progress from any rank before the run is declared stalled.
+    #[arg(long = "timeout", default_value_t = 60)]
+    pub timeout: u64,
+    /// How bench-nodes are started: local (processes on this machine).
+    #[arg(long = "launcher", default_value = "local")]
+    pub launcher: String,
+    /// Address the coordinator and local nodes bind to.
+    #[arg(long = "bind", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Link rate of the fabric (tc units: 500mbit, 10gbit); sizes QUIC windows and, for
+    /// emulated fabrics, link efficiency. Default: 40gbit assumed for windows only.
+    #[arg(long = "link-rate")]
+    pub link_rate: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// The coordinator's control address.
+    #[arg(long)]
+    pub coordinator: SocketAddr,
+    /// This node's rank.
+    #[arg(long)]
+    pub rank: usize,
+    /// Number of ranks in the run.
+    #[arg(long)]
+    pub nranks: usize,
+    /// Address to bind the data-plane endpoint to.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Host name reported in results [default: the machine's host name].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Seconds allowed for connecting to the coordinator and peers.
+    #[arg(long, default_value_t = 30)]
+    pub setup_timeout: u64,
+}

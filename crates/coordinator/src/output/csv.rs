@@ -1,0 +1,54 @@
+//! `results.csv`: one line per algorithm and size, both placements, with a header line.
+
+use std::fmt::Write;
+
+use wire::results::ResultRow;
+
+const COLUMNS: &[&str] = &[
+    "algorithm",
+    "nranks",
+    "size",
+    "count",
+    "type",
+    "redop",
+    "root",
+    "time_us",
+    "algbw_gbps",
+    "busbw_gbps",
+    "nwrong",
+    "min_us",
+    "p50_us",
+    "p95_us",
+    "p99_us",
+    "max_us",
+    "stdev_us",
+    "ip_time_us",
+    "ip_algbw_gbps",
+    "ip_busbw_gbps",
+    "ip_nwrong",
+    "link_rate_bps",
+    "link_efficiency",
+];
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+pub fn render(rows: &[ResultRow]) -> String {
+    let mut s = COLUMNS.join(",");
+    s.push('\n');
+    for r in rows {
+        let o = &r.out_of_place;
+        let i = &r.in_place;
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{:.3},{:.6},{:.6},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{},{},{}",
+            r.algorithm, r.nranks, r.size, r.count, r.dtype, r.redop, r.root,
+            o.time, o.alg_bw, o.bus_bw, opt(o.nwrong),
+            o.per_iter.min_us, o.per_iter.p50_us, o.per_iter.p95_us, o.per_iter.p99_us, o.per_iter.max_us, o.per_iter.stdev_us,
+            i.time, i.alg_bw, i.bus_bw, opt(i.nwrong),
+            opt(r.link_rate_bps), opt(r.link_efficiency),
+        );
+    }
+    s
+}

@@ -1,0 +1,7 @@
+//! Everything a run writes: the nccl-tests-style table on stdout, and `results.json` and
+//! `results.csv`, rewritten atomically after every size.
+
+pub mod atomic;
+pub mod csv;
+pub mod table;
+pub mod writer;

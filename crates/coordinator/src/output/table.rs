@@ -1,0 +1,139 @@
+//! The nccl-tests-style table. Data rows have exactly 13 whitespace-separated fields
+//! (size count type redop root, then time algbw busbw #wrong out of place and in place), so tools
+//! that parse nccl-tests output (NVIDIA CloudAI keeps only such rows) read collbench's unchanged.
+
+use std::fmt::Write;
+
+use wire::results::{Measured, ResultRow, RunConfig};
+
+pub fn run_header(cfg: &RunConfig) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# collbench all-reduce over QUIC: nranks {} minBytes {} maxBytes {} step: {}(factor) warmup iters: {} iters: {} validation: {} type: {} redop: {}",
+        cfg.nranks,
+        cfg.minbytes,
+        cfg.maxbytes,
+        cfg.stepfactor,
+        cfg.warmup_iters,
+        cfg.iters,
+        u8::from(cfg.check),
+        cfg.dtype,
+        cfg.redop
+    );
+    let _ = writeln!(s, "#\n# Using devices");
+    for h in &cfg.hosts {
+        let _ = writeln!(
+            s,
+            "#  Rank {:>2} Group  0 Pid {:>7} on {:>10} device  0 [{}] quic",
+            h.rank, h.pid, h.host, h.data_addr
+        );
+    }
+    s
+}
+
+pub fn table_header(algorithm: &str) -> String {
+    format!(
+        "#\n# Algorithm: {algorithm}\n\
+#                                                              out-of-place                       in-place          \n\
+#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n\
+#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)       \n"
+    )
+}
+
+fn time_field(us: f64) -> String {
+    if us < 1e5 {
+        format!("{us:.2}")
+    } else {
+        format!("{us:.0}")
+    }
+}
+
+fn placement(m: &Measured) -> String {
+    let wrong = m
+        .nwrong
+        .map_or_else(|| "N/A".to_string(), |w| w.to_string());
+    format!(
+        "  {:>7}  {:>6.2}  {:>6.2}  {:>5}",
+        time_field(m.time),
+        m.alg_bw,
+        m.bus_bw,
+        wrong
+    )
+}
+
+pub fn row(r: &ResultRow) -> String {
+    format!(
+        "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}",
+        r.size,
+        r.count,
+        r.dtype.name(),
+        r.redop.name(),
+        r.root,
+        placement(&r.out_of_place),
+        placement(&r.in_place)
+    )
+}
+
+/// The footer nccl-tests prints after a table: wrong values and the average bus bandwidth.
+pub fn footer(rows: &[&ResultRow]) -> String {
+    let wrong: u64 = rows
+        .iter()
+        .flat_map(|r| [r.out_of_place.nwrong, r.in_place.nwrong])
+        .flatten()
+        .sum();
+    let avg = if rows.is_empty() {
+        0.0
+    } else {
+        rows.iter().map(|r| r.out_of_place.bus_bw).sum::<f64>() / rows.len() as f64
+    };
+    format!(
+        "# Out of bounds values : {wrong} {}\n# Avg bus bandwidth    : {avg:.4} \n#\n",
+        if wrong == 0 { "OK" } else { "FAILED" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topologies::{Algorithm, DataType, ReduceOp};
+    use wire::stats::IterStats;
+
+    fn measured(time: f64, nwrong: Option<u64>) -> Measured {
+        let s = IterStats::of(&[time]).unwrap();
+        Measured {
+            time,
+            alg_bw: 1.5,
+            bus_bw: 2.25,
+            nwrong,
+            per_iter: s,
+            rank_histogram: String::new(),
+            rank_mean_us: vec![time],
+        }
+    }
+
+    #[test]
+    fn data_rows_have_thirteen_fields() {
+        let r = ResultRow {
+            algorithm: Algorithm::Ring,
+            nranks: 4,
+            size: 1024,
+            count: 256,
+            dtype: DataType::Float,
+            redop: ReduceOp::Sum,
+            root: -1,
+            out_of_place: measured(12.5, Some(0)),
+            in_place: measured(123456.0, None),
+            link_rate_bps: None,
+            uplink_rate_bps: None,
+            link_efficiency: None,
+        };
+        let line = row(&r);
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields.len(), 13, "{line}");
+        assert_eq!(fields[..5], ["1024", "256", "float", "sum", "-1"]);
+        assert_eq!(fields[12], "N/A");
+        assert!(table_header("ring").lines().all(|l| l.starts_with('#')));
+        assert!(footer(&[&r]).contains("Out of bounds values : 0 OK"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Keeps the results of a run on disk: after every completed size (and when a run fails) the
+//! whole `results.json` and `results.csv` are rewritten atomically, so a failure late in a sweep
+//! loses nothing that was measured.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use wire::results::{Failure, ResultRow, ResultsFile};
+
+use super::{atomic, csv};
+
+pub struct ResultsWriter {
+    dir: PathBuf,
+    pub file: ResultsFile,
+}
+
+impl ResultsWriter {
+    /// Prepares `dir`. A directory that already holds a `results.json` is refused unless `force`.
+    pub fn create(dir: &Path, force: bool, file: ResultsFile) -> Result<Self> {
+        if dir.join("results.json").exists() && !force {
+            bail!(
+                "{} already holds results of another run; choose another --out or pass --force to overwrite",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating output directory {}", dir.display()))?;
+        let w = ResultsWriter {
+            dir: dir.to_path_buf(),
+            file,
+        };
+        w.flush()?;
+        Ok(w)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn push(&mut self, row: ResultRow) -> Result<()> {
+        self.file.results.push(row);
+        self.flush()
+    }
+
+    pub fn fail(&mut self, failure: Failure) -> Result<()> {
+        self.file.failure = Some(failure);
+        self.flush()
+    }
+
+    fn flush(&self) -> Result<()> {
+        let json = serde_json::to_vec_pretty(&self.file).context("serialising results")?;
+        atomic::write(&self.dir.join("results.json"), &json)?;
+        atomic::write(
+            &self.dir.join("results.csv"),
+            csv::render(&self.file.results).as_bytes(),
+        )
+    }
+}

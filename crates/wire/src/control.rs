@@ -1,0 +1,296 @@
+//! Control-plane messages between the coordinator and bench-nodes, and their validation.
+//!
+//! Every message that arrives is decoded with [`decode_from_node`] or [`decode_from_coordinator`],
+//! which reject malformed JSON, unknown fields and values out of range with a [`WireError`]
+//! that says what was wrong. Nothing from the wire reaches a panic.
+
+use serde::{Deserialize, Serialize};
+use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+
+/// Whether the result lands in a separate buffer (out-of-place) or overwrites the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    OutOfPlace,
+    InPlace,
+}
+
+impl Placement {
+    pub const BOTH: [Placement; 2] = [Placement::OutOfPlace, Placement::InPlace];
+}
+
+/// A rank's data-plane identity, as the coordinator hands it to every node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerInfo {
+    pub rank: u32,
+    /// `ip:port` of the rank's QUIC endpoint.
+    pub data_addr: String,
+    /// The rank's certificate (DER, base64), pinned: a data-plane peer must present exactly this.
+    pub cert_der_b64: String,
+}
+
+/// QUIC flow-control windows, sized from the bandwidth-delay product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportParams {
+    pub stream_receive_window: u64,
+    pub receive_window: u64,
+    pub send_window: u64,
+    /// Seconds without any packet after which a connection is declared dead.
+    pub idle_timeout_ms: u64,
+}
+
+/// Everything a node needs to run its part of the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub run_id: String,
+    pub nranks: u32,
+    pub peers: Vec<PeerInfo>,
+    pub algorithms: Vec<Algorithm>,
+    /// Bytes per rank, each a positive multiple of the element size.
+    pub sizes: Vec<u64>,
+    pub dtype: DataType,
+    pub op: ReduceOp,
+    pub warmup_iters: u32,
+    pub iters: u32,
+    pub check: bool,
+    pub build: BuildOptions,
+    pub transport: TransportParams,
+}
+
+/// Limits on a plan that a node accepts; they bound what a plan can make a node allocate or do.
+pub const MAX_RANKS: u32 = 1 << 17;
+pub const MAX_SIZE: u64 = 16 << 30;
+pub const MAX_ITERS: u32 = 1_000_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FromNode {
+    /// First message on the control stream.
+    Register {
+        protocol: u16,
+        token: String,
+        rank: u32,
+        nranks: u32,
+        data_addr: String,
+        host: String,
+        pid: u32,
+    },
+    /// Data-plane connections to every peer are up.
+    Ready {},
+    /// The node reached barrier `epoch`.
+    Arrive { epoch: u64 },
+    /// Measurements of one algorithm, size and placement.
+    Report(Report),
+    /// The node hit an error it cannot recover from; `context` says where.
+    Failed { context: String, error: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub algorithm: Algorithm,
+    pub size: u64,
+    pub placement: Placement,
+    /// This rank's time for each timed iteration, in nanoseconds.
+    pub iter_ns: Vec<u64>,
+    /// The same times as an HDR histogram (see [`crate::histogram`]).
+    pub histogram: String,
+    /// Wrong elements in this rank's result, when checking was asked for.
+    pub nwrong: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FromCoordinator {
+    Plan(Plan),
+    /// Every rank reached barrier `epoch`.
+    Release {
+        epoch: u64,
+    },
+    /// Stop now; `reason` says why.
+    Abort {
+        reason: String,
+    },
+    /// The sweep is over; close connections and exit.
+    Done,
+}
+
+pub const PROTOCOL: u16 = 1;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("not a collbench frame (magic bytes {0:02x?})")]
+    BadMagic(Vec<u8>),
+    #[error("protocol version {got} is not supported (this build speaks {want})")]
+    Version { got: u16, want: u16 },
+    #[error("frame of {len} bytes exceeds the limit of {max}")]
+    TooLarge { len: usize, max: usize },
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> WireError {
+    WireError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, WireError> {
+    let payload = serde_json::to_vec(msg).map_err(|e| WireError::Malformed(e.to_string()))?;
+    crate::frame::encode(&payload)
+}
+
+fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, WireError> {
+    serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+/// Decodes and validates a payload a node sent.
+pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
+    let msg: FromNode = parse(payload)?;
+    match &msg {
+        FromNode::Register {
+            rank,
+            nranks,
+            data_addr,
+            host,
+            ..
+        } => {
+            if *nranks == 0 || *nranks > MAX_RANKS {
+                return Err(invalid(
+                    "nranks",
+                    format!("{nranks} is outside 1..={MAX_RANKS}"),
+                ));
+            }
+            if rank >= nranks {
+                return Err(invalid(
+                    "rank",
+                    format!("{rank} is not below nranks {nranks}"),
+                ));
+            }
+            data_addr
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| invalid("data_addr", format!("'{data_addr}': {e}")))?;
+            if host.is_empty() || host.len() > 255 {
+                return Err(invalid("host", "must be 1 to 255 bytes"));
+            }
+        }
+        FromNode::Report(r) => {
+            if r.iter_ns.len() > MAX_ITERS as usize {
+                return Err(invalid("iter_ns", "more iterations than any plan allows"));
+            }
+        }
+        FromNode::Ready {} | FromNode::Arrive { .. } | FromNode::Failed { .. } => {}
+    }
+    Ok(msg)
+}
+
+/// Decodes and validates a payload the coordinator sent.
+pub fn decode_from_coordinator(payload: &[u8]) -> Result<FromCoordinator, WireError> {
+    let msg: FromCoordinator = parse(payload)?;
+    if let FromCoordinator::Plan(plan) = &msg {
+        plan.validate()?;
+    }
+    Ok(msg)
+}
+
+impl Plan {
+    pub fn validate(&self) -> Result<(), WireError> {
+        if self.nranks == 0 || self.nranks > MAX_RANKS {
+            return Err(invalid(
+                "nranks",
+                format!("{} is outside 1..={MAX_RANKS}", self.nranks),
+            ));
+        }
+        if self.peers.len() != self.nranks as usize {
+            return Err(invalid(
+                "peers",
+                format!("{} entries for {} ranks", self.peers.len(), self.nranks),
+            ));
+        }
+        for (i, p) in self.peers.iter().enumerate() {
+            if p.rank as usize != i {
+                return Err(invalid(
+                    "peers",
+                    format!("entry {i} is for rank {}", p.rank),
+                ));
+            }
+            p.data_addr
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| invalid("peers.data_addr", format!("'{}': {e}", p.data_addr)))?;
+        }
+        if self.algorithms.is_empty() {
+            return Err(invalid("algorithms", "empty"));
+        }
+        if self.sizes.is_empty() {
+            return Err(invalid("sizes", "empty"));
+        }
+        let esize = self.dtype.size() as u64;
+        for &s in &self.sizes {
+            if s == 0 || s % esize != 0 || s > MAX_SIZE {
+                return Err(invalid(
+                    "sizes",
+                    format!("{s} is not a positive multiple of {esize} up to {MAX_SIZE}"),
+                ));
+            }
+        }
+        if self.iters == 0 || self.iters > MAX_ITERS || self.warmup_iters > MAX_ITERS {
+            return Err(invalid("iters", format!("iters must be 1..={MAX_ITERS}")));
+        }
+        if self.build.segment_bytes == 0 {
+            return Err(invalid("build.segment_bytes", "must be positive"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn register_with_rank_beyond_nranks_is_refused_by_field() {
+        let m = FromNode::Register {
+            protocol: PROTOCOL,
+            token: "t".into(),
+            rank: 4,
+            nranks: 4,
+            data_addr: "127.0.0.1:1".into(),
+            host: "h".into(),
+            pid: 1,
+        };
+        let bytes = serde_json::to_vec(&m).unwrap();
+        let e = decode_from_node(&bytes).unwrap_err();
+        assert!(matches!(e, WireError::Invalid { field: "rank", .. }), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_malformed() {
+        for bad in [
+            &br#"{"type":"ready","extra":1}"#[..],
+            br#"{"type":"arrive","epoch":1,"extra":1}"#,
+            br#"{"type":"reboot"}"#,
+            br#"{"type":"arrive","epoch":-1}"#,
+            b"\xff\xfe",
+        ] {
+            assert!(matches!(
+                decode_from_node(bad),
+                Err(WireError::Malformed(_))
+            ));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_from_node(&bytes);
+            let _ = decode_from_coordinator(&bytes);
+        }
+    }
+}

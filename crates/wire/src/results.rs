@@ -1,0 +1,107 @@
+//! The results file (`results.json`): nccl-tests' `-J` layout where it fits, plus what
+//! collbench adds (algorithm, hosts, histograms, the failure that ended a run).
+//! `results/schema.json` in the repository describes the same shape; a test holds them together.
+
+use serde::{Deserialize, Serialize};
+use topologies::{Algorithm, DataType, ReduceOp};
+
+use crate::stats::IterStats;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    pub schema_version: u32,
+    pub tool: String,
+    pub config: RunConfig,
+    pub results: Vec<ResultRow>,
+    /// Set when the run ended early; every row above it was measured in full.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub run_id: String,
+    pub started_at: String,
+    pub nranks: usize,
+    pub launcher: String,
+    pub algorithms: Vec<Algorithm>,
+    pub minbytes: u64,
+    pub maxbytes: u64,
+    pub stepfactor: u64,
+    pub sizes: Vec<u64>,
+    #[serde(rename = "type")]
+    pub dtype: DataType,
+    pub redop: ReduceOp,
+    pub warmup_iters: u32,
+    pub iters: u32,
+    pub check: bool,
+    pub segment_bytes: u64,
+    pub hosts: Vec<RankHost>,
+    /// Configured link rate of an emulated or known fabric, bits per second.
+    #[serde(default)]
+    pub link_rate_bps: Option<f64>,
+    #[serde(default)]
+    pub uplink_rate_bps: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankHost {
+    pub rank: usize,
+    pub host: String,
+    pub pid: u32,
+    pub data_addr: String,
+}
+
+/// One placement's measurement of one algorithm at one size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// Mean over iterations of the slowest rank's time, microseconds.
+    pub time: f64,
+    pub alg_bw: f64,
+    pub bus_bw: f64,
+    /// Wrong elements over all ranks; null when checking was off.
+    pub nwrong: Option<u64>,
+    /// Statistics over iterations of the slowest rank's time.
+    pub per_iter: IterStats,
+    /// Every rank's every iteration time (ns) merged into one HDR histogram, base64 V2.
+    pub rank_histogram: String,
+    /// Mean time of each rank, microseconds, indexed by rank.
+    pub rank_mean_us: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub algorithm: Algorithm,
+    pub nranks: usize,
+    pub size: u64,
+    pub count: u64,
+    #[serde(rename = "type")]
+    pub dtype: DataType,
+    pub redop: ReduceOp,
+    pub root: i64,
+    #[serde(flatten)]
+    pub out_of_place: Measured,
+    pub in_place: Measured,
+    #[serde(default)]
+    pub link_rate_bps: Option<f64>,
+    #[serde(default)]
+    pub uplink_rate_bps: Option<f64>,
+    /// busbw / configured link rate, when a link rate is known.
+    #[serde(default)]
+    pub link_efficiency: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub message: String,
+    #[serde(default)]
+    pub rank: Option<usize>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub algorithm: Option<Algorithm>,
+    #[serde(default)]
+    pub size: Option<u64>,
+}
