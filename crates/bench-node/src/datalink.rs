@@ -167,11 +167,14 @@ impl Links {
                         return Err(NodeError::Io("endpoint closed during set-up".into()));
                     };
                     if let Some((rank, conn)) = accept_one(inc, &expected, &pinned).await {
-                        if got.contains_key(&rank) {
-                            warn!(rank, "refused a second connection claiming the same rank");
-                            conn.close(REFUSED.into(), b"duplicate");
-                        } else {
-                            got.insert(rank, conn);
+                        match got.entry(rank) {
+                            std::collections::hash_map::Entry::Occupied(_) => {
+                                warn!(rank, "refused a second connection claiming the same rank");
+                                conn.close(REFUSED.into(), b"duplicate");
+                            }
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(conn);
+                            }
                         }
                     }
                 }
@@ -302,6 +305,19 @@ impl Links {
     }
 
     pub fn close(&self) {
+        for (rank, link) in &self.links {
+            let st = link.conn.stats();
+            tracing::info!(
+                peer = rank,
+                rtt_us = st.path.rtt.as_micros() as u64,
+                cwnd = st.path.cwnd,
+                lost_packets = st.path.lost_packets,
+                congestion_events = st.path.congestion_events,
+                sent_packets = st.path.sent_packets,
+                mtu = st.path.current_mtu,
+                "data-plane link statistics"
+            );
+        }
         for link in self.links.values() {
             link.conn.close(0u32.into(), b"done");
         }

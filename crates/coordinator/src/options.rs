@@ -69,7 +69,7 @@ impl RunOptions {
             if v == 0 {
                 return Err(bad(flag, "must be at least one element"));
             }
-            if v % esize != 0 {
+            if !v.is_multiple_of(esize) {
                 return Err(bad(
                     flag,
                     format!(

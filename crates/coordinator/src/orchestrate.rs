@@ -305,6 +305,9 @@ impl Orchestrator {
             })
             .collect();
         self.writer.file.config.hosts = hosts;
+        self.writer
+            .flush()
+            .map_err(|e| RunFailure::new(format!("writing results: {e:#}")))?;
         print!("{}", table::run_header(&self.writer.file.config));
 
         let plan = self.plan(params);

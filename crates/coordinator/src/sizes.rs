@@ -39,7 +39,7 @@ pub fn parse_size(s: &str) -> Result<u64, SizeError> {
 /// Human form of a byte count, as the table's comparison and reports print it: 1K, 64M, 1536.
 pub fn format_size(bytes: u64) -> String {
     for (suffix, unit) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-        if bytes >= unit && bytes % unit == 0 {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
             return format!("{}{suffix}", bytes / unit);
         }
     }

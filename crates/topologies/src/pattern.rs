@@ -72,7 +72,7 @@ fn typed_wrong<T: Element>(bytes: &[u8], table: &[u64; PERIOD]) -> u64 {
 /// A trailing partial element counts as wrong.
 pub fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, result: &[u8]) -> u64 {
     let table = expected_table(nranks, op);
-    let partial = u64::from(result.len() % dtype.size() != 0);
+    let partial = u64::from(!result.len().is_multiple_of(dtype.size()));
     partial
         + match dtype {
             DataType::Float => typed_wrong::<f32>(result, &table),

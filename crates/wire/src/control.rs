@@ -232,7 +232,7 @@ impl Plan {
         }
         let esize = self.dtype.size() as u64;
         for &s in &self.sizes {
-            if s == 0 || s % esize != 0 || s > MAX_SIZE {
+            if s == 0 || !s.is_multiple_of(esize) || s > MAX_SIZE {
                 return Err(invalid(
                     "sizes",
                     format!("{s} is not a positive multiple of {esize} up to {MAX_SIZE}"),

@@ -47,7 +47,8 @@ impl ResultsWriter {
         self.flush()
     }
 
-    fn flush(&self) -> Result<()> {
+    /// Rewrites both files from what is held now.
+    pub fn flush(&self) -> Result<()> {
         let json = serde_json::to_vec_pretty(&self.file).context("serialising results")?;
         atomic::write(&self.dir.join("results.json"), &json)?;
         atomic::write(

@@ -1,0 +1,108 @@
+//! Bad flags: a clear error naming the flag, a non-zero exit, and nothing started.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
+mod common;
+
+use common::*;
+
+fn fails_with(args: &[&str], expect: &[&str]) {
+    let out = collbench().arg("run").args(args).output().expect("runs");
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = stderr(&out);
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: expected '{e}' in:\n{err}");
+    }
+    assert!(
+        stdout(&out).is_empty(),
+        "{args:?} printed a table:\n{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_flags_are_named_with_what_is_accepted() {
+    fails_with(
+        &["-b", "64M", "-e", "1K"],
+        &["-b/--minbytes", "larger than -e/--maxbytes"],
+    );
+    fails_with(&["-N", "0"], &["-N/--nodes", "at least 1"]);
+    fails_with(
+        &["-d", "half"],
+        &[
+            "-d/--datatype",
+            "unknown data type 'half'",
+            "float, double, int32, int64",
+        ],
+    );
+    fails_with(&["-o", "avg"], &["-o/--op", "sum, min, max"]);
+    fails_with(
+        &["-b", "1023"],
+        &[
+            "-b/--minbytes",
+            "not a multiple of the float element size (4 bytes)",
+        ],
+    );
+    fails_with(&["-b", "1.5M"], &["-b/--minbytes", "not a size"]);
+    fails_with(&["-f", "1"], &["-f/--stepfactor", "2 or more"]);
+    fails_with(&["-n", "0"], &["-n/--iters"]);
+    fails_with(&["-c", "2"], &["-c/--check", "0 (off) or 1 (on)"]);
+    fails_with(
+        &["--algo", "bogus"],
+        &["--algo", "unknown algorithm 'bogus'", "ring"],
+    );
+    fails_with(
+        &["--launcher", "mpi"],
+        &["--launcher", "unknown launcher 'mpi'"],
+    );
+    fails_with(&["--link-rate", "fast"], &["--link-rate", "tc units"]);
+    fails_with(&["--timeout", "0"], &["--timeout"]);
+    fails_with(&["-N", "100000"], &["-N/--nodes", "limit"]);
+}
+
+#[test]
+fn double_elements_need_multiples_of_eight() {
+    fails_with(
+        &["-d", "double", "-b", "12", "-e", "24"],
+        &["-b/--minbytes", "double element size (8 bytes)"],
+    );
+}
+
+#[test]
+fn an_existing_results_directory_is_not_overwritten() {
+    let dir = tempdir("exists");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("results.json"), "{}").unwrap();
+    fails_with(
+        &["--out", dir.to_str().unwrap()],
+        &["already holds results", "--force"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("results.json")).unwrap(),
+        "{}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_explains_the_flags() {
+    let out = collbench().args(["run", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for flag in [
+        "--minbytes",
+        "--maxbytes",
+        "--stepfactor",
+        "--iters",
+        "--warmup_iters",
+        "--check",
+        "--datatype",
+        "--op",
+        "--nodes",
+        "--algo",
+        "--out",
+        "--timeout",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}");
+    }
+}

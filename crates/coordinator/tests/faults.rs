@@ -1,0 +1,125 @@
+//! A node killed mid-sweep, and Ctrl-C: a clear error naming the rank, valid partial results,
+//! no process left behind, no hang.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Starts a long sweep and waits until at least one size has been written.
+fn start_long_run(dir: &std::path::Path, p: usize) -> (Child, serde_json::Value) {
+    let child = collbench()
+        .args([
+            "run",
+            "-N",
+            &p.to_string(),
+            "-b",
+            "1K",
+            "-e",
+            "1G",
+            "-f",
+            "2",
+            "-n",
+            "20",
+            "--out",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join("results.json")) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+                if v["results"].as_array().is_some_and(|r| !r.is_empty()) {
+                    return (child, v);
+                }
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no size completed within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits for the coordinator to exit (at most 60 s) and returns its stderr.
+fn finish(mut child: Child) -> (std::process::ExitStatus, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (status, err);
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the coordinator hung after the fault");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn a_killed_node_is_named_and_nothing_is_lost_or_left() {
+    let dir = tempdir("kill");
+    let (child, before) = start_long_run(&dir, 4);
+    let pids = pids(&before);
+    signal(pids[2], "-KILL");
+    let (status, err) = finish(child);
+    assert!(!status.success());
+    assert!(
+        err.contains("rank 2"),
+        "stderr does not name rank 2:\n{err}"
+    );
+    assert!(err.contains("killed by signal 9"), "{err}");
+    let after = results(&dir);
+    let rows = after["results"].as_array().unwrap();
+    assert!(!rows.is_empty(), "completed sizes were lost");
+    assert!(rows.iter().all(|r| r["nwrong"] == 0));
+    assert_eq!(after["failure"]["rank"], 2);
+    for pid in pids {
+        assert!(!alive(pid), "bench-node {pid} was left running");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctrl_c_ends_the_run_cleanly() {
+    let dir = tempdir("sigint");
+    let (child, before) = start_long_run(&dir, 3);
+    signal(child.id(), "-INT");
+    let (status, err) = finish(child);
+    assert!(!status.success());
+    assert!(err.contains("interrupted"), "{err}");
+    let after = results(&dir);
+    assert!(!after["results"].as_array().unwrap().is_empty());
+    assert!(after["failure"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("interrupted"));
+    for pid in pids(&before) {
+        assert!(!alive(pid), "bench-node {pid} was left running");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
