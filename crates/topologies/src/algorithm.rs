@@ -6,26 +6,61 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::CostTerms;
-use crate::ring;
+use crate::partition::segment_elems;
 use crate::schedule::Schedule;
+use crate::{dbtree, hier, rd, rhd, ring, torus2d, tree};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
+    /// Ring reduce-scatter then all-gather ([`ring`]).
     Ring,
+    /// Pipelined binomial reduce then broadcast ([`tree`]).
+    Tree,
+    /// Double binary tree, NCCL's layout ([`dbtree`]).
+    DbTree,
+    /// Recursive halving-doubling, Rabenseifner ([`rhd`]).
+    Rhd,
+    /// Recursive doubling ([`rd`]).
+    Rd,
+    /// Two-level: groups of consecutive ranks, then across groups ([`hier`]).
+    Hier,
+    /// Rows then columns of an X x Y grid ([`torus2d`]).
+    Torus2d,
 }
 
 /// Knobs that some algorithms take; the others ignore them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildOptions {
-    /// Segment size in bytes for pipelined algorithms.
+    /// Segment size in bytes for pipelined algorithms (`tree`, `dbtree`), rounded down to whole
+    /// elements, at least one element.
     pub segment_bytes: usize,
+    /// `hier`: ranks per group. `None`: [`hier::default_group_size`].
+    #[serde(default)]
+    pub group_size: Option<usize>,
+    /// `torus2d`: (X, Y), rank = y X + x. `None`: [`torus2d::default_grid`].
+    #[serde(default)]
+    pub grid: Option<(usize, usize)>,
+    /// `hier`: reduce-scatter and all-gather inside groups: `ring` or `rhd`.
+    #[serde(default = "default_level")]
+    pub hier_inner: Algorithm,
+    /// `hier`: all-reduce across groups: `ring`, `tree`, `dbtree`, `rhd` or `rd`.
+    #[serde(default = "default_level")]
+    pub hier_outer: Algorithm,
+}
+
+fn default_level() -> Algorithm {
+    Algorithm::Ring
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
             segment_bytes: 1 << 20,
+            group_size: None,
+            grid: None,
+            hier_inner: default_level(),
+            hier_outer: default_level(),
         }
     }
 }
@@ -40,14 +75,34 @@ pub enum AlgorithmError {
         nranks: usize,
         reason: String,
     },
+    #[error("{algorithm}: unsupported {option}: {reason}")]
+    Unsupported {
+        algorithm: Algorithm,
+        option: &'static str,
+        reason: String,
+    },
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 1] = [Algorithm::Ring];
+    pub const ALL: [Algorithm; 7] = [
+        Algorithm::Ring,
+        Algorithm::Tree,
+        Algorithm::DbTree,
+        Algorithm::Rhd,
+        Algorithm::Rd,
+        Algorithm::Hier,
+        Algorithm::Torus2d,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Ring => "ring",
+            Algorithm::Tree => "tree",
+            Algorithm::DbTree => "dbtree",
+            Algorithm::Rhd => "rhd",
+            Algorithm::Rd => "rd",
+            Algorithm::Hier => "hier",
+            Algorithm::Torus2d => "torus2d",
         }
     }
 
@@ -75,23 +130,70 @@ impl Algorithm {
     }
 
     /// The schedule for `nranks` ranks over `count` elements of `elem_size` bytes.
+    ///
+    /// Every algorithm takes any count (including 0 and counts below `nranks`) and any
+    /// `nranks` from 1; `hier` and `torus2d` reject shapes in `opts` that do not tile `nranks`.
     pub fn build(
         self,
         nranks: usize,
         count: usize,
-        _elem_size: usize,
-        _opts: &BuildOptions,
+        elem_size: usize,
+        opts: &BuildOptions,
     ) -> Result<Schedule, AlgorithmError> {
+        self.check_nranks(nranks)?;
+        let segment = segment_elems(opts.segment_bytes, elem_size);
         Ok(match self {
             Algorithm::Ring => ring::schedule(nranks, count),
+            Algorithm::Tree => tree::schedule(nranks, count, segment),
+            Algorithm::DbTree => dbtree::schedule(nranks, count, segment),
+            Algorithm::Rhd => rhd::schedule(nranks, count),
+            Algorithm::Rd => rd::schedule(nranks, count),
+            Algorithm::Hier => hier::schedule(nranks, count, elem_size, opts)?,
+            Algorithm::Torus2d => torus2d::schedule(nranks, count, opts)?,
         })
     }
 
-    /// The analytic cost terms for `bytes` bytes per rank.
-    pub fn cost(self, nranks: usize, bytes: f64, _opts: &BuildOptions) -> CostTerms {
-        match self {
+    /// The analytic cost terms for `bytes` bytes per rank. For a shape that [`build`] rejects
+    /// every term is NaN; [`try_cost`] says why.
+    ///
+    /// [`build`]: Self::build
+    /// [`try_cost`]: Self::try_cost
+    pub fn cost(self, nranks: usize, bytes: f64, opts: &BuildOptions) -> CostTerms {
+        self.try_cost(nranks, bytes, opts).unwrap_or(CostTerms {
+            latency_steps: f64::NAN,
+            bytes: f64::NAN,
+            reduced_bytes: f64::NAN,
+        })
+    }
+
+    /// The analytic cost terms for `bytes` bytes per rank, or why the shape is not possible.
+    pub fn try_cost(
+        self,
+        nranks: usize,
+        bytes: f64,
+        opts: &BuildOptions,
+    ) -> Result<CostTerms, AlgorithmError> {
+        self.check_nranks(nranks)?;
+        Ok(match self {
             Algorithm::Ring => ring::cost(nranks, bytes),
+            Algorithm::Tree => tree::cost(nranks, bytes, opts.segment_bytes),
+            Algorithm::DbTree => dbtree::cost(nranks, bytes, opts.segment_bytes),
+            Algorithm::Rhd => rhd::cost(nranks, bytes),
+            Algorithm::Rd => rd::cost(nranks, bytes),
+            Algorithm::Hier => hier::cost(nranks, bytes, opts)?,
+            Algorithm::Torus2d => torus2d::cost(nranks, bytes, opts)?,
+        })
+    }
+
+    fn check_nranks(self, nranks: usize) -> Result<(), AlgorithmError> {
+        if nranks == 0 {
+            return Err(AlgorithmError::Shape {
+                algorithm: self,
+                nranks,
+                reason: "an all-reduce needs at least one rank".to_string(),
+            });
         }
+        Ok(())
     }
 }
 

@@ -8,15 +8,28 @@
 //! other.
 
 pub mod algorithm;
+pub mod builder;
 pub mod cost;
 pub mod datatype;
+pub mod dbtree;
+pub mod embed;
 pub mod executor;
+pub mod factor;
+pub mod fold;
+pub mod hier;
 pub mod partition;
 pub mod pattern;
+pub mod rd;
 pub mod reduce;
+pub mod rhd;
 pub mod ring;
+pub mod rounds;
+pub mod scatter_gather;
 pub mod schedule;
 pub mod timing_model;
+pub mod torus2d;
+pub mod tree;
+pub mod two_level;
 
 pub use algorithm::{Algorithm, AlgorithmError, BuildOptions};
 pub use cost::CostTerms;

@@ -28,6 +28,21 @@ pub fn split_range(range: Range<usize>, parts: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Cuts `range` into consecutive segments of `seg` elements (the last may be shorter), the unit
+/// that pipelined algorithms forward. An empty range has no segments. `seg` must be at least one.
+pub fn segments(range: Range<usize>, seg: usize) -> Vec<Range<usize>> {
+    assert!(seg > 0, "segments of zero elements");
+    (range.start..range.end)
+        .step_by(seg)
+        .map(|start| start..(start + seg).min(range.end))
+        .collect()
+}
+
+/// Elements per pipeline segment: `segment_bytes` rounded down to whole elements, at least one.
+pub fn segment_elems(segment_bytes: usize, elem_size: usize) -> usize {
+    (segment_bytes / elem_size.max(1)).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +63,26 @@ mod tests {
             let max = pieces.iter().map(|p| p.len()).max().unwrap_or(0);
             prop_assert!(max - min <= 1);
         }
+
+        #[test]
+        fn segments_cover_the_range_in_order(start in 0usize..100, len in 0usize..1000, seg in 1usize..64) {
+            let pieces = segments(start..start + len, seg);
+            prop_assert_eq!(pieces.len(), len.div_ceil(seg));
+            let mut next = start;
+            for p in &pieces {
+                prop_assert_eq!(p.start, next);
+                prop_assert!(!p.is_empty() && p.len() <= seg);
+                next = p.end;
+            }
+            prop_assert_eq!(next, start + len);
+        }
+    }
+
+    #[test]
+    fn segment_size_rounds_down_to_whole_elements_and_never_to_zero() {
+        assert_eq!(segment_elems(1 << 20, 4), 1 << 18);
+        assert_eq!(segment_elems(10, 4), 2);
+        assert_eq!(segment_elems(3, 8), 1);
+        assert_eq!(segment_elems(0, 0), 1);
     }
 }

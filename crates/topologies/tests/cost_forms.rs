@@ -1,0 +1,274 @@
+//! Each schedule's critical path, replayed in virtual time, against its analytic cost form.
+//!
+//! `completion_time` with alpha = 1 (and beta = gamma = 0) counts the messages on the critical
+//! path; with beta = 1 the bytes that cross a link on it; with gamma = 1 the bytes reduced on
+//! it. Each is compared with the matching coefficient of the algorithm's `CostTerms`: exactly
+//! where the textbook form is exact (p a power of two where the form assumes one, buffers that
+//! divide evenly), as a bound elsewhere, and within a stated tolerance for the pipelined double
+//! binary tree.
+
+use topologies::timing_model::{completion_time, LinkModel};
+use topologies::{Algorithm, BuildOptions, CostTerms, Schedule};
+
+const ELEM: usize = 4;
+
+/// The three coefficients of the schedule's replay.
+fn replay(s: &Schedule) -> CostTerms {
+    let unit = |alpha, beta, gamma| LinkModel { alpha, beta, gamma };
+    let t = |m| completion_time(s, ELEM, m).expect("the schedule replays");
+    CostTerms {
+        latency_steps: t(unit(1.0, 0.0, 0.0)),
+        bytes: t(unit(0.0, 1.0, 0.0)),
+        reduced_bytes: t(unit(0.0, 0.0, 1.0)),
+    }
+}
+
+fn terms(c: CostTerms) -> [f64; 3] {
+    [c.latency_steps, c.bytes, c.reduced_bytes]
+}
+
+fn assert_exact(algo: Algorithm, p: usize, count: usize, opts: &BuildOptions) {
+    let s = algo
+        .build(p, count, ELEM, opts)
+        .expect("the shape is valid");
+    let got = replay(&s);
+    let want = algo.cost(p, (count * ELEM) as f64, opts);
+    for (g, w) in terms(got).into_iter().zip(terms(want)) {
+        assert!(
+            (g - w).abs() < 1e-6,
+            "{algo} p={p} count={count} {opts:?}: replay {got:?}, form {want:?}"
+        );
+    }
+}
+
+/// `lower <= replay <= upper`, term by term.
+fn assert_between(what: &str, lower: CostTerms, got: CostTerms, upper: CostTerms) {
+    for ((l, g), u) in terms(lower).into_iter().zip(terms(got)).zip(terms(upper)) {
+        assert!(
+            l - 1e-6 <= g && g <= u + 1e-6,
+            "{what}: replay {got:?} not within {lower:?} ..= {upper:?}"
+        );
+    }
+}
+
+fn segment(segment_bytes: usize) -> BuildOptions {
+    BuildOptions {
+        segment_bytes,
+        ..BuildOptions::default()
+    }
+}
+
+fn pow2s() -> impl Iterator<Item = usize> {
+    (0..=6).map(|i| 1usize << i)
+}
+
+#[test]
+fn ring_schedule_matches_its_cost_form() {
+    for p in 1..=32usize {
+        assert_exact(Algorithm::Ring, p, p * 64, &BuildOptions::default());
+        let s = Algorithm::Ring
+            .build(p, p * 64, ELEM, &BuildOptions::default())
+            .unwrap();
+        assert_eq!(s.max_steps(), if p > 1 { 2 * (p - 1) } else { 0 });
+    }
+}
+
+#[test]
+fn recursive_doubling_matches_for_powers_of_two_and_is_bounded_otherwise() {
+    for p in pow2s() {
+        assert_exact(Algorithm::Rd, p, 3 * p + 1, &BuildOptions::default());
+        let s = Algorithm::Rd
+            .build(p, 10, ELEM, &BuildOptions::default())
+            .unwrap();
+        assert_eq!(s.max_steps(), p.ilog2() as usize);
+    }
+    // Otherwise the bytes are exact, but the fold's first message overlaps the core's first
+    // round among the ranks that did not fold, so up to one message fewer is on the path.
+    for p in (3..=64usize).filter(|p| !p.is_power_of_two()) {
+        let count = 37;
+        let s = Algorithm::Rd
+            .build(p, count, ELEM, &BuildOptions::default())
+            .unwrap();
+        let form = Algorithm::Rd.cost(p, (count * ELEM) as f64, &BuildOptions::default());
+        let lower = CostTerms {
+            latency_steps: form.latency_steps - 1.0,
+            ..form
+        };
+        assert_between(&format!("rd p={p}"), lower, replay(&s), form);
+        assert_eq!(s.max_steps(), p.ilog2() as usize + 2);
+    }
+}
+
+#[test]
+fn halving_doubling_matches_when_the_chunks_divide_evenly() {
+    for p in 1..=64usize {
+        // The core runs on p' = 2^floor(lg p) chunks; the fold moves whole buffers.
+        let p2 = 1usize << p.ilog2();
+        assert_exact(Algorithm::Rhd, p, p2 * 12, &BuildOptions::default());
+        let s = Algorithm::Rhd
+            .build(p, p2 * 12, ELEM, &BuildOptions::default())
+            .unwrap();
+        let fold = if p.is_power_of_two() { 0 } else { 2 };
+        assert_eq!(s.max_steps(), 2 * p.ilog2() as usize + fold, "p={p}");
+    }
+}
+
+#[test]
+fn binomial_tree_matches_for_powers_of_two_and_is_bounded_otherwise() {
+    for k in [1usize, 2, 3, 8] {
+        let seg = 5;
+        let opts = segment(seg * ELEM);
+        for p in pow2s() {
+            assert_exact(Algorithm::Tree, p, k * seg, &opts);
+        }
+        // Otherwise the tree is no deeper than ceil(lg p) (the form) and no shallower than
+        // floor(lg p), and the root has ceil(lg p) children either way.
+        for p in (3..=64usize).filter(|p| !p.is_power_of_two()) {
+            let s = Algorithm::Tree.build(p, k * seg, ELEM, &opts).unwrap();
+            let n = (k * seg * ELEM) as f64;
+            let upper = Algorithm::Tree.cost(p, n, &opts);
+            let lower = Algorithm::Tree.cost(1 << p.ilog2(), n, &opts);
+            assert_between(&format!("tree p={p} k={k}"), lower, replay(&s), upper);
+        }
+    }
+}
+
+/// The double binary tree's latency term is exact for every p; its bandwidth and reduction
+/// terms carry a pipeline fill of a few segment-times per tree level, whose constant depends on
+/// how the two trees' segments interleave at each rank. The form takes the fill of complete
+/// trees; the replay may be faster by at most D segment-times for beta (trees whose last level
+/// is nearly empty) and one segment-time for gamma. As segments shrink the fill vanishes against
+/// the 2n beta + n gamma that every rank must spend, so the form's error is O(D s), not O(n).
+#[test]
+fn double_binary_tree_matches_within_its_pipeline_fill() {
+    let seg = 4;
+    for p in 2..=64usize {
+        for k in [1usize, 2, 3, 8, 16] {
+            let count = 2 * seg * k;
+            let n = (count * ELEM) as f64;
+            let s_bytes = (seg * ELEM) as f64;
+            let opts = segment(seg * ELEM);
+            let d = p.next_power_of_two().ilog2() as f64;
+            let s = Algorithm::DbTree.build(p, count, ELEM, &opts).unwrap();
+            let got = replay(&s);
+            let form = Algorithm::DbTree.cost(p, n, &opts);
+            let lower = CostTerms {
+                latency_steps: form.latency_steps,
+                bytes: form.bytes - d * s_bytes,
+                reduced_bytes: form.reduced_bytes - s_bytes,
+            };
+            assert_between(&format!("dbtree p={p} k={k}"), lower, got, form);
+        }
+    }
+}
+
+#[test]
+fn two_level_forms_add_up_exactly() {
+    let levels = |inner, outer, group_size| BuildOptions {
+        group_size: Some(group_size),
+        hier_inner: inner,
+        hier_outer: outer,
+        segment_bytes: 3 * ELEM,
+        ..BuildOptions::default()
+    };
+    use Algorithm::{Rd, Rhd, Ring, Tree};
+    for p in 1..=64usize {
+        for g in (1..=p).filter(|g| p.is_multiple_of(*g)) {
+            // Rings at both levels: exact for any shape once the buffer divides into p chunks.
+            assert_exact(Algorithm::Hier, p, p * 6, &levels(Ring, Ring, g));
+            let grid = BuildOptions {
+                grid: Some((g, p / g)),
+                ..BuildOptions::default()
+            };
+            assert_exact(Algorithm::Torus2d, p, p * 6, &grid);
+            // Power-of-two levels: exact with halving-doubling or doubling across, and with
+            // halving-doubling inside; a segmented binomial tree across when its shard divides
+            // into whole segments (shard = 6 x 3 elements = six segments).
+            if g.is_power_of_two() && (p / g).is_power_of_two() {
+                for (inner, outer) in [
+                    (Ring, Rhd),
+                    (Ring, Rd),
+                    (Rhd, Ring),
+                    (Rhd, Rhd),
+                    (Rhd, Tree),
+                ] {
+                    assert_exact(Algorithm::Hier, p, p * 18, &levels(inner, outer, g));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn cost_forms_by_hand() {
+    let check = |algo: Algorithm, p, n, opts: &BuildOptions, want: [f64; 3]| {
+        assert_eq!(terms(algo.cost(p, n, opts)), want, "{algo} p={p} n={n}");
+    };
+    let plain = BuildOptions::default();
+    // Ring, p = 4, n = 400: 6 alpha, 2 x 3/4 x 400 = 600 beta, 300 gamma.
+    check(Algorithm::Ring, 4, 400.0, &plain, [6.0, 600.0, 300.0]);
+    // Binomial tree, p = 4 (D = 2), unsegmented: 2D = 4, 2Dn = 1600, Dn = 800.
+    check(Algorithm::Tree, 4, 400.0, &plain, [4.0, 1600.0, 800.0]);
+    // ...in k = 4 segments of 100: beta (D + k - 1) s + D n = 500 + 800.
+    check(
+        Algorithm::Tree,
+        4,
+        400.0,
+        &segment(100),
+        [4.0, 1300.0, 800.0],
+    );
+    // ...p = 5 is as deep as p = 8: D = 3.
+    check(Algorithm::Tree, 5, 400.0, &plain, [6.0, 2400.0, 1200.0]);
+    // Double binary tree, p = 8 (D = 3), n = 800: halves of 400 in k = 4 segments of s = 100:
+    // 2D + k - 1 = 9; 2n + (3D - 5) s = 1600 + 400; n + (2D - 3) s = 800 + 300.
+    check(
+        Algorithm::DbTree,
+        8,
+        800.0,
+        &segment(100),
+        [9.0, 2000.0, 1100.0],
+    );
+    // p = 2: each rank sends n/2 up one tree and n/2 down the other; reduces n/2.
+    check(
+        Algorithm::DbTree,
+        2,
+        800.0,
+        &segment(100),
+        [5.0, 800.0, 400.0],
+    );
+    // Halving-doubling, p = 8, n = 800: 2 lg p = 6, 2 x 7/8 x 800 = 1400, 700.
+    check(Algorithm::Rhd, 8, 800.0, &plain, [6.0, 1400.0, 700.0]);
+    // p = 6 runs on p' = 4 plus the fold: 4 + 2; 2 x 3/4 x 800 + 2 x 800; 3/4 x 800 + 800.
+    check(Algorithm::Rhd, 6, 800.0, &plain, [6.0, 2800.0, 1400.0]);
+    // Recursive doubling, p = 8: lg p (alpha + n beta + n gamma).
+    check(Algorithm::Rd, 8, 800.0, &plain, [3.0, 2400.0, 2400.0]);
+    // p = 6: 2 rounds plus the fold's two messages, of which the first is reduced.
+    check(Algorithm::Rd, 6, 800.0, &plain, [4.0, 3200.0, 2400.0]);
+    // Hierarchical, p = 16 in groups of 4, n = 1600: ring inside 6, 2400, 1200; ring across 4
+    // groups on 400 bytes 6, 600, 300.
+    let g4 = BuildOptions {
+        group_size: Some(4),
+        ..plain
+    };
+    check(Algorithm::Hier, 16, 1600.0, &g4, [12.0, 3000.0, 1500.0]);
+    // The same with recursive doubling across: 2 rounds of 400 bytes.
+    let g4_rd = BuildOptions {
+        hier_outer: Algorithm::Rd,
+        ..g4
+    };
+    check(Algorithm::Hier, 16, 1600.0, &g4_rd, [8.0, 3200.0, 2000.0]);
+    // 2D torus, 4 x 3, n = 1200: rows ring(4, 1200) = 6, 1800, 900; columns ring(3, 300) =
+    // 4, 400, 200.
+    let g43 = BuildOptions {
+        grid: Some((4, 3)),
+        ..plain
+    };
+    check(Algorithm::Torus2d, 12, 1200.0, &g43, [10.0, 2200.0, 1100.0]);
+    let (rows, columns) = topologies::torus2d::cost_by_dimension(4, 3, 1200.0);
+    assert_eq!(terms(rows), [6.0, 1800.0, 900.0]);
+    assert_eq!(terms(columns), [4.0, 400.0, 200.0]);
+    // One rank costs nothing.
+    for algo in Algorithm::ALL {
+        assert_eq!(terms(algo.cost(1, 1e6, &plain)), [0.0; 3], "{algo}");
+    }
+}
