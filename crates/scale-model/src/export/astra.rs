@@ -1,0 +1,130 @@
+//! ASTRA-sim 2.x analytical network backend config (YAML).
+//!
+//! One dimension per level the group crosses (inside a node, then each switch tier), with
+//! `topology`, `npus_count`, `bandwidth` and `latency` lists. ASTRA-sim prices a message as
+//! hops x latency + bytes / bandwidth, with bandwidth in "GB/s" meaning 2^30 bytes per second
+//! and latency in ns; a Switch dimension counts two hops (up to the switch and down), so the
+//! one-way latency is written halved. Bandwidth is per NPU, with the lab's efficiency and the
+//! level's oversubscription applied.
+
+use serde::{Deserialize, Serialize};
+
+use crate::predict::{levels, Carried, Mode};
+use crate::scenario::Scenario;
+use crate::units::{bytes_per_s, GIB};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AstraNetwork {
+    pub topology: Vec<String>,
+    pub npus_count: Vec<usize>,
+    /// 2^30 bytes per second.
+    pub bandwidth: Vec<f64>,
+    /// Nanoseconds per hop.
+    pub latency: Vec<f64>,
+    /// Comment lines written above the config.
+    pub comments: Vec<String>,
+}
+
+/// The network of a group of `ranks` ranks `stride` GPUs apart on `scenario`, priced with the
+/// carried parameters of `carried` (normally ring's).
+pub fn astra_network(
+    scenario: &Scenario,
+    ranks: usize,
+    stride: usize,
+    carried: &Carried,
+    mode: Mode,
+) -> AstraNetwork {
+    let lv = levels(scenario, ranks, stride);
+    let mut net = AstraNetwork {
+        topology: Vec::new(),
+        npus_count: Vec::new(),
+        bandwidth: Vec::new(),
+        latency: Vec::new(),
+        comments: vec![
+            format!(
+                "ASTRA-sim analytical network config written by collbench: scenario '{}', {} \
+                 ranks{}, {:?} mode, parameters of {}",
+                scenario.name,
+                ranks,
+                if stride > 1 {
+                    format!(" {stride} GPUs apart")
+                } else {
+                    String::new()
+                },
+                mode,
+                carried.algorithm
+            ),
+            "bandwidth: GB/s as ASTRA-sim counts them (2^30 bytes/s) per NPU, link efficiency \
+             and oversubscription applied"
+                .to_string(),
+            "latency: ns per hop; every dimension is a Switch (2 hops), so the one-way latency \
+             is halved"
+                .to_string(),
+        ],
+    };
+    for level in &lv {
+        let link = carried.link(level, mode);
+        let rate = bytes_per_s(link.beta_us_per_byte) / level.oversubscription.max(1.0);
+        net.topology.push("Switch".to_string());
+        net.npus_count.push(level.size);
+        net.bandwidth.push(round3(rate / GIB));
+        net.latency.push(round3(link.alpha_us * 1000.0 / 2.0));
+        net.comments.push(format!(
+            "dimension {}: {} ({} members, {:.3} GB/s after efficiency {:.3}, oversubscription \
+             {}, one-way {:.3} us)",
+            net.topology.len() - 1,
+            level.name,
+            level.size,
+            rate / 1e9,
+            carried.efficiency,
+            level.oversubscription,
+            link.alpha_us
+        ));
+    }
+    let product: usize = net.npus_count.iter().product();
+    if product != ranks {
+        net.comments.push(format!(
+            "npus_count multiplies to {product}, not {ranks}: a level's fan-out was rounded up"
+        ));
+    }
+    net
+}
+
+impl AstraNetwork {
+    pub fn to_yaml(&self) -> String {
+        let mut s = String::new();
+        for c in &self.comments {
+            s.push_str("# ");
+            s.push_str(c);
+            s.push('\n');
+        }
+        let list = |v: Vec<String>| format!("[ {} ]", v.join(", "));
+        s.push_str(&format!("topology: {}\n", list(self.topology.clone())));
+        s.push_str(&format!(
+            "npus_count: {}\n",
+            list(self.npus_count.iter().map(|n| n.to_string()).collect())
+        ));
+        s.push_str(&format!(
+            "bandwidth: {}  # GB/s\n",
+            list(self.bandwidth.iter().map(|b| fmt_num(*b)).collect())
+        ));
+        s.push_str(&format!(
+            "latency: {}  # ns\n",
+            list(self.latency.iter().map(|l| fmt_num(*l)).collect())
+        ));
+        s
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A float as YAML reads it back (always with a decimal point).
+pub(crate) fn fmt_num(x: f64) -> String {
+    if x.is_finite() && x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
+}

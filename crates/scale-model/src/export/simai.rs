@@ -1,0 +1,129 @@
+//! SimAI's busbw table (the analytical mode's `busbw.yaml`).
+//!
+//! The file's first line is a name; then one section per parallel group (`TP`, `DP`, `EP`, and
+//! `PP` with a single `busbw`), each collective as `name,: value` and `null` where unknown.
+//! SimAI divides bytes by 2^30 before dividing by these numbers, so they are written in GiB/s
+//! (2^30 bytes per second), converted from nccl-tests' GB/s.
+
+use serde::{Deserialize, Serialize};
+use topologies::Algorithm;
+
+use super::astra::fmt_num;
+use crate::error::ModelError;
+use crate::predict::{predict, PredictInput, PredictOptions, Strategy};
+use crate::units::{bytes_per_s, GB, GIB};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimaiBusbw {
+    pub name: String,
+    /// GiB/s per collective of the tensor-parallel group: allreduce, allgather, reducescatter,
+    /// alltoall.
+    pub tp: [Option<f64>; 4],
+    pub dp: [Option<f64>; 4],
+    pub ep: [Option<f64>; 4],
+    /// Point-to-point busbw between pipeline stages, GiB/s.
+    pub pp: Option<f64>,
+    /// What each number is.
+    pub comments: Vec<String>,
+}
+
+/// The group sizes and sizes to tabulate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimaiGroups {
+    /// Tensor-parallel ranks (contiguous, normally inside a node) and the bytes to price them at.
+    pub tp_ranks: usize,
+    pub tp_bytes: u64,
+    /// Data-parallel ranks, their spacing in GPUs, and the gradient bytes per rank.
+    pub dp_ranks: usize,
+    pub dp_stride: usize,
+    pub dp_bytes: u64,
+}
+
+/// Fills the table from predictions: TP with ring inside the TP group, DP with the fastest
+/// strategy at the DP group, PP with the inter-node link at ring's efficiency. All-gather and
+/// reduce-scatter take the all-reduce's busbw (equal for ring when bandwidth-bound); all-to-all
+/// and the EP group are not modelled and written as null.
+pub fn simai_busbw(
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+    groups: &SimaiGroups,
+) -> Result<SimaiBusbw, ModelError> {
+    let tp_opts = PredictOptions {
+        strategies: vec![Strategy::Flat(Algorithm::Ring)],
+        rank_stride: 1,
+        ..opts.clone()
+    };
+    let tp = predict(input, &[groups.tp_ranks], &[groups.tp_bytes], &tp_opts)?;
+    let tp_bw = tp.rows.first().map(|r| gib(r.bus_bw));
+    let dp_opts = PredictOptions {
+        rank_stride: groups.dp_stride,
+        ..opts.clone()
+    };
+    let dp = predict(input, &[groups.dp_ranks], &[groups.dp_bytes], &dp_opts)?;
+    let dp_best = dp.best.first();
+    let dp_bw = dp_best.map(|b| gib(b.bus_bw));
+    let pp = tp
+        .carried
+        .iter()
+        .find(|c| c.algorithm == Algorithm::Ring)
+        .map(|c| match opts.mode {
+            crate::predict::Mode::Lab => bytes_per_s(c.fitted.beta_us_per_byte) / GIB,
+            crate::predict::Mode::Target => c.efficiency * input.scenario.nic_bytes_per_s() / GIB,
+        });
+    let mut comments = vec![
+        format!(
+            "SimAI busbw table written by collbench from scenario '{}' ({:?} mode); GiB/s \
+             (2^30 bytes/s), as SimAI reads them",
+            input.scenario.name, opts.mode
+        ),
+        format!(
+            "TP: ring over {} contiguous ranks at {} bytes",
+            groups.tp_ranks, groups.tp_bytes
+        ),
+    ];
+    if let Some(b) = dp_best {
+        comments.push(format!(
+            "DP: {} over {} ranks {} GPUs apart at {} bytes (the fastest strategy)",
+            b.algorithm, groups.dp_ranks, groups.dp_stride, groups.dp_bytes
+        ));
+    }
+    comments.push(
+        "allgather and reducescatter: the all-reduce's busbw; alltoall and EP: not modelled (null)"
+            .to_string(),
+    );
+    Ok(SimaiBusbw {
+        name: input.scenario.name.clone(),
+        tp: [tp_bw, tp_bw, tp_bw, None],
+        dp: [dp_bw, dp_bw, dp_bw, None],
+        ep: [None; 4],
+        pp,
+        comments,
+    })
+}
+
+fn gib(gbps: f64) -> f64 {
+    (gbps * GB / GIB * 1000.0).round() / 1000.0
+}
+
+impl SimaiBusbw {
+    pub fn to_yaml(&self) -> String {
+        // SimAI skips the first line, then reads `section:` lines and `key,: value` lines; a line
+        // starting with '#' is skipped.
+        let mut s = format!("{}\n", self.name.replace(['\n', '\r'], " "));
+        for c in &self.comments {
+            s.push_str(&format!("# {c}\n"));
+        }
+        let value = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "null".to_string());
+        for (section, vals) in [("TP", &self.tp), ("DP", &self.dp), ("EP", &self.ep)] {
+            s.push_str(&format!("{section}:\n"));
+            for (name, v) in ["allreduce", "allgather", "reducescatter", "alltoall"]
+                .iter()
+                .zip(vals.iter())
+            {
+                s.push_str(&format!("{name},: {}\n", value(*v)));
+            }
+        }
+        s.push_str(&format!("PP:\nbusbw: {}\n", value(self.pp)));
+        s
+    }
+}

@@ -1,0 +1,87 @@
+//! A point-to-point link profile from a ping-pong sweep: one-way time = alpha + beta x bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+use crate::fit::{Estimate, ParamStatus};
+use crate::measurement::PingPongSample;
+use crate::nnls::nnls;
+use crate::params::gbps_of;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkProfile {
+    /// One-way latency of a message, microseconds.
+    pub alpha_us: Estimate,
+    /// Microseconds per byte.
+    pub beta_us_per_byte: Estimate,
+    /// 1 / beta in GB/s (1e9 bytes).
+    pub bandwidth_gbps: f64,
+    pub points: usize,
+    pub rms_rel_error: f64,
+    /// (bytes, measured one-way us, fitted us, relative error).
+    pub residuals: Vec<(u64, f64, f64, f64)>,
+}
+
+/// Fits alpha and beta by non-negative least squares on relative residuals.
+pub fn fit_link(samples: &[PingPongSample]) -> Result<LinkProfile, ModelError> {
+    let usable: Vec<&PingPongSample> = samples
+        .iter()
+        .filter(|s| s.one_way_us.is_finite() && s.one_way_us > 0.0)
+        .collect();
+    if usable.len() < 2 {
+        return Err(ModelError::TooFewPoints {
+            what: "ping-pong link profile".to_string(),
+            have: usable.len(),
+            need: 2,
+        });
+    }
+    let x: Vec<Vec<f64>> = usable
+        .iter()
+        .map(|s| vec![1.0 / s.one_way_us, s.bytes as f64 / s.one_way_us])
+        .collect();
+    let y = vec![1.0; usable.len()];
+    let sol = nnls(&x, &y).ok_or_else(|| ModelError::FitFailed {
+        what: "ping-pong link profile".to_string(),
+        reason: "non-finite samples".to_string(),
+    })?;
+    let n = usable.len();
+    let k = sol.free.iter().filter(|f| **f).count();
+    let sigma2 = (n > k).then(|| sol.rss / (n - k) as f64);
+    let est = |j: usize| Estimate {
+        value: sol.coef[j],
+        std_err: match (sol.free[j], sigma2) {
+            (true, Some(s2)) => Some((s2 * sol.inv_normal[j][j]).max(0.0).sqrt()),
+            _ => None,
+        },
+        status: if sol.free[j] {
+            ParamStatus::Fitted
+        } else if sol.collinear[j] {
+            ParamStatus::NotIdentifiable
+        } else {
+            ParamStatus::AtBound
+        },
+    };
+    let alpha = est(0);
+    let beta = est(1);
+    let residuals: Vec<(u64, f64, f64, f64)> = usable
+        .iter()
+        .map(|s| {
+            let fitted = alpha.value + beta.value * s.bytes as f64;
+            (
+                s.bytes,
+                s.one_way_us,
+                fitted,
+                (fitted - s.one_way_us) / s.one_way_us,
+            )
+        })
+        .collect();
+    let rms_rel_error = (residuals.iter().map(|r| r.3 * r.3).sum::<f64>() / n as f64).sqrt();
+    Ok(LinkProfile {
+        bandwidth_gbps: gbps_of(beta.value),
+        alpha_us: alpha,
+        beta_us_per_byte: beta,
+        points: n,
+        rms_rel_error,
+        residuals,
+    })
+}

@@ -1,0 +1,129 @@
+//! What carries over from the lab to another cluster, per algorithm.
+//!
+//! - efficiency: the link rate the fit's beta stands for, over the lab's configured link rate
+//!   (how much of a link the implementation gets);
+//! - per-message overhead: the fitted alpha less the lab's wire latency (software and protocol
+//!   cost of a message);
+//! - reduction: the fitted gamma, unless the scenario gives a reduction rate.
+//!
+//! In [`Mode::Lab`](super::Mode::Lab) every level simply uses the fitted parameters; in
+//! [`Mode::Target`](super::Mode::Target) a level's alpha is the overhead plus the level's
+//! latency and its beta is 1 / (efficiency x the level's link rate).
+
+use serde::{Deserialize, Serialize};
+use topologies::Algorithm;
+
+use super::levels::Level;
+use super::Mode;
+use crate::fit::AlgorithmFit;
+use crate::params::CostParams;
+use crate::scenario::Scenario;
+use crate::units::us_per_byte;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Carried {
+    pub algorithm: Algorithm,
+    /// The fitted parameters.
+    pub fitted: CostParams,
+    /// Fraction of the lab's link rate the fitted beta stands for.
+    pub efficiency: f64,
+    /// Per-message cost carried to the target, microseconds.
+    pub overhead_us: f64,
+    /// Reduction cost used on the target, microseconds per byte.
+    pub gamma_us_per_byte: f64,
+    /// The lab link rate the efficiency is relative to, bits/s, where known.
+    pub lab_link_rate_bps: Option<f64>,
+}
+
+/// A level's parameters for one algorithm.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelLink {
+    pub alpha_us: f64,
+    /// Per byte at the level's full (efficiency-scaled) rate, before oversubscription.
+    pub beta_us_per_byte: f64,
+    pub gamma_us_per_byte: f64,
+}
+
+/// What the lab was, for the carry-over.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LabReference {
+    /// Configured link rate, bits per second.
+    pub link_rate_bps: Option<f64>,
+    /// One-way wire latency between two lab nodes without software, microseconds.
+    pub latency_us: f64,
+}
+
+impl LabReference {
+    /// From a lab scenario (its NIC rate and the latency across its top tier).
+    pub fn from_scenario(lab: &Scenario) -> Self {
+        let top = lab.network.tiers.len().saturating_sub(1);
+        LabReference {
+            link_rate_bps: Some(lab.network.nic_gbit_per_s * 1e9),
+            latency_us: lab.path_latency_us(top),
+        }
+    }
+}
+
+impl Carried {
+    /// `overhead_override` replaces the carried per-message overhead; `reduce_gb_per_s` the
+    /// fitted gamma. Notes on anything assumed go to `notes`.
+    pub fn new(
+        fit: &AlgorithmFit,
+        lab: &LabReference,
+        overhead_override: Option<f64>,
+        reduce_gb_per_s: Option<f64>,
+        notes: &mut Vec<String>,
+    ) -> Carried {
+        let fitted = fit.params();
+        let lab_rate = fit.link_rate_bps.or(lab.link_rate_bps);
+        let efficiency = match lab_rate {
+            Some(rate) if fitted.beta_us_per_byte > 0.0 => {
+                let lab_beta = us_per_byte(rate / 8.0);
+                lab_beta / fitted.beta_us_per_byte
+            }
+            Some(_) => {
+                notes.push(format!(
+                    "{}: the fit has beta = 0 (no bandwidth cost seen); efficiency taken as 1",
+                    fit.algorithm
+                ));
+                1.0
+            }
+            None => {
+                notes.push(format!(
+                    "{}: the lab's link rate is unknown; the target's links are assumed to run at \
+                     their full rate (efficiency 1)",
+                    fit.algorithm
+                ));
+                1.0
+            }
+        };
+        let overhead_us = overhead_override.unwrap_or((fitted.alpha_us - lab.latency_us).max(0.0));
+        let gamma_us_per_byte = reduce_gb_per_s
+            .map(|r| us_per_byte(r * 1e9))
+            .unwrap_or(fitted.gamma_us_per_byte);
+        Carried {
+            algorithm: fit.algorithm,
+            fitted,
+            efficiency,
+            overhead_us,
+            gamma_us_per_byte,
+            lab_link_rate_bps: lab_rate,
+        }
+    }
+
+    /// The link parameters at `level` in `mode`.
+    pub fn link(&self, level: &Level, mode: Mode) -> LevelLink {
+        match mode {
+            Mode::Lab => LevelLink {
+                alpha_us: self.fitted.alpha_us,
+                beta_us_per_byte: self.fitted.beta_us_per_byte,
+                gamma_us_per_byte: self.fitted.gamma_us_per_byte,
+            },
+            Mode::Target => LevelLink {
+                alpha_us: self.overhead_us + level.latency_us,
+                beta_us_per_byte: us_per_byte(self.efficiency * level.bytes_per_s),
+                gamma_us_per_byte: self.gamma_us_per_byte,
+            },
+        }
+    }
+}

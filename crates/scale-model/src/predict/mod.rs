@@ -1,0 +1,325 @@
+//! Prediction: the time, algbw and busbw of each algorithm and composition at any rank count and
+//! size, with the term that dominates, the best choice per size, and the assumptions made.
+//!
+//! Two modes. [`Mode::Lab`]: the fitted alpha, beta and gamma of each algorithm priced at the
+//! target rank count ("a cluster built of the lab's links"). [`Mode::Target`]: the scenario's
+//! hardware, with the lab's measured link efficiency and per-message overhead carried over (see
+//! [`carry`]). Everything is closed form, so 131,072 ranks cost what 8 do.
+
+pub mod carry;
+pub mod levels;
+pub mod strategy;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use topologies::{Algorithm, BuildOptions};
+
+pub use carry::{Carried, LabReference, LevelLink};
+pub use levels::{levels, Level};
+pub use strategy::Strategy;
+
+use crate::error::ModelError;
+use crate::fit::FitReport;
+use crate::row::{best_per_size, BestRow, PredictionRow};
+use crate::scenario::Scenario;
+use crate::straggler::{StragglerEstimate, StragglerModel};
+use strategy::{Pricing, Skip};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The lab's fitted parameters, scaled out.
+    Lab,
+    /// The scenario's hardware with the lab's efficiencies and overheads.
+    Target,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictOptions {
+    pub mode: Mode,
+    /// Options for the cost forms (segment size, hier group size, torus grid).
+    pub build: BuildOptions,
+    /// What to price; default [`Strategy::all`].
+    pub strategies: Vec<Strategy>,
+    /// GPUs between consecutive members of the group (1: contiguous).
+    pub rank_stride: usize,
+    /// Replaces the per-message overhead carried from the lab (Target mode), microseconds.
+    pub overhead_us: Option<f64>,
+    /// Add the straggler term where a model is given.
+    pub stragglers: bool,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        PredictOptions {
+            mode: Mode::Target,
+            build: BuildOptions::default(),
+            strategies: Strategy::all(),
+            rank_stride: 1,
+            overhead_us: None,
+            stragglers: true,
+        }
+    }
+}
+
+pub struct PredictInput<'a> {
+    pub fits: &'a FitReport,
+    /// The hardware predicted on: the target, or in Lab mode the lab (whose top tier is
+    /// extended to any rank count).
+    pub scenario: &'a Scenario,
+    /// The lab as measured, for the carry-over.
+    pub lab: LabReference,
+    pub stragglers: Option<&'a StragglerModel>,
+}
+
+/// The levels a rank count crosses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelsAt {
+    pub ranks: usize,
+    pub levels: Vec<Level>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub mode: Mode,
+    pub scenario: String,
+    pub rank_stride: usize,
+    pub rows: Vec<PredictionRow>,
+    /// The fastest row per (ranks, size).
+    pub best: Vec<BestRow>,
+    pub stragglers: Vec<StragglerEstimate>,
+    /// Per algorithm: fitted parameters, efficiency and overhead as carried.
+    pub carried: Vec<Carried>,
+    pub hierarchy: Vec<LevelsAt>,
+    /// Everything assumed, in words.
+    pub assumptions: Vec<String>,
+}
+
+/// Predicts every strategy of `opts` at every rank count and size.
+pub fn predict(
+    input: &PredictInput<'_>,
+    ranks: &[usize],
+    sizes: &[u64],
+    opts: &PredictOptions,
+) -> Result<Prediction, ModelError> {
+    if let Some(&bad) = ranks.iter().find(|&&r| r == 0) {
+        return Err(ModelError::BadRanks {
+            ranks: bad,
+            reason: "a group needs at least one rank".to_string(),
+        });
+    }
+    if ranks.is_empty() || sizes.is_empty() {
+        return Err(ModelError::BadOption {
+            option: if ranks.is_empty() { "ranks" } else { "sizes" },
+            reason: "give at least one value".to_string(),
+        });
+    }
+    if input.fits.fits.is_empty() {
+        return Err(ModelError::NoMeasurements {
+            what: "prediction (no algorithm has been fitted)".to_string(),
+        });
+    }
+    let scenario = input.scenario;
+    let mut notes: Vec<String> = Vec::new();
+    let reduce = scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
+    let carried: Vec<Carried> = input
+        .fits
+        .fits
+        .iter()
+        .map(|f| Carried::new(f, &input.lab, opts.overhead_us, reduce, &mut notes))
+        .collect();
+    let carried_of = |a: Algorithm| carried.iter().find(|c| c.algorithm == a);
+    let stride = opts.rank_stride.max(1);
+
+    let mut assumptions = base_assumptions(input, opts, &carried);
+    let mut rows = Vec::with_capacity(ranks.len() * sizes.len() * opts.strategies.len());
+    let mut hierarchy = Vec::new();
+    let mut stragglers = Vec::new();
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
+    for &p in ranks {
+        let lv = levels(scenario, p, stride);
+        if lv.iter().any(|l| l.extended) {
+            skipped.insert(format!(
+                "{p} ranks {} GPUs apart exceed the scenario's {} GPUs: its top tier is extended",
+                stride, scenario.cluster.gpus
+            ));
+        }
+        if lv.last().is_some_and(|l| l.span != p) {
+            skipped.insert(format!(
+                "{p} ranks do not fill whole groups of the levels ({}); compositions round each \
+                 fan-out up",
+                lv.iter()
+                    .map(|l| format!("{} x{}", l.name, l.size))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let straggler = match (input.stragglers, opts.stragglers) {
+            (Some(m), true) => Some(m.estimate(p)),
+            _ => None,
+        };
+        if let Some(s) = straggler {
+            stragglers.push(s);
+        }
+        let pricing = Pricing {
+            levels: &lv,
+            mode: opts.mode,
+            build: &opts.build,
+            ring: carried_of(Algorithm::Ring),
+        };
+        for strategy in &opts.strategies {
+            let Some(outer) = carried_of(strategy.outer()) else {
+                skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
+                continue;
+            };
+            for &size in sizes {
+                match pricing.terms(*strategy, p, size as f64, outer) {
+                    Ok(mut terms) => {
+                        if let Some(s) = straggler {
+                            terms.straggler_us = s.delay_us;
+                        }
+                        let mut row = PredictionRow::new(strategy.name(), p, size, terms);
+                        row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
+                        rows.push(row);
+                    }
+                    Err(Skip::NotApplicable) => break,
+                    Err(Skip::Cannot(why)) => {
+                        skipped.insert(format!("{strategy} at {p} ranks: {why}"));
+                        break;
+                    }
+                }
+            }
+        }
+        hierarchy.push(LevelsAt {
+            ranks: p,
+            levels: lv,
+        });
+    }
+    assumptions.extend(notes);
+    assumptions.extend(skipped);
+    Ok(Prediction {
+        mode: opts.mode,
+        scenario: scenario.name.clone(),
+        rank_stride: stride,
+        best: best_per_size(&rows),
+        rows,
+        stragglers,
+        carried,
+        hierarchy,
+        assumptions,
+    })
+}
+
+/// Predicts the scenario's workload (its bytes over its group, with the group's stride).
+pub fn predict_workload(
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+) -> Result<Prediction, ModelError> {
+    let point = input
+        .scenario
+        .workload_point()
+        .ok_or(ModelError::BadOption {
+            option: "scenario",
+            reason: format!("scenario '{}' has no [workload]", input.scenario.name),
+        })?;
+    let opts = PredictOptions {
+        rank_stride: point.rank_stride,
+        ..opts.clone()
+    };
+    let mut p = predict(input, &[point.ranks], &[point.bytes], &opts)?;
+    p.assumptions
+        .insert(0, format!("workload: {}", point.description));
+    Ok(p)
+}
+
+fn base_assumptions(
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+    carried: &[Carried],
+) -> Vec<String> {
+    let s = input.scenario;
+    let mut a = Vec::new();
+    match opts.mode {
+        Mode::Lab => a.push(format!(
+            "lab mode: every level uses each algorithm's fitted alpha, beta and gamma (a cluster \
+             built of the lab's links), arranged as scenario '{}'",
+            s.name
+        )),
+        Mode::Target => {
+            a.push(format!(
+                "target mode: scenario '{}' hardware ({} GPUs, {} per node, {} Gbit/s NIC per \
+                 GPU); each algorithm's lab link efficiency (fitted bandwidth / lab link rate) \
+                 scales every level's link rate, and its lab per-message overhead (fitted alpha \
+                 less the lab's wire latency of {:.2} us) is added to every level's latency",
+                s.name,
+                s.cluster.gpus,
+                s.cluster.gpus_per_node,
+                s.network.nic_gbit_per_s,
+                input.lab.latency_us
+            ));
+            for c in carried {
+                a.push(format!(
+                    "{}: efficiency {:.3}, per-message overhead {:.2} us, reduction {:.3e} us/byte",
+                    c.algorithm, c.efficiency, c.overhead_us, c.gamma_us_per_byte
+                ));
+            }
+            match &s.compute {
+                Some(c) => a.push(format!(
+                    "reduction at the scenario's {} GB/s per GPU",
+                    c.reduce_gb_per_s
+                )),
+                None => a.push(
+                    "reduction cost: the lab's fitted gamma carried over (the scenario gives no \
+                     compute.reduce_gb_per_s)"
+                        .to_string(),
+                ),
+            }
+            if opts.overhead_us.is_some() {
+                a.push(
+                    "per-message overhead given by the user, not carried from the lab".to_string(),
+                );
+            }
+        }
+    }
+    a.push(
+        "one NIC per GPU, rail-aligned: every GPU sends across the network on its own NIC"
+            .to_string(),
+    );
+    a.push(
+        "flat algorithms: messages pay the top level's latency and bytes the slowest level's \
+         rate; ring is not slowed by oversubscription (it crosses a tier only at group \
+         boundaries), the other flat algorithms pay the top tier's oversubscription (they have \
+         steps in which every rank sends across it)"
+            .to_string(),
+    );
+    a.push(
+        "compositions (hier-node:*, hier-tier:*): ring reduce-scatter and all-gather at the lower \
+         levels and the named algorithm across the top; all members cross a level at once, so \
+         each level's oversubscription applies"
+            .to_string(),
+    );
+    if opts.rank_stride > 1 {
+        a.push(format!(
+            "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",
+            opts.rank_stride
+        ));
+    }
+    match (input.stragglers, opts.stragglers) {
+        (Some(m), true) => {
+            a.push(m.describe());
+            if opts.mode == Mode::Target {
+                a.push(
+                    "the lab's per-rank noise (microseconds above the median) is carried to the \
+                     target unchanged"
+                        .to_string(),
+                );
+            }
+        }
+        (None, true) => {
+            a.push("no straggler term: no per-rank latency samples were given".to_string())
+        }
+        (_, false) => a.push("straggler term left out on request".to_string()),
+    }
+    a
+}

@@ -1,0 +1,217 @@
+//! How an all-reduce is run across the levels: one flat algorithm over all ranks, or a
+//! hierarchical composition (reduce-scatter down the levels, an all-reduce across the top, and
+//! all-gathers back), each part priced with its level's links. Closed form throughout: nothing
+//! here builds a schedule.
+
+use std::fmt;
+use std::str::FromStr;
+
+use topologies::{Algorithm, BuildOptions, CostTerms};
+
+use super::carry::{Carried, LevelLink};
+use super::levels::Level;
+use super::Mode;
+use crate::row::TermBreakdown;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// One algorithm over all ranks.
+    Flat(Algorithm),
+    /// Ring reduce-scatter inside each node, the outer algorithm across nodes on 1/g of the
+    /// data (one group per local GPU index, each on its own NIC), ring all-gather inside nodes.
+    HierNode(Algorithm),
+    /// Ring reduce-scatter at every level but the top (inside nodes, across nodes of a rack,
+    /// across racks of a pod, ...), the outer algorithm across the top level's groups, then
+    /// all-gathers back down: inside nodes, across nodes, across pods.
+    HierTier(Algorithm),
+}
+
+impl Strategy {
+    pub fn name(&self) -> String {
+        match self {
+            Strategy::Flat(a) => a.name().to_string(),
+            Strategy::HierNode(a) => format!("hier-node:{}", a.name()),
+            Strategy::HierTier(a) => format!("hier-tier:{}", a.name()),
+        }
+    }
+
+    /// The algorithm whose fit prices the outermost (or only) part.
+    pub fn outer(&self) -> Algorithm {
+        match self {
+            Strategy::Flat(a) | Strategy::HierNode(a) | Strategy::HierTier(a) => *a,
+        }
+    }
+
+    /// Every flat algorithm, then both compositions with every outer algorithm.
+    pub fn all() -> Vec<Strategy> {
+        let mut v: Vec<Strategy> = Algorithm::ALL.iter().map(|a| Strategy::Flat(*a)).collect();
+        v.extend(Algorithm::ALL.iter().map(|a| Strategy::HierNode(*a)));
+        v.extend(Algorithm::ALL.iter().map(|a| Strategy::HierTier(*a)));
+        v
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parse = |a: &str| a.parse::<Algorithm>().map_err(|e| e.to_string());
+        if let Some(rest) = s.strip_prefix("hier-node:") {
+            return Ok(Strategy::HierNode(parse(rest)?));
+        }
+        if let Some(rest) = s.strip_prefix("hier-tier:") {
+            return Ok(Strategy::HierTier(parse(rest)?));
+        }
+        Ok(Strategy::Flat(parse(s)?))
+    }
+}
+
+/// Everything a strategy needs to be priced at one rank count.
+pub(crate) struct Pricing<'a> {
+    pub levels: &'a [Level],
+    pub mode: Mode,
+    pub build: &'a BuildOptions,
+    pub ring: Option<&'a Carried>,
+}
+
+/// Why a strategy has no price at a rank count.
+#[derive(Debug)]
+pub(crate) enum Skip {
+    /// The composition has nothing to compose at this rank count (it would equal a flat one).
+    NotApplicable,
+    /// Missing fit or a shape the cost form rejects.
+    Cannot(String),
+}
+
+impl Pricing<'_> {
+    pub fn terms(
+        &self,
+        strategy: Strategy,
+        ranks: usize,
+        bytes: f64,
+        outer: &Carried,
+    ) -> Result<TermBreakdown, Skip> {
+        if ranks < 2 || self.levels.is_empty() {
+            return Ok(TermBreakdown::default());
+        }
+        match strategy {
+            Strategy::Flat(a) => self.flat(a, ranks, bytes, self.levels, outer),
+            Strategy::HierNode(a) => {
+                let first = &self.levels[0];
+                if self.levels.len() < 2 || first.name != "node" {
+                    return Err(Skip::NotApplicable);
+                }
+                let ring = self.ring()?;
+                let inner = self.part(Algorithm::Ring, first.size, bytes, ring, first)?;
+                let k = first.size;
+                let across = self.flat(
+                    a,
+                    ranks.div_ceil(k),
+                    bytes / k as f64,
+                    &self.levels[1..],
+                    outer,
+                )?;
+                Ok(inner.plus(across))
+            }
+            Strategy::HierTier(a) => {
+                if self.levels.len() < 2 {
+                    return Err(Skip::NotApplicable);
+                }
+                let ring = self.ring()?;
+                let (top, below) = self.levels.split_last().ok_or(Skip::NotApplicable)?;
+                let mut n = bytes;
+                let mut total = TermBreakdown::default();
+                for level in below {
+                    total = total.plus(self.part(Algorithm::Ring, level.size, n, ring, level)?);
+                    n /= level.size as f64;
+                }
+                total = total.plus(self.part(a, top.size, n, outer, top)?);
+                Ok(total)
+            }
+        }
+    }
+
+    fn ring(&self) -> Result<&Carried, Skip> {
+        self.ring.ok_or_else(|| {
+            Skip::Cannot("compositions need a ring fit for their inner levels".to_string())
+        })
+    }
+
+    /// `algorithm` over `ranks` ranks spanning `levels`: messages pay the top level's latency,
+    /// bytes the slowest level's rate. Oversubscription: inside a single level every member
+    /// crosses it at once, so it applies; across several levels ring only crosses a tier at its
+    /// few boundary edges, so it does not, while the other algorithms have steps in which every
+    /// rank sends across the top tier, so it applies.
+    fn flat(
+        &self,
+        algorithm: Algorithm,
+        ranks: usize,
+        bytes: f64,
+        levels: &[Level],
+        carried: &Carried,
+    ) -> Result<TermBreakdown, Skip> {
+        let Some(top) = levels.last() else {
+            return Ok(TermBreakdown::default());
+        };
+        if levels.len() == 1 {
+            return self.part(algorithm, ranks, bytes, carried, top);
+        }
+        let top_link = carried.link(top, self.mode);
+        let beta = levels
+            .iter()
+            .map(|l| carried.link(l, self.mode).beta_us_per_byte)
+            .fold(0.0, f64::max);
+        let link = LevelLink {
+            beta_us_per_byte: beta,
+            ..top_link
+        };
+        let oversub = if algorithm == Algorithm::Ring {
+            1.0
+        } else {
+            top.oversubscription
+        };
+        let c = self.cost(algorithm, ranks, bytes)?;
+        Ok(terms_of(&c, link, oversub))
+    }
+
+    /// `algorithm` over `ranks` members of one level, all of them crossing it at once.
+    fn part(
+        &self,
+        algorithm: Algorithm,
+        ranks: usize,
+        bytes: f64,
+        carried: &Carried,
+        level: &Level,
+    ) -> Result<TermBreakdown, Skip> {
+        let c = self.cost(algorithm, ranks, bytes)?;
+        Ok(terms_of(
+            &c,
+            carried.link(level, self.mode),
+            level.oversubscription,
+        ))
+    }
+
+    fn cost(&self, algorithm: Algorithm, ranks: usize, bytes: f64) -> Result<CostTerms, Skip> {
+        algorithm
+            .try_cost(ranks, bytes, self.build)
+            .map_err(|e| Skip::Cannot(e.to_string()))
+    }
+}
+
+/// Prices cost terms with a level's link; bytes above the link's rate are split into the
+/// bandwidth term and the extra that oversubscription costs.
+pub fn terms_of(c: &CostTerms, link: LevelLink, oversubscription: f64) -> TermBreakdown {
+    let bw = link.beta_us_per_byte * c.bytes;
+    TermBreakdown {
+        latency_us: link.alpha_us * c.latency_steps,
+        bandwidth_us: bw,
+        reduction_us: link.gamma_us_per_byte * c.reduced_bytes,
+        oversubscription_us: bw * (oversubscription.max(1.0) - 1.0),
+        straggler_us: 0.0,
+    }
+}

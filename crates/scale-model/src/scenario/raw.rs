@@ -1,0 +1,88 @@
+//! The scenario file as written, every value with its position in the file, so that the checks
+//! in [`check`](super::check) can name the line of a bad value. Unknown fields are rejected here.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub cluster: Spanned<RawCluster>,
+    #[serde(default)]
+    pub intra_node: Option<Spanned<RawIntraNode>>,
+    pub network: Spanned<RawNetwork>,
+    #[serde(default)]
+    pub compute: Option<RawCompute>,
+    #[serde(default)]
+    pub workload: Option<Spanned<RawWorkload>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub gpus: Spanned<i64>,
+    pub gpus_per_node: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntraNode {
+    pub bandwidth_gb_per_s: Spanned<f64>,
+    pub latency_us: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    pub nic_gbit_per_s: Spanned<f64>,
+    pub latency_us: Spanned<f64>,
+    #[serde(default)]
+    pub tiers: Vec<Spanned<RawTier>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTier {
+    pub name: Spanned<String>,
+    pub gpus: Spanned<i64>,
+    pub oversubscription: Spanned<f64>,
+    pub hop_latency_us: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompute {
+    pub reduce_gb_per_s: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    #[serde(default)]
+    pub bytes: Option<Spanned<RawBytes>>,
+    #[serde(default)]
+    pub ranks: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub model: Option<Spanned<RawModel>>,
+}
+
+/// A byte count: an integer, or a string with a K/M/G/T suffix.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBytes {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub params: Spanned<f64>,
+    pub dtype: Spanned<String>,
+    pub tp: Spanned<i64>,
+    pub pp: Spanned<i64>,
+    pub dp: Spanned<i64>,
+}

@@ -1,0 +1,121 @@
+//! What is all-reduced: a byte count over a group of ranks, or a model's gradients over its
+//! data-parallel group.
+
+use serde::{Deserialize, Serialize};
+
+/// Element types of gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    Fp32,
+    Fp16,
+    Bf16,
+    Fp8,
+}
+
+impl DType {
+    pub const ALL: [DType; 4] = [DType::Fp32, DType::Fp16, DType::Bf16, DType::Fp8];
+
+    pub fn bytes(self) -> u64 {
+        match self {
+            DType::Fp32 => 4,
+            DType::Fp16 | DType::Bf16 => 2,
+            DType::Fp8 => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Fp32 => "fp32",
+            DType::Fp16 => "fp16",
+            DType::Bf16 => "bf16",
+            DType::Fp8 => "fp8",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DType> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A model trained with tensor, pipeline and data parallelism. Each data-parallel rank holds
+/// 1/(tp x pp) of the parameters and all-reduces their gradients with the `dp` ranks that hold
+/// the same shard. Ranks are numbered tensor-parallel fastest, then pipeline, then data parallel
+/// (as Llama 3 orders them), so the members of a data-parallel group are tp x pp GPUs apart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelWorkload {
+    /// Parameter count.
+    pub params: f64,
+    pub dtype: DType,
+    pub tp: usize,
+    pub pp: usize,
+    pub dp: usize,
+}
+
+impl ModelWorkload {
+    /// Gradient bytes per data-parallel rank.
+    pub fn bytes_per_rank(&self) -> u64 {
+        let shard = self.params / (self.tp * self.pp) as f64;
+        (shard * self.dtype.bytes() as f64).round() as u64
+    }
+}
+
+/// Exactly one of `bytes` and `model` is set (checked when the file is read).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Bytes per rank of one all-reduce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Ranks in the all-reduce with `bytes`; all GPUs when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranks: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelWorkload>,
+}
+
+/// The all-reduce a workload asks for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadPoint {
+    pub bytes: u64,
+    pub ranks: usize,
+    /// GPUs between consecutive members of the group (1: contiguous).
+    pub rank_stride: usize,
+    pub description: String,
+}
+
+impl Workload {
+    /// The all-reduce on a cluster of `gpus` GPUs.
+    pub fn point(&self, gpus: usize) -> WorkloadPoint {
+        if let Some(m) = &self.model {
+            return WorkloadPoint {
+                bytes: m.bytes_per_rank(),
+                ranks: m.dp,
+                rank_stride: m.tp * m.pp,
+                description: format!(
+                    "gradients of a {:.0}B-parameter model in {} over its data-parallel group \
+                     (tp {}, pp {}, dp {}): {} bytes per rank over {} ranks, {} GPUs apart",
+                    m.params / 1e9,
+                    m.dtype.name(),
+                    m.tp,
+                    m.pp,
+                    m.dp,
+                    m.bytes_per_rank(),
+                    m.dp,
+                    m.tp * m.pp
+                ),
+            };
+        }
+        let bytes = self.bytes.unwrap_or(0);
+        let ranks = self.ranks.unwrap_or(gpus);
+        WorkloadPoint {
+            bytes,
+            ranks,
+            rank_stride: 1,
+            description: format!("{bytes} bytes per rank over {ranks} contiguous ranks"),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Units and the nccl-tests bandwidth definitions.
+//!
+//! Times are microseconds throughout; bandwidths are reported in GB/s with GB = 1e9 bytes, as
+//! nccl-tests reports them. Per-byte times (beta, gamma) are microseconds per byte.
+
+/// Bytes in a GB as nccl-tests counts them.
+pub const GB: f64 = 1e9;
+
+/// Bytes in a GiB (ASTRA-sim's and SimAI's "GB").
+pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Algorithm bandwidth in GB/s: S / t.
+pub fn alg_bw_gbps(size_bytes: f64, time_us: f64) -> f64 {
+    if time_us <= 0.0 {
+        return 0.0;
+    }
+    size_bytes / (time_us * 1e-6) / GB
+}
+
+/// Bus bandwidth in GB/s for all-reduce: algbw x 2(p-1)/p.
+pub fn bus_bw_gbps(size_bytes: f64, time_us: f64, nranks: usize) -> f64 {
+    alg_bw_gbps(size_bytes, time_us) * bus_factor(nranks)
+}
+
+/// nccl-tests' all-reduce bus-bandwidth factor 2(p-1)/p (0 for one rank).
+pub fn bus_factor(nranks: usize) -> f64 {
+    if nranks == 0 {
+        return 0.0;
+    }
+    let p = nranks as f64;
+    2.0 * (p - 1.0) / p
+}
+
+/// Microseconds per byte of a link of `bytes_per_s` bytes per second.
+pub fn us_per_byte(bytes_per_s: f64) -> f64 {
+    1e6 / bytes_per_s
+}
+
+/// Bytes per second of a per-byte time in microseconds.
+pub fn bytes_per_s(us_per_byte: f64) -> f64 {
+    1e6 / us_per_byte
+}
+
+/// Parses a byte count with an optional K/M/G/T suffix (binary multiples, as nccl-tests' `-b`
+/// and `-e` take them; `KB`, `KiB` and `k` all mean 1024). Returns `None` for anything else.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    if digits_end == 0 {
+        return None;
+    }
+    let n: u64 = t[..digits_end].parse().ok()?;
+    let suffix = t[digits_end..].trim().to_ascii_lowercase();
+    let mult: u64 = match suffix.as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// A byte count written the way nccl-tests users read it: `256K`, `1G`, `1536`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
+    for (mult, name) in UNITS {
+        if bytes >= mult && bytes % mult == 0 {
+            return format!("{}{name}", bytes / mult);
+        }
+    }
+    bytes.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busbw_follows_nccl_tests() {
+        // 1 GB in 1 s on 8 ranks: algbw 1 GB/s, busbw 1.75 GB/s.
+        assert!((alg_bw_gbps(1e9, 1e6) - 1.0).abs() < 1e-12);
+        assert!((bus_bw_gbps(1e9, 1e6, 8) - 1.75).abs() < 1e-12);
+        assert_eq!(bus_factor(1), 0.0);
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("256K"), Some(256 * 1024));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("8mib"), Some(8 << 20));
+        assert_eq!(parse_size("1536"), Some(1536));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(parse_size("1Q"), None);
+        assert_eq!(format_size(1 << 30), "1G");
+        assert_eq!(format_size(1536), "1536");
+    }
+}

@@ -1,0 +1,197 @@
+//! Validation: fit on the runs with at most k ranks, predict the measured runs with more, and
+//! report how far off the predictions are.
+
+use serde::{Deserialize, Serialize};
+use topologies::Algorithm;
+
+use crate::error::ModelError;
+use crate::fit::{fit_all, FitOptions, FitReport};
+use crate::measurement::Measurement;
+use crate::predict::{strategy::terms_of, LevelLink};
+use crate::row::ValidationRow;
+use crate::straggler::{StragglerModel, StragglerOptions};
+use crate::units::{alg_bw_gbps, bus_bw_gbps};
+
+/// Sizes at or below this are "small" (latency-bound) in the summary.
+pub const SMALL_MAX: u64 = 16 * 1024;
+/// Sizes at or above this are "large" (bandwidth-bound).
+pub const LARGE_MIN: u64 = 256 * 1024;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidateOptions {
+    /// Fit on measurements with at most this many ranks; predict the others.
+    pub fit_max_ranks: usize,
+    pub fit: FitOptions,
+    /// Add the straggler increment from the fitted runs' samples.
+    pub stragglers: bool,
+    pub straggler: StragglerOptions,
+}
+
+impl ValidateOptions {
+    pub fn new(fit_max_ranks: usize) -> Self {
+        ValidateOptions {
+            fit_max_ranks,
+            fit: FitOptions::default(),
+            stragglers: true,
+            straggler: StragglerOptions::default(),
+        }
+    }
+}
+
+/// Geometric mean of |error| over a set of points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorSummary {
+    /// `all`, or an algorithm's name.
+    pub algorithm: String,
+    pub points: usize,
+    pub geomean_abs_error: Option<f64>,
+    /// Over sizes <= 16 KiB.
+    pub geomean_abs_error_small: Option<f64>,
+    /// Over sizes >= 256 KiB.
+    pub geomean_abs_error_large: Option<f64>,
+    pub max_abs_error: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub fit_max_ranks: usize,
+    pub rows: Vec<ValidationRow>,
+    /// Over every row, then per algorithm.
+    pub summary: Vec<ErrorSummary>,
+    /// The fits used (on the runs with at most `fit_max_ranks` ranks).
+    pub fits: FitReport,
+    pub assumptions: Vec<String>,
+}
+
+impl ValidationReport {
+    /// The summary over all rows.
+    pub fn overall(&self) -> Option<&ErrorSummary> {
+        self.summary.first()
+    }
+}
+
+pub fn validate(
+    measurements: &[Measurement],
+    opts: &ValidateOptions,
+) -> Result<ValidationReport, ModelError> {
+    let k = opts.fit_max_ranks;
+    let (train, test): (Vec<Measurement>, Vec<Measurement>) =
+        measurements.iter().cloned().partition(|m| m.nranks <= k);
+    if train.is_empty() {
+        return Err(ModelError::NoMeasurements {
+            what: format!("fitting (no run has at most {k} ranks)"),
+        });
+    }
+    if test.is_empty() {
+        return Err(ModelError::NoMeasurements {
+            what: format!("validation (no run has more than {k} ranks)"),
+        });
+    }
+    let fits = fit_all(&train, &opts.fit);
+    let mut assumptions = vec![format!(
+        "fitted on {} runs with at most {k} ranks; predicting {} runs with more",
+        train.len(),
+        test.len()
+    )];
+    assumptions.extend(fits.skipped.iter().cloned());
+    let straggler = if opts.stragglers {
+        match StragglerModel::from_measurements(&train, &opts.straggler) {
+            Ok(m) => {
+                assumptions.push(m.describe());
+                Some(m)
+            }
+            Err(e) => {
+                assumptions.push(format!("no straggler term: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut rows = Vec::new();
+    let mut unpredicted = 0usize;
+    for m in &test {
+        let Some(fit) = fits.get(m.algorithm) else {
+            unpredicted += 1;
+            continue;
+        };
+        let Ok(c) = m
+            .algorithm
+            .try_cost(m.nranks, m.bytes as f64, &opts.fit.build)
+        else {
+            unpredicted += 1;
+            continue;
+        };
+        let p = fit.params();
+        let link = LevelLink {
+            alpha_us: p.alpha_us,
+            beta_us_per_byte: p.beta_us_per_byte,
+            gamma_us_per_byte: p.gamma_us_per_byte,
+        };
+        let mut terms = terms_of(&c, link, 1.0);
+        if let Some(s) = &straggler {
+            terms.straggler_us = s.estimate(m.nranks).delay_us;
+        }
+        let time_us = terms.total();
+        rows.push(ValidationRow {
+            algorithm: m.algorithm.name().to_string(),
+            ranks: m.nranks,
+            size: m.bytes,
+            time_us,
+            measured_us: m.time_us,
+            error: (time_us - m.time_us) / m.time_us,
+            bus_bw: bus_bw_gbps(m.bytes as f64, time_us, m.nranks),
+            alg_bw: alg_bw_gbps(m.bytes as f64, time_us),
+            measured_bus_bw: bus_bw_gbps(m.bytes as f64, m.time_us, m.nranks),
+            terms,
+        });
+    }
+    if unpredicted > 0 {
+        assumptions.push(format!(
+            "{unpredicted} held-out run(s) not predicted: their algorithm had no fit at <= {k} \
+             ranks or the cost form rejects the shape"
+        ));
+    }
+    let mut summary = vec![summarise("all", rows.iter().collect())];
+    for a in Algorithm::ALL {
+        let mine: Vec<&ValidationRow> = rows.iter().filter(|r| r.algorithm == a.name()).collect();
+        if !mine.is_empty() {
+            summary.push(summarise(a.name(), mine));
+        }
+    }
+    Ok(ValidationReport {
+        fit_max_ranks: k,
+        rows,
+        summary,
+        fits,
+        assumptions,
+    })
+}
+
+fn summarise(algorithm: &str, rows: Vec<&ValidationRow>) -> ErrorSummary {
+    let errors = |keep: &dyn Fn(u64) -> bool| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| keep(r.size) && r.error.is_finite())
+            .map(|r| r.error.abs())
+            .collect()
+    };
+    let all = errors(&|_| true);
+    ErrorSummary {
+        algorithm: algorithm.to_string(),
+        points: rows.len(),
+        geomean_abs_error: geomean(&all),
+        geomean_abs_error_small: geomean(&errors(&|s| s <= SMALL_MAX)),
+        geomean_abs_error_large: geomean(&errors(&|s| s >= LARGE_MIN)),
+        max_abs_error: all.iter().copied().reduce(f64::max),
+    }
+}
+
+/// Geometric mean, with each value floored at 1e-6 so one exact prediction does not make it 0.
+pub fn geomean(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let s: f64 = values.iter().map(|v| v.max(1e-6).ln()).sum();
+    Some((s / values.len() as f64).exp())
+}
