@@ -11,12 +11,17 @@
 //! odd ranks interior, and shifted by one (rank r plays r-1) when p is odd; with odd p the
 //! mirror would map even ranks onto even ranks, and the shift leaves only rank 0 interior in both.
 //!
-//! Each tree runs a pipelined reduce to its root, then a pipelined broadcast from it, in
-//! segments of `segment` elements: a rank reduces segment j of a half from its children and
-//! passes it to its parent while the next segment comes up; when a rank has passed on its last
-//! segment it takes the finished segments from its parent and forwards them to its children.
+//! Each tree runs a pipelined reduce to its root and a pipelined broadcast from it, in segments
+//! of `segment` elements; the root turns each segment around as soon as it is reduced, so the two
+//! overlap, as in NCCL. The order of a rank's messages across the two trees and the two
+//! directions comes from [`Rounds`]: segment j leaves a rank of height h on its way up in round
+//! j + h, and a rank of depth d on its way down in round j + H + d (H the tree's height). A
+//! message's round is always later than the rounds of the messages it carries data from, and a
+//! rank sends its partial sum of a segment up (round j + h <= j + H - d) before the finished
+//! segment comes down to overwrite it (round j + H + d - 1).
+//!
 //! Every rank sends 2n bytes in all (n/2 up each tree, n down the tree it is interior in), the
-//! same as the ring, in about 2 lg p steps of latency.
+//! same as the ring, over 2D + k - 1 rounds for k segments per tree.
 
 use crate::builder::ScheduleBuilder;
 use crate::cost::CostTerms;
@@ -48,8 +53,7 @@ impl BinaryTree {
         }
     }
 
-    /// The same tree with rank r playing the part of rank `role(r)`'s image: rank `f(r)` takes
-    /// the place rank r had.
+    /// The same shape with every rank renamed: rank `f(r)` takes the place rank r had.
     fn relabel(&self, f: impl Fn(Rank) -> Rank) -> Self {
         let mut children = vec![Vec::new(); self.children.len()];
         for (r, kids) in self.children.iter().enumerate() {
@@ -144,8 +148,7 @@ pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
         let levels = tree.levels();
         for (j, seg) in segs.iter().enumerate() {
             for r in 0..nranks {
-                // Segment j leaves a rank of height h in round j + h on its way up, and a rank
-                // of depth d in round j + H + d on its way down (H the root's height).
+                // Up in round j + height, down in round j + H + depth (see the module notes).
                 if let Some(up) = tree.parent[r] {
                     let round = j + levels.height[r];
                     let key = (t, Phase::Reduce, r);

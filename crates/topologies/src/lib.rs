@@ -6,6 +6,13 @@
 //! over QUIC. Each algorithm's analytic cost form lives next to its schedule builder, and
 //! [`timing_model`] replays a schedule in virtual time so tests can hold the two against each
 //! other.
+//!
+//! The algorithms ([`Algorithm`]): [`ring`], binomial [`tree`], double binary tree ([`dbtree`]),
+//! recursive halving-doubling ([`rhd`]), recursive doubling ([`rd`]), and the two-level
+//! [`hier`] and [`torus2d`]. They are written with a few shared pieces: [`builder`] turns
+//! sequential per-rank programs into steps, [`embed`] places a schedule built for k ranks on a
+//! subset of ranks and a part of the buffer (how [`two_level`] composes phases), [`rounds`]
+//! orders messages of concurrent flows, and [`fold`] extends power-of-two algorithms to any p.
 
 pub mod algorithm;
 pub mod builder;

@@ -40,7 +40,7 @@ fn p_and_side() -> impl Strategy<Value = (usize, usize)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Every algorithm with its default shape: every rank ends with the exact result; every
     /// send pairs with a receive; no deadlock. Segments of 1 to 16 elements make the trees
