@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run an all-reduce sweep (the coordinator).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run one bench-node (what the coordinator launches on each host; not for direct use).
     Node(NodeArgs),
 }
@@ -61,15 +61,33 @@ pub struct RunArgs {
     /// Reduction operator: sum, min, max.
     #[arg(short = 'o', long = "op", default_value = "sum")]
     pub op: String,
-    /// Number of ranks (bench-node processes).
-    #[arg(short = 'N', long = "nodes", default_value_t = 4)]
-    pub nodes: usize,
-    /// Algorithms to run, comma-separated, or 'all'.
+    /// Number of ranks (bench-node processes) [default: 4, or the topology file's count].
+    #[arg(short = 'N', long = "nodes")]
+    pub nodes: Option<usize>,
+    /// Algorithms to run, comma-separated, or 'all': ring, tree, dbtree, rhd, rd, hier, torus2d.
     #[arg(long = "algo", default_value = "ring")]
     pub algo: String,
-    /// Segment size for pipelined algorithms (bytes; K, M, G suffixes).
-    #[arg(long = "segment", default_value = "1M")]
+    /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).
+    #[arg(long = "segment", default_value = "256K")]
     pub segment: String,
+    /// hier: ranks per group (consecutive ranks) [default: from --topology, else the largest
+    /// divisor of the rank count not above its square root].
+    #[arg(long = "group-size")]
+    pub group_size: Option<usize>,
+    /// torus2d: grid as XxY with X*Y ranks, rows of X consecutive ranks [default: from
+    /// --topology, else the squarest factorisation].
+    #[arg(long = "grid")]
+    pub grid: Option<String>,
+    /// hier: algorithm inside groups (ring or rhd).
+    #[arg(long = "hier-inner", default_value = "ring")]
+    pub hier_inner: String,
+    /// hier: algorithm across groups (ring, tree, dbtree, rhd or rd).
+    #[arg(long = "hier-outer", default_value = "ring")]
+    pub hier_outer: String,
+    /// A topology file (TOML) placing ranks on hosts, racks and pods; hier groups and torus2d
+    /// rows follow it. See topologies/README.md.
+    #[arg(long = "topology")]
+    pub topology: Option<PathBuf>,
     /// Output directory [default: results/<run-id>].
     #[arg(long = "out")]
     pub out: Option<PathBuf>,

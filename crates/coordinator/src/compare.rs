@@ -7,45 +7,87 @@ use std::fmt::Write;
 use topologies::Algorithm;
 use wire::results::ResultRow;
 
-pub fn render(rows: &[ResultRow]) -> String {
-    let mut algos: Vec<Algorithm> = Vec::new();
+use crate::sizes::format_size;
+
+pub struct Comparison {
+    pub algorithms: Vec<Algorithm>,
+    /// (size, fastest algorithm, each algorithm's time / the fastest's, in `algorithms` order).
+    pub sizes: Vec<(u64, Algorithm, Vec<Option<f64>>)>,
+}
+
+pub fn compare(rows: &[ResultRow]) -> Comparison {
+    let mut algorithms: Vec<Algorithm> = Vec::new();
     let mut by_size: BTreeMap<u64, Vec<(Algorithm, f64)>> = BTreeMap::new();
     for r in rows {
-        if !algos.contains(&r.algorithm) {
-            algos.push(r.algorithm);
+        if !algorithms.contains(&r.algorithm) {
+            algorithms.push(r.algorithm);
         }
         by_size
             .entry(r.size)
             .or_default()
             .push((r.algorithm, r.out_of_place.time));
     }
+    let sizes = by_size
+        .into_iter()
+        .filter_map(|(size, times)| {
+            let &(best, best_t) = times.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+            let ratios = algorithms
+                .iter()
+                .map(|a| {
+                    times
+                        .iter()
+                        .find(|(x, _)| x == a)
+                        .filter(|_| best_t > 0.0)
+                        .map(|(_, t)| t / best_t)
+                })
+                .collect();
+            Some((size, best, ratios))
+        })
+        .collect();
+    Comparison { algorithms, sizes }
+}
+
+/// The comparison as `#` comment lines for stdout.
+pub fn render(rows: &[ResultRow]) -> String {
+    let c = compare(rows);
     let mut s = String::from(
         "#\n# Comparison: out-of-place time relative to the fastest algorithm at each size\n",
     );
     let _ = write!(s, "# {:>10}  {:>8}", "size", "best");
-    for a in &algos {
+    for a in &c.algorithms {
         let _ = write!(s, "  {:>8}", a.name());
     }
     s.push('\n');
-    for (size, times) in &by_size {
-        let Some(&(best, best_t)) = times.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
-            continue;
-        };
-        let _ = write!(
-            s,
-            "# {:>10}  {:>8}",
-            crate::sizes::format_size(*size),
-            best.name()
-        );
-        for a in &algos {
-            match times.iter().find(|(x, _)| x == a) {
-                Some((_, t)) if best_t > 0.0 => {
-                    let _ = write!(s, "  {:>7.2}x", t / best_t);
-                }
-                _ => {
-                    let _ = write!(s, "  {:>8}", "-");
-                }
-            }
+    for (size, best, ratios) in &c.sizes {
+        let _ = write!(s, "# {:>10}  {:>8}", format_size(*size), best.name());
+        for r in ratios {
+            let _ = match r {
+                Some(r) => write!(s, "  {:>7.2}x", r),
+                None => write!(s, "  {:>8}", "-"),
+            };
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The comparison as a Markdown table.
+pub fn markdown(rows: &[ResultRow]) -> String {
+    let c = compare(rows);
+    let mut s = String::from("| size | best |");
+    for a in &c.algorithms {
+        let _ = write!(s, " {a} |");
+    }
+    s.push_str("\n|---:|---|");
+    s.push_str(&"---:|".repeat(c.algorithms.len()));
+    s.push('\n');
+    for (size, best, ratios) in &c.sizes {
+        let _ = write!(s, "| {} | {} |", format_size(*size), best);
+        for r in ratios {
+            let _ = match r {
+                Some(r) => write!(s, " {r:.2}x |"),
+                None => write!(s, " - |"),
+            };
         }
         s.push('\n');
     }

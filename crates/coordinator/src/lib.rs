@@ -16,6 +16,7 @@ pub mod output;
 pub mod progress;
 pub mod rate;
 pub mod sizes;
+pub mod topology_file;
 pub mod transport;
 
 use anyhow::{Context, Result};

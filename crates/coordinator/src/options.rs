@@ -10,6 +10,7 @@ use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 use crate::cli::RunArgs;
 use crate::rate::parse_rate;
 use crate::sizes::{parse_size, sweep};
+use crate::topology_file::Topology;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -31,6 +32,7 @@ pub struct RunOptions {
     pub launcher: LauncherKind,
     pub bind: IpAddr,
     pub link_rate_bps: Option<f64>,
+    pub topology: Option<Topology>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +125,23 @@ impl RunOptions {
                 ))
             }
         };
-        if a.nodes == 0 {
+        let topology = a
+            .topology
+            .as_deref()
+            .map(|path| Topology::load(path).map_err(|e| bad("--topology", e.to_string())))
+            .transpose()?;
+        let nodes = match (a.nodes, &topology) {
+            (Some(n), Some(t)) if n != t.nranks => {
+                return Err(bad(
+                    "-N/--nodes",
+                    format!("{n} ranks, but the topology file places {}", t.nranks),
+                ));
+            }
+            (Some(n), _) => n,
+            (None, Some(t)) => t.nranks,
+            (None, None) => 4,
+        };
+        if nodes == 0 {
             return Err(bad("-N/--nodes", "0 ranks; at least 1 is needed"));
         }
         let launcher = match a.launcher.as_str() {
@@ -135,10 +153,10 @@ impl RunOptions {
                 ))
             }
         };
-        if launcher == LauncherKind::Local && a.nodes > MAX_LOCAL_RANKS {
+        if launcher == LauncherKind::Local && nodes > MAX_LOCAL_RANKS {
             return Err(bad(
                 "-N/--nodes",
-                format!("{} local processes is more than the local launcher's limit of {MAX_LOCAL_RANKS}", a.nodes),
+                format!("{} local processes is more than the local launcher's limit of {MAX_LOCAL_RANKS}", nodes),
             ));
         }
         let algorithms =
@@ -159,14 +177,38 @@ impl RunOptions {
                 format!("{segment} bytes is smaller than one {dtype} element"),
             ));
         }
+        let level = |flag: &'static str, v: &str| {
+            v.parse::<Algorithm>().map_err(|e| bad(flag, e.to_string()))
+        };
+        let grid = a
+            .grid
+            .as_deref()
+            .map(|g| parse_grid(g).map_err(|m| bad("--grid", m)))
+            .transpose()?;
+        if topology.is_some() && (a.group_size.is_some() || grid.is_some()) {
+            return Err(bad(
+                "--topology",
+                "give either a topology file or --group-size/--grid, not both",
+            ));
+        }
         let build = BuildOptions {
             segment_bytes: segment as usize,
-            ..BuildOptions::default()
+            group_size: a.group_size.or(topology.as_ref().map(|t| t.group_size)),
+            grid: grid.or(topology.as_ref().map(|t| (t.group_size, t.groups))),
+            hier_inner: level("--hier-inner", &a.hier_inner)?,
+            hier_outer: level("--hier-outer", &a.hier_outer)?,
         };
-        // Each algorithm must accept this rank count before any process starts.
+        // Each algorithm must accept this rank count and shape before any process starts.
         for algo in &algorithms {
-            algo.build(a.nodes, a.nodes, dtype.size(), &build)
-                .map_err(|e| bad("--algo", e.to_string()))?;
+            algo.build(nodes, nodes, dtype.size(), &build)
+                .map_err(|e| {
+                    let flag = match algo {
+                        Algorithm::Hier => "--group-size/--hier-inner/--hier-outer",
+                        Algorithm::Torus2d => "--grid",
+                        _ => "--algo",
+                    };
+                    bad(flag, e.to_string())
+                })?;
         }
         if a.timeout == 0 {
             return Err(bad("--timeout", "must be at least 1 second"));
@@ -186,7 +228,7 @@ impl RunOptions {
             check,
             dtype,
             op,
-            nranks: a.nodes,
+            nranks: nodes,
             algorithms,
             build,
             out: a.out.clone(),
@@ -195,6 +237,21 @@ impl RunOptions {
             launcher,
             bind: a.bind,
             link_rate_bps,
+            topology,
         })
+    }
+}
+
+/// Parses `4x2` into (4, 2).
+fn parse_grid(s: &str) -> Result<(usize, usize), String> {
+    let (x, y) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not XxY (for example 4x2)"))?;
+    let num = |v: &str| v.trim().parse::<usize>().ok().filter(|&n| n > 0);
+    match (num(x), num(y)) {
+        (Some(x), Some(y)) => Ok((x, y)),
+        _ => Err(format!(
+            "'{s}' is not XxY with positive whole numbers (for example 4x2)"
+        )),
     }
 }

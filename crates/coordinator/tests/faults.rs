@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Starts a long sweep and waits until at least one size has been written.
+/// Starts a long sweep and waits until at least one size has been written. The caller reaps the
+/// child in `finish`.
+#[allow(clippy::zombie_processes)]
 fn start_long_run(dir: &std::path::Path, p: usize) -> (Child, serde_json::Value) {
-    let child = collbench()
+    let mut child = collbench()
         .args([
             "run",
             "-N",
@@ -41,10 +43,11 @@ fn start_long_run(dir: &std::path::Path, p: usize) -> (Child, serde_json::Value)
                 }
             }
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no size completed within 60 s"
-        );
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no size completed within 60 s");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

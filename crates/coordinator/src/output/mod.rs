@@ -3,5 +3,7 @@
 
 pub mod atomic;
 pub mod csv;
+pub mod plot;
+pub mod report;
 pub mod table;
 pub mod writer;

@@ -41,11 +41,14 @@ pub fn table_header(algorithm: &str) -> String {
     )
 }
 
+/// nccl-tests' time format: two decimals below 100 us, one below 10 ms, none above.
 fn time_field(us: f64) -> String {
-    if us < 1e5 {
-        format!("{us:.2}")
-    } else {
+    if us >= 10_000.0 {
         format!("{us:.0}")
+    } else if us >= 100.0 {
+        format!("{us:.1}")
+    } else {
+        format!("{us:.2}")
     }
 }
 

@@ -1,5 +1,5 @@
 //! Keeps the results of a run on disk: after every completed size (and when a run fails) the
-//! whole `results.json` and `results.csv` are rewritten atomically, so a failure late in a sweep
+//! whole `results.json`, `results.csv`, `report.md` and `busbw.svg` are rewritten atomically, so a failure late in a sweep
 //! loses nothing that was measured.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use wire::results::{Failure, ResultRow, ResultsFile};
 
-use super::{atomic, csv};
+use super::{atomic, csv, report};
 
 pub struct ResultsWriter {
     dir: PathBuf,
@@ -54,6 +54,14 @@ impl ResultsWriter {
         atomic::write(
             &self.dir.join("results.csv"),
             csv::render(&self.file.results).as_bytes(),
+        )?;
+        atomic::write(
+            &self.dir.join("report.md"),
+            report::markdown(&self.file).as_bytes(),
+        )?;
+        atomic::write(
+            &self.dir.join("busbw.svg"),
+            report::busbw_svg(&self.file).as_bytes(),
         )
     }
 }

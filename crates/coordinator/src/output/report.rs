@@ -1,0 +1,131 @@
+//! `report.md` and `busbw.svg`: a human-readable account of a run, rewritten with the results.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use topologies::Algorithm;
+use wire::results::{ResultRow, ResultsFile};
+
+use super::plot::{LinePlot, Series};
+use crate::sizes::format_size;
+
+pub fn busbw_svg(file: &ResultsFile) -> String {
+    let mut by_algo: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut order: Vec<Algorithm> = Vec::new();
+    for r in &file.results {
+        if !order.contains(&r.algorithm) {
+            order.push(r.algorithm);
+        }
+        by_algo
+            .entry(r.algorithm.name().to_string())
+            .or_default()
+            .push((r.size as f64, r.out_of_place.bus_bw));
+    }
+    let series: Vec<Series> = order
+        .iter()
+        .map(|a| Series {
+            name: a.name().to_string(),
+            points: by_algo.remove(a.name()).unwrap_or_default(),
+        })
+        .collect();
+    let title = format!(
+        "all-reduce bus bandwidth, {} ranks, {} {}",
+        file.config.nranks, file.config.dtype, file.config.redop
+    );
+    LinePlot {
+        title: &title,
+        x_label: "message size per rank (bytes)",
+        y_label: "busbw (GB/s), out of place",
+        series: &series,
+        x_tick: &|x| format_size(x as u64),
+    }
+    .render()
+}
+
+fn algo_table(rows: &[&ResultRow]) -> String {
+    let mut s = String::from("| size | time (us) | algbw (GB/s) | busbw (GB/s) | p50 (us) | p99 (us) | #wrong | in-place busbw | link eff. |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        let o = &r.out_of_place;
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} | {:.3} | {:.3} | {:.1} | {:.1} | {} | {:.3} | {} |",
+            format_size(r.size),
+            o.time,
+            o.alg_bw,
+            o.bus_bw,
+            o.per_iter.p50_us,
+            o.per_iter.p99_us,
+            o.nwrong.map_or("n/a".into(), |w| w.to_string()),
+            r.in_place.bus_bw,
+            r.link_efficiency
+                .map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
+        );
+    }
+    s
+}
+
+pub fn markdown(file: &ResultsFile) -> String {
+    let c = &file.config;
+    let mut s = String::new();
+    let _ = writeln!(s, "# collbench run {}\n", c.run_id);
+    let _ = writeln!(
+        s,
+        "Started {} · {} ranks · launcher `{}` · {} {} · sizes {}..{} (x{}) · {} warm-up + {} timed iterations · check {}\n",
+        c.started_at,
+        c.nranks,
+        c.launcher,
+        c.dtype,
+        c.redop,
+        format_size(c.minbytes),
+        format_size(c.maxbytes),
+        c.stepfactor,
+        c.warmup_iters,
+        c.iters,
+        if c.check { "on" } else { "off" }
+    );
+    if let Some(rate) = c.link_rate_bps {
+        let _ = writeln!(
+            s,
+            "Configured link rate: {:.0} Mbit/s{}.\n",
+            rate / 1e6,
+            c.uplink_rate_bps.map_or(String::new(), |u| format!(
+                ", uplinks {:.0} Mbit/s",
+                u / 1e6
+            ))
+        );
+    }
+    if let Some(f) = &file.failure {
+        let _ = writeln!(
+            s,
+            "**The run failed:** {}\n\nEvery row below was measured in full before the failure.\n",
+            f.message
+        );
+    }
+    let _ = writeln!(s, "Times are the slowest rank's per iteration; busbw = algbw x 2(p-1)/p (nccl-tests' definitions).\n\n![busbw against size](busbw.svg)\n");
+    let mut algos: Vec<Algorithm> = Vec::new();
+    for r in &file.results {
+        if !algos.contains(&r.algorithm) {
+            algos.push(r.algorithm);
+        }
+    }
+    for a in &algos {
+        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.algorithm == *a).collect();
+        let _ = writeln!(s, "## {a}\n\n{}", algo_table(&rows));
+    }
+    if algos.len() > 1 {
+        let _ = writeln!(s, "## Comparison\n\nOut-of-place time of each algorithm relative to the fastest at that size.\n");
+        s.push_str(&crate::compare::markdown(&file.results));
+    }
+    let _ = writeln!(
+        s,
+        "\n## Ranks\n\n| rank | host | pid | data-plane address |\n|---:|---|---:|---|"
+    );
+    for h in &c.hosts {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            h.rank, h.host, h.pid, h.data_addr
+        );
+    }
+    s
+}

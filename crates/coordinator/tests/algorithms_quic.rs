@@ -1,0 +1,134 @@
+//! Every algorithm over QUIC between separate processes gives exact results at p = 2..8, and a
+//! multi-algorithm run writes the comparison, the report and the plot.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
+mod common;
+
+use common::*;
+
+fn run_all(p: usize, extra: &[&str]) -> (serde_json::Value, String, std::path::PathBuf) {
+    let dir = tempdir(&format!("algos{p}{}", extra.len()));
+    // 1, 3, 9, 27, 81 and 243 floats; 64-byte segments make tree and dbtree pipeline.
+    let out = collbench()
+        .args([
+            "run",
+            "-N",
+            &p.to_string(),
+            "--algo",
+            "all",
+            "-b",
+            "4",
+            "-e",
+            "972",
+            "-f",
+            "3",
+        ])
+        .args(["-n", "2", "-w", "1", "--segment", "64", "--out"])
+        .arg(&dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "p={p}: {}", stderr(&out));
+    (results(&dir), stdout(&out), dir)
+}
+
+#[test]
+fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
+    for p in 2..=8 {
+        let (v, text, dir) = run_all(p, &[]);
+        let rows = v["results"].as_array().unwrap();
+        assert_eq!(rows.len(), 7 * 6, "p={p}: seven algorithms x six sizes");
+        for r in rows {
+            assert_eq!(r["nwrong"], 0, "p={p} {} {}", r["algorithm"], r["size"]);
+            assert_eq!(
+                r["in_place"]["nwrong"], 0,
+                "p={p} {} {}",
+                r["algorithm"], r["size"]
+            );
+        }
+        assert!(text.contains("# Comparison"), "p={p}: no comparison table");
+        for algo in ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"] {
+            assert!(
+                text.contains(&format!("# Algorithm: {algo}")),
+                "p={p}: no table for {algo}"
+            );
+        }
+        let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        assert!(report.contains("## Comparison") && report.contains("busbw.svg"));
+        let svg = std::fs::read_to_string(dir.join("busbw.svg")).unwrap();
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            7,
+            "one line per algorithm"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_topology_file_sets_hier_groups_and_the_torus_grid() {
+    let dir = tempdir("topo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let topo = dir.join("racks.toml");
+    std::fs::write(
+        &topo,
+        "hier_level = \"rack\"\n[[host]]\nname = \"a\"\nrack = \"r0\"\nranks = 3\n[[host]]\nname = \"b\"\nrack = \"r1\"\nranks = 3\n",
+    )
+    .unwrap();
+    let (v, _, out_dir) = run_all(6, &["--topology", topo.to_str().unwrap()]);
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["nwrong"] == 0));
+    let _ = std::fs::remove_dir_all(&out_dir);
+
+    // A topology that does not match -N, and a broken one, are refused before anything starts.
+    let out = collbench()
+        .args(["run", "-N", "4", "--topology"])
+        .arg(&topo)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the topology file places 6"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&topo, "[[host]]\nname = \"a\"\nranks = -2\n").unwrap();
+    let out = collbench()
+        .args(["run", "--topology"])
+        .arg(&topo)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("racks.toml:3: ranks:"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shapes_that_do_not_tile_the_ranks_are_refused_up_front() {
+    let out = collbench()
+        .args(["run", "-N", "6", "--algo", "torus2d", "--grid", "4x2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--grid"), "{}", stderr(&out));
+    let out = collbench()
+        .args(["run", "-N", "6", "--algo", "hier", "--group-size", "4"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--group-size"), "{}", stderr(&out));
+    let out = collbench()
+        .args(["run", "--algo", "hier", "--hier-outer", "bogus"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--hier-outer"), "{}", stderr(&out));
+}
