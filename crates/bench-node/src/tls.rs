@@ -104,13 +104,10 @@ pub fn client_config(
     Ok(config)
 }
 
-/// A UDP endpoint that both accepts (mutual TLS) and dials, with large socket buffers so bursts
-/// on loopback are not dropped by the kernel.
-pub fn endpoint(
-    bind: SocketAddr,
-    creds: &NodeCredentials,
-    params: &TransportParams,
-) -> Result<Endpoint, NodeError> {
+/// A UDP socket bound to `bind`, with large buffers so bursts on loopback are not dropped by the
+/// kernel. Made separately from the endpoint so a launcher can bind it inside another network
+/// namespace.
+pub fn udp_socket(bind: SocketAddr) -> Result<std::net::UdpSocket, NodeError> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(bind),
         socket2::Type::DGRAM,
@@ -123,15 +120,36 @@ pub fn endpoint(
     socket
         .bind(&bind.into())
         .map_err(|e| NodeError::Io(format!("bind {bind}: {e}")))?;
+    Ok(socket.into())
+}
+
+/// A QUIC endpoint on `bind` that both accepts (mutual TLS) and dials.
+pub fn endpoint(
+    bind: SocketAddr,
+    creds: &NodeCredentials,
+    params: &TransportParams,
+) -> Result<Endpoint, NodeError> {
+    endpoint_on(udp_socket(bind)?, creds, params)
+}
+
+/// Like [`endpoint`], on a socket that is already bound.
+pub fn endpoint_on(
+    socket: std::net::UdpSocket,
+    creds: &NodeCredentials,
+    params: &TransportParams,
+) -> Result<Endpoint, NodeError> {
+    let local = socket
+        .local_addr()
+        .map_err(|e| NodeError::Io(format!("socket address: {e}")))?;
     let runtime = quinn::default_runtime()
         .ok_or_else(|| NodeError::Io("no async runtime for QUIC".to_string()))?;
     let mut endpoint = Endpoint::new(
         quinn::EndpointConfig::default(),
         Some(server_config(creds, params)?),
-        socket.into(),
+        socket,
         runtime,
     )
-    .map_err(|e| NodeError::Io(format!("QUIC endpoint on {bind}: {e}")))?;
+    .map_err(|e| NodeError::Io(format!("QUIC endpoint on {local}: {e}")))?;
     endpoint.set_default_client_config(client_config(creds, params)?);
     Ok(endpoint)
 }

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub launcher: LauncherKind,
     pub bind: IpAddr,
     pub link_rate_bps: Option<f64>,
+    /// Set by a launcher that builds a fabric with shaped uplinks.
+    pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
 }
 
@@ -237,6 +239,7 @@ impl RunOptions {
             launcher,
             bind: a.bind,
             link_rate_bps,
+            uplink_rate_bps: None,
             topology,
         })
     }

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,8 +22,8 @@ use wire::FromNode;
 
 use crate::aggregate::measure;
 use crate::events::{Event, Registered};
-use crate::launcher::{local, NodeProcess};
-use crate::options::RunOptions;
+use crate::launcher::{LaunchContext, Launcher, Local, NodeProcess};
+use crate::options::{LauncherKind, RunOptions};
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
@@ -83,8 +82,20 @@ struct Orchestrator {
     exited: BTreeSet<usize>,
 }
 
-/// Runs the sweep described by `opts`; returns the output directory.
+/// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
 pub async fn run(opts: RunOptions) -> Result<PathBuf> {
+    let mut launcher: Box<dyn Launcher> = match opts.launcher {
+        LauncherKind::Local => Box::new(Local { bind: opts.bind }),
+    };
+    let result = run_with(opts, launcher.as_mut()).await;
+    // The launcher's leftovers go whatever happened; a teardown error never hides a run error.
+    let teardown = launcher.teardown();
+    let dir = result?;
+    teardown.context("cleaning up after the run")?;
+    Ok(dir)
+}
+
+async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathBuf> {
     let p = opts.nranks;
     let run_id = clock::run_id(&random_token().context("making the run id")?);
     let creds =
@@ -93,26 +104,38 @@ pub async fn run(opts: RunOptions) -> Result<PathBuf> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&run_id));
-    let writer = ResultsWriter::create(&dir, opts.force, initial_file(&opts, &run_id))?;
+    // Checked before the launcher builds anything.
+    ResultsWriter::ensure_free(&dir, opts.force)?;
+    let socket = launcher
+        .prepare(&run_id)
+        .with_context(|| format!("preparing the {} launcher", launcher.name()))?;
+    // A launcher that built the fabric knows its rates; otherwise --link-rate says.
+    let fabric = launcher.fabric();
+    opts.link_rate_bps = fabric.link_rate_bps.or(opts.link_rate_bps);
+    opts.uplink_rate_bps = fabric.uplink_rate_bps;
+    let mut file = initial_file(&opts, &run_id);
+    file.config.launcher = launcher.name().to_string();
+    let writer = ResultsWriter::create(&dir, opts.force, file)?;
 
     let params = transport::params(
         opts.link_rate_bps.unwrap_or(transport::DEFAULT_RATE_BPS),
         transport::DEFAULT_RTT_S,
         IDLE_TIMEOUT_MS,
     );
-    let endpoint = tls::endpoint(
-        SocketAddr::new(opts.bind, 0),
-        &creds.coordinator_credentials(),
-        &params,
-    )
-    .context("starting the control endpoint")?;
+    let endpoint = tls::endpoint_on(socket, &creds.coordinator_credentials(), &params)
+        .context("starting the control endpoint")?;
     let control_addr = endpoint.local_addr().context("control endpoint address")?;
     let (tx, rx) = mpsc::unbounded_channel();
     crate::control_server::spawn_acceptor(endpoint.clone(), creds.clone(), p, tx.clone());
     info!(%control_addr, run_id, "control endpoint up");
 
     let exe = std::env::current_exe().context("locating the collbench binary to start nodes")?;
-    let nodes = local::launch(&exe, control_addr, opts.bind, &creds, &tx)?;
+    let nodes = launcher.launch(&LaunchContext {
+        exe: &exe,
+        coordinator: control_addr,
+        creds: &creds,
+        events: &tx,
+    })?;
     drop(tx);
 
     let mut o = Orchestrator {
@@ -180,7 +203,7 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             segment_bytes: opts.build.segment_bytes as u64,
             hosts: Vec::new(),
             link_rate_bps: opts.link_rate_bps,
-            uplink_rate_bps: None,
+            uplink_rate_bps: opts.uplink_rate_bps,
         },
         results: Vec::new(),
         failure: None,
@@ -515,7 +538,7 @@ impl Orchestrator {
             out_of_place,
             in_place,
             link_rate_bps: link,
-            uplink_rate_bps: None,
+            uplink_rate_bps: self.opts.uplink_rate_bps,
         })
     }
 

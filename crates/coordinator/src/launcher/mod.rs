@@ -1,9 +1,72 @@
-//! Starting bench-nodes. A launcher starts one node per rank and reports each exit as an
-//! [`Event::Exited`](crate::events::Event); [`NodeProcess::kill`] stops one.
+//! Starting bench-nodes. A launcher prepares where nodes run (nothing for local processes; a
+//! fabric of network namespaces for an emulated cluster), starts one node per rank, reports each
+//! exit as an [`Event::Exited`](crate::events::Event), and removes what it made on every path
+//! out. [`NodeProcess::kill`] stops one node.
 
 pub mod local;
 
-use tokio::sync::oneshot;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use anyhow::Result;
+use bench_node::credentials::RunCredentials;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::events::Event;
+
+/// What a launcher gets to start nodes.
+pub struct LaunchContext<'a> {
+    /// The collbench binary (nodes run `collbench node`).
+    pub exe: &'a Path,
+    /// The coordinator's control address as nodes must dial it.
+    pub coordinator: SocketAddr,
+    pub creds: &'a RunCredentials,
+    pub events: &'a mpsc::UnboundedSender<Event>,
+}
+
+/// Facts about the fabric a launcher built, recorded with the results.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Fabric {
+    pub link_rate_bps: Option<f64>,
+    pub uplink_rate_bps: Option<f64>,
+}
+
+pub trait Launcher {
+    /// Name recorded in results (`local`, `netns`, ...).
+    fn name(&self) -> &'static str;
+    /// Builds whatever the nodes need and returns the socket the coordinator's control endpoint
+    /// listens on, bound where the nodes can reach it.
+    fn prepare(&mut self, run_id: &str) -> Result<std::net::UdpSocket>;
+    /// Starts one node per rank.
+    fn launch(&mut self, ctx: &LaunchContext<'_>) -> Result<Vec<NodeProcess>>;
+    /// Removes everything `prepare` and `launch` made. Called on every path out, after the
+    /// nodes have exited or been killed; must be safe to call twice.
+    fn teardown(&mut self) -> Result<()>;
+    /// The fabric's configured rates, when the launcher knows them.
+    fn fabric(&self) -> Fabric {
+        Fabric::default()
+    }
+}
+
+/// The local launcher: processes on this machine, all on `bind`.
+pub struct Local {
+    pub bind: IpAddr,
+}
+
+impl Launcher for Local {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+    fn prepare(&mut self, _run_id: &str) -> Result<std::net::UdpSocket> {
+        Ok(bench_node::tls::udp_socket(SocketAddr::new(self.bind, 0))?)
+    }
+    fn launch(&mut self, ctx: &LaunchContext<'_>) -> Result<Vec<NodeProcess>> {
+        local::launch(ctx.exe, ctx.coordinator, self.bind, ctx.creds, ctx.events)
+    }
+    fn teardown(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// A started node the coordinator can stop.
 pub struct NodeProcess {

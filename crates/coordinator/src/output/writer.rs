@@ -17,12 +17,7 @@ pub struct ResultsWriter {
 impl ResultsWriter {
     /// Prepares `dir`. A directory that already holds a `results.json` is refused unless `force`.
     pub fn create(dir: &Path, force: bool, file: ResultsFile) -> Result<Self> {
-        if dir.join("results.json").exists() && !force {
-            bail!(
-                "{} already holds results of another run; choose another --out or pass --force to overwrite",
-                dir.display()
-            );
-        }
+        Self::ensure_free(dir, force)?;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating output directory {}", dir.display()))?;
         let w = ResultsWriter {
@@ -31,6 +26,17 @@ impl ResultsWriter {
         };
         w.flush()?;
         Ok(w)
+    }
+
+    /// Refuses a directory that already holds a run's results, unless `force`.
+    pub fn ensure_free(dir: &Path, force: bool) -> Result<()> {
+        if dir.join("results.json").exists() && !force {
+            bail!(
+                "{} already holds results of another run; choose another --out or pass --force to overwrite",
+                dir.display()
+            );
+        }
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
