@@ -97,6 +97,34 @@ pub struct AlgorithmFit {
 }
 
 impl AlgorithmFit {
+    /// A fit with given parameters and no points: for parameters known from elsewhere (a saved
+    /// profile, a vendor's numbers) and for tests.
+    pub fn from_params(
+        algorithm: Algorithm,
+        params: CostParams,
+        link_rate_bps: Option<f64>,
+    ) -> Self {
+        let given = |value: f64| Estimate {
+            value,
+            std_err: None,
+            status: ParamStatus::Fitted,
+        };
+        AlgorithmFit {
+            algorithm,
+            alpha_us: given(params.alpha_us),
+            beta_us_per_byte: given(params.beta_us_per_byte),
+            gamma_us_per_byte: given(params.gamma_us_per_byte),
+            points: 0,
+            nranks: Vec::new(),
+            rms_rel_error: 0.0,
+            max_abs_rel_error: 0.0,
+            r_squared: 1.0,
+            residuals: Vec::new(),
+            link_rate_bps,
+            notes: vec!["parameters given, not fitted".to_string()],
+        }
+    }
+
     pub fn params(&self) -> CostParams {
         CostParams {
             alpha_us: self.alpha_us.value,

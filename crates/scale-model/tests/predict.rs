@@ -1,0 +1,328 @@
+//! Predictions against values worked by hand for small p, and a full sweep to 131,072 ranks.
+
+mod common;
+
+use scale_model::predict::{predict_workload, LabReference};
+use scale_model::row::Term;
+use scale_model::{
+    predict, AlgorithmFit, CostParams, FitReport, Mode, PredictInput, PredictOptions, Scenario,
+    StragglerModel, StragglerOptions, Strategy,
+};
+use topologies::Algorithm;
+
+const MIB: u64 = 1 << 20;
+
+fn fits(params: CostParams, link_rate_bps: Option<f64>) -> FitReport {
+    FitReport {
+        fits: Algorithm::ALL
+            .iter()
+            .map(|a| AlgorithmFit::from_params(*a, params, link_rate_bps))
+            .collect(),
+        skipped: Vec::new(),
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+fn row<'a>(
+    p: &'a scale_model::Prediction,
+    alg: &str,
+    ranks: usize,
+    size: u64,
+) -> &'a scale_model::PredictionRow {
+    p.rows
+        .iter()
+        .find(|r| r.algorithm == alg && r.ranks == ranks && r.size == size)
+        .unwrap_or_else(|| panic!("no row {alg} {ranks} {size}"))
+}
+
+/// Lab mode: the textbook forms with alpha = 10 us, beta = 0.01 us/B, gamma = 0.001 us/B.
+#[test]
+fn lab_mode_matches_textbook_forms_by_hand() {
+    let params = CostParams {
+        alpha_us: 10.0,
+        beta_us_per_byte: 0.01,
+        gamma_us_per_byte: 0.001,
+    };
+    let f = fits(params, Some(1e9));
+    let lab = Scenario::lab(8, 1e9, 0.0);
+    let input = PredictInput {
+        fits: &f,
+        scenario: &lab,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        mode: Mode::Lab,
+        strategies: [Algorithm::Ring, Algorithm::Rhd, Algorithm::Rd]
+            .map(Strategy::Flat)
+            .to_vec(),
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4, 8], &[1024, MIB], &opts).unwrap();
+    let n = MIB as f64;
+
+    // Ring, p = 4: 2(p-1) = 6 messages, 2 (3/4) n bytes moved, (3/4) n reduced.
+    let r = row(&p, "ring", 4, MIB);
+    assert!(close(r.terms.latency_us, 60.0));
+    assert!(close(r.terms.bandwidth_us, 0.01 * 1.5 * n));
+    assert!(close(r.terms.reduction_us, 0.001 * 0.75 * n));
+    assert!(close(r.time_us, 16_575.072), "{}", r.time_us);
+    assert_eq!(r.terms.oversubscription_us, 0.0);
+    assert_eq!(r.dominant, Term::Bandwidth);
+    // nccl-tests definitions: algbw = S / t (GB = 1e9), busbw = algbw x 2(p-1)/p.
+    assert!(close(r.alg_bw, n / 16_575.072e-6 / 1e9));
+    assert!(close(r.bus_bw, r.alg_bw * 1.5));
+    // Ring, p = 4, 1 KiB: 60 + 15.36 + 0.768, latency-bound.
+    let r = row(&p, "ring", 4, 1024);
+    assert!(close(r.time_us, 76.128), "{}", r.time_us);
+    assert_eq!(r.dominant, Term::Latency);
+    // Ring, p = 8: 14 alpha + 1.75 n beta + 0.875 n gamma.
+    assert!(close(
+        row(&p, "ring", 8, MIB).time_us,
+        140.0 + 0.01 * 1.75 * n + 0.001 * 0.875 * n
+    ));
+    // Halving-doubling, p = 4: 2 lg p alpha + 2(3/4) n beta + (3/4) n gamma.
+    assert!(close(
+        row(&p, "rhd", 4, MIB).time_us,
+        40.0 + 0.01 * 1.5 * n + 0.001 * 0.75 * n
+    ));
+    // Recursive doubling, p = 4 and 8: lg p (alpha + n beta + n gamma).
+    assert!(close(
+        row(&p, "rd", 4, MIB).time_us,
+        2.0 * (10.0 + 0.011 * n)
+    ));
+    assert!(close(
+        row(&p, "rd", 8, MIB).time_us,
+        3.0 * (10.0 + 0.011 * n)
+    ));
+    // Best per size: at 1 MiB and 4 ranks halving-doubling beats ring by 20 us.
+    let best = p
+        .best
+        .iter()
+        .find(|b| b.ranks == 4 && b.size == MIB)
+        .unwrap();
+    assert_eq!(best.algorithm, "rhd");
+    assert!(p.assumptions.iter().any(|a| a.contains("lab mode")));
+}
+
+/// Two nodes of two GPUs. The lab ring runs at 100 MB/s on a 1 Gbit/s link (efficiency 0.8)
+/// with 10 us per message; the target has 100 GB/s inside a node (1 us) and 1 GB/s NICs (5 us).
+fn toy(oversubscription: f64) -> Scenario {
+    let text = format!(
+        "name = \"toy\"\n[cluster]\ngpus = 4\ngpus_per_node = 2\n\
+         [intra_node]\nbandwidth_gb_per_s = 100\nlatency_us = 1\n\
+         [network]\nnic_gbit_per_s = 8\nlatency_us = 5\n\
+         [[network.tiers]]\nname = \"top\"\ngpus = 4\noversubscription = {oversubscription}\nhop_latency_us = 0\n"
+    );
+    Scenario::parse(&text, "toy.toml").unwrap()
+}
+
+#[test]
+fn target_mode_by_hand_on_two_levels() {
+    let params = CostParams {
+        alpha_us: 10.0,
+        beta_us_per_byte: 0.01,
+        gamma_us_per_byte: 0.0,
+    };
+    let f = fits(params, Some(1e9));
+    let target = toy(1.0);
+    let input = PredictInput {
+        fits: &f,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        strategies: vec![
+            Strategy::Flat(Algorithm::Ring),
+            Strategy::HierNode(Algorithm::Ring),
+            Strategy::HierTier(Algorithm::Ring),
+        ],
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4], &[1_000_000], &opts).unwrap();
+    let ring = p
+        .carried
+        .iter()
+        .find(|c| c.algorithm == Algorithm::Ring)
+        .unwrap();
+    assert!(close(ring.efficiency, 0.8));
+    assert!(close(ring.overhead_us, 10.0));
+    // Flat ring: 6 messages at 10 + 5 us; 1.5e6 bytes at 0.8 x 1 GB/s (the NIC is the slowest).
+    assert!(close(row(&p, "ring", 4, 1_000_000).time_us, 90.0 + 1875.0));
+    // Inside nodes: ring of 2 on 1e6 bytes: 2 x 11 us + 1e6 / (0.8 x 100 GB/s) = 22 + 12.5.
+    // Across nodes: ring of 2 on 5e5 bytes: 2 x 15 us + 5e5 / 0.8 GB/s = 30 + 625.
+    assert!(close(
+        row(&p, "hier-node:ring", 4, 1_000_000).time_us,
+        34.5 + 655.0
+    ));
+    assert!(close(
+        row(&p, "hier-tier:ring", 4, 1_000_000).time_us,
+        34.5 + 655.0
+    ));
+}
+
+#[test]
+fn oversubscription_slows_all_to_all_steps_but_not_a_flat_ring() {
+    let params = CostParams {
+        alpha_us: 10.0,
+        beta_us_per_byte: 0.01,
+        gamma_us_per_byte: 0.0,
+    };
+    let f = fits(params, Some(1e9));
+    let target = toy(4.0);
+    let input = PredictInput {
+        fits: &f,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        strategies: vec![
+            Strategy::Flat(Algorithm::Ring),
+            Strategy::Flat(Algorithm::Rhd),
+            Strategy::HierNode(Algorithm::Ring),
+        ],
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4], &[1_000_000], &opts).unwrap();
+    let ring = row(&p, "ring", 4, 1_000_000);
+    assert!(close(ring.time_us, 1965.0));
+    assert_eq!(ring.terms.oversubscription_us, 0.0);
+    // Halving-doubling: 4 messages at 15 us, 1.5e6 bytes at 0.8 GB/s, and 3x more for 1:4.
+    let rhd = row(&p, "rhd", 4, 1_000_000);
+    assert!(close(rhd.terms.latency_us, 60.0));
+    assert!(close(rhd.terms.bandwidth_us, 1875.0));
+    assert!(close(rhd.terms.oversubscription_us, 3.0 * 1875.0));
+    assert_eq!(rhd.dominant, Term::Oversubscription);
+    // The composition's cross-node ring has every GPU crossing the tier at once.
+    assert!(close(
+        row(&p, "hier-node:ring", 4, 1_000_000).time_us,
+        34.5 + 30.0 + 4.0 * 625.0
+    ));
+}
+
+#[test]
+fn every_strategy_at_131072_ranks_and_30_sizes() {
+    let params = common::lab_params();
+    let f = fits(params, Some(500e6));
+    let text = include_str!("../../../scenarios/h100-100k.toml");
+    let target = Scenario::parse(text, "h100-100k.toml").unwrap();
+    let lab = Scenario::parse(include_str!("../../../scenarios/lab.toml"), "lab.toml").unwrap();
+    let mut rng = scale_model::rng::SplitMix64::new(9);
+    let deviations: Vec<f64> = (0..20_000).map(|_| rng.exponential(30.0)).collect();
+    let stragglers =
+        StragglerModel::from_deviations(&deviations, 8, &StragglerOptions::default()).unwrap();
+    let input = PredictInput {
+        fits: &f,
+        scenario: &target,
+        lab: LabReference::from_scenario(&lab),
+        stragglers: Some(&stragglers),
+    };
+    let sizes: Vec<u64> = (0..30).map(|k| 1u64 << k).collect();
+    let ranks: Vec<usize> = (3..=17).map(|k| 1usize << k).collect();
+    for mode in [Mode::Lab, Mode::Target] {
+        let opts = PredictOptions {
+            mode,
+            ..PredictOptions::default()
+        };
+        let p = predict(&input, &ranks, &sizes, &opts).unwrap();
+        let at_max: Vec<_> = p.rows.iter().filter(|r| r.ranks == 131_072).collect();
+        // Every flat algorithm and both compositions with every outer algorithm, at every size.
+        assert_eq!(
+            at_max.len(),
+            Strategy::all().len() * 30,
+            "{:?}",
+            p.assumptions
+        );
+        for r in &p.rows {
+            assert!(r.time_us.is_finite() && r.time_us > 0.0, "{r:?}");
+            assert!(close(r.time_us, r.terms.total()));
+            assert!(close(
+                r.bus_bw,
+                r.alg_bw * 2.0 * (r.ranks as f64 - 1.0) / r.ranks as f64
+            ));
+            // The fit holds the straggler delay of the 8 lab ranks; more ranks add to it.
+            assert_eq!(r.terms.straggler_us > 0.0, r.ranks > 8, "{r:?}");
+            assert!(r.straggler_fraction >= 0.0 && r.straggler_fraction < 1.0);
+        }
+        assert_eq!(p.best.len(), ranks.len() * 30);
+        for b in &p.best {
+            let min = p
+                .rows
+                .iter()
+                .filter(|r| r.ranks == b.ranks && r.size == b.size)
+                .map(|r| r.time_us)
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(b.time_us, min);
+        }
+        // Tiny messages at full scale are latency- or straggler-bound, never bandwidth-bound.
+        let ring_small = p
+            .rows
+            .iter()
+            .find(|r| r.algorithm == "ring" && r.ranks == 131_072 && r.size == 1)
+            .unwrap();
+        assert!(matches!(
+            ring_small.dominant,
+            Term::Latency | Term::Stragglers
+        ));
+        assert_eq!(p.stragglers.len(), ranks.len());
+        assert!(!p.assumptions.is_empty());
+    }
+}
+
+#[test]
+fn workload_of_the_llama3_scenario() {
+    let f = fits(common::lab_params(), Some(500e6));
+    let target = Scenario::parse(
+        include_str!("../../../scenarios/llama3-24k.toml"),
+        "l3.toml",
+    )
+    .unwrap();
+    let input = PredictInput {
+        fits: &f,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let p = predict_workload(&input, &PredictOptions::default()).unwrap();
+    assert_eq!(p.rank_stride, 128);
+    assert!(p
+        .rows
+        .iter()
+        .all(|r| r.ranks == 128 && r.size == 6_328_125_000));
+    // One member per node: no node level, so hier-node compositions do not apply.
+    assert!(p.rows.iter().all(|r| !r.algorithm.starts_with("hier-node")));
+    assert!(p.rows.iter().any(|r| r.algorithm == "hier-tier:ring"));
+    assert!(p.assumptions[0].starts_with("workload: gradients of a 405B"));
+    let levels = &p.hierarchy[0].levels;
+    assert_eq!(levels[0].name, "pod");
+    assert_eq!(levels[0].size, 24);
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    let f = fits(common::lab_params(), None);
+    let lab = Scenario::lab(8, 500e6, 0.0);
+    let input = PredictInput {
+        fits: &f,
+        scenario: &lab,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let o = PredictOptions::default();
+    assert!(predict(&input, &[0], &[1], &o).is_err());
+    assert!(predict(&input, &[], &[1], &o).is_err());
+    assert!(predict(&input, &[8], &[], &o).is_err());
+    let empty = FitReport::default();
+    let input = PredictInput {
+        fits: &empty,
+        scenario: &lab,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    assert!(predict(&input, &[8], &[1], &o).is_err());
+}
