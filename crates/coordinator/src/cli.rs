@@ -68,7 +68,7 @@ pub struct RunArgs {
     #[arg(long = "algo", default_value = "ring")]
     pub algo: String,
     /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).
-    #[arg(long = "segment", default_value = "256K")]
+    #[arg(long = "segment", default_value = "64K")]
     pub segment: String,
     /// hier: ranks per group (consecutive ranks) [default: from --topology, else the largest
     /// divisor of the rank count not above its square root].
