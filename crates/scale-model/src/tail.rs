@@ -9,7 +9,8 @@
 //!
 //! E[max of p] = integral over s in (0, 1) of Q(1 - s) p (1 - s)^(p - 1) ds, with Q the
 //! quantile function; it is evaluated numerically on a logarithmic grid in s, which resolves the
-//! region s ~ 1/p that dominates at any p up to far beyond 131,072.
+//! region s ~ 1/p that dominates at any p up to far beyond 131,072, over the range of s whose
+//! weight is not negligible (about 500 points for a light tail).
 
 use serde::{Deserialize, Serialize};
 
@@ -134,15 +135,24 @@ impl TailFit {
             }
             p * ((p - 1.0) * (-s).ln_1p()).exp()
         };
-        // s in [0.5, 1]: uniform grid.
-        let upper = simpson(0.5, 1.0, 512, |s| self.quantile_upper(s) * density(s));
-        // s in [1e-300, 0.5]: logarithmic grid, ds = s dt.
-        let t0 = (1e-300f64).ln();
-        let t1 = 0.5f64.ln();
-        let lower = simpson(t0, t1, 6000, |t| {
+        // Above s = 80/p the weight is below p e^-80: nothing there counts.
+        let s_hi = (80.0 / p).min(0.5);
+        // Below s_lo the part left out is about (p s_lo)^(1 - xi) of the whole: 1e-9.
+        let heavy = self.xi.clamp(0.0, MAX_XI);
+        let s_lo = (10f64.powf(-9.0 / (1.0 - heavy)) / p).max(1e-300);
+        // s in [s_lo, s_hi] on a logarithmic grid (ds = s dt), steps of 0.05 in ln s.
+        let (t0, t1) = (s_lo.ln(), s_hi.ln());
+        let steps = (((t1 - t0) / 0.05).ceil() as usize).max(64);
+        let lower = simpson(t0, t1, steps, |t| {
             let s = t.exp();
             self.quantile_upper(s) * density(s) * s
         });
+        // s in [0.5, 1] (only small p weigh it): a uniform grid.
+        let upper = if s_hi >= 0.5 {
+            simpson(0.5, 1.0, 512, |s| self.quantile_upper(s) * density(s))
+        } else {
+            0.0
+        };
         upper + lower
     }
 }

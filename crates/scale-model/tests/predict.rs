@@ -117,7 +117,7 @@ fn toy(oversubscription: f64) -> Scenario {
          [network]\nnic_gbit_per_s = 8\nlatency_us = 5\n\
          [[network.tiers]]\nname = \"top\"\ngpus = 4\noversubscription = {oversubscription}\nhop_latency_us = 0\n"
     );
-    Scenario::parse(&text, "toy.toml").unwrap()
+    Scenario::parse(&text, "toy.toml").expect("toy scenario parses")
 }
 
 #[test]

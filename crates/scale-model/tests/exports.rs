@@ -1,0 +1,162 @@
+//! Exports for planning tools: ASTRA-sim's network config, SimAI's busbw table, the JSON profile.
+
+mod common;
+
+use scale_model::export::simai::SimaiGroups;
+use scale_model::export::{astra_network, simai_busbw, Profile};
+use scale_model::predict::{Carried, LabReference};
+use scale_model::{
+    AlgorithmFit, CostParams, FitReport, Mode, PredictInput, PredictOptions, Scenario,
+};
+use topologies::Algorithm;
+
+fn llama3() -> Scenario {
+    Scenario::parse(
+        include_str!("../../../scenarios/llama3-24k.toml"),
+        "l3.toml",
+    )
+    .expect("shipped scenario parses")
+}
+
+fn ring_fit() -> AlgorithmFit {
+    // 90% of a 500 Mbit/s link, 80 us per message.
+    AlgorithmFit::from_params(Algorithm::Ring, common::lab_params(), Some(500e6))
+}
+
+#[test]
+fn astra_sim_config_for_llama3() {
+    let s = llama3();
+    let mut notes = Vec::new();
+    let carried = Carried::new(
+        &ring_fit(),
+        &LabReference::default(),
+        Some(5.0),
+        None,
+        &mut notes,
+    );
+    assert!((carried.efficiency - 0.9).abs() < 1e-9);
+    let net = astra_network(&s, 24_576, 1, &carried, Mode::Target);
+    assert_eq!(net.topology, vec!["Switch"; 4]);
+    assert_eq!(net.npus_count, vec![8, 2, 192, 8]);
+    assert_eq!(net.npus_count.iter().product::<usize>(), 24_576);
+    // NVLink: 450 GB/s x 0.9 in 2^30 bytes/s.
+    let nvlink = 450e9 * 0.9 / (1u64 << 30) as f64;
+    assert!(
+        (net.bandwidth[0] - nvlink).abs() < 1e-3,
+        "{:?}",
+        net.bandwidth
+    );
+    // Across pods: 50 GB/s x 0.9 / 7.
+    let top = 50e9 * 0.9 / 7.0 / (1u64 << 30) as f64;
+    assert!((net.bandwidth[3] - top).abs() < 1e-3, "{:?}", net.bandwidth);
+    // Latency halved for the switch's two hops: (5 us overhead + 0.5 us NVLink) / 2 in ns.
+    assert!((net.latency[0] - 2750.0).abs() < 1e-6, "{:?}", net.latency);
+    // Across pods: 5 + 2 + 1 + 1 + 1 us, halved.
+    assert!((net.latency[3] - 5000.0).abs() < 1e-6, "{:?}", net.latency);
+    let yaml = net.to_yaml();
+    assert!(
+        yaml.contains("topology: [ Switch, Switch, Switch, Switch ]"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("npus_count: [ 8, 2, 192, 8 ]"), "{yaml}");
+    assert!(yaml.lines().any(|l| l.starts_with("bandwidth: [ ")));
+    assert!(yaml.lines().any(|l| l.starts_with("latency: [ ")));
+}
+
+/// Reads the table the way SimAI's analytical mode does: skip the first line, sections end in
+/// ':', entries are `key,: value` with `null` left unset.
+fn read_like_simai(text: &str) -> Vec<(String, String, f64)> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    for line in text.lines().skip(1) {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(s) = line.strip_suffix(':') {
+            section = s.to_string();
+            continue;
+        }
+        let (key, value) = line.split_once(':').expect("key: value");
+        let key = key.split(',').next().unwrap_or_default().trim().to_string();
+        let value = value.trim();
+        if value != "null" {
+            out.push((section.clone(), key, value.parse().expect("a number")));
+        }
+    }
+    out
+}
+
+#[test]
+fn simai_busbw_table() {
+    let s = llama3();
+    let fits = FitReport {
+        fits: vec![ring_fit()],
+        skipped: Vec::new(),
+    };
+    let input = PredictInput {
+        fits: &fits,
+        scenario: &s,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        overhead_us: Some(5.0),
+        ..PredictOptions::default()
+    };
+    let groups = SimaiGroups {
+        tp_ranks: 8,
+        tp_bytes: 256 << 20,
+        dp_ranks: 128,
+        dp_stride: 128,
+        dp_bytes: 1 << 30,
+    };
+    let table = simai_busbw(&input, &opts, &groups).unwrap();
+    let yaml = table.to_yaml();
+    assert!(yaml.starts_with("llama3-24k\n"));
+    let entries = read_like_simai(&yaml);
+    let get = |sec: &str, key: &str| {
+        entries
+            .iter()
+            .find(|e| e.0 == sec && e.1 == key)
+            .map(|e| e.2)
+    };
+    let tp = get("TP", "allreduce").unwrap();
+    let dp = get("DP", "allreduce").unwrap();
+    let pp = get("PP", "busbw").unwrap();
+    // TP inside a node approaches 0.9 x 450 GB/s, in GiB/s; DP is network-bound, well below.
+    assert!(tp > 300.0 && tp < 450e9 * 0.9 / (1u64 << 30) as f64, "{tp}");
+    assert!(dp > 1.0 && dp < 50e9 * 0.9 / (1u64 << 30) as f64, "{dp}");
+    assert!((pp - 50e9 * 0.9 / (1u64 << 30) as f64).abs() < 1e-6, "{pp}");
+    assert_eq!(get("TP", "alltoall"), None);
+    assert_eq!(get("EP", "allgather"), None);
+    for section in ["TP:", "DP:", "EP:", "PP:"] {
+        assert!(yaml.lines().any(|l| l == section), "{yaml}");
+    }
+}
+
+#[test]
+fn json_profile_round_trips() {
+    let fits = FitReport {
+        fits: vec![AlgorithmFit::from_params(
+            Algorithm::Ring,
+            CostParams {
+                alpha_us: 1.0,
+                beta_us_per_byte: 0.5,
+                gamma_us_per_byte: f64::NAN,
+            },
+            None,
+        )],
+        skipped: vec!["tree: no points".to_string()],
+    };
+    let mut p = Profile::new(fits);
+    p.scenario = Some(llama3());
+    let json = p.to_json();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["fits"]["fits"][0]["algorithm"], "ring");
+    assert_eq!(v["fits"]["fits"][0]["alpha_us"]["value"], 1.0);
+    // A NaN is written as null rather than breaking the JSON.
+    assert!(v["fits"]["fits"][0]["gamma_us_per_byte"]["value"].is_null());
+    assert_eq!(v["scenario"]["cluster"]["gpus"], 24_576);
+    assert!(v["tool"].as_str().unwrap().starts_with("collbench"));
+}

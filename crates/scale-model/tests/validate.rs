@@ -1,0 +1,77 @@
+//! Validation: fit on small p, predict larger p that was measured but not fitted.
+
+mod common;
+
+use common::{lab_params, synthetic};
+use scale_model::rng::SplitMix64;
+use scale_model::validate::{geomean, LARGE_MIN, SMALL_MAX};
+use scale_model::{validate, ValidateOptions};
+use topologies::Algorithm;
+
+#[test]
+fn fits_small_p_and_predicts_larger_p() {
+    let mut ms = synthetic(Algorithm::Ring, &[2, 3, 4, 6, 8], lab_params(), 0.01, 21);
+    ms.extend(synthetic(Algorithm::Rd, &[2, 4, 8], lab_params(), 0.01, 22));
+    let report = validate(&ms, &ValidateOptions::new(4)).unwrap();
+    assert!(report.rows.iter().all(|r| r.ranks > 4));
+    assert_eq!(
+        report.rows.len(),
+        ms.iter().filter(|m| m.nranks > 4).count()
+    );
+    for r in &report.rows {
+        assert!(((r.time_us - r.measured_us) / r.measured_us - r.error).abs() < 1e-12);
+        assert!(r.error.abs() < 0.08, "{r:?}");
+    }
+    let all = report.overall().unwrap();
+    assert_eq!(all.algorithm, "all");
+    let g = all.geomean_abs_error.unwrap();
+    assert!(g > 0.0 && g < 0.03, "{g}");
+    assert!(all.geomean_abs_error_small.unwrap() < 0.05);
+    assert!(all.geomean_abs_error_large.unwrap() < 0.05);
+    assert!(report.summary.iter().any(|s| s.algorithm == "ring"));
+    assert!(report.summary.iter().any(|s| s.algorithm == "rd"));
+    // The fits saw only small p.
+    assert!(report
+        .fits
+        .fits
+        .iter()
+        .all(|f| f.nranks.iter().all(|&p| p <= 4)));
+}
+
+#[test]
+fn size_classes_split_where_documented() {
+    assert_eq!(SMALL_MAX, 16 * 1024);
+    assert_eq!(LARGE_MIN, 256 * 1024);
+    assert_eq!(geomean(&[]), None);
+    let g = geomean(&[0.1, 0.4]).unwrap();
+    assert!((g - 0.2).abs() < 1e-12);
+}
+
+#[test]
+fn straggler_increment_is_added_for_larger_p() {
+    // Samples at 2 and 4 ranks with exponential noise: the prediction at 8 ranks adds the
+    // expected extra delay of the slowest of 8 over the slowest of 4.
+    let mut rng = SplitMix64::new(3);
+    let mut ms = synthetic(Algorithm::Ring, &[2, 4, 8], lab_params(), 0.0, 1);
+    for m in ms.iter_mut().filter(|m| m.nranks <= 4) {
+        m.samples_us = (0..400)
+            .map(|_| m.time_us + rng.exponential(50.0))
+            .collect();
+    }
+    let with = validate(&ms, &ValidateOptions::new(4)).unwrap();
+    let mut opts = ValidateOptions::new(4);
+    opts.stragglers = false;
+    let without = validate(&ms, &opts).unwrap();
+    for (a, b) in with.rows.iter().zip(&without.rows) {
+        assert!(a.terms.straggler_us > 20.0, "{a:?}");
+        assert!((a.time_us - b.time_us - a.terms.straggler_us).abs() < 1e-9);
+    }
+    assert!(with.assumptions.iter().any(|s| s.contains("stragglers")));
+}
+
+#[test]
+fn nothing_to_fit_or_nothing_to_predict() {
+    let ms = synthetic(Algorithm::Ring, &[2, 4], lab_params(), 0.0, 1);
+    assert!(validate(&ms, &ValidateOptions::new(8)).is_err());
+    assert!(validate(&ms, &ValidateOptions::new(1)).is_err());
+}
