@@ -41,3 +41,44 @@ pub struct PingPongSample {
     pub bytes: u64,
     pub one_way_us: f64,
 }
+
+/// Expands histogram buckets (value in microseconds, count) into samples for
+/// [`Measurement::samples_us`], keeping at most `max_samples` (each bucket's count scaled down
+/// in proportion, rounding so that no bucket with a count disappears). Buckets with a
+/// non-finite value are skipped.
+pub fn expand_histogram(buckets: &[(f64, u64)], max_samples: usize) -> Vec<f64> {
+    let total: u64 = buckets
+        .iter()
+        .filter(|(v, _)| v.is_finite())
+        .map(|(_, c)| *c)
+        .sum();
+    if total == 0 || max_samples == 0 {
+        return Vec::new();
+    }
+    let scale = (max_samples as f64 / total as f64).min(1.0);
+    let mut out = Vec::new();
+    for &(value, count) in buckets {
+        if !value.is_finite() || count == 0 {
+            continue;
+        }
+        let n = ((count as f64 * scale).round() as usize).max(1);
+        out.extend(std::iter::repeat_n(value, n));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_histogram;
+
+    #[test]
+    fn histogram_expands_and_caps() {
+        let b = [(10.0, 3), (20.0, 1), (f64::NAN, 5)];
+        assert_eq!(expand_histogram(&b, 100), vec![10.0, 10.0, 10.0, 20.0]);
+        let big = [(1.0, 1_000_000), (2.0, 1_000_000), (99.0, 1)];
+        let s = expand_histogram(&big, 1000);
+        assert!(s.len() <= 1001);
+        assert!(s.contains(&99.0), "a rare tail value survives");
+        assert!(expand_histogram(&[], 10).is_empty());
+    }
+}

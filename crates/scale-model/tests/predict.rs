@@ -2,6 +2,7 @@
 
 mod common;
 
+use proptest::prelude::*;
 use scale_model::predict::{predict_workload, LabReference};
 use scale_model::row::Term;
 use scale_model::{
@@ -325,4 +326,41 @@ fn bad_requests_are_refused() {
         stragglers: None,
     };
     assert!(predict(&input, &[8], &[1], &o).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Target mode on the lab's own hardware gives back lab mode: the efficiency and overhead
+    /// carried out and back in cancel, for any p, size and fitted parameters.
+    #[test]
+    fn target_mode_on_the_lab_is_lab_mode(
+        p in 2usize..200_000,
+        size in 1u64..(1 << 31),
+        alpha in 1.0f64..200.0,
+        efficiency in 0.3f64..1.0,
+        gamma in 0.0f64..1e-3,
+    ) {
+        let rate = 500e6;
+        let params = CostParams {
+            alpha_us: alpha,
+            beta_us_per_byte: 1e6 / (efficiency * rate / 8.0),
+            gamma_us_per_byte: gamma,
+        };
+        let f = fits(params, Some(rate));
+        let lab = Scenario::lab(8, rate, 0.0);
+        let input = PredictInput { fits: &f, scenario: &lab, lab: LabReference::from_scenario(&lab), stragglers: None };
+        let strategies: Vec<Strategy> = Algorithm::ALL.iter().map(|a| Strategy::Flat(*a)).collect();
+        let lab_mode = predict(&input, &[p], &[size], &PredictOptions { mode: Mode::Lab, strategies: strategies.clone(), ..PredictOptions::default() }).unwrap();
+        let target = predict(&input, &[p], &[size], &PredictOptions { mode: Mode::Target, strategies, ..PredictOptions::default() }).unwrap();
+        prop_assert_eq!(lab_mode.rows.len(), target.rows.len());
+        for (a, b) in lab_mode.rows.iter().zip(&target.rows) {
+            prop_assert_eq!(&a.algorithm, &b.algorithm);
+            prop_assert!((a.time_us - b.time_us).abs() <= 1e-9 * a.time_us, "{a:?} vs {b:?}");
+            // And lab mode is the fitted form itself.
+            let alg: Algorithm = a.algorithm.parse().unwrap();
+            let want = params.time_us(&alg.cost(p, size as f64, &topologies::BuildOptions::default()));
+            prop_assert!((a.time_us - want).abs() <= 1e-9 * want);
+        }
+    }
 }
