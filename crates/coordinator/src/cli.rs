@@ -97,7 +97,8 @@ pub struct RunArgs {
     /// Seconds without progress from any rank before the run is declared stalled.
     #[arg(long = "timeout", default_value_t = 60)]
     pub timeout: u64,
-    /// How bench-nodes are started: local (processes on this machine).
+    /// How bench-nodes are started: local (processes on this machine) or netns (an emulated
+    /// cluster: one network namespace per node, links shaped with tbf both ways; needs root).
     #[arg(long = "launcher", default_value = "local")]
     pub launcher: String,
     /// Address the coordinator and local nodes bind to.
@@ -107,6 +108,19 @@ pub struct RunArgs {
     /// emulated fabrics, link efficiency. Default: 40gbit assumed for windows only.
     #[arg(long = "link-rate")]
     pub link_rate: Option<String>,
+    /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
+    /// joined through a spine [default: 1, or the racks of --topology].
+    #[arg(long = "groups")]
+    pub groups: Option<usize>,
+    /// netns: rate of each group's uplink to the spine, both directions (tc units); below
+    /// group size x --link-rate the uplink is oversubscribed. Default: unshaped.
+    #[arg(long = "uplink-rate")]
+    pub uplink_rate: Option<String>,
+    /// Inject a fault when the sweep reaches a size: KIND:RANK@SIZE, KIND one of link-down
+    /// (netns only: the rank's switch port goes down), kill (SIGKILL) or stop (SIGSTOP); fires
+    /// once, just after the first barrier of that size. Repeatable. Example: kill:2@1M.
+    #[arg(long = "fault")]
+    pub fault: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

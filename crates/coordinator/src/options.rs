@@ -8,6 +8,8 @@ use std::time::Duration;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 
 use crate::cli::RunArgs;
+use crate::launcher::faults::{Fault, FaultKind};
+use crate::launcher::netns::fabric::even_groups;
 use crate::rate::parse_rate;
 use crate::sizes::{parse_size, sweep};
 use crate::topology_file::Topology;
@@ -35,11 +37,18 @@ pub struct RunOptions {
     /// Set by a launcher that builds a fabric with shaped uplinks.
     pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
+    /// netns: the group (leaf switch) of each rank, when the fabric has groups.
+    pub netns_groups: Option<Vec<usize>>,
+    /// netns: the configured uplink rate of each group, bits per second.
+    pub netns_uplink_bps: Option<f64>,
+    /// Faults to inject (`--fault`).
+    pub faults: Vec<Fault>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LauncherKind {
     Local,
+    Netns,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -148,13 +157,23 @@ impl RunOptions {
         }
         let launcher = match a.launcher.as_str() {
             "local" => LauncherKind::Local,
+            "netns" => LauncherKind::Netns,
             other => {
                 return Err(bad(
                     "--launcher",
-                    format!("unknown launcher '{other}'; expected: local"),
+                    format!("unknown launcher '{other}'; expected: local, netns"),
                 ))
             }
         };
+        if launcher == LauncherKind::Netns && nodes > crate::launcher::netns::names::MAX_NODES {
+            return Err(bad(
+                "-N/--nodes",
+                format!(
+                    "{nodes} namespaces is more than the netns launcher's limit of {}",
+                    crate::launcher::netns::names::MAX_NODES
+                ),
+            ));
+        }
         if launcher == LauncherKind::Local && nodes > MAX_LOCAL_RANKS {
             return Err(bad(
                 "-N/--nodes",
@@ -220,6 +239,9 @@ impl RunOptions {
             .as_deref()
             .map(|r| parse_rate(r).map_err(|e| bad("--link-rate", e.to_string())))
             .transpose()?;
+        let (netns_groups, netns_uplink_bps) =
+            fabric_groups(a, launcher, nodes, topology.as_ref())?;
+        let faults = parse_faults(&a.fault, launcher, nodes, &sizes)?;
         Ok(RunOptions {
             minbytes,
             maxbytes,
@@ -241,8 +263,124 @@ impl RunOptions {
             link_rate_bps,
             uplink_rate_bps: None,
             topology,
+            netns_groups,
+            netns_uplink_bps,
+            faults,
         })
     }
+}
+
+/// `--groups`, `--uplink-rate` and a topology file's racks: the group of each rank, and the
+/// uplink rate.
+#[allow(clippy::type_complexity)]
+fn fabric_groups(
+    a: &RunArgs,
+    launcher: LauncherKind,
+    nodes: usize,
+    topology: Option<&Topology>,
+) -> Result<(Option<Vec<usize>>, Option<f64>), OptionError> {
+    let netns = launcher == LauncherKind::Netns;
+    let uplink = a
+        .uplink_rate
+        .as_deref()
+        .map(|r| parse_rate(r).map_err(|e| bad("--uplink-rate", e.to_string())))
+        .transpose()?;
+    let groups = match a.groups {
+        Some(_) if !netns => {
+            return Err(bad(
+                "--groups",
+                "only the netns launcher builds groups; add --launcher netns",
+            ))
+        }
+        Some(g) if g == 0 || g > nodes => {
+            return Err(bad(
+                "--groups",
+                format!("{g} is outside 1..={nodes} (the rank count)"),
+            ))
+        }
+        Some(g) => Some(even_groups(nodes, g)),
+        None if netns => topology.and_then(rack_groups),
+        None => None,
+    };
+    if uplink.is_some() {
+        if !netns {
+            return Err(bad(
+                "--uplink-rate",
+                "only the netns launcher builds uplinks; add --launcher netns",
+            ));
+        }
+        let g = groups
+            .as_ref()
+            .and_then(|v| v.iter().max())
+            .map_or(1, |m| m + 1);
+        if g < 2 {
+            return Err(bad(
+                "--uplink-rate",
+                "needs a fabric of 2 or more groups (--groups G, or racks in --topology)",
+            ));
+        }
+    }
+    Ok((groups, uplink))
+}
+
+/// The rack of each rank, numbered in file order, when every host names one.
+fn rack_groups(t: &Topology) -> Option<Vec<usize>> {
+    let mut racks: Vec<&str> = Vec::new();
+    let mut out = Vec::with_capacity(t.nranks);
+    for host in t.host_of_rank() {
+        let rack = host.rack.as_deref()?;
+        let g = match racks.iter().position(|r| *r == rack) {
+            Some(g) => g,
+            None => {
+                racks.push(rack);
+                racks.len() - 1
+            }
+        };
+        out.push(g);
+    }
+    Some(out)
+}
+
+/// `--fault` specs, checked against the rank count, the sweep's sizes and the launcher.
+fn parse_faults(
+    specs: &[String],
+    launcher: LauncherKind,
+    nodes: usize,
+    sizes: &[u64],
+) -> Result<Vec<Fault>, OptionError> {
+    specs
+        .iter()
+        .map(|spec| {
+            let f: Fault = spec
+                .parse()
+                .map_err(|e: crate::launcher::faults::FaultSyntax| bad("--fault", e.to_string()))?;
+            if f.rank >= nodes {
+                return Err(bad(
+                    "--fault",
+                    format!(
+                        "'{spec}': rank {} is not below the rank count {nodes}",
+                        f.rank
+                    ),
+                ));
+            }
+            if !sizes.contains(&f.size) {
+                return Err(bad(
+                    "--fault",
+                    format!(
+                        "'{spec}': {} bytes is not a size of the sweep (-b/-e/-f)",
+                        f.size
+                    ),
+                ));
+            }
+            if f.kind == FaultKind::LinkDown && launcher != LauncherKind::Netns {
+                return Err(bad(
+                    "--fault",
+                    format!("'{spec}': link-down needs --launcher netns"),
+                ));
+            }
+            Ok(f)
+        })
+        .collect()
 }
 
 /// Parses `4x2` into (4, 2).

@@ -22,6 +22,8 @@ use wire::FromNode;
 
 use crate::aggregate::measure;
 use crate::events::{Event, Registered};
+use crate::launcher::faults::FaultRunner;
+use crate::launcher::netns::Netns;
 use crate::launcher::{LaunchContext, Launcher, Local, NodeProcess};
 use crate::options::{LauncherKind, RunOptions};
 use crate::output::table;
@@ -80,12 +82,15 @@ struct Orchestrator {
     /// Highest barrier epoch any rank has reached.
     epoch: u64,
     exited: BTreeSet<usize>,
+    /// `--fault` hooks not fired yet.
+    faults: FaultRunner,
 }
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
 pub async fn run(opts: RunOptions) -> Result<PathBuf> {
     let mut launcher: Box<dyn Launcher> = match opts.launcher {
         LauncherKind::Local => Box::new(Local { bind: opts.bind }),
+        LauncherKind::Netns => Box::new(Netns::from_options(&opts)),
     };
     let result = run_with(opts, launcher.as_mut()).await;
     // The launcher's leftovers go whatever happened; a teardown error never hides a run error.
@@ -150,6 +155,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         interrupt: Box::pin(tokio::signal::ctrl_c()),
         epoch: 0,
         exited: BTreeSet::new(),
+        faults: FaultRunner::new(opts.faults.clone(), launcher.link_control()),
         opts,
     };
     let outcome = o.drive(params).await;
@@ -460,6 +466,7 @@ impl Orchestrator {
                     if set.len() == p {
                         arrivals.remove(&epoch);
                         self.broadcast(&FromCoordinator::Release { epoch }).await?;
+                        self.fire_faults(epoch);
                     }
                 }
                 FromNode::Report(r) => {
@@ -567,10 +574,26 @@ impl Orchestrator {
         if last_size {
             let refs: Vec<&ResultRow> = algo_rows.iter().collect();
             pr.println(table::footer(&refs).trim_end());
+            if let Some(line) = table::link_efficiency(&refs) {
+                pr.println(&line);
+            }
         }
         self.writer
             .push(row)
             .map_err(|e| RunFailure::new(format!("writing results: {e:#}")))
+    }
+
+    /// Fires the `--fault` hooks of a size once its first barrier is released.
+    fn fire_faults(&mut self, epoch: u64) {
+        if let Some((_, size, Placement::OutOfPlace, 0)) = self.position(epoch) {
+            let nodes = &self.nodes;
+            let pid_of = |rank: usize| nodes.get(rank).and_then(|n| n.pid);
+            for line in self.faults.size_started(size, &pid_of) {
+                if let Some(pr) = &self.progress {
+                    pr.println(&format!("# {line}"));
+                }
+            }
+        }
     }
 
     /// Tells every reachable node to stop (best effort).

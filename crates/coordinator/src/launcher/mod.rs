@@ -4,6 +4,9 @@
 //! out. [`NodeProcess::kill`] stops one node.
 
 pub mod local;
+pub mod netns;
+
+pub use netns::faults;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -45,6 +48,10 @@ pub trait Launcher {
     /// The fabric's configured rates, when the launcher knows them.
     fn fabric(&self) -> Fabric {
         Fabric::default()
+    }
+    /// Takes nodes' links down and up (for `--fault link-down`), when the launcher built them.
+    fn link_control(&self) -> Option<Box<dyn faults::LinkControl>> {
+        None
     }
 }
 

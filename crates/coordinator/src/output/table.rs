@@ -96,6 +96,23 @@ pub fn footer(rows: &[&ResultRow]) -> String {
     )
 }
 
+/// A comment line with link efficiency (busbw / configured link rate, out of place) at the
+/// table's largest size and its best, when the link rate is known.
+pub fn link_efficiency(rows: &[&ResultRow]) -> Option<String> {
+    let last = rows.iter().rev().find(|r| r.link_efficiency.is_some())?;
+    let best = rows
+        .iter()
+        .filter_map(|r| r.link_efficiency)
+        .fold(f64::MIN, f64::max);
+    Some(format!(
+        "# Link efficiency      : {:.1}% at {} bytes, best {:.1}% (busbw / link rate {:.0} Mbit/s)",
+        last.link_efficiency? * 100.0,
+        last.size,
+        best * 100.0,
+        last.link_rate_bps? / 1e6
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,96 @@
+//! Starting processes and sockets inside a run's namespaces.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use bench_node::credentials::RunCredentials;
+use tokio::process::Command;
+use tokio::sync::{mpsc, oneshot};
+
+use super::names::{node_addr, Names};
+use crate::events::Event;
+use crate::launcher::NodeProcess;
+
+/// A UDP socket bound to `addr` inside namespace `ns`. `setns` moves only the calling thread, so
+/// a short-lived thread enters the namespace and makes the socket; the socket stays in the
+/// namespace it was made in.
+pub fn udp_socket_in(ns: &str, addr: SocketAddr) -> Result<std::net::UdpSocket> {
+    let path = Path::new("/run/netns").join(ns);
+    let file = std::fs::File::open(&path)
+        .with_context(|| format!("opening network namespace {}", path.display()))?;
+    let ns_name = ns.to_string();
+    std::thread::spawn(move || -> Result<std::net::UdpSocket> {
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+            .with_context(|| format!("entering network namespace {ns_name}"))?;
+        Ok(bench_node::tls::udp_socket(addr)?)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the thread binding the control socket in {ns} panicked"))?
+}
+
+/// Starts `collbench node` for every rank inside its namespace (`ip netns exec`, which execs, so
+/// the PID is the node's), each watched for its exit.
+pub fn launch(
+    names: &Names,
+    exe: &Path,
+    coordinator: SocketAddr,
+    creds: &RunCredentials,
+    events: &mpsc::UnboundedSender<Event>,
+) -> Result<Vec<NodeProcess>> {
+    let nranks = creds.ranks.len();
+    let mut nodes = Vec::with_capacity(nranks);
+    for rank in 0..nranks {
+        let ns = names.node_ns(rank);
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns])
+            .arg(exe)
+            .arg("node")
+            .arg("--coordinator")
+            .arg(coordinator.to_string())
+            .arg("--rank")
+            .arg(rank.to_string())
+            .arg("--nranks")
+            .arg(nranks.to_string())
+            .arg("--bind")
+            .arg(IpAddr::V4(node_addr(rank)).to_string())
+            .arg("--host")
+            .arg(&ns)
+            .envs(creds.for_rank(rank).to_env())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting rank {rank} in namespace {ns}"))?;
+        let pid = child.id();
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        let events = events.clone();
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                s = child.wait() => s,
+                _ = kill_rx => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
+            let status = match status {
+                Ok(s) => describe_exit(s),
+                Err(e) => format!("could not be waited for: {e}"),
+            };
+            let _ = events.send(Event::Exited { rank, status });
+        });
+        nodes.push(NodeProcess::new(rank, pid, kill_tx));
+    }
+    Ok(nodes)
+}
+
+fn describe_exit(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(0), _) => "exited normally".into(),
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => format!("ended ({s})"),
+    }
+}
