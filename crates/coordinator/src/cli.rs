@@ -28,6 +28,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Run one bench-node (what the coordinator launches on each host; not for direct use).
     Node(NodeArgs),
+    /// The scale model: fit results, predict 100k+ GPU clusters, validate, export.
+    Model(Box<crate::model::args::ModelArgs>),
 }
 
 #[derive(Args, Debug, Clone)]

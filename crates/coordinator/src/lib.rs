@@ -9,6 +9,7 @@ pub mod compare;
 pub mod control_server;
 pub mod events;
 pub mod launcher;
+pub mod model;
 pub mod node_cmd;
 pub mod options;
 pub mod orchestrate;
@@ -39,5 +40,6 @@ pub fn cli_main(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Node(args) => runtime.block_on(node_cmd::run(args)),
+        Command::Model(args) => model::run(*args),
     }
 }

@@ -1,0 +1,176 @@
+//! `collbench model ...`: command-line definitions of the scale model's subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    about = "Fit the measurements, project all-reduce to 100k+ GPUs, validate the projection",
+    long_about = "The scale model: fit each algorithm's alpha-beta-gamma cost form to collbench \
+results, project the all-reduce time to a target cluster described by a scenario file (up to \
+131,072 ranks and beyond), check the projection on runs it was not fitted on, and export the \
+numbers for ASTRA-sim and SimAI.\n\n\
+From a lab run to a 100k-GPU estimate:\n  \
+collbench run -N 2 ... --out lab/n2   (and -N 3, -N 4, ...)\n  \
+collbench model validate lab --fit-max-ranks 3\n  \
+collbench model predict --results lab --scenario scenarios/h100-100k.toml --sizes 1G --workload\n\n\
+RESULTS arguments are results.json files or directories searched recursively for them. \
+Scenario files are described in scenarios/README.md."
+)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ModelCommand {
+    /// Fit each algorithm's cost form (alpha, beta, gamma) to results files.
+    Fit(FitArgs),
+    /// Predict all-reduce time and busbw on a scenario's cluster at any rank count and size.
+    Predict(PredictArgs),
+    /// Fit on runs with at most K ranks and predict the runs with more; report the errors.
+    Validate(ValidateArgs),
+    /// Write ASTRA-sim's network config, SimAI's busbw table and a JSON profile.
+    Export(ExportArgs),
+}
+
+/// Where the measurements come from, and how they are read.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Results files (results.json) or directories searched recursively for them.
+    #[arg(long = "results", value_name = "PATH", num_args = 1.., conflicts_with = "fit")]
+    pub results: Vec<PathBuf>,
+    /// A fit report written by `collbench model fit --json` (instead of --results).
+    #[arg(long = "fit", value_name = "FILE")]
+    pub fit: Option<PathBuf>,
+    /// Leave out the straggler term (and do not read the runs' latency histograms).
+    #[arg(long = "no-stragglers")]
+    pub no_stragglers: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FitArgs {
+    /// Results files (results.json) or directories searched recursively for them.
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Print every measured point against the fitted form.
+    #[arg(long)]
+    pub residuals: bool,
+    /// Write the fit report (parameters, errors, residuals, the measurements) as JSON; `predict
+    /// --fit` and `export --fit` read it back.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Do not read the runs' latency histograms (no straggler model).
+    #[arg(long = "no-stragglers")]
+    pub no_stragglers: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// The lab's fitted alpha, beta and gamma on every level ("this cluster built of the lab's
+    /// links").
+    Lab,
+    /// The scenario's hardware with the lab's link efficiency and per-message overhead.
+    Target,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// The target cluster (TOML; see scenarios/README.md).
+    #[arg(long = "scenario", value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Rank counts: a comma-separated list of numbers and ranges; A..B doubles from A up to B,
+    /// A..B:F multiplies by F. Default: the scenario's GPU count.
+    #[arg(long = "ranks", value_name = "LIST")]
+    pub ranks: Option<String>,
+    /// Sizes per rank (bytes; K, M, G, T suffixes), comma-separated, with A..B ranges as for
+    /// --ranks. Needed unless --workload is given.
+    #[arg(long = "sizes", value_name = "LIST")]
+    pub sizes: Option<String>,
+    /// Also predict the scenario's [workload]: its bytes over its group (for a model, the
+    /// gradients over the data-parallel group).
+    #[arg(long)]
+    pub workload: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long = "mode", value_enum, default_value = "target")]
+    pub mode: ModeArg,
+    /// The lab as a scenario file (its link rate and wire latency are what target mode carries
+    /// efficiencies and overheads relative to, where the runs did not record a link rate).
+    #[arg(long = "lab", value_name = "FILE")]
+    pub lab: Option<PathBuf>,
+    /// Only these strategies, comma-separated: ring, rhd, ..., hier-node:ring, hier-tier:rd.
+    /// Default: every fitted algorithm, flat and in both compositions.
+    #[arg(long = "algo", value_name = "LIST")]
+    pub algo: Option<String>,
+    /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
+    #[arg(long = "overhead-us", value_name = "US")]
+    pub overhead_us: Option<f64>,
+    /// Write the prediction as JSON (rows with algorithm, ranks, size, time_us, bus_bw, terms).
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write time against ranks (log-log, 8 .. 131,072 or the largest --ranks) with the
+    /// breakdown by term; with several sizes, one file per size (FILE-<size>.svg).
+    #[arg(long = "svg", value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ValidateArgs {
+    /// Results files (results.json) or directories searched recursively for them.
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Fit on the runs with at most this many ranks; predict the runs with more.
+    #[arg(long = "fit-max-ranks", value_name = "K")]
+    pub fit_max_ranks: usize,
+    /// Leave out the straggler term.
+    #[arg(long = "no-stragglers")]
+    pub no_stragglers: bool,
+    /// Write the rows (predicted time_us, measured_us, error, ...) and the summary as JSON.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write predicted against measured (log-log) as SVG.
+    #[arg(long = "svg", value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Give at least one of --astra, --simai and --profile. The group priced is the \
+scenario's workload group (its data-parallel group for a model), else all its GPUs; --ranks and \
+--stride override it."
+)]
+pub struct ExportArgs {
+    /// The target cluster (TOML; see scenarios/README.md).
+    #[arg(long = "scenario", value_name = "FILE")]
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long = "mode", value_enum, default_value = "target")]
+    pub mode: ModeArg,
+    /// The lab as a scenario file (see `predict --lab`).
+    #[arg(long = "lab", value_name = "FILE")]
+    pub lab: Option<PathBuf>,
+    /// Ranks in the group to price [default: the workload's group, else all GPUs].
+    #[arg(long = "ranks", value_name = "N")]
+    pub ranks: Option<usize>,
+    /// GPUs between members of the group [default: the workload's, else 1].
+    #[arg(long = "stride", value_name = "N")]
+    pub stride: Option<usize>,
+    /// The algorithm whose fit prices the ASTRA-sim network (default ring).
+    #[arg(long = "algo", value_name = "NAME", default_value = "ring")]
+    pub algo: String,
+    /// Bytes the SimAI table's tensor-parallel all-reduce is priced at (K, M, G suffixes).
+    #[arg(long = "tp-bytes", value_name = "SIZE", default_value = "256M")]
+    pub tp_bytes: String,
+    /// Write ASTRA-sim's analytical network config (YAML).
+    #[arg(long = "astra", value_name = "FILE")]
+    pub astra: Option<PathBuf>,
+    /// Write SimAI's busbw table (busbw.yaml).
+    #[arg(long = "simai", value_name = "FILE")]
+    pub simai: Option<PathBuf>,
+    /// Write a JSON profile: fits, straggler tail, link proxy, carried parameters, scenario.
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}

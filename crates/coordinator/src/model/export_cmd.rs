@@ -1,0 +1,103 @@
+//! `collbench model export`: ASTRA-sim's analytical network config, SimAI's busbw table and a
+//! JSON profile, from the lab's fit and a scenario.
+
+use anyhow::{anyhow, bail, Context, Result};
+use scale_model::export::simai::SimaiGroups;
+use scale_model::export::{astra_network, simai_busbw, Profile};
+use scale_model::predict::Carried;
+use scale_model::{PredictInput, PredictOptions, Strategy};
+use topologies::Algorithm;
+
+use super::args::ExportArgs;
+use super::lab::Lab;
+use super::{lab_reference, mode, read_scenario, write_file};
+use crate::sizes::parse_size;
+
+pub fn run(args: &ExportArgs) -> Result<()> {
+    if args.astra.is_none() && args.simai.is_none() && args.profile.is_none() {
+        bail!("nothing to export: give at least one of --astra FILE, --simai FILE, --profile FILE");
+    }
+    let scenario = read_scenario(&args.scenario)?;
+    let algorithm: Algorithm = args.algo.parse().map_err(|e| anyhow!("--algo: {e}"))?;
+    let tp_bytes = parse_size(&args.tp_bytes).map_err(|e| anyhow!("--tp-bytes: {e}"))?;
+    let lab = Lab::from_input(&args.input)?;
+    let lab_ref = lab_reference(args.lab.as_deref())?;
+    let mode = mode(args.mode);
+
+    let point = scenario.workload_point();
+    let ranks = args
+        .ranks
+        .or(point.as_ref().map(|p| p.ranks))
+        .unwrap_or(scenario.cluster.gpus);
+    let stride = args
+        .stride
+        .or(point.as_ref().map(|p| p.rank_stride))
+        .unwrap_or(1)
+        .max(1);
+    if ranks < 1 {
+        bail!("--ranks: give at least 1");
+    }
+    let reduce = scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
+    let mut notes = Vec::new();
+    let carried: Vec<Carried> = lab
+        .fits
+        .fits
+        .iter()
+        .map(|f| Carried::new(f, &lab_ref, None, reduce, &mut notes))
+        .collect();
+
+    if let Some(path) = &args.astra {
+        let c = carried
+            .iter()
+            .find(|c| c.algorithm == algorithm)
+            .ok_or_else(|| anyhow!("--algo {algorithm}: the lab has no fit for it"))?;
+        let net = astra_network(&scenario, ranks, stride, c, mode);
+        write_file(path, &net.to_yaml())?;
+    }
+    if let Some(path) = &args.simai {
+        let input = PredictInput {
+            fits: &lab.fits,
+            scenario: &scenario,
+            lab: lab_ref,
+            stragglers: lab.stragglers.as_ref(),
+        };
+        let opts = PredictOptions {
+            mode,
+            build: lab.build,
+            strategies: Strategy::all()
+                .into_iter()
+                .filter(|s| lab.fits.get(s.outer()).is_some())
+                .collect(),
+            stragglers: !args.input.no_stragglers,
+            ..PredictOptions::default()
+        };
+        let tp_ranks = scenario
+            .workload
+            .as_ref()
+            .and_then(|w| w.model.as_ref())
+            .map(|m| m.tp)
+            .unwrap_or(scenario.cluster.gpus_per_node)
+            .max(1);
+        let groups = SimaiGroups {
+            tp_ranks,
+            tp_bytes,
+            dp_ranks: ranks,
+            dp_stride: stride,
+            dp_bytes: point.as_ref().map(|p| p.bytes).unwrap_or(1 << 30),
+        };
+        let table = simai_busbw(&input, &opts, &groups).context("pricing SimAI's busbw table")?;
+        write_file(path, &table.to_yaml())?;
+    }
+    if let Some(path) = &args.profile {
+        let mut profile = Profile::new(lab.fits.clone());
+        profile.link = lab.link.clone();
+        profile.stragglers = lab.stragglers.clone();
+        profile.carried = carried;
+        profile.scenario = Some(scenario.clone());
+        write_file(path, &(profile.to_json() + "\n"))?;
+    }
+    for n in notes {
+        eprintln!("collbench: note: {n}");
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The lab as the model sees it: fitted parameters, the measurements behind them, the straggler
+//! tail and the point-to-point proxy, from results files or from a saved fit report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use scale_model::fit::FitOptions;
+use scale_model::{
+    fit_all, fit_link, FitReport, LinkProfile, Measurement, PingPongSample, StragglerModel,
+    StragglerOptions,
+};
+use serde::{Deserialize, Serialize};
+use topologies::{Algorithm, BuildOptions};
+
+use super::args::InputArgs;
+use super::load::load;
+
+/// What `collbench model fit --json` writes and `--fit FILE` reads back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FitDocument {
+    /// Always [`FIT_KIND`].
+    pub kind: String,
+    pub tool: String,
+    /// The results files fitted.
+    pub sources: Vec<String>,
+    /// The cost forms' options (segment size) the fit used.
+    pub build: BuildOptions,
+    pub fits: FitReport,
+    /// The straggler tail, for people and other tools; `--fit` rebuilds it from `measurements`.
+    #[serde(default, skip_deserializing)]
+    pub stragglers: Option<StragglerModel>,
+    #[serde(default)]
+    pub stragglers_description: Option<String>,
+    /// Point-to-point proxy fitted on 2-rank recursive-doubling exchanges.
+    #[serde(default)]
+    pub link: Option<LinkProfile>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// The measured points, with their latency samples (capped).
+    pub measurements: Vec<Measurement>,
+}
+
+pub const FIT_KIND: &str = "collbench-model-fit";
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub fits: FitReport,
+    pub build: BuildOptions,
+    pub measurements: Vec<Measurement>,
+    pub stragglers: Option<StragglerModel>,
+    pub link: Option<LinkProfile>,
+    pub sources: Vec<String>,
+    /// Notes on the input and on what could not be estimated.
+    pub notes: Vec<String>,
+}
+
+impl Lab {
+    /// From `--results PATHS` or `--fit FILE`.
+    pub fn from_input(input: &InputArgs) -> Result<Lab> {
+        let stragglers = !input.no_stragglers;
+        match (&input.fit, input.results.is_empty()) {
+            (Some(file), _) => Lab::from_fit_file(file, stragglers),
+            (None, false) => Lab::from_results(&input.results, stragglers),
+            (None, true) => bail!(
+                "no lab measurements: give --results PATHS (results.json files or directories) \
+                 or --fit FILE (from `collbench model fit --json`)"
+            ),
+        }
+    }
+
+    pub fn from_results(paths: &[PathBuf], stragglers: bool) -> Result<Lab> {
+        let loaded = load(paths, stragglers)?;
+        let opts = FitOptions {
+            build: loaded.build,
+            ..FitOptions::default()
+        };
+        let fits = fit_all(&loaded.measurements, &opts);
+        if fits.fits.is_empty() {
+            bail!(
+                "no algorithm could be fitted from {} ({})",
+                list_paths(&loaded.sources),
+                if fits.skipped.is_empty() {
+                    "no usable points".to_string()
+                } else {
+                    fits.skipped.join("; ")
+                }
+            );
+        }
+        let mut lab = Lab {
+            fits,
+            build: loaded.build,
+            measurements: loaded.measurements,
+            stragglers: None,
+            link: None,
+            sources: loaded
+                .sources
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            notes: loaded.notes,
+        };
+        lab.finish(stragglers);
+        Ok(lab)
+    }
+
+    pub fn from_fit_file(file: &Path, stragglers: bool) -> Result<Lab> {
+        let name = file.display();
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+        let doc: FitDocument = serde_json::from_str(&text).with_context(|| {
+            format!("{name}: not a fit report written by `collbench model fit --json`")
+        })?;
+        if doc.kind != FIT_KIND {
+            bail!("{name}: kind '{}' is not '{FIT_KIND}'", doc.kind);
+        }
+        if doc.fits.fits.is_empty() {
+            bail!("{name}: the fit report has no fitted algorithm");
+        }
+        let mut lab = Lab {
+            fits: doc.fits,
+            build: doc.build,
+            measurements: doc.measurements,
+            stragglers: None,
+            link: doc.link,
+            sources: doc.sources,
+            notes: doc.notes,
+        };
+        lab.notes
+            .push(format!("fitted parameters read from {name}"));
+        lab.finish(stragglers);
+        Ok(lab)
+    }
+
+    /// Fits what follows from the measurements: the straggler tail and the link proxy.
+    fn finish(&mut self, stragglers: bool) {
+        if stragglers {
+            match StragglerModel::from_measurements(
+                &self.measurements,
+                &StragglerOptions::default(),
+            ) {
+                Ok(m) => self.stragglers = Some(m),
+                Err(e) => self.notes.push(format!("no straggler term: {e}")),
+            }
+        }
+        if self.link.is_none() {
+            let pp: Vec<PingPongSample> = self
+                .measurements
+                .iter()
+                .filter(|m| m.algorithm == Algorithm::Rd && m.nranks == 2)
+                .map(|m| PingPongSample {
+                    bytes: m.bytes,
+                    one_way_us: m.time_us,
+                })
+                .collect();
+            if pp.len() >= 2 {
+                self.link = fit_link(&pp).ok().filter(|l| l.bandwidth_gbps.is_finite());
+            }
+        }
+    }
+
+    pub fn document(&self) -> FitDocument {
+        FitDocument {
+            kind: FIT_KIND.to_string(),
+            tool: format!("collbench {}", env!("CARGO_PKG_VERSION")),
+            sources: self.sources.clone(),
+            build: self.build,
+            fits: self.fits.clone(),
+            stragglers_description: self.stragglers.as_ref().map(|s| s.describe()),
+            stragglers: self.stragglers.clone(),
+            link: self.link.clone(),
+            notes: self.notes.clone(),
+            measurements: self.measurements.clone(),
+        }
+    }
+
+    /// The largest rank count measured.
+    pub fn max_ranks(&self) -> usize {
+        self.measurements
+            .iter()
+            .map(|m| m.nranks)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

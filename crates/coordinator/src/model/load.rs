@@ -1,0 +1,200 @@
+//! From results files to the scale model's measurements: finds `results.json` files, checks them,
+//! and turns each out-of-place row into a [`Measurement`] with its per-rank latency samples.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use scale_model::measurement::expand_histogram;
+use scale_model::Measurement;
+use topologies::BuildOptions;
+use wire::results::{ResultRow, ResultsFile, SCHEMA_VERSION};
+
+/// Latency samples kept per measurement for the straggler model.
+pub const MAX_SAMPLES: usize = 2000;
+
+/// Everything read from a set of results files.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub measurements: Vec<Measurement>,
+    /// The cost forms' options as the runs used them (segment size).
+    pub build: BuildOptions,
+    pub sources: Vec<PathBuf>,
+    /// Things the reader should know (runs that failed part-way, rows left out, ...).
+    pub notes: Vec<String>,
+}
+
+/// Reads every results file named by `paths` (files, or directories searched recursively for
+/// `results.json`). `samples`: decode the latency histograms (needed for the straggler term).
+pub fn load(paths: &[PathBuf], samples: bool) -> Result<Loaded> {
+    let files = find_results(paths)?;
+    let mut measurements = Vec::new();
+    let mut notes = Vec::new();
+    let mut segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
+    for file in &files {
+        let (rows, segment) = read_one(file, samples, &mut notes)?;
+        segments.entry(segment).or_default().push(file.clone());
+        measurements.extend(rows);
+    }
+    // The most common segment size; the cost forms of tree and dbtree depend on it.
+    let segment = segments
+        .iter()
+        .max_by_key(|(_, f)| f.len())
+        .map(|(s, _)| *s)
+        .unwrap_or(BuildOptions::default().segment_bytes as u64);
+    if segments.len() > 1 {
+        notes.push(format!(
+            "the runs used different segment sizes ({}); the cost forms use {} bytes",
+            segments
+                .iter()
+                .map(|(s, f)| format!("{s} bytes in {} file(s)", f.len()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            segment
+        ));
+    }
+    let build = BuildOptions {
+        segment_bytes: usize::try_from(segment).unwrap_or(usize::MAX),
+        ..BuildOptions::default()
+    };
+    Ok(Loaded {
+        measurements,
+        build,
+        sources: files,
+        notes,
+    })
+}
+
+/// The results files named by `paths`, in a stable order.
+pub fn find_results(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if paths.is_empty() {
+        bail!("no results given: name results.json files or directories that hold them");
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .with_context(|| format!("results path {}: cannot read it", p.display()))?;
+        if meta.is_dir() {
+            let before = out.len();
+            walk(p, &mut out)
+                .with_context(|| format!("searching {} for results.json", p.display()))?;
+            if out.len() == before {
+                bail!(
+                    "{}: no results.json in this directory or below it",
+                    p.display()
+                );
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if ft.is_file() && e.file_name() == "results.json" {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// One file's measurements and its segment size.
+fn read_one(
+    file: &Path,
+    samples: bool,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<Measurement>, u64)> {
+    let name = file.display();
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{name}: not JSON (expected a collbench results.json)"))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => bail!(
+            "{name}: schema_version {v} is not the supported version {SCHEMA_VERSION} \
+             (results/schema.json)"
+        ),
+        None => bail!(
+            "{name}: not a collbench results file (no schema_version; see results/schema.json)"
+        ),
+    }
+    let parsed: ResultsFile = serde_json::from_value(value)
+        .with_context(|| format!("{name}: does not follow results/schema.json"))?;
+    if parsed.results.is_empty() {
+        let why = parsed
+            .failure
+            .as_ref()
+            .map(|f| format!(" (the run failed: {})", f.message))
+            .unwrap_or_default();
+        bail!("{name}: the run has no result rows{why}; nothing to fit");
+    }
+    if let Some(f) = &parsed.failure {
+        notes.push(format!(
+            "{name}: the run ended early ({}); its {} completed row(s) are used",
+            f.message,
+            parsed.results.len()
+        ));
+    }
+    let link_rate = parsed.config.link_rate_bps;
+    let mut out = Vec::with_capacity(parsed.results.len());
+    for row in &parsed.results {
+        if row.out_of_place.nwrong.is_some_and(|w| w > 0) {
+            notes.push(format!(
+                "{name}: {} {} ranks {} bytes had wrong results; left out",
+                row.algorithm, row.nranks, row.size
+            ));
+            continue;
+        }
+        out.push(measurement(row, link_rate, samples).with_context(|| {
+            format!(
+                "{name}: row {} with {} ranks and {} bytes",
+                row.algorithm, row.nranks, row.size
+            )
+        })?);
+    }
+    Ok((out, parsed.config.segment_bytes))
+}
+
+fn measurement(row: &ResultRow, link_rate: Option<f64>, samples: bool) -> Result<Measurement> {
+    let m = &row.out_of_place;
+    if !(m.time.is_finite() && m.time > 0.0) {
+        bail!("time {} us is not a positive number", m.time);
+    }
+    let mut out = Measurement::new(row.algorithm, row.nranks, row.size, m.time);
+    out.link_rate_bps = row.link_rate_bps.or(link_rate);
+    if samples {
+        out.samples_us = histogram_samples(&m.rank_histogram)?;
+    }
+    Ok(out)
+}
+
+/// Every rank's iteration times (microseconds) from a base64 HDR histogram of nanoseconds.
+pub fn histogram_samples(b64: &str) -> Result<Vec<f64>> {
+    if b64.trim().is_empty() {
+        bail!(
+            "rank_histogram is empty (the per-rank latency histogram the straggler term needs; \
+             --no-stragglers does without it)"
+        );
+    }
+    let h = wire::histogram::from_base64(b64).map_err(|e| {
+        anyhow::anyhow!("rank_histogram cannot be decoded ({e}); --no-stragglers does without it")
+    })?;
+    let buckets: Vec<(f64, u64)> = h
+        .iter_recorded()
+        .map(|v| {
+            let ns = h.median_equivalent(v.value_iterated_to());
+            (ns as f64 / 1000.0, v.count_at_value())
+        })
+        .collect();
+    Ok(expand_histogram(&buckets, MAX_SAMPLES))
+}

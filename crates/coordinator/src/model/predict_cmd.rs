@@ -1,0 +1,323 @@
+//! `collbench model predict`: all-reduce time, busbw and the dominant term per algorithm on a
+//! scenario's cluster, the best algorithm per size, and the assumptions made.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use scale_model::plot::scaling_svg;
+use scale_model::predict::predict_workload;
+use scale_model::{predict, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy};
+use serde::Serialize;
+
+use super::args::PredictArgs;
+use super::lab::Lab;
+use super::lists::{parse_list, parse_ranks};
+use super::table::{self, bullets, bytes, count, share, sig, Table};
+use super::{lab_reference, mode, read_scenario, write_file, write_json};
+
+/// The JSON `--json` writes: the prediction (rows, best, assumptions, ...) and, with
+/// `--workload`, the workload's prediction.
+#[derive(Serialize)]
+struct PredictJson<'a> {
+    tool: String,
+    sources: &'a [String],
+    #[serde(flatten)]
+    prediction: &'a Prediction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workload: Option<&'a Prediction>,
+    lab_notes: &'a [String],
+}
+
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let scenario = read_scenario(&args.scenario)?;
+    let ranks = match &args.ranks {
+        Some(r) => parse_ranks(r).map_err(|e| anyhow!(e))?,
+        None => vec![scenario.cluster.gpus],
+    };
+    let sizes = match &args.sizes {
+        Some(s) => Some(parse_list(s, "--sizes").map_err(|e| anyhow!(e))?),
+        None => None,
+    };
+    if sizes.is_none() && !args.workload {
+        bail!("give --sizes LIST (bytes per rank; K, M, G suffixes) or --workload");
+    }
+    if args.workload && scenario.workload.is_none() {
+        bail!(
+            "--workload: scenario {} ('{}') has no [workload] table",
+            args.scenario.display(),
+            scenario.name
+        );
+    }
+    let lab = Lab::from_input(&args.input)?;
+    let lab_ref = lab_reference(args.lab.as_deref())?;
+    let strategies = strategies(args.algo.as_deref(), &lab)?;
+    let opts = PredictOptions {
+        mode: mode(args.mode),
+        build: lab.build,
+        strategies,
+        rank_stride: 1,
+        overhead_us: args.overhead_us,
+        stragglers: !args.input.no_stragglers,
+    };
+    let input = PredictInput {
+        fits: &lab.fits,
+        scenario: &scenario,
+        lab: lab_ref,
+        stragglers: lab.stragglers.as_ref(),
+    };
+
+    let grid = match &sizes {
+        Some(sizes) => Some(predict(&input, &ranks, sizes, &opts).context("predicting")?),
+        None => None,
+    };
+    let workload = if args.workload {
+        Some(predict_workload(&input, &opts).context("predicting the scenario's workload")?)
+    } else {
+        None
+    };
+
+    let mut out = format!(
+        "# collbench model predict: scenario '{}' ({}), {} mode, fitted on {} lab result file(s) \
+         ({} rank(s) at most)\n",
+        scenario.name,
+        args.scenario.display(),
+        mode_name(opts.mode),
+        lab.sources.len(),
+        lab.max_ranks()
+    );
+    if let Some(p) = &grid {
+        out.push_str(&render(p, None));
+    }
+    if let Some(p) = &workload {
+        let what = scenario
+            .workload_point()
+            .map(|w| w.description)
+            .unwrap_or_default();
+        out.push_str(&render(p, Some(&what)));
+    }
+    print!("{out}");
+
+    if let Some(path) = &args.json {
+        let main = grid
+            .as_ref()
+            .or(workload.as_ref())
+            .ok_or_else(|| anyhow!("nothing was predicted"))?;
+        write_json(
+            path,
+            &PredictJson {
+                tool: format!("collbench {}", env!("CARGO_PKG_VERSION")),
+                sources: &lab.sources,
+                prediction: main,
+                workload: workload.as_ref(),
+                lab_notes: &lab.notes,
+            },
+        )?;
+    }
+    if let Some(path) = &args.svg {
+        write_svgs(path, &input, &opts, &scenario, &ranks, sizes.as_deref())?;
+    }
+    Ok(())
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Lab => "lab",
+        Mode::Target => "target",
+    }
+}
+
+/// `--algo`, or every fitted algorithm flat and in both compositions.
+fn strategies(algo: Option<&str>, lab: &Lab) -> Result<Vec<Strategy>> {
+    match algo {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let st: Strategy = s.parse().map_err(|e| anyhow!("--algo: {e}"))?;
+                if lab.fits.get(st.outer()).is_none() {
+                    bail!(
+                        "--algo {s}: the lab has no fit for {} (fitted: {})",
+                        st.outer(),
+                        fitted_names(lab)
+                    );
+                }
+                Ok(st)
+            })
+            .collect(),
+        None => Ok(Strategy::all()
+            .into_iter()
+            .filter(|s| lab.fits.get(s.outer()).is_some())
+            .collect()),
+    }
+}
+
+fn fitted_names(lab: &Lab) -> String {
+    lab.fits
+        .fits
+        .iter()
+        .map(|f| f.algorithm.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The table of one prediction, the best per size, the levels, the stragglers and assumptions.
+pub fn render(p: &Prediction, workload: Option<&str>) -> String {
+    let mut out = String::new();
+    if let Some(w) = workload {
+        out.push_str(&format!("\n# workload: {w}\n"));
+    }
+    let mut t = Table::new(&[
+        "ranks",
+        "size",
+        "algorithm",
+        "time",
+        "algbw GB/s",
+        "busbw GB/s",
+        "dominant term",
+        "stragglers",
+    ])
+    .left(&[2, 6]);
+    for r in &p.rows {
+        let best = p
+            .best
+            .iter()
+            .any(|b| b.ranks == r.ranks && b.size == r.size && b.algorithm == r.algorithm);
+        let dom = r.terms.get(r.dominant);
+        t.row(vec![
+            count(r.ranks),
+            bytes(r.size),
+            format!("{}{}", r.algorithm, if best { " *" } else { "" }),
+            table::time(r.time_us),
+            sig(r.alg_bw),
+            sig(r.bus_bw),
+            format!(
+                "{} {}",
+                r.dominant.name(),
+                share(if r.time_us > 0.0 {
+                    dom / r.time_us
+                } else {
+                    0.0
+                })
+            ),
+            share(r.straggler_fraction),
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push_str("  (* the fastest at that rank count and size)\n");
+
+    out.push_str("# best algorithm per size\n");
+    let mut b =
+        Table::new(&["ranks", "size", "best", "time", "busbw GB/s", "dominant"]).left(&[2, 5]);
+    for r in &p.best {
+        b.row(vec![
+            count(r.ranks),
+            bytes(r.size),
+            r.algorithm.clone(),
+            table::time(r.time_us),
+            sig(r.bus_bw),
+            r.dominant.name().to_string(),
+        ]);
+    }
+    out.push_str(&b.render());
+
+    out.push_str("# levels crossed\n");
+    for h in &p.hierarchy {
+        let lv: Vec<String> = h
+            .levels
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} x{} ({} GB/s, {} us{})",
+                    l.name,
+                    l.size,
+                    sig(l.bytes_per_s / 1e9),
+                    sig(l.latency_us),
+                    if l.oversubscription > 1.0 {
+                        format!(", 1:{} oversubscribed", sig(l.oversubscription))
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "  {} ranks{}: {}\n",
+            count(h.ranks),
+            if p.rank_stride > 1 {
+                format!(" {} GPUs apart", p.rank_stride)
+            } else {
+                String::new()
+            },
+            if lv.is_empty() {
+                "none".to_string()
+            } else {
+                lv.join(" > ")
+            }
+        ));
+    }
+    if !p.stragglers.is_empty() {
+        out.push_str("# straggler term (expected slowest-of-p delay beyond the fitted runs')\n");
+        for s in &p.stragglers {
+            out.push_str(&format!(
+                "  {} ranks: {} (interval {} .. {})\n",
+                count(s.ranks),
+                table::time(s.delay_us),
+                table::time(s.low_us),
+                table::time(s.high_us)
+            ));
+        }
+    }
+    out.push_str("# assumptions\n");
+    out.push_str(&bullets(&p.assumptions));
+    out
+}
+
+/// One SVG per size: time against ranks from 8 to 131,072 (or the largest --ranks).
+fn write_svgs(
+    path: &Path,
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+    scenario: &Scenario,
+    ranks: &[usize],
+    sizes: Option<&[u64]>,
+) -> Result<()> {
+    let top = ranks.iter().copied().max().unwrap_or(1).max(131_072);
+    let mut sweep: Vec<usize> =
+        std::iter::successors(Some(8usize), |r| r.checked_mul(2).filter(|n| *n <= top)).collect();
+    if sweep.last() != Some(&top) {
+        sweep.push(top);
+    }
+    let (sizes, stride, what) = match sizes {
+        Some(s) => (s.to_vec(), 1, String::new()),
+        None => {
+            let w = scenario
+                .workload_point()
+                .ok_or_else(|| anyhow!("the scenario has no workload"))?;
+            (
+                vec![w.bytes],
+                w.rank_stride,
+                " (workload group spacing)".to_string(),
+            )
+        }
+    };
+    let sweep_opts = PredictOptions {
+        rank_stride: stride,
+        ..opts.clone()
+    };
+    let p = predict(input, &sweep, &sizes, &sweep_opts).context("predicting the SVG's sweep")?;
+    let title = format!("{}{what}, {} mode", scenario.name, mode_name(opts.mode));
+    for &size in &sizes {
+        let file: PathBuf = if sizes.len() == 1 {
+            path.to_path_buf()
+        } else {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "predict".to_string());
+            path.with_file_name(format!("{stem}-{}.svg", crate::sizes::format_size(size)))
+        };
+        write_file(&file, &scaling_svg(&p.rows, size, &title))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! `collbench model validate RESULTS... --fit-max-ranks K`: fit on the runs with at most K ranks,
+//! predict the others, and report predicted against measured.
+
+use anyhow::{bail, Context, Result};
+use scale_model::plot::scatter_svg;
+use scale_model::validate::{ErrorSummary, LARGE_MIN, SMALL_MAX};
+use scale_model::{validate, ValidateOptions, ValidationReport};
+use serde::Serialize;
+use topologies::Algorithm;
+
+use super::args::ValidateArgs;
+use super::load::load;
+use super::table::{self, bullets, bytes, pct, Table};
+use super::{write_file, write_json};
+
+#[derive(Serialize)]
+struct ValidateJson<'a> {
+    tool: String,
+    sources: Vec<String>,
+    #[serde(flatten)]
+    report: &'a ValidationReport,
+    notes: &'a [String],
+}
+
+pub fn run(args: &ValidateArgs) -> Result<()> {
+    if args.fit_max_ranks < 2 {
+        bail!(
+            "--fit-max-ranks {}: fitting needs runs with at least 2 ranks",
+            args.fit_max_ranks
+        );
+    }
+    let loaded = load(&args.results, !args.no_stragglers)?;
+    let mut opts = ValidateOptions::new(args.fit_max_ranks);
+    opts.fit.build = loaded.build;
+    opts.stragglers = !args.no_stragglers;
+    let mut report = validate(&loaded.measurements, &opts).with_context(|| {
+        let mut ranks: Vec<usize> = loaded.measurements.iter().map(|m| m.nranks).collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        format!(
+            "validating with --fit-max-ranks {} (the runs have {} ranks)",
+            args.fit_max_ranks,
+            ranks
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let order = |name: &str| {
+        Algorithm::ALL
+            .iter()
+            .position(|a| a.name() == name)
+            .unwrap_or(usize::MAX)
+    };
+    report.rows.sort_by(|a, b| {
+        (order(&a.algorithm), a.size, a.ranks).cmp(&(order(&b.algorithm), b.size, b.ranks))
+    });
+    print!("{}", render(&report, &loaded.notes));
+    if let Some(path) = &args.json {
+        write_json(
+            path,
+            &ValidateJson {
+                tool: format!("collbench {}", env!("CARGO_PKG_VERSION")),
+                sources: loaded
+                    .sources
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                report: &report,
+                notes: &loaded.notes,
+            },
+        )?;
+    }
+    if let Some(path) = &args.svg {
+        let title = format!(
+            "collbench model validate: fitted on p <= {}, predicted vs measured",
+            report.fit_max_ranks
+        );
+        write_file(path, &scatter_svg(&report.rows, &title))?;
+    }
+    Ok(())
+}
+
+pub fn render(report: &ValidationReport, notes: &[String]) -> String {
+    let mut out = format!(
+        "# collbench model validate: fitted on runs with at most {} ranks, predicting the runs \
+         with more\n",
+        report.fit_max_ranks
+    );
+    let mut t = Table::new(&[
+        "algorithm",
+        "ranks",
+        "size",
+        "predicted",
+        "measured",
+        "error",
+        "pred busbw",
+        "meas busbw",
+    ]);
+    for r in &report.rows {
+        t.row(vec![
+            r.algorithm.clone(),
+            r.ranks.to_string(),
+            bytes(r.size),
+            table::time(r.time_us),
+            table::time(r.measured_us),
+            pct(r.error),
+            table::sig(r.bus_bw),
+            table::sig(r.measured_bus_bw),
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push_str(&format!(
+        "# geometric-mean |error| (small: sizes <= {}, large: sizes >= {})\n",
+        bytes(SMALL_MAX),
+        bytes(LARGE_MIN)
+    ));
+    out.push_str(&summary_table(&report.summary).render());
+    let mut all = report.assumptions.clone();
+    all.extend(report.fits.fits.iter().map(|f| {
+        format!(
+            "{} fitted on {} points at {:?} ranks: alpha {} us, beta {} ns/B, gamma {} ns/B, rms \
+             error {:.1}%",
+            f.algorithm,
+            f.points,
+            f.nranks,
+            table::sig(f.alpha_us.value),
+            table::sig(f.beta_us_per_byte.value * 1e3),
+            table::sig(f.gamma_us_per_byte.value * 1e3),
+            f.rms_rel_error * 100.0
+        )
+    }));
+    all.extend(notes.iter().cloned());
+    out.push_str("# assumptions and notes\n");
+    out.push_str(&bullets(&all));
+    out
+}
+
+fn summary_table(summary: &[ErrorSummary]) -> Table {
+    let opt = |v: Option<f64>| {
+        v.map(|x| format!("{:.1}%", x * 100.0))
+            .unwrap_or("-".into())
+    };
+    let mut t = Table::new(&[
+        "algorithm",
+        "points",
+        "all",
+        "small",
+        "large",
+        "max |error|",
+    ]);
+    for s in summary {
+        t.row(vec![
+            s.algorithm.clone(),
+            s.points.to_string(),
+            opt(s.geomean_abs_error),
+            opt(s.geomean_abs_error_small),
+            opt(s.geomean_abs_error_large),
+            opt(s.max_abs_error),
+        ]);
+    }
+    t
+}

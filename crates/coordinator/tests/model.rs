@@ -1,0 +1,572 @@
+//! `collbench model`: real lab sweeps through fit, validate, predict and export; synthetic results
+//! with known parameters; and bad inputs that must fail with a clear error.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use serde_json::Value;
+use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+use wire::results::{Measured, RankHost, ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
+use wire::stats::IterStats;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn model(args: &[&str]) -> Output {
+    collbench().arg("model").args(args).output().expect("runs")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = model(args);
+    assert!(
+        out.status.success(),
+        "model {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+fn fails_with(args: &[&str], expect: &[&str]) {
+    let out = model(args);
+    assert!(!out.status.success(), "model {args:?} should fail");
+    let err = stderr(&out);
+    for e in expect {
+        assert!(err.contains(e), "model {args:?}: expected '{e}' in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "model {args:?} panicked:\n{err}");
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Real sweeps at 2, 3 and 4 ranks; fitted on p <= 3, the 4-rank runs are predicted.
+#[test]
+fn lab_sweeps_fit_validate_predict_and_export() {
+    let dir = tempdir("model-lab");
+    for n in ["2", "3", "4"] {
+        let out = collbench()
+            .args(["run", "-N", n, "--algo", "ring,rd", "-b", "1K", "-e", "64K"])
+            .args(["-n", "3", "-w", "1", "--out"])
+            .arg(dir.join(format!("n{n}")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "run -N {n}: {}", stderr(&out));
+    }
+
+    // validate
+    let vjson = dir.join("validate.json");
+    let vsvg = dir.join("validate.svg");
+    let out = ok(&[
+        "validate",
+        s(&dir),
+        "--fit-max-ranks",
+        "3",
+        "--json",
+        s(&vjson),
+        "--svg",
+        s(&vsvg),
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("geometric-mean |error|"), "{text}");
+    let v = json(&vjson);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 14, "2 algorithms x 7 sizes at 4 ranks: {v:#}");
+    for r in rows {
+        assert_eq!(r["ranks"], 4, "only the held-out runs are predicted: {r}");
+        for f in [
+            "algorithm",
+            "size",
+            "time_us",
+            "bus_bw",
+            "measured_us",
+            "error",
+        ] {
+            assert!(!r[f].is_null(), "row lacks {f}: {r}");
+        }
+        let (t, m, e) = (
+            r["time_us"].as_f64().unwrap(),
+            r["measured_us"].as_f64().unwrap(),
+            r["error"].as_f64().unwrap(),
+        );
+        assert!(t > 0.0 && t.is_finite() && m > 0.0 && e.is_finite(), "{r}");
+        assert!(
+            ((t - m) / m - e).abs() < 1e-9,
+            "error is (predicted - measured) / measured"
+        );
+    }
+    let overall = &v["summary"][0];
+    assert_eq!(overall["algorithm"], "all");
+    assert!(overall["geomean_abs_error"].as_f64().unwrap().is_finite());
+    assert!(std::fs::read_to_string(&vsvg).unwrap().starts_with("<svg"));
+
+    // fit
+    let fjson = dir.join("fit.json");
+    let out = ok(&["fit", s(&dir), "--residuals", "--json", s(&fjson)]);
+    let text = stdout(&out);
+    for want in [
+        "alpha (us)",
+        "beta (ns/B)",
+        "gamma (ns/B)",
+        "ring",
+        "rd",
+        "residuals of ring",
+    ] {
+        assert!(text.contains(want), "fit output lacks '{want}':\n{text}");
+    }
+    let f = json(&fjson);
+    let fits = f["fits"]["fits"].as_array().unwrap();
+    assert_eq!(fits.len(), 2);
+    for fit in fits {
+        assert_eq!(fit["points"], 21, "7 sizes x 3 rank counts: {fit}");
+        assert!(fit["alpha_us"]["value"].as_f64().unwrap() >= 0.0);
+    }
+
+    // predict to 131,072 ranks, from the results and from the saved fit
+    let scenario = repo().join("scenarios/llama3-24k.toml");
+    for source in [["--results", s(&dir)], ["--fit", s(&fjson)]] {
+        let pjson = dir.join("predict.json");
+        let out = ok(&[
+            "predict",
+            "--scenario",
+            s(&scenario),
+            "--ranks",
+            "8,131072",
+            "--sizes",
+            "1G",
+            source[0],
+            source[1],
+            "--json",
+            s(&pjson),
+        ]);
+        let text = stdout(&out);
+        assert!(
+            text.contains("131,072") && text.contains("# assumptions"),
+            "{text}"
+        );
+        let p = json(&pjson);
+        let rows = p["rows"].as_array().unwrap();
+        let big: Vec<&Value> = rows.iter().filter(|r| r["ranks"] == 131_072).collect();
+        assert!(
+            big.len() >= 2,
+            "rows at 131072 ranks for ring and rd: {p:#}"
+        );
+        for r in &big {
+            assert_eq!(r["size"], 1u64 << 30);
+            assert!(r["time_us"].as_f64().unwrap() > 0.0, "{r}");
+            assert!(r["bus_bw"].as_f64().unwrap() > 0.0, "{r}");
+            assert!(!r["algorithm"].as_str().unwrap().is_empty());
+        }
+        assert!(!p["assumptions"].as_array().unwrap().is_empty());
+    }
+
+    // export
+    let e = dir.join("export");
+    ok(&[
+        "export",
+        "--scenario",
+        s(&scenario),
+        "--fit",
+        s(&fjson),
+        "--astra",
+        s(&e.join("astra.yml")),
+        "--simai",
+        s(&e.join("busbw.yaml")),
+        "--profile",
+        s(&e.join("profile.json")),
+    ]);
+    let astra = std::fs::read_to_string(e.join("astra.yml")).unwrap();
+    assert!(astra.contains("topology: [ Switch"), "{astra}");
+    let simai = std::fs::read_to_string(e.join("busbw.yaml")).unwrap();
+    assert!(simai.starts_with("llama3-24k\n") && simai.contains("DP:\nallreduce,: "));
+    assert!(json(&e.join("profile.json"))["fits"]["fits"].is_array());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic results: times from the cost forms with known parameters.
+
+const ALPHA_US: f64 = 50.0;
+const BETA_US_PER_BYTE: f64 = 1e-3; // 1 GB/s
+const GAMMA_US_PER_BYTE: f64 = 2e-4;
+
+fn sizes() -> Vec<u64> {
+    (10..=20).map(|k| 1u64 << k).collect()
+}
+
+fn measured(time_us: f64, nranks: usize, histogram: String) -> Measured {
+    Measured {
+        time: time_us,
+        alg_bw: 0.0,
+        bus_bw: 0.0,
+        nwrong: Some(0),
+        per_iter: IterStats {
+            mean_us: time_us,
+            min_us: time_us,
+            p50_us: time_us,
+            p95_us: time_us,
+            p99_us: time_us,
+            max_us: time_us,
+            stdev_us: 0.0,
+        },
+        rank_histogram: histogram,
+        rank_mean_us: vec![time_us; nranks],
+    }
+}
+
+/// A results file of `nranks` ranks whose times follow the cost forms exactly, with a latency
+/// histogram of 20 iterations per rank spread +-5% around the time.
+fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
+    let build = BuildOptions {
+        segment_bytes: 64 << 10,
+        ..BuildOptions::default()
+    };
+    let mut rows = Vec::new();
+    for &a in algorithms {
+        for size in sizes() {
+            let c = a.cost(nranks, size as f64, &build);
+            let t = ALPHA_US * c.latency_steps
+                + BETA_US_PER_BYTE * c.bytes
+                + GAMMA_US_PER_BYTE * c.reduced_bytes;
+            let mut h = wire::histogram::new();
+            for i in 0..(20 * nranks) {
+                let jitter = 1.0 + 0.05 * (((i * 7919) % 101) as f64 / 50.0 - 1.0);
+                wire::histogram::record(&mut h, (t * jitter * 1000.0) as u64);
+            }
+            let hist = wire::histogram::to_base64(&h).unwrap();
+            rows.push(ResultRow {
+                algorithm: a,
+                nranks,
+                size,
+                count: size / 4,
+                dtype: DataType::Float,
+                redop: ReduceOp::Sum,
+                root: -1,
+                out_of_place: measured(t, nranks, hist.clone()),
+                in_place: measured(t, nranks, hist),
+                link_rate_bps: None,
+                uplink_rate_bps: None,
+                link_efficiency: None,
+            });
+        }
+    }
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        tool: "synthetic".to_string(),
+        config: RunConfig {
+            run_id: format!("synthetic-{nranks}"),
+            started_at: "2026-01-01T00:00:00Z".to_string(),
+            nranks,
+            launcher: "local".to_string(),
+            algorithms: algorithms.to_vec(),
+            minbytes: 1 << 10,
+            maxbytes: 1 << 20,
+            stepfactor: 2,
+            sizes: sizes(),
+            dtype: DataType::Float,
+            redop: ReduceOp::Sum,
+            warmup_iters: 1,
+            iters: 20,
+            check: true,
+            segment_bytes: 64 << 10,
+            hosts: (0..nranks)
+                .map(|rank| RankHost {
+                    rank,
+                    host: "synthetic".to_string(),
+                    pid: 1,
+                    data_addr: "127.0.0.1:1".to_string(),
+                })
+                .collect(),
+            link_rate_bps: None,
+            uplink_rate_bps: None,
+        },
+        results: rows,
+        failure: None,
+    }
+}
+
+fn write_results(dir: &Path, file: &ResultsFile) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(file).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
+    let dir = tempdir("model-synthetic");
+    let algos = [Algorithm::Ring, Algorithm::Rhd, Algorithm::Tree];
+    for p in [2, 4, 8] {
+        write_results(&dir.join(format!("p{p}")), &synthetic(p, &algos));
+    }
+    let vjson = dir.join("v.json");
+    ok(&[
+        "validate",
+        s(&dir),
+        "--fit-max-ranks",
+        "4",
+        "--no-stragglers",
+        "--json",
+        s(&vjson),
+    ]);
+    let v = json(&vjson);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3 * sizes().len());
+    for r in rows {
+        assert_eq!(r["ranks"], 8);
+        let e = r["error"].as_f64().unwrap();
+        assert!(e.abs() < 0.01, "exact forms predict exactly: {r}");
+    }
+
+    let fjson = dir.join("f.json");
+    ok(&["fit", s(&dir), "--json", s(&fjson)]);
+    let f = json(&fjson);
+    for fit in f["fits"]["fits"].as_array().unwrap() {
+        let alpha = fit["alpha_us"]["value"].as_f64().unwrap();
+        assert!((alpha - ALPHA_US).abs() / ALPHA_US < 0.01, "alpha: {fit}");
+        assert!(fit["rms_rel_error"].as_f64().unwrap() < 1e-3, "{fit}");
+    }
+    // Ring moves twice the bytes it reduces: gamma folds into beta (beta + gamma / 2).
+    let ring = &f["fits"]["fits"][0];
+    assert_eq!(ring["algorithm"], "ring");
+    let beta = ring["beta_us_per_byte"]["value"].as_f64().unwrap();
+    let want = BETA_US_PER_BYTE + GAMMA_US_PER_BYTE / 2.0;
+    assert!(
+        (beta - want).abs() / want < 0.01,
+        "ring beta {beta}, want {want}"
+    );
+
+    // The 405B workload of llama3-24k: 6,328,125,000 bytes over 128 data-parallel ranks.
+    let pjson = dir.join("p.json");
+    let svg = dir.join("p.svg");
+    let out = ok(&[
+        "predict",
+        "--scenario",
+        s(&repo().join("scenarios/llama3-24k.toml")),
+        "--workload",
+        "--results",
+        s(&dir),
+        "--algo",
+        "ring,rhd,hier-tier:ring",
+        "--json",
+        s(&pjson),
+        "--svg",
+        s(&svg),
+    ]);
+    assert!(stdout(&out).contains("gradients of a 405B-parameter model in bf16"));
+    let p = json(&pjson);
+    let rows = p["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["algorithm"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ring", "rhd", "hier-tier:ring"]);
+    for r in rows {
+        assert_eq!(r["ranks"], 128);
+        assert_eq!(r["size"], 6_328_125_000u64);
+        assert!(r["time_us"].as_f64().unwrap() > 0.0 && r["bus_bw"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(p["rank_stride"], 128);
+    assert!(!p["workload"].is_null());
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("131"),
+        "the sweep reaches 131,072"
+    );
+
+    // Lab mode at the lab's own rank count gives back the fitted forms (8 ranks, 1 MiB, ring).
+    let out = ok(&[
+        "predict",
+        "--scenario",
+        s(&repo().join("scenarios/lab.toml")),
+        "--mode",
+        "lab",
+        "--ranks",
+        "8",
+        "--sizes",
+        "1M",
+        "--algo",
+        "ring",
+        "--results",
+        s(&dir),
+        "--no-stragglers",
+        "--json",
+        s(&pjson),
+    ]);
+    let _ = out;
+    let p = json(&pjson);
+    let c = Algorithm::Ring.cost(8, (1u64 << 20) as f64, &BuildOptions::default());
+    let want = ALPHA_US * c.latency_steps
+        + BETA_US_PER_BYTE * c.bytes
+        + GAMMA_US_PER_BYTE * c.reduced_bytes;
+    let got = p["rows"][0]["time_us"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() / want < 0.01,
+        "lab mode: {got} vs {want}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_inputs_fail_with_clear_errors() {
+    let dir = tempdir("model-bad");
+    let good = write_results(&dir.join("good"), &synthetic(2, &[Algorithm::Ring]));
+    let good = s(&good).to_string();
+    let scenario = repo().join("scenarios/llama3-24k.toml");
+    let scenario = s(&scenario).to_string();
+
+    // Missing file and a directory without results.
+    let missing = dir.join("nope/results.json");
+    fails_with(&["fit", s(&missing)], &[s(&missing), "cannot read"]);
+    let empty_dir = dir.join("empty");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    fails_with(
+        &["validate", s(&empty_dir), "--fit-max-ranks", "2"],
+        &["no results.json"],
+    );
+
+    // A results file with no rows.
+    let mut none = synthetic(2, &[Algorithm::Ring]);
+    none.results.clear();
+    let p = write_results(&dir.join("norows"), &none);
+    fails_with(&["fit", s(&p)], &[s(&p), "no result rows"]);
+
+    // Not the schema.
+    let p = dir.join("wrong.json");
+    std::fs::write(&p, r#"{"schema_version": 1, "tool": "x"}"#).unwrap();
+    fails_with(
+        &["fit", s(&p)],
+        &[s(&p), "does not follow results/schema.json"],
+    );
+    std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
+    fails_with(&["fit", s(&p)], &[s(&p), "schema_version 99"]);
+    std::fs::write(&p, "not json").unwrap();
+    fails_with(&["fit", s(&p)], &[s(&p), "not JSON"]);
+
+    // A missing or broken latency histogram: an error, unless the straggler term is not wanted.
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    v["results"][0]["rank_histogram"] = Value::String(String::new());
+    let p = dir.join("nohist.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    fails_with(
+        &["fit", s(&p)],
+        &[s(&p), "rank_histogram", "--no-stragglers"],
+    );
+    ok(&["fit", s(&p), "--no-stragglers"]);
+    v["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("rank_histogram");
+    std::fs::write(&p, v.to_string()).unwrap();
+    fails_with(&["fit", s(&p)], &[s(&p), "rank_histogram"]);
+
+    // A scenario with an unknown field names the file, line and field.
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let bad = text.replacen(
+        "gpus_per_node = 8",
+        "gpus_per_node = 8\ngpus_per_rack = 16",
+        1,
+    );
+    let line = bad
+        .lines()
+        .position(|l| l.starts_with("gpus_per_rack"))
+        .unwrap()
+        + 1;
+    let bad_path = dir.join("bad.toml");
+    std::fs::write(&bad_path, bad).unwrap();
+    fails_with(
+        &[
+            "predict",
+            "--scenario",
+            s(&bad_path),
+            "--sizes",
+            "1G",
+            "--results",
+            &good,
+        ],
+        &[&format!("{}:{line}:", s(&bad_path)), "gpus_per_rack"],
+    );
+    // Inconsistent: GPUs not a whole number of nodes.
+    let bad = text.replacen("gpus = 24576", "gpus = 24577", 1);
+    std::fs::write(&bad_path, bad).unwrap();
+    fails_with(
+        &[
+            "predict",
+            "--scenario",
+            s(&bad_path),
+            "--sizes",
+            "1G",
+            "--results",
+            &good,
+        ],
+        &[s(&bad_path), "cluster.gpus", "whole number of nodes"],
+    );
+
+    // Options.
+    fails_with(
+        &["predict", "--scenario", &scenario, "--results", &good],
+        &["--sizes", "--workload"],
+    );
+    fails_with(
+        &[
+            "predict",
+            "--scenario",
+            &scenario,
+            "--sizes",
+            "1X",
+            "--results",
+            &good,
+        ],
+        &["--sizes", "'1X' is not a size"],
+    );
+    fails_with(
+        &["predict", "--scenario", &scenario, "--sizes", "1G"],
+        &["--results", "--fit"],
+    );
+    fails_with(
+        &[
+            "predict",
+            "--scenario",
+            &scenario,
+            "--sizes",
+            "1G",
+            "--results",
+            &good,
+            "--algo",
+            "rd",
+        ],
+        &["--algo rd", "no fit for rd"],
+    );
+    fails_with(
+        &["validate", &good, "--fit-max-ranks", "8"],
+        &["--fit-max-ranks 8", "no run has more than 8 ranks"],
+    );
+    fails_with(
+        &[
+            "predict",
+            "--scenario",
+            &scenario,
+            "--sizes",
+            "1G",
+            "--fit",
+            &good,
+        ],
+        &[&good, "not a fit report"],
+    );
+    fails_with(
+        &["export", "--scenario", &scenario, "--results", &good],
+        &["nothing to export"],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
