@@ -1,0 +1,400 @@
+//! The emulated cluster (`--launcher netns`): real namespaces, veths, bridges and tbf shapers.
+//!
+//! These tests need root, as CI has; without it they fail with a message saying so (they are
+//! never skipped). Each builds its own fabric under a fresh run id and checks that nothing of it
+//! remains afterwards. They run one at a time, so that measurements do not share the CPUs.
+
+#![allow(clippy::unwrap_used, clippy::zombie_processes)] // a panic in a test is a failing test
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the netns tests build network namespaces and need root (CI runs as root); \
+         run them as root: sudo -E cargo test -p coordinator --test netns"
+    );
+    for tool in ["ip", "tc", "bridge"] {
+        let ok = Command::new(tool)
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "'{tool}' (iproute2) is needed by the netns tests");
+    }
+}
+
+fn netns_run(args: &[&str], out: &Path) -> Output {
+    collbench()
+        .args(["run", "--launcher", "netns"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("collbench runs")
+}
+
+fn namespaces() -> BTreeSet<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn namespaces_of(run_id: &str) -> Vec<String> {
+    let prefix = format!("cb-{run_id}-");
+    namespaces()
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+/// Interface names in the root namespace.
+fn root_links() -> BTreeSet<String> {
+    let out = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|s| s.trim().split('@').next().unwrap_or("").to_string())
+        .collect()
+}
+
+fn claim_dir(run_id: &str) -> std::path::PathBuf {
+    Path::new("/run/collbench").join(run_id)
+}
+
+/// Everything the run made is gone: namespaces, its claim, its processes, and nothing new in the
+/// root namespace.
+fn assert_gone(run_id: &str, pids: &[u32], links_before: &BTreeSet<String>) {
+    assert_eq!(
+        namespaces_of(run_id),
+        Vec::<String>::new(),
+        "namespaces left"
+    );
+    assert!(!claim_dir(run_id).exists(), "claim of {run_id} left");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for &p in pids {
+        assert!(!alive(p), "node process {p} still runs");
+    }
+    let new: Vec<_> = root_links().difference(links_before).cloned().collect();
+    assert!(
+        new.is_empty(),
+        "interfaces appeared in the root namespace: {new:?}"
+    );
+}
+
+fn rows(v: &serde_json::Value) -> &Vec<serde_json::Value> {
+    v["results"].as_array().unwrap()
+}
+
+#[test]
+fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-basic");
+    let out = netns_run(
+        &[
+            "-N",
+            "4",
+            "--link-rate",
+            "200mbit",
+            "-b",
+            "1K",
+            "-e",
+            "256K",
+            "-f",
+            "16",
+            "-n",
+            "3",
+            "-w",
+            "1",
+            "--algo",
+            "ring,tree",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(v["config"]["launcher"], "netns");
+    assert_eq!(v["config"]["link_rate_bps"].as_f64(), Some(200e6));
+    // Every node ran in the fabric, on its own address.
+    let addrs: BTreeSet<String> = v["config"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["data_addr"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(addrs.len(), 4);
+    assert!(addrs.iter().all(|a| a.starts_with("10.77.")), "{addrs:?}");
+    let rows = rows(&v);
+    assert_eq!(rows.len(), 2 * 3, "ring and tree at 1K, 16K, 256K");
+    for r in rows {
+        // Out of place at the top level (nccl-tests' -J layout), in place nested.
+        assert_eq!(r["nwrong"], 0, "{r}");
+        assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
+        let eff = r["link_efficiency"].as_f64().expect("link_efficiency");
+        assert!(eff > 0.0 && eff < 1.05, "{eff}");
+        assert_eq!(r["link_rate_bps"].as_f64(), Some(200e6));
+    }
+    let algos: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["algorithm"].as_str().unwrap())
+        .collect();
+    assert_eq!(algos, BTreeSet::from(["ring", "tree"]));
+    let text = stdout(&out);
+    assert!(text.contains("# Link efficiency"), "{text}");
+    assert_gone(&run_id, &pids(&v), &links_before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_killed_run_leaves_state_that_the_next_run_removes() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-killed");
+    let mut child = collbench()
+        .args([
+            "run",
+            "--launcher",
+            "netns",
+            "-N",
+            "2",
+            "--link-rate",
+            "100mbit",
+            "-b",
+            "1K",
+            "-e",
+            "64M",
+            "-n",
+            "5",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the first row: the fabric is up and nodes run.
+    let start = Instant::now();
+    let v = loop {
+        let parsed = std::fs::read_to_string(dir.join("results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        if let Some(v) = parsed.filter(|v| !rows(v).is_empty()) {
+            break v;
+        }
+        if start.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run did not reach its first row");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().unwrap(); // SIGKILL: no teardown runs
+    child.wait().unwrap();
+    let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+    let node_pids = pids(&v);
+    let left = namespaces_of(&run_id);
+    assert_eq!(
+        left.len(),
+        2 + 2,
+        "switch, coordinator and 2 nodes left: {left:?}"
+    );
+    assert!(claim_dir(&run_id).exists());
+
+    // The next run finds the dead run's fabric and removes it before building its own.
+    let dir2 = tempdir("netns-after-kill");
+    let out = netns_run(
+        &[
+            "-N",
+            "2",
+            "--link-rate",
+            "100mbit",
+            "-b",
+            "1K",
+            "-e",
+            "1K",
+            "-n",
+            "1",
+            "-w",
+            "0",
+        ],
+        &dir2,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v2 = results(&dir2);
+    assert_gone(&run_id, &node_pids, &links_before);
+    let run2 = v2["config"]["run_id"].as_str().unwrap().to_string();
+    assert_gone(&run2, &pids(&v2), &links_before);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
+}
+
+/// Two groups of two behind a spine: the ring crosses each uplink once in each direction. At
+/// 4 x the node rate the uplinks do not limit; at half the node rate (4:1 oversubscribed) they
+/// do, and busbw drops.
+#[test]
+fn an_oversubscribed_uplink_lowers_busbw() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let mut busbw = Vec::new();
+    for uplink in ["800mbit", "100mbit"] {
+        let dir = tempdir(&format!("netns-uplink-{uplink}"));
+        let out = netns_run(
+            &[
+                "-N",
+                "4",
+                "--groups",
+                "2",
+                "--link-rate",
+                "200mbit",
+                "--uplink-rate",
+                uplink,
+                "-b",
+                "4M",
+                "-e",
+                "4M",
+                "-n",
+                "3",
+                "-w",
+                "1",
+            ],
+            &dir,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v = results(&dir);
+        let row = &rows(&v)[0];
+        assert_eq!(row["nwrong"], 0);
+        let up = row["uplink_rate_bps"].as_f64().expect("uplink_rate_bps");
+        assert_eq!(up, parse(uplink));
+        // The better of the two placements: the fabric's capacity, less scheduling noise.
+        let best = row["bus_bw"]
+            .as_f64()
+            .unwrap()
+            .max(row["in_place"]["bus_bw"].as_f64().unwrap());
+        busbw.push(best);
+        let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+        assert_gone(&run_id, &pids(&v), &links_before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (full, over) = (busbw[0], busbw[1]);
+    eprintln!("busbw: non-blocking uplinks {full} GB/s, 4:1 oversubscribed {over} GB/s");
+    // The uplink halves the ring's rate: expect about 0.5; allow noise.
+    assert!(
+        over < 0.75 * full,
+        "oversubscribed busbw {over} GB/s is not clearly below non-blocking {full} GB/s"
+    );
+}
+
+fn parse(rate: &str) -> f64 {
+    rate.trim_end_matches("mbit").parse::<f64>().unwrap() * 1e6
+}
+
+/// `--fault`: a killed node and a link taken down both end the run with an error naming the
+/// rank, and the fabric is removed all the same.
+#[test]
+fn fault_hooks_kill_a_node_and_take_a_link_down() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    for (fault, expect) in [("kill:1@64K", "rank 1"), ("link-down:2@64K", "rank")] {
+        let dir = tempdir("netns-fault");
+        let out = netns_run(
+            &[
+                "-N",
+                "3",
+                "--link-rate",
+                "200mbit",
+                "-b",
+                "16K",
+                "-e",
+                "1M",
+                "-f",
+                "4",
+                "-n",
+                "2",
+                "-w",
+                "1",
+                "--timeout",
+                "4",
+                "--fault",
+                fault,
+            ],
+            &dir,
+        );
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{fault}: the run should fail");
+        assert!(err.contains(expect), "{fault}: {err}");
+        assert!(
+            stdout(&out).contains(&format!("# fault {fault}")),
+            "{fault}: {}",
+            stdout(&out)
+        );
+        let v = results(&dir);
+        // The size before the fault was measured and kept.
+        assert_eq!(rows(&v)[0]["size"], 16384);
+        assert!(v["failure"].is_object());
+        let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+        assert_gone(&run_id, &pids(&v), &links_before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn netns_flags_are_validated_before_anything_starts() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--groups", "2"], "--groups: only the netns launcher"),
+        (
+            &[
+                "--launcher",
+                "netns",
+                "--groups",
+                "2",
+                "-N",
+                "4",
+                "--uplink-rate",
+                "fast",
+            ],
+            "--uplink-rate",
+        ),
+        (
+            &["--launcher", "netns", "-N", "4", "--uplink-rate", "1gbit"],
+            "--uplink-rate: needs a fabric of 2 or more groups",
+        ),
+        (
+            &["--launcher", "netns", "-N", "2", "--groups", "3"],
+            "--groups: 3 is outside",
+        ),
+        (
+            &["--fault", "link-down:0@1K"],
+            "link-down needs --launcher netns",
+        ),
+    ];
+    for (args, expect) in cases {
+        let out = collbench().arg("run").args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(expect), "{args:?}: {}", stderr(&out));
+    }
+}
