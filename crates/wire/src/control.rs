@@ -147,7 +147,22 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, WireError> {
 }
 
 fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, WireError> {
-    serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))
+    serde_json::from_slice(payload).map_err(|e| {
+        if e.line() > 0 {
+            return WireError::Malformed(e.to_string());
+        }
+        // Errors inside an internally tagged message carry no position (serde buffers it
+        // first); say which message it was.
+        let kind = serde_json::Deserializer::from_slice(payload)
+            .into_iter::<serde_json::Value>()
+            .next()
+            .and_then(Result::ok)
+            .and_then(|v| v.get("type")?.as_str().map(str::to_owned));
+        WireError::Malformed(match kind {
+            Some(k) => format!("{e} (in a {k:?} message)"),
+            None => e.to_string(),
+        })
+    })
 }
 
 /// Decodes and validates a payload a node sent.
@@ -284,6 +299,14 @@ mod tests {
                 Err(WireError::Malformed(_))
             ));
         }
+    }
+
+    /// Found by fuzzing: a wrong type inside a tagged message came back with neither field
+    /// nor position; it now names the message.
+    #[test]
+    fn errors_inside_a_tagged_message_name_the_message() {
+        let e = decode_from_node(br#"{"type":"arrive","epoch":"x"}"#).unwrap_err();
+        assert!(e.to_string().contains(r#"in a "arrive" message"#), "{e}");
     }
 
     proptest! {
