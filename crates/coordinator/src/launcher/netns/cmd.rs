@@ -76,7 +76,7 @@ pub fn preflight() -> Result<(), NetnsError> {
     if !nix::unistd::Uid::effective().is_root() {
         return Err(NetnsError::NotRoot);
     }
-    for tool in ["ip", "tc"] {
+    for tool in ["ip", "tc", "bridge"] {
         if find_on_path(tool).is_none() {
             return Err(NetnsError::Missing(tool));
         }
