@@ -51,7 +51,8 @@ pub fn expand_histogram(buckets: &[(f64, u64)], max_samples: usize) -> Vec<f64> 
         .iter()
         .filter(|(v, _)| v.is_finite())
         .map(|(_, c)| *c)
-        .sum();
+        // Counts come from files: three near i64::MAX would overflow a plain sum.
+        .fold(0u64, u64::saturating_add);
     if total == 0 || max_samples == 0 {
         return Vec::new();
     }
@@ -80,5 +81,12 @@ mod tests {
         assert!(s.len() <= 1001);
         assert!(s.contains(&99.0), "a rare tail value survives");
         assert!(expand_histogram(&[], 10).is_empty());
+        // Found by fuzzing (crates/coordinator/tests/fuzz_inputs.rs): huge counts saturate.
+        let huge = [
+            (1.0, i64::MAX as u64),
+            (2.0, i64::MAX as u64),
+            (3.0, i64::MAX as u64),
+        ];
+        assert_eq!(expand_histogram(&huge, 1000).len(), 3);
     }
 }
