@@ -252,15 +252,16 @@ fn a_killed_run_leaves_state_that_the_next_run_removes() {
 }
 
 /// Two groups of two behind a spine: the ring crosses each uplink once in each direction. At
-/// 4 x the node rate the uplinks do not limit; at half the node rate (4:1 oversubscribed) they
-/// do, and busbw drops.
+/// 8 x the node rate the uplinks do not limit; at 0.4 x (5:1 oversubscribed) they do, and busbw
+/// drops to about 0.4 x. The rates are low so that even a debug build on a busy 2-core machine
+/// fills the links.
 #[test]
 fn an_oversubscribed_uplink_lowers_busbw() {
     require_root();
     let _s = serial();
     let links_before = root_links();
     let mut busbw = Vec::new();
-    for uplink in ["800mbit", "100mbit"] {
+    for uplink in ["400mbit", "20mbit"] {
         let dir = tempdir(&format!("netns-uplink-{uplink}"));
         let out = netns_run(
             &[
@@ -269,13 +270,13 @@ fn an_oversubscribed_uplink_lowers_busbw() {
                 "--groups",
                 "2",
                 "--link-rate",
-                "200mbit",
+                "50mbit",
                 "--uplink-rate",
                 uplink,
                 "-b",
-                "4M",
+                "1M",
                 "-e",
-                "4M",
+                "1M",
                 "-n",
                 "3",
                 "-w",
@@ -300,8 +301,8 @@ fn an_oversubscribed_uplink_lowers_busbw() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let (full, over) = (busbw[0], busbw[1]);
-    eprintln!("busbw: non-blocking uplinks {full} GB/s, 4:1 oversubscribed {over} GB/s");
-    // The uplink halves the ring's rate: expect about 0.5; allow noise.
+    eprintln!("busbw: non-blocking uplinks {full} GB/s, 5:1 oversubscribed {over} GB/s");
+    // The uplink holds the ring to 0.4 of its rate; allow for noise.
     assert!(
         over < 0.75 * full,
         "oversubscribed busbw {over} GB/s is not clearly below non-blocking {full} GB/s"
@@ -397,4 +398,46 @@ fn netns_flags_are_validated_before_anything_starts() {
         assert!(!out.status.success(), "{args:?}");
         assert!(stderr(&out).contains(expect), "{args:?}: {}", stderr(&out));
     }
+}
+
+/// A topology file whose hosts name racks gives the groups: `--uplink-rate` (which needs two or
+/// more groups) is accepted without `--groups`, and `hier` by rack runs correctly across it.
+#[test]
+fn racks_of_a_topology_file_become_groups() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-racks");
+    let topo =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies/2-racks-x-2-nodes.toml");
+    let out = netns_run(
+        &[
+            "--topology",
+            topo.to_str().unwrap(),
+            "--link-rate",
+            "200mbit",
+            "--uplink-rate",
+            "200mbit",
+            "--algo",
+            "hier",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "-w",
+            "1",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    let row = &rows(&v)[0];
+    assert_eq!(row["nranks"], 8);
+    assert_eq!(row["nwrong"], 0);
+    assert_eq!(row["uplink_rate_bps"].as_f64(), Some(200e6));
+    let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+    assert_gone(&run_id, &pids(&v), &links_before);
+    let _ = std::fs::remove_dir_all(&dir);
 }
