@@ -167,12 +167,8 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn a_killed_run_leaves_state_that_the_next_run_removes() {
-    require_root();
-    let _s = serial();
-    let links_before = root_links();
-    let dir = tempdir("netns-killed");
+/// Starts a long netns sweep and returns once its first row is written.
+fn start_long_run(dir: &Path) -> (std::process::Child, serde_json::Value) {
     let mut child = collbench()
         .args([
             "run",
@@ -190,19 +186,18 @@ fn a_killed_run_leaves_state_that_the_next_run_removes() {
             "5",
             "--out",
         ])
-        .arg(&dir)
+        .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait for the first row: the fabric is up and nodes run.
     let start = Instant::now();
-    let v = loop {
+    loop {
         let parsed = std::fs::read_to_string(dir.join("results.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
         if let Some(v) = parsed.filter(|v| !rows(v).is_empty()) {
-            break v;
+            return (child, v);
         }
         if start.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
@@ -210,7 +205,48 @@ fn a_killed_run_leaves_state_that_the_next_run_removes() {
             panic!("the run did not reach its first row");
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_removes_the_fabric() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-ctrl-c");
+    let (mut child, v) = start_long_run(&dir);
+    let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+    assert!(!namespaces_of(&run_id).is_empty());
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the coordinator did not stop after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     };
+    assert!(!status.success());
+    let v = results(&dir);
+    assert!(v["failure"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("interrupted"));
+    assert_gone(&run_id, &pids(&v), &links_before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_killed_run_leaves_state_that_the_next_run_removes() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-killed");
+    let (mut child, v) = start_long_run(&dir);
     child.kill().unwrap(); // SIGKILL: no teardown runs
     child.wait().unwrap();
     let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
