@@ -329,6 +329,28 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
         assert!(e.abs() < 0.01, "exact forms predict exactly: {r}");
     }
 
+    // Absolute residuals recover exact forms as well; the straggler tail from every size.
+    ok(&[
+        "validate",
+        s(&dir),
+        "--fit-max-ranks",
+        "4",
+        "--weights",
+        "absolute",
+        "--straggler-max-size",
+        "all",
+        "--json",
+        s(&vjson),
+    ]);
+    for r in json(&vjson)["rows"].as_array().unwrap() {
+        let t = r["terms"].clone();
+        let base = t["latency_us"].as_f64().unwrap()
+            + t["bandwidth_us"].as_f64().unwrap()
+            + t["reduction_us"].as_f64().unwrap();
+        let m = r["measured_us"].as_f64().unwrap();
+        assert!((base - m).abs() / m < 0.01, "absolute weights: {r}");
+    }
+
     let fjson = dir.join("f.json");
     ok(&["fit", s(&dir), "--json", s(&fjson)]);
     let f = json(&fjson);
@@ -568,5 +590,34 @@ fn bad_inputs_fail_with_clear_errors() {
         &["export", "--scenario", &scenario, "--results", &good],
         &["nothing to export"],
     );
+    fails_with(
+        &["fit", &good, "--straggler-max-size", "big"],
+        &["--straggler-max-size", "'big' is not a size"],
+    );
+    fails_with(
+        &["fit", &good, "--weights", "cubic"],
+        &["--weights", "relative", "absolute"],
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_names_the_subcommands_and_outputs() {
+    let out = ok(&["--help"]);
+    let text = stdout(&out);
+    for want in ["fit", "predict", "validate", "export", "100k-GPU estimate"] {
+        assert!(text.contains(want), "model --help lacks '{want}':\n{text}");
+    }
+    let out = ok(&["export", "--help"]);
+    let text = stdout(&out);
+    for want in [
+        "--astra",
+        "--simai",
+        "--profile",
+        "--scenario",
+        "--results",
+        "--fit",
+    ] {
+        assert!(text.contains(want), "export --help lacks '{want}':\n{text}");
+    }
 }

@@ -6,17 +6,16 @@ use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Args, Debug, Clone)]
 #[command(
-    about = "Fit the measurements, project all-reduce to 100k+ GPUs, validate the projection",
-    long_about = "The scale model: fit each algorithm's alpha-beta-gamma cost form to collbench \
-results, project the all-reduce time to a target cluster described by a scenario file (up to \
-131,072 ranks and beyond), check the projection on runs it was not fitted on, and export the \
-numbers for ASTRA-sim and SimAI.\n\n\
+    after_help = "The scale model: fit each algorithm's alpha-beta-gamma cost form to \
+collbench results, project the all-reduce time to a target cluster described by a scenario file \
+(up to 131,072 ranks and beyond), check the projection on runs it was not fitted on, and export \
+the numbers for ASTRA-sim and SimAI.\n\n\
 From a lab run to a 100k-GPU estimate:\n  \
-collbench run -N 2 ... --out lab/n2   (and -N 3, -N 4, ...)\n  \
+collbench run -N 2 --out lab/n2 ...      (and -N 3, -N 4, ...)\n  \
 collbench model validate lab --fit-max-ranks 3\n  \
 collbench model predict --results lab --scenario scenarios/h100-100k.toml --sizes 1G --workload\n\n\
-RESULTS arguments are results.json files or directories searched recursively for them. \
-Scenario files are described in scenarios/README.md."
+RESULTS arguments are results.json files or directories searched recursively for them. Scenario \
+files are described in scenarios/README.md."
 )]
 pub struct ModelArgs {
     #[command(subcommand)]
@@ -47,6 +46,18 @@ pub struct InputArgs {
     /// Leave out the straggler term (and do not read the runs' latency histograms).
     #[arg(long = "no-stragglers")]
     pub no_stragglers: bool,
+    /// With --results, how the fit weighs its points: relative or absolute residuals.
+    #[arg(long = "weights", value_enum, default_value = "relative")]
+    pub weights: Weights,
+    /// Only rows of at most this size (K, M, G suffixes, or 'all') feed the straggler tail:
+    /// at latency-bound sizes a rank's deviation from the median is jitter; at large sizes it is
+    /// mostly bandwidth variance, which grows with the bytes.
+    #[arg(
+        long = "straggler-max-size",
+        value_name = "SIZE",
+        default_value = "64K"
+    )]
+    pub straggler_max_size: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -64,6 +75,35 @@ pub struct FitArgs {
     /// Do not read the runs' latency histograms (no straggler model).
     #[arg(long = "no-stragglers")]
     pub no_stragglers: bool,
+    /// How the fit weighs its points: relative or absolute residuals.
+    #[arg(long = "weights", value_enum, default_value = "relative")]
+    pub weights: Weights,
+    /// Only rows of at most this size (K, M, G suffixes, or 'all') feed the straggler tail:
+    /// at latency-bound sizes a rank's deviation from the median is jitter; at large sizes it is
+    /// mostly bandwidth variance, which grows with the bytes.
+    #[arg(
+        long = "straggler-max-size",
+        value_name = "SIZE",
+        default_value = "64K"
+    )]
+    pub straggler_max_size: String,
+}
+
+/// How the fit weighs its points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Weights {
+    /// Each point's residual relative to its measured time: a 1 KiB point counts as much as a
+    /// 64 MiB one (the default).
+    Relative,
+    /// Absolute residuals: the large sizes decide beta, the small ones hardly count. Better where
+    /// small messages do not follow alpha + beta x bytes (a token-bucket shaper's burst).
+    Absolute,
+}
+
+impl Weights {
+    pub fn relative(self) -> bool {
+        self == Weights::Relative
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,6 +167,18 @@ pub struct ValidateArgs {
     /// Leave out the straggler term.
     #[arg(long = "no-stragglers")]
     pub no_stragglers: bool,
+    /// How the fit weighs its points: relative or absolute residuals.
+    #[arg(long = "weights", value_enum, default_value = "relative")]
+    pub weights: Weights,
+    /// Only rows of at most this size (K, M, G suffixes, or 'all') feed the straggler tail:
+    /// at latency-bound sizes a rank's deviation from the median is jitter; at large sizes it is
+    /// mostly bandwidth variance, which grows with the bytes.
+    #[arg(
+        long = "straggler-max-size",
+        value_name = "SIZE",
+        default_value = "64K"
+    )]
+    pub straggler_max_size: String,
     /// Write the rows (predicted time_us, measured_us, error, ...) and the summary as JSON.
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,

@@ -9,10 +9,11 @@ use scale_model::AlgorithmFit;
 use super::args::FitArgs;
 use super::lab::Lab;
 use super::table::{self, bullets, bytes, pct, sig, Table};
-use super::write_json;
+use super::{straggler_samples, write_json};
 
 pub fn run(args: &FitArgs) -> Result<()> {
-    let lab = Lab::from_results(&args.results, !args.no_stragglers)?;
+    let samples = straggler_samples(args.no_stragglers, &args.straggler_max_size)?;
+    let lab = Lab::from_results(&args.results, samples, args.weights.relative())?;
     print!("{}", render(&lab, args.residuals));
     if let Some(path) = &args.json {
         write_json(path, &lab.document())?;

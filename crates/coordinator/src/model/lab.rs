@@ -14,6 +14,7 @@ use topologies::{Algorithm, BuildOptions};
 
 use super::args::InputArgs;
 use super::load::load;
+use super::straggler_samples;
 
 /// What `collbench model fit --json` writes and `--fit FILE` reads back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,10 +58,13 @@ pub struct Lab {
 impl Lab {
     /// From `--results PATHS` or `--fit FILE`.
     pub fn from_input(input: &InputArgs) -> Result<Lab> {
-        let stragglers = !input.no_stragglers;
         match (&input.fit, input.results.is_empty()) {
-            (Some(file), _) => Lab::from_fit_file(file, stragglers),
-            (None, false) => Lab::from_results(&input.results, stragglers),
+            (Some(file), _) => Lab::from_fit_file(file, !input.no_stragglers),
+            (None, false) => Lab::from_results(
+                &input.results,
+                straggler_samples(input.no_stragglers, &input.straggler_max_size)?,
+                input.weights.relative(),
+            ),
             (None, true) => bail!(
                 "no lab measurements: give --results PATHS (results.json files or directories) \
                  or --fit FILE (from `collbench model fit --json`)"
@@ -68,11 +72,13 @@ impl Lab {
         }
     }
 
-    pub fn from_results(paths: &[PathBuf], stragglers: bool) -> Result<Lab> {
-        let loaded = load(paths, stragglers)?;
+    /// `samples`: the largest size whose latency histograms feed the straggler tail (`None`: no
+    /// straggler term).
+    pub fn from_results(paths: &[PathBuf], samples: Option<u64>, relative: bool) -> Result<Lab> {
+        let loaded = load(paths, samples)?;
         let opts = FitOptions {
             build: loaded.build,
-            ..FitOptions::default()
+            relative,
         };
         let fits = fit_all(&loaded.measurements, &opts);
         if fits.fits.is_empty() {
@@ -99,7 +105,19 @@ impl Lab {
                 .collect(),
             notes: loaded.notes,
         };
-        lab.finish(stragglers);
+        if !relative {
+            lab.notes.push(
+                "fitted on absolute residuals (--weights absolute): the large sizes decide beta"
+                    .to_string(),
+            );
+        }
+        if let Some(max) = samples.filter(|m| *m < u64::MAX) {
+            lab.notes.push(format!(
+                "straggler tail from the rows of at most {} (--straggler-max-size)",
+                crate::sizes::format_size(max)
+            ));
+        }
+        lab.finish(samples.is_some());
         Ok(lab)
     }
 

@@ -25,8 +25,9 @@ pub struct Loaded {
 }
 
 /// Reads every results file named by `paths` (files, or directories searched recursively for
-/// `results.json`). `samples`: decode the latency histograms (needed for the straggler term).
-pub fn load(paths: &[PathBuf], samples: bool) -> Result<Loaded> {
+/// `results.json`). `samples`: decode the latency histograms (for the straggler term) of the rows
+/// of at most this many bytes; `None` for none.
+pub fn load(paths: &[PathBuf], samples: Option<u64>) -> Result<Loaded> {
     let files = find_results(paths)?;
     let mut measurements = Vec::new();
     let mut notes = Vec::new();
@@ -111,7 +112,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// One file's measurements and its segment size.
 fn read_one(
     file: &Path,
-    samples: bool,
+    samples: Option<u64>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<Measurement>, u64)> {
     let name = file.display();
@@ -165,14 +166,18 @@ fn read_one(
     Ok((out, parsed.config.segment_bytes))
 }
 
-fn measurement(row: &ResultRow, link_rate: Option<f64>, samples: bool) -> Result<Measurement> {
+fn measurement(
+    row: &ResultRow,
+    link_rate: Option<f64>,
+    samples: Option<u64>,
+) -> Result<Measurement> {
     let m = &row.out_of_place;
     if !(m.time.is_finite() && m.time > 0.0) {
         bail!("time {} us is not a positive number", m.time);
     }
     let mut out = Measurement::new(row.algorithm, row.nranks, row.size, m.time);
     out.link_rate_bps = row.link_rate_bps.or(link_rate);
-    if samples {
+    if samples.is_some_and(|max| row.size <= max) {
         out.samples_us = histogram_samples(&m.rank_histogram)?;
     }
     Ok(out)

@@ -11,7 +11,7 @@ use topologies::Algorithm;
 use super::args::ValidateArgs;
 use super::load::load;
 use super::table::{self, bullets, bytes, pct, Table};
-use super::{write_file, write_json};
+use super::{straggler_samples, write_file, write_json};
 
 #[derive(Serialize)]
 struct ValidateJson<'a> {
@@ -29,10 +29,24 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             args.fit_max_ranks
         );
     }
-    let loaded = load(&args.results, !args.no_stragglers)?;
+    let samples = straggler_samples(args.no_stragglers, &args.straggler_max_size)?;
+    let mut loaded = load(&args.results, samples)?;
+    if !args.weights.relative() {
+        loaded.notes.push(
+            "fitted on absolute residuals (--weights absolute): the large sizes decide beta"
+                .to_string(),
+        );
+    }
+    if let Some(max) = samples.filter(|m| *m < u64::MAX) {
+        loaded.notes.push(format!(
+            "straggler tail from the rows of at most {} (--straggler-max-size)",
+            crate::sizes::format_size(max)
+        ));
+    }
     let mut opts = ValidateOptions::new(args.fit_max_ranks);
     opts.fit.build = loaded.build;
     opts.stragglers = !args.no_stragglers;
+    opts.fit.relative = args.weights.relative();
     let mut report = validate(&loaded.measurements, &opts).with_context(|| {
         let mut ranks: Vec<usize> = loaded.measurements.iter().map(|m| m.nranks).collect();
         ranks.sort_unstable();
