@@ -302,6 +302,15 @@ fn fabric_groups(
         None if netns => topology.and_then(rack_groups),
         None => None,
     };
+    // tc's tbf takes whole bits per second; below 1 kbit/s nothing useful moves.
+    if netns {
+        let link = a.link_rate.as_deref().and_then(|r| parse_rate(r).ok());
+        for (flag, rate) in [("--link-rate", link), ("--uplink-rate", uplink)] {
+            if rate.is_some_and(|r| r < 1e3) {
+                return Err(bad(flag, "below 1kbit; the netns launcher shapes links with tbf, which needs at least 1kbit"));
+            }
+        }
+    }
     if uplink.is_some() {
         if !netns {
             return Err(bad(

@@ -401,7 +401,11 @@ fn fault_hooks_kill_a_node_and_take_a_link_down() {
 
 #[test]
 fn netns_flags_are_validated_before_anything_starts() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--launcher", "netns", "--link-rate", "10bit"],
+            "--link-rate: below 1kbit",
+        ),
         (&["--groups", "2"], "--groups: only the netns launcher"),
         (
             &[
