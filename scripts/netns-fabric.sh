@@ -79,8 +79,13 @@ up() {
   command -v ip >/dev/null && command -v tc >/dev/null || die "iproute2 missing (ip, tc)"
   [[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] && [ "$NODES" -le 1000 ] || die "-n: 1..1000"
   [[ $NGROUPS =~ ^[0-9]+$ ]] && [ "$NGROUPS" -ge 1 ] && [ "$NGROUPS" -le "$NODES" ] || die "-g: 1..NODES"
+  local rate
+  for rate in "$RATE" "$UPLINK"; do
+    [ "$rate" = none ] || bits "$rate" >/dev/null || die "'$rate' is not a tc rate (500mbit, 1gbit, none)"
+  done
   [ -z "$(ours)" ] || die "fabric '$NAME' exists; run: $0 down -N $NAME"
-  trap 'echo "netns-fabric.sh: failed; removing what was made" >&2; down' ERR
+  # Whatever stops `up` half-way (a failed command, die, Ctrl-C) removes what it made.
+  trap 'echo "netns-fabric.sh: failed; removing what was made" >&2; down' EXIT
   ip netns add "$SW"; ip -n "$SW" link set lo up
   local g r ns core=br0
   for ((g = 0; g < NGROUPS; g++)); do
@@ -105,7 +110,7 @@ up() {
     ip -n "$SW" link set "n$r" up
     ip -n "$ns" addr add "$(addr "$r")/16" dev eth0; ip -n "$ns" link set eth0 up
   done
-  trap - ERR
+  trap - EXIT
   # Bridge ports forward at once without STP; give carrier a moment.
   for _ in $(seq 100); do
     [ "$(bridge -n "$SW" link show | grep -c forwarding)" -ge "$NODES" ] && break; sleep 0.05
