@@ -75,6 +75,43 @@ impl Launcher for Local {
     }
 }
 
+/// Watches a started node: its exit (or a kill asked through the returned handle) becomes an
+/// [`Event::Exited`] naming the rank and how it ended.
+pub fn watch(
+    rank: usize,
+    mut child: tokio::process::Child,
+    events: &mpsc::UnboundedSender<Event>,
+) -> NodeProcess {
+    let pid = child.id();
+    let (kill_tx, kill_rx) = oneshot::channel::<()>();
+    let events = events.clone();
+    tokio::spawn(async move {
+        let status = tokio::select! {
+            s = child.wait() => s,
+            _ = kill_rx => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
+        let status = match status {
+            Ok(s) => describe_exit(s),
+            Err(e) => format!("could not be waited for: {e}"),
+        };
+        let _ = events.send(Event::Exited { rank, status });
+    });
+    NodeProcess::new(rank, pid, kill_tx)
+}
+
+fn describe_exit(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(0), _) => "exited normally".into(),
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => format!("ended ({s})"),
+    }
+}
+
 /// A started node the coordinator can stop.
 pub struct NodeProcess {
     pub rank: usize,

@@ -6,11 +6,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use bench_node::credentials::RunCredentials;
 use tokio::process::Command;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::names::{node_addr, Names};
 use crate::events::Event;
-use crate::launcher::NodeProcess;
+use crate::launcher::{watch, NodeProcess};
 
 /// A UDP socket bound to `addr` inside namespace `ns`. `setns` moves only the calling thread, so
 /// a short-lived thread enters the namespace and makes the socket; the socket stays in the
@@ -60,37 +60,10 @@ pub fn launch(
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true);
-        let mut child = cmd
+        let child = cmd
             .spawn()
             .with_context(|| format!("starting rank {rank} in namespace {ns}"))?;
-        let pid = child.id();
-        let (kill_tx, kill_rx) = oneshot::channel::<()>();
-        let events = events.clone();
-        tokio::spawn(async move {
-            let status = tokio::select! {
-                s = child.wait() => s,
-                _ = kill_rx => {
-                    let _ = child.start_kill();
-                    child.wait().await
-                }
-            };
-            let status = match status {
-                Ok(s) => describe_exit(s),
-                Err(e) => format!("could not be waited for: {e}"),
-            };
-            let _ = events.send(Event::Exited { rank, status });
-        });
-        nodes.push(NodeProcess::new(rank, pid, kill_tx));
+        nodes.push(watch(rank, child, events));
     }
     Ok(nodes)
-}
-
-fn describe_exit(s: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (s.code(), s.signal()) {
-        (Some(0), _) => "exited normally".into(),
-        (Some(c), _) => format!("exited with status {c}"),
-        (None, Some(sig)) => format!("was killed by signal {sig}"),
-        _ => format!("ended ({s})"),
-    }
 }
