@@ -7,6 +7,7 @@
 //! of its own.
 
 pub mod apply;
+pub mod control;
 pub mod control_io;
 pub mod credentials;
 pub mod datalink;
@@ -29,7 +30,12 @@ pub enum NodeError {
     #[error("coordinator: {0}")]
     Coordinator(String),
     #[error("{context}: {error}")]
-    Peer { context: String, error: String },
+    Peer {
+        context: String,
+        error: String,
+        /// The rank the node was waiting for or sending to.
+        peer: usize,
+    },
     #[error("aborted by the coordinator: {0}")]
     Aborted(String),
     #[error("schedule: {0}")]

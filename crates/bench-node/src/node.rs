@@ -4,18 +4,18 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use quinn::{Connection, RecvStream, SendStream};
 use topologies::{pattern, Algorithm, Schedule};
 use tracing::{debug, info};
 use wire::control::{
-    decode_from_coordinator, FromCoordinator, FromNode, Placement, Plan, Report, TransportParams,
+    FromCoordinator, FromNode, Placement, Plan, Report, TransportParams, CONTROL_IDLE_TIMEOUT_MS,
     PROTOCOL,
 };
 
+use crate::control::Control;
 use crate::credentials::{NodeCredentials, COORDINATOR_NAME};
 use crate::datalink::{refuse_latecomers, Links};
 use crate::execute::run_program;
-use crate::{control_io, tls, NodeError};
+use crate::{tls, NodeError};
 
 pub struct NodeConfig {
     pub coordinator: SocketAddr,
@@ -35,39 +35,8 @@ const BOOTSTRAP: TransportParams = TransportParams {
     stream_receive_window: 1 << 20,
     receive_window: 4 << 20,
     send_window: 4 << 20,
-    idle_timeout_ms: 10_000,
+    idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
 };
-
-struct Control {
-    conn: Connection,
-    send: SendStream,
-    recv: RecvStream,
-}
-
-impl Control {
-    async fn send(&mut self, msg: &FromNode) -> Result<(), NodeError> {
-        control_io::send(&mut self.send, msg).await
-    }
-
-    async fn recv(&mut self) -> Result<FromCoordinator, NodeError> {
-        match control_io::recv_payload(&mut self.recv).await? {
-            Some(p) => Ok(decode_from_coordinator(&p)?),
-            None => Err(NodeError::Coordinator("closed the control stream".into())),
-        }
-    }
-
-    /// Waits at barrier `epoch` until every rank has arrived.
-    async fn barrier(&mut self, epoch: u64) -> Result<(), NodeError> {
-        self.send(&FromNode::Arrive { epoch }).await?;
-        match self.recv().await? {
-            FromCoordinator::Release { epoch: e } if e == epoch => Ok(()),
-            FromCoordinator::Abort { reason } => Err(NodeError::Aborted(reason)),
-            other => Err(NodeError::Coordinator(format!(
-                "expected release of barrier {epoch}, got {other:?}"
-            ))),
-        }
-    }
-}
 
 /// Runs one node to completion. Errors are also reported to the coordinator when it can still
 /// be reached.
@@ -92,45 +61,54 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         .open_bi()
         .await
         .map_err(|e| NodeError::Coordinator(format!("control stream: {e}")))?;
-    let mut control = Control {
-        conn: conn.clone(),
-        send,
-        recv,
-    };
-    control
-        .send(&FromNode::Register {
-            protocol: PROTOCOL,
-            token: cfg.credentials.token.clone(),
-            rank: cfg.rank as u32,
-            nranks: cfg.nranks as u32,
-            data_addr: data_addr.to_string(),
-            host: cfg.host.clone(),
-            pid: std::process::id(),
-        })
-        .await?;
+    let mut control = Control::start(conn.clone(), send, recv);
+    control.send(FromNode::Register {
+        protocol: PROTOCOL,
+        token: cfg.credentials.token.clone(),
+        rank: cfg.rank as u32,
+        nranks: cfg.nranks as u32,
+        data_addr: data_addr.to_string(),
+        host: cfg.host.clone(),
+        pid: std::process::id(),
+    })?;
+    control.start_heartbeat();
     debug!(rank = cfg.rank, %data_addr, "registered");
 
-    // Whatever the sweep is doing, a lost coordinator ends the node.
+    // Whatever the sweep is doing, a lost coordinator or an abort ends the node.
     let closed = conn.clone();
+    let aborted = control.aborted();
     let result = tokio::select! {
         r = sweep(&cfg, &endpoint, &mut control) => r,
         reason = closed.closed() => Err(NodeError::Coordinator(format!("connection lost: {reason}"))),
+        e = aborted => Err(e),
     };
-    if let Err(e) = &result {
-        let (context, error) = match e {
-            NodeError::Peer { context, error } => (context.clone(), error.clone()),
-            other => (format!("rank {}", cfg.rank), other.to_string()),
+    let Err(e) = result else {
+        control.close(Duration::from_secs(1)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+        return Ok(());
+    };
+    // The coordinator is told why, unless it is gone or asked for the stop itself.
+    let gone = conn.close_reason().is_some();
+    if !gone && !matches!(e, NodeError::Aborted(_)) {
+        let (context, error, peer) = match &e {
+            NodeError::Peer {
+                context,
+                error,
+                peer,
+            } => (context.clone(), error.clone(), u32::try_from(*peer).ok()),
+            other => (format!("rank {}", cfg.rank), other.to_string(), None),
         };
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            control.send(&FromNode::Failed { context, error }),
-        )
-        .await;
+        let _ = control.send(FromNode::Failed {
+            context,
+            error,
+            peer,
+        });
     }
-    let _ = control.send.finish();
-    control.conn.close(0u32.into(), b"bye");
-    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
-    result
+    let linger = Duration::from_millis(if gone { 100 } else { 500 });
+    control.close(linger).await;
+    endpoint.close(0u32.into(), b"node stopping");
+    let _ = tokio::time::timeout(linger, endpoint.wait_idle()).await;
+    Err(e)
 }
 
 fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {
@@ -174,7 +152,7 @@ async fn sweep(
     let peers = peers_in_plan(&plan, me)?;
     let mut links = Links::connect(endpoint, me, &peers, &plan.peers, cfg.setup_timeout).await?;
     refuse_latecomers(endpoint.clone());
-    control.send(&FromNode::Ready {}).await?;
+    control.send(FromNode::Ready {})?;
     info!(rank = me, peers = peers.len(), "data plane ready");
 
     let max_size = plan.sizes.iter().copied().max().unwrap_or(0) as usize;
@@ -202,7 +180,7 @@ async fn sweep(
                     me,
                 )
                 .await?;
-                control.send(&FromNode::Report(report)).await?;
+                control.send(FromNode::Report(report))?;
             }
         }
     }
@@ -233,6 +211,7 @@ async fn measure(
     me: usize,
 ) -> Result<Report, NodeError> {
     let program = &schedule.programs[me];
+    let position = control.position.clone();
     let mut hist = wire::histogram::new();
     let mut iter_ns = Vec::with_capacity(plan.iters as usize);
     let total = plan.warmup_iters + plan.iters;
@@ -247,23 +226,29 @@ async fn measure(
         if placement == Placement::OutOfPlace {
             work.copy_from_slice(input);
         }
-        run_program(program, work, links, plan.dtype, plan.op)
-            .await
-            .map_err(|f| NodeError::Peer {
-                context: format!(
-                    "rank {me}: {algo} {} bytes {} iteration {it} step {}: {} rank {}",
-                    input.len(),
-                    placement_name(placement),
-                    f.step,
-                    if f.waiting {
-                        "waiting for"
-                    } else {
-                        "sending to"
-                    },
-                    f.peer
-                ),
-                error: f.error,
-            })?;
+        // One step at a time, so the heartbeat can say which step and which peers.
+        for (step, s) in program.iter().enumerate() {
+            position.in_step(step, s.recvs.iter().map(|r| r.peer));
+            run_program(std::slice::from_ref(s), work, links, plan.dtype, plan.op)
+                .await
+                .map_err(|f| NodeError::Peer {
+                    context: format!(
+                        "rank {me}: {algo} {} bytes {} iteration {it} step {}: {} rank {}",
+                        input.len(),
+                        placement_name(placement),
+                        step + f.step,
+                        if f.waiting {
+                            "waiting for"
+                        } else {
+                            "sending to"
+                        },
+                        f.peer
+                    ),
+                    error: f.error,
+                    peer: f.peer,
+                })?;
+            position.step_done();
+        }
         let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         if it >= plan.warmup_iters {
             iter_ns.push(ns);

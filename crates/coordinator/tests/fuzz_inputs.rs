@@ -120,6 +120,8 @@ fn valid_results(failure: bool) -> ResultsFile {
             host: Some("vm".into()),
             algorithm: Some(Algorithm::DbTree),
             size: Some(4096),
+            step: Some(3),
+            waiting_ranks: vec![1, 3],
         }),
     }
 }

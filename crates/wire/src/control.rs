@@ -84,8 +84,39 @@ pub enum FromNode {
     Arrive { epoch: u64 },
     /// Measurements of one algorithm, size and placement.
     Report(Report),
-    /// The node hit an error it cannot recover from; `context` says where.
-    Failed { context: String, error: String },
+    /// The node hit an error it cannot recover from; `context` says where, and `peer` the rank
+    /// it was waiting for or sending to when the error came from the data plane.
+    Failed {
+        context: String,
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<u32>,
+    },
+    /// Sent every [`HEARTBEAT_INTERVAL_MS`] from registration on: the node is alive, and where it is.
+    Heartbeat(Heartbeat),
+}
+
+/// How often a node sends a [`FromNode::Heartbeat`].
+pub const HEARTBEAT_INTERVAL_MS: u64 = 500;
+/// QUIC idle timeout of the control connection: a coordinator or node silent this long (not
+/// even a keep-alive) is gone, and the other side stops.
+pub const CONTROL_IDLE_TIMEOUT_MS: u64 = 5_000;
+/// Most peers a heartbeat names as awaited.
+pub const MAX_AWAITED: usize = 64;
+
+/// Where a node is in the sweep, as its heartbeat says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The last barrier the node arrived at (0 before the first).
+    pub epoch: u64,
+    /// The step of the iteration after barrier `epoch` the node is in; `None` while it waits at
+    /// the barrier (or before the sweep).
+    pub step: Option<u32>,
+    /// The ranks whose data that step waits for.
+    pub awaiting: Vec<u32>,
+    /// Steps the node has finished since the sweep began; grows while data moves.
+    pub steps_done: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -200,6 +231,17 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
                 return Err(invalid("iter_ns", "more iterations than any plan allows"));
             }
         }
+        FromNode::Heartbeat(h) => {
+            if h.awaiting.len() > MAX_AWAITED {
+                return Err(invalid(
+                    "awaiting",
+                    format!("{} ranks, at most {MAX_AWAITED}", h.awaiting.len()),
+                ));
+            }
+            if h.step.is_none() && !h.awaiting.is_empty() {
+                return Err(invalid("awaiting", "ranks awaited outside a step"));
+            }
+        }
         FromNode::Ready {} | FromNode::Arrive { .. } | FromNode::Failed { .. } => {}
     }
     Ok(msg)
@@ -307,6 +349,62 @@ mod tests {
     fn errors_inside_a_tagged_message_name_the_message() {
         let e = decode_from_node(br#"{"type":"arrive","epoch":"x"}"#).unwrap_err();
         assert!(e.to_string().contains(r#"in a "arrive" message"#), "{e}");
+    }
+
+    #[test]
+    fn heartbeats_round_trip_and_oversized_ones_are_refused_by_field() {
+        let hb = FromNode::Heartbeat(Heartbeat {
+            epoch: 3,
+            step: Some(2),
+            awaiting: vec![1, 3],
+            steps_done: 40,
+        });
+        let bytes = serde_json::to_vec(&hb).unwrap();
+        assert_eq!(decode_from_node(&bytes).unwrap(), hb);
+        let big = FromNode::Heartbeat(Heartbeat {
+            step: Some(0),
+            awaiting: vec![0; MAX_AWAITED + 1],
+            ..Default::default()
+        });
+        let e = decode_from_node(&serde_json::to_vec(&big).unwrap()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                WireError::Invalid {
+                    field: "awaiting",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let stray = FromNode::Heartbeat(Heartbeat {
+            awaiting: vec![1],
+            ..Default::default()
+        });
+        let e = decode_from_node(&serde_json::to_vec(&stray).unwrap()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                WireError::Invalid {
+                    field: "awaiting",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn failed_without_a_peer_still_decodes() {
+        let m = decode_from_node(br#"{"type":"failed","context":"c","error":"e"}"#).unwrap();
+        assert_eq!(
+            m,
+            FromNode::Failed {
+                context: "c".into(),
+                error: "e".into(),
+                peer: None
+            }
+        );
     }
 
     proptest! {

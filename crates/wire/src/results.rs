@@ -104,4 +104,11 @@ pub struct Failure {
     pub algorithm: Option<Algorithm>,
     #[serde(default)]
     pub size: Option<u64>,
+    /// The step of the iteration the run stopped at (the culprit's, or that of the ranks
+    /// waiting for it).
+    #[serde(default)]
+    pub step: Option<u32>,
+    /// Ranks that were waiting for the culprit (`rank`) when the run stopped.
+    #[serde(default)]
+    pub waiting_ranks: Vec<usize>,
 }

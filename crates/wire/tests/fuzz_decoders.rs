@@ -15,8 +15,8 @@ use fuzz_harness::*;
 use proptest::prelude::*;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 use wire::control::{
-    decode_from_coordinator, decode_from_node, FromCoordinator, FromNode, PeerInfo, Placement,
-    Report, TransportParams, PROTOCOL,
+    decode_from_coordinator, decode_from_node, FromCoordinator, FromNode, Heartbeat, PeerInfo,
+    Placement, Report, TransportParams, PROTOCOL,
 };
 use wire::frame::{parse_header, HEADER_LEN, MAX_FRAME};
 use wire::histogram::{self, MAX_ENCODED_BYTES};
@@ -89,7 +89,14 @@ fn from_node_seeds() -> Vec<FromNode> {
         FromNode::Failed {
             context: "ring step 2".into(),
             error: "peer 1 closed".into(),
+            peer: Some(1),
         },
+        FromNode::Heartbeat(Heartbeat {
+            epoch: 9,
+            step: Some(2),
+            awaiting: vec![1, 3],
+            steps_done: 57,
+        }),
     ]
 }
 
