@@ -42,8 +42,6 @@ use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
 use crate::{clock, transport};
 
-/// How long nodes get to start, register and connect to each other.
-const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long nodes get to exit after the run.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long nodes get to exit after an abort before they are killed.

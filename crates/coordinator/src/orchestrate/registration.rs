@@ -8,8 +8,11 @@ use tracing::warn;
 
 use super::failure::RunFailure;
 use super::wait::Deadline;
-use super::{Orchestrator, Slot, SETUP_TIMEOUT};
+use super::{Orchestrator, Slot};
 use crate::events::{Event, Registered};
+
+/// How long nodes get to start, register and connect to each other.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Orchestrator {
     fn missing(&self, have: &BTreeSet<usize>) -> Vec<usize> {
