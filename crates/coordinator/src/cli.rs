@@ -1,7 +1,7 @@
 //! Command-line definitions (clap). They turn into validated [`RunOptions`](crate::options::RunOptions)
 //! before anything starts; the rest of the program never sees clap.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -30,6 +30,12 @@ pub enum Command {
     Node(NodeArgs),
     /// The scale model: fit results, predict 100k+ GPU clusters, validate, export.
     Model(Box<crate::model::args::ModelArgs>),
+    /// Write Kubernetes manifests for a run: an Indexed Job of bench-nodes, a headless Service,
+    /// the coordinator and a Secret with the run's credentials.
+    K8s(Box<crate::k8s::K8sArgs>),
+    /// Send a reachability probe to a coordinator (what launchers run on each host first).
+    #[command(hide = true)]
+    Probe(crate::probe::ProbeArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -99,10 +105,14 @@ pub struct RunArgs {
     /// Seconds without progress from any rank before the run is declared stalled.
     #[arg(long = "timeout", default_value_t = 60)]
     pub timeout: u64,
-    /// How bench-nodes are started: local (processes on this machine) or netns (an emulated
-    /// cluster: one network namespace per node, links shaped with tbf both ways; needs root).
+    /// How bench-nodes are started: local (processes on this machine), netns (an emulated
+    /// cluster: one network namespace per node, links shaped with tbf both ways; needs root),
+    /// ssh (the hosts of --hostfile), slurm (srun inside an allocation) or k8s (the coordinator
+    /// of manifests written by `collbench k8s`).
     #[arg(long = "launcher", default_value = "local")]
     pub launcher: String,
+    #[command(flatten)]
+    pub cluster: crate::launcher::cluster_args::ClusterArgs,
     /// Address the coordinator and local nodes bind to.
     #[arg(long = "bind", default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -127,18 +137,31 @@ pub struct RunArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct NodeArgs {
-    /// The coordinator's control address.
+    /// The coordinator's control address, HOST:PORT (a name is resolved at start, retried
+    /// until --setup-timeout).
     #[arg(long)]
-    pub coordinator: SocketAddr,
+    pub coordinator: String,
     /// This node's rank.
     #[arg(long)]
-    pub rank: usize,
+    pub rank: Option<usize>,
     /// Number of ranks in the run.
     #[arg(long)]
-    pub nranks: usize,
-    /// Address to bind the data-plane endpoint to.
+    pub nranks: Option<usize>,
+    /// Take the rank (and with slurm the rank count) from the environment: slurm
+    /// (SLURM_PROCID, SLURM_NTASKS) or k8s (JOB_COMPLETION_INDEX).
+    #[arg(long, value_enum)]
+    pub rank_from: Option<crate::node_env::RankFrom>,
+    /// Address to bind the data-plane endpoint to, or 'auto': the address traffic to the
+    /// coordinator leaves from.
     #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    pub bind: String,
+    /// Read the credentials from stdin (KEY=VALUE lines up to a line END); the node then exits
+    /// when stdin closes (the launcher's ssh session ended).
+    #[arg(long, conflicts_with = "credentials_dir")]
+    pub credentials_stdin: bool,
+    /// Read the credentials from DIR/rank-<rank>.env [default: the environment].
+    #[arg(long)]
+    pub credentials_dir: Option<PathBuf>,
     /// Host name reported in results [default: the machine's host name].
     #[arg(long)]
     pub host: Option<String>,

@@ -7,13 +7,18 @@ pub mod cli;
 pub mod clock;
 pub mod compare;
 pub mod control_server;
+pub mod credentials_io;
 pub mod events;
+pub mod k8s;
 pub mod launcher;
 pub mod model;
+pub mod node_addr;
 pub mod node_cmd;
+pub mod node_env;
 pub mod options;
 pub mod orchestrate;
 pub mod output;
+pub mod probe;
 pub mod progress;
 pub mod rate;
 pub mod sizes;
@@ -41,5 +46,7 @@ pub fn cli_main(cli: Cli) -> Result<()> {
         }
         Command::Node(args) => runtime.block_on(node_cmd::run(args)),
         Command::Model(args) => model::run(*args),
+        Command::K8s(args) => k8s::run(&args),
+        Command::Probe(args) => probe::send(&args),
     }
 }

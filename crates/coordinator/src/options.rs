@@ -8,6 +8,7 @@ use std::time::Duration;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 
 use crate::cli::RunArgs;
+use crate::launcher::cluster_args::{default_nodes, ClusterOptions};
 use crate::launcher::faults::{Fault, FaultKind};
 use crate::launcher::netns::fabric::even_groups;
 use crate::rate::parse_rate;
@@ -43,12 +44,17 @@ pub struct RunOptions {
     pub netns_uplink_bps: Option<f64>,
     /// Faults to inject (`--fault`).
     pub faults: Vec<Fault>,
+    /// ssh, slurm and k8s: hosts, addresses and credentials (`--hostfile`, `--listen`, ...).
+    pub cluster: ClusterOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LauncherKind {
     Local,
     Netns,
+    Ssh,
+    Slurm,
+    K8s,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -150,7 +156,7 @@ impl RunOptions {
             }
             (Some(n), _) => n,
             (None, Some(t)) => t.nranks,
-            (None, None) => 4,
+            (None, None) => default_nodes(&a.cluster, &a.launcher)?.unwrap_or(4),
         };
         if nodes == 0 {
             return Err(bad("-N/--nodes", "0 ranks; at least 1 is needed"));
@@ -158,10 +164,13 @@ impl RunOptions {
         let launcher = match a.launcher.as_str() {
             "local" => LauncherKind::Local,
             "netns" => LauncherKind::Netns,
+            "ssh" => LauncherKind::Ssh,
+            "slurm" => LauncherKind::Slurm,
+            "k8s" => LauncherKind::K8s,
             other => {
                 return Err(bad(
                     "--launcher",
-                    format!("unknown launcher '{other}'; expected: local, netns"),
+                    format!("unknown launcher '{other}'; expected: local, netns, ssh, slurm, k8s"),
                 ))
             }
         };
@@ -242,6 +251,7 @@ impl RunOptions {
         let (netns_groups, netns_uplink_bps) =
             fabric_groups(a, launcher, nodes, topology.as_ref())?;
         let faults = parse_faults(&a.fault, launcher, nodes, &sizes)?;
+        let cluster = ClusterOptions::from_args(&a.cluster, launcher, nodes)?;
         Ok(RunOptions {
             minbytes,
             maxbytes,
@@ -266,6 +276,7 @@ impl RunOptions {
             netns_groups,
             netns_uplink_bps,
             faults,
+            cluster,
         })
     }
 }
@@ -379,6 +390,12 @@ fn parse_faults(
                         "'{spec}': {} bytes is not a size of the sweep (-b/-e/-f)",
                         f.size
                     ),
+                ));
+            }
+            if !matches!(launcher, LauncherKind::Local | LauncherKind::Netns) {
+                return Err(bad(
+                    "--fault",
+                    format!("'{spec}': faults need --launcher local or netns"),
                 ));
             }
             if f.kind == FaultKind::LinkDown && launcher != LauncherKind::Netns {

@@ -34,9 +34,8 @@ use self::failure::RunFailure;
 use self::liveness::Liveness;
 use crate::events::Event;
 use crate::launcher::faults::FaultRunner;
-use crate::launcher::netns::Netns;
-use crate::launcher::{LaunchContext, Launcher, Local, NodeProcess};
-use crate::options::{LauncherKind, RunOptions};
+use crate::launcher::{LaunchContext, Launcher, NodeProcess};
+use crate::options::RunOptions;
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
@@ -82,10 +81,7 @@ struct Orchestrator {
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
 pub async fn run(opts: RunOptions) -> Result<PathBuf> {
-    let mut launcher: Box<dyn Launcher> = match opts.launcher {
-        LauncherKind::Local => Box::new(Local { bind: opts.bind }),
-        LauncherKind::Netns => Box::new(Netns::from_options(&opts)),
-    };
+    let mut launcher = crate::launcher::build(&opts);
     let result = run_with(opts, launcher.as_mut()).await;
     // The launcher's leftovers go whatever happened; a teardown error never hides a run error.
     let teardown = launcher.teardown();
@@ -97,8 +93,11 @@ pub async fn run(opts: RunOptions) -> Result<PathBuf> {
 async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathBuf> {
     let p = opts.nranks;
     let run_id = clock::run_id(&random_token().context("making the run id")?);
-    let creds =
-        Arc::new(RunCredentials::generate(&run_id, p).context("making the run's certificates")?);
+    let creds = Arc::new(
+        launcher
+            .credentials(&run_id, p)
+            .context("making the run's certificates")?,
+    );
     let dir = opts
         .out
         .clone()

@@ -3,8 +3,14 @@
 //! exit as an [`Event::Exited`](crate::events::Event), and removes what it made on every path
 //! out. [`NodeProcess::kill`] stops one node.
 
+pub mod cluster_args;
+pub mod k8s;
 pub mod local;
 pub mod netns;
+pub mod slurm;
+pub mod ssh;
+pub mod ssh_hostfile;
+pub mod ssh_remote;
 
 pub use netns::faults;
 
@@ -52,6 +58,23 @@ pub trait Launcher {
     /// Takes nodes' links down and up (for `--fault link-down`), when the launcher built them.
     fn link_control(&self) -> Option<Box<dyn faults::LinkControl>> {
         None
+    }
+    /// The run's certificates and token: made fresh for the run, unless the launcher was given
+    /// them (a Kubernetes run's Secret).
+    fn credentials(&self, run_id: &str, nranks: usize) -> Result<RunCredentials> {
+        Ok(RunCredentials::generate(run_id, nranks)?)
+    }
+}
+
+/// The launcher `opts` names.
+pub fn build(opts: &crate::options::RunOptions) -> Box<dyn Launcher> {
+    use crate::options::LauncherKind;
+    match opts.launcher {
+        LauncherKind::Local => Box::new(Local { bind: opts.bind }),
+        LauncherKind::Netns => Box::new(netns::Netns::from_options(opts)),
+        LauncherKind::Ssh => Box::new(ssh::Ssh::new(opts.cluster.clone())),
+        LauncherKind::Slurm => Box::new(slurm::Slurm::new(opts.cluster.clone())),
+        LauncherKind::K8s => Box::new(k8s::K8s::new(opts.cluster.clone())),
     }
 }
 

@@ -11,9 +11,6 @@ use super::wait::Deadline;
 use super::{Orchestrator, Slot};
 use crate::events::{Event, Registered};
 
-/// How long nodes get to start, register and connect to each other.
-const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
-
 impl Orchestrator {
     fn missing(&self, have: &BTreeSet<usize>) -> Vec<usize> {
         (0..self.nranks).filter(|r| !have.contains(r)).collect()
@@ -25,7 +22,10 @@ impl Orchestrator {
             let unregistered =
                 |o: &Self, limit: Duration| o.unregistered(&o.missing(&registered), limit);
             let ev = self
-                .next_event(Deadline::Fixed(SETUP_TIMEOUT, &unregistered))
+                .next_event(Deadline::Fixed(
+                    self.opts.cluster.setup_timeout,
+                    &unregistered,
+                ))
                 .await?;
             match self.common(ev)? {
                 Some(Event::Registered(reg)) => {
