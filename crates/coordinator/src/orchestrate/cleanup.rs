@@ -69,6 +69,16 @@ impl Orchestrator {
                 }
             }
         }
+        if self.nodes.is_empty() {
+            // Nodes started elsewhere (a Kubernetes Job) are not watched: they close their
+            // connections when they are done.
+            let _ = tokio::time::timeout_at(deadline, async {
+                for slot in self.slots.iter().flatten() {
+                    slot.conn.closed().await;
+                }
+            })
+            .await;
+        }
         for slot in self.slots.iter().flatten() {
             slot.conn.close(0u32.into(), b"run over");
         }
