@@ -1,12 +1,13 @@
 //! The node's end of the control connection.
 //!
 //! A writer task owns the send stream and a reader task the receive stream, so the node can do
-//! three things at once: meet the others at barriers, send a [`Heartbeat`] every
+//! four things at once: meet the others at barriers, send a [`Heartbeat`] every
 //! [`HEARTBEAT_INTERVAL_MS`] (the coordinator's evidence that this node is alive, and where it
-//! is), and notice an `Abort` while it is in the middle of a step.
+//! is), notice an `Abort` while it is in the middle of a step, and notice that the coordinator
+//! has gone silent (killed, or this node cut off): [`Control::coordinator_gone`].
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use quinn::{Connection, RecvStream, SendStream};
 use tokio::sync::{mpsc, watch};
@@ -17,6 +18,51 @@ use wire::control::{
 };
 
 use crate::{control_io, NodeError};
+
+/// The coordinator is gone when silent this long at least (a little longer than the
+/// coordinator waits for a node, so that a node cut off is named by the coordinator for its
+/// silence before the node gives up)...
+pub const MIN_SILENCE: Duration = Duration::from_secs(4);
+/// ... and at least this many times the largest gap seen between two of its messages.
+pub const GAP_FACTOR: u32 = 4;
+/// A pause of this node itself (not scheduled) longer than this is not held against the
+/// coordinator.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// When the coordinator was last heard from, and the largest gap between two of its messages.
+#[derive(Debug, Default)]
+struct Heard {
+    last: Option<Instant>,
+    max_gap: Duration,
+}
+
+impl Heard {
+    fn heard(&mut self, now: Instant) {
+        if let Some(prev) = self.last {
+            self.max_gap = self.max_gap.max(now.saturating_duration_since(prev));
+        }
+        self.last = Some(now);
+    }
+
+    fn limit(&self) -> Duration {
+        let beat = Duration::from_millis(HEARTBEAT_INTERVAL_MS);
+        MIN_SILENCE.max(self.max_gap.max(beat) * GAP_FACTOR)
+    }
+
+    /// How long the coordinator has been silent beyond its limit, if it has.
+    fn overdue(&self, now: Instant) -> Option<(Duration, Duration)> {
+        let silent = now.saturating_duration_since(self.last?);
+        let limit = self.limit();
+        (silent > limit).then_some((silent, limit))
+    }
+
+    /// This node was not scheduled for `pause`: the coordinator's silence over it is forgiven.
+    fn paused(&mut self, pause: Duration, now: Instant) {
+        if let Some(t) = self.last.as_mut() {
+            *t = (*t + pause).min(now);
+        }
+    }
+}
 
 /// Where this node is in the sweep; the heartbeat task reports it.
 #[derive(Debug, Default)]
@@ -74,6 +120,7 @@ pub struct Control {
     writer: Option<JoinHandle<()>>,
     reader: JoinHandle<()>,
     heartbeat: Option<JoinHandle<()>>,
+    heard: Arc<Mutex<Heard>>,
     pub position: Arc<Position>,
 }
 
@@ -91,6 +138,8 @@ impl Control {
         });
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         let (abort_tx, aborted) = watch::channel(None);
+        let heard = Arc::new(Mutex::new(Heard::default()));
+        let heard_by_reader = heard.clone();
         let reader = tokio::spawn(async move {
             loop {
                 let msg = match control_io::recv_payload(&mut recv).await {
@@ -98,6 +147,15 @@ impl Control {
                     Ok(None) => Err(NodeError::Coordinator("closed the control stream".into())),
                     Err(e) => Err(e),
                 };
+                if msg.is_ok() {
+                    heard_by_reader
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .heard(Instant::now());
+                }
+                if let Ok(FromCoordinator::Heartbeat) = msg {
+                    continue;
+                }
                 let last = msg.is_err();
                 if let Ok(FromCoordinator::Abort { reason }) = &msg {
                     let _ = abort_tx.send(Some(reason.clone()));
@@ -115,6 +173,7 @@ impl Control {
             writer: Some(writer),
             reader,
             heartbeat: None,
+            heard,
             position: Arc::new(Position::default()),
         }
     }
@@ -181,6 +240,35 @@ impl Control {
         }
     }
 
+    /// Resolves when the coordinator, once heard from, has been silent beyond its limit:
+    /// killed, or this node's link is down. The limit follows the largest gap seen between its
+    /// messages, and a pause of this node itself is not counted.
+    pub fn coordinator_gone(&self) -> impl std::future::Future<Output = NodeError> + 'static {
+        let heard = self.heard.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_tick = Instant::now();
+            loop {
+                tick.tick().await;
+                let now = Instant::now();
+                let mut h = heard.lock().unwrap_or_else(PoisonError::into_inner);
+                let pause = now.saturating_duration_since(last_tick);
+                if pause > PAUSE {
+                    h.paused(pause, now);
+                }
+                last_tick = now;
+                if let Some((silent, limit)) = h.overdue(now) {
+                    return NodeError::CoordinatorGone(format!(
+                        "silent for {:.1} s (limit {:.1} s)",
+                        silent.as_secs_f64(),
+                        limit.as_secs_f64()
+                    ));
+                }
+            }
+        }
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -216,6 +304,27 @@ impl Drop for Control {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_coordinator_silent_beyond_its_limit_is_gone_unless_this_node_paused() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut h = Heard::default();
+        // Never heard from: not judged (connecting is bounded elsewhere).
+        assert_eq!(h.overdue(t0 + s(60)), None);
+        h.heard(t0);
+        h.heard(t0 + Duration::from_millis(500));
+        assert_eq!(h.limit(), MIN_SILENCE);
+        assert_eq!(h.overdue(t0 + s(4)), None);
+        assert!(h.overdue(t0 + s(5)).is_some());
+        // This node was not scheduled for 10 s: that silence is its own.
+        h.paused(s(10), t0 + s(11));
+        assert_eq!(h.overdue(t0 + s(11)), None);
+        // Late heartbeats stretch the limit.
+        h.heard(t0 + s(13));
+        // (last taken as 10.5 s after the pause, heard at 13 s: a 2.5 s gap.)
+        assert_eq!(h.limit(), s(10));
+    }
 
     #[test]
     fn position_follows_barriers_and_steps() {

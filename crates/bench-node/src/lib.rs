@@ -29,6 +29,8 @@ pub enum NodeError {
     Protocol(#[from] wire::WireError),
     #[error("coordinator: {0}")]
     Coordinator(String),
+    #[error("coordinator gone: {0}")]
+    CoordinatorGone(String),
     #[error("{context}: {error}")]
     Peer {
         context: String,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use topologies::{pattern, Algorithm, Schedule};
+use topologies::{pattern, Algorithm, DataType, ReduceOp, Schedule};
 use tracing::{debug, info};
 use wire::control::{
     FromCoordinator, FromNode, Placement, Plan, Report, TransportParams, CONTROL_IDLE_TIMEOUT_MS,
@@ -77,10 +77,12 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     // Whatever the sweep is doing, a lost coordinator or an abort ends the node.
     let closed = conn.clone();
     let aborted = control.aborted();
+    let coordinator_gone = control.coordinator_gone();
     let result = tokio::select! {
         r = sweep(&cfg, &endpoint, &mut control) => r,
-        reason = closed.closed() => Err(NodeError::Coordinator(format!("connection lost: {reason}"))),
+        reason = closed.closed() => Err(NodeError::CoordinatorGone(format!("connection lost: {reason}"))),
         e = aborted => Err(e),
+        e = coordinator_gone => Err(e),
     };
     let Err(e) = result else {
         control.close(Duration::from_secs(1)).await;
@@ -88,7 +90,7 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         return Ok(());
     };
     // The coordinator is told why, unless it is gone or asked for the stop itself.
-    let gone = conn.close_reason().is_some();
+    let gone = conn.close_reason().is_some() || matches!(&e, NodeError::CoordinatorGone(_));
     if !gone && !matches!(e, NodeError::Aborted(_)) {
         let (context, error, peer) = match &e {
             NodeError::Peer {
@@ -165,7 +167,7 @@ async fn sweep(
             let schedule = algo
                 .build(plan.nranks as usize, count, plan.dtype.size(), &plan.build)
                 .map_err(|e| NodeError::Schedule(e.to_string()))?;
-            pattern::fill_into(plan.dtype, me, count, &mut input);
+            fill_input(plan.dtype, me, count, &mut input);
             for placement in Placement::BOTH {
                 let report = measure(
                     &plan,
@@ -255,9 +257,11 @@ async fn measure(
             wire::histogram::record(&mut hist, ns);
         }
     }
-    let nwrong = plan
-        .check
-        .then(|| pattern::count_wrong(plan.dtype, plan.op, plan.nranks as usize, work));
+    let nwrong = if plan.check {
+        Some(count_wrong(plan.dtype, plan.op, plan.nranks as usize, work).await)
+    } else {
+        None
+    };
     Ok(Report {
         algorithm: algo,
         size: input.len() as u64,
@@ -268,9 +272,80 @@ async fn measure(
     })
 }
 
+/// Elements per block of the input pattern: a multiple of its period, so every block starts
+/// where the pattern does.
+const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
+
+/// Rank `me`'s input: one block of the pattern, then copies of it (the pattern repeats), so a
+/// large buffer is made at memcpy speed rather than element by element.
+fn fill_input(dtype: DataType, me: usize, count: usize, input: &mut Vec<u8>) {
+    pattern::fill_into(dtype, me, count.min(PATTERN_BLOCK), input);
+    let want = count * dtype.size();
+    let block = input.len();
+    input.reserve(want - block);
+    while input.len() < want {
+        let n = (want - input.len()).min(block);
+        input.extend_from_within(..n);
+    }
+}
+
+/// nccl-tests' #wrong, a block at a time, yielding between blocks so that heartbeats and QUIC
+/// keep-alives go on while a large buffer is checked.
+async fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, work: &[u8]) -> u64 {
+    let mut wrong = 0;
+    for block in work.chunks(PATTERN_BLOCK * dtype.size()) {
+        wrong += pattern::count_wrong(dtype, op, nranks, block);
+        tokio::task::yield_now().await;
+    }
+    wrong
+}
+
 fn placement_name(p: Placement) -> &'static str {
     match p {
         Placement::OutOfPlace => "out-of-place",
         Placement::InPlace => "in-place",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_at_a_time_gives_the_same_input_and_count() {
+        for count in [
+            0,
+            1,
+            12,
+            13,
+            PATTERN_BLOCK - 1,
+            PATTERN_BLOCK,
+            2 * PATTERN_BLOCK + 7,
+        ] {
+            for dtype in [DataType::Float, DataType::Int64] {
+                let mut fast = Vec::new();
+                fill_input(dtype, 3, count, &mut fast);
+                assert_eq!(fast, pattern::fill(dtype, 3, count), "{count} {dtype:?}");
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().build();
+        let Ok(rt) = rt else { return };
+        let count = 2 * PATTERN_BLOCK + 5;
+        let mut sum = vec![0u8; count * 4];
+        let table = pattern::expected_table(4, ReduceOp::Sum);
+        for (i, c) in sum.chunks_exact_mut(4).enumerate() {
+            let v = table[i % pattern::PERIOD] as f32;
+            c.copy_from_slice(&v.to_ne_bytes());
+        }
+        // Two wrong elements, in different blocks, and a trailing partial element.
+        sum[0] ^= 0xff;
+        sum[(PATTERN_BLOCK + 3) * 4] ^= 0xff;
+        sum.push(0);
+        let got = rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, &sum));
+        assert_eq!(
+            got,
+            pattern::count_wrong(DataType::Float, ReduceOp::Sum, 4, &sum)
+        );
+        assert_eq!(got, 3);
     }
 }

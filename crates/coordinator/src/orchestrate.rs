@@ -9,6 +9,7 @@ mod cleanup;
 mod failure;
 mod liveness;
 mod registration;
+mod slot;
 mod sweep;
 mod wait;
 
@@ -21,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use base64::Engine;
-use bench_node::control_io;
 use bench_node::credentials::random_token;
 use bench_node::credentials::RunCredentials;
 use bench_node::tls;
@@ -32,6 +32,7 @@ use wire::results::{RankHost, ResultsFile, RunConfig, SCHEMA_VERSION};
 
 use self::failure::RunFailure;
 use self::liveness::Liveness;
+use self::slot::Slot;
 use crate::events::Event;
 use crate::launcher::faults::FaultRunner;
 use crate::launcher::{LaunchContext, Launcher, NodeProcess};
@@ -45,17 +46,11 @@ use crate::{clock, transport};
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long nodes get to exit after an abort before they are killed.
 const ABORT_GRACE: Duration = Duration::from_secs(2);
-/// QUIC idle timeout of the data plane: a peer silent this long (no keep-alives) is dead. The
-/// coordinator finds a dead node sooner from its heartbeats (see [`liveness`]).
-const IDLE_TIMEOUT_MS: u64 = 10_000;
-
-struct Slot {
-    host: String,
-    pid: u32,
-    data_addr: String,
-    conn: quinn::Connection,
-    send: quinn::SendStream,
-}
+/// QUIC idle timeout of the data plane: a peer silent this long (no keep-alives) is dead. A
+/// backstop only: the coordinator finds a dead node in seconds from its heartbeats (see
+/// [`liveness`]) and aborts the run, which nodes take mid-step; long enough that a node of an
+/// oversubscribed machine that is not scheduled for a few seconds is not taken for dead.
+const IDLE_TIMEOUT_MS: u64 = 30_000;
 
 type Interrupt = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
@@ -77,6 +72,8 @@ struct Orchestrator {
     faults: FaultRunner,
     liveness: Liveness,
     tick: tokio::time::Interval,
+    /// When the nodes were last sent a heartbeat.
+    last_beat: Instant,
 }
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
@@ -154,6 +151,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         exited: BTreeSet::new(),
         faults: FaultRunner::new(opts.faults.clone(), launcher.link_control()),
         liveness: Liveness::new(p, Instant::now()),
+        last_beat: Instant::now(),
         tick: {
             let mut t = tokio::time::interval(wait::TICK);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -176,7 +174,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
             if let (true, Some(rank)) = (f.unresponsive, f.rank) {
                 o.kill_rank(rank);
             }
-            o.abort(&f.message).await;
+            o.abort(&f.message);
             let written = o.writer.fail(failure);
             let dir = o.writer.dir().display().to_string();
             match written {
@@ -251,12 +249,12 @@ impl Orchestrator {
         print!("{}", table::run_header(&self.writer.file.config));
 
         let plan = self.plan(params);
-        self.broadcast(&FromCoordinator::Plan(plan)).await?;
+        self.broadcast(&FromCoordinator::Plan(plan))?;
         // Nodes send Ready once their data plane is up and then go straight to the first
         // barrier, which is released only when every rank has arrived; so the sweep's loop
         // takes both.
         self.sweep().await?;
-        self.broadcast(&FromCoordinator::Done).await
+        self.broadcast(&FromCoordinator::Done)
     }
 
     fn plan(&self, transport: wire::control::TransportParams) -> Plan {
@@ -284,17 +282,5 @@ impl Orchestrator {
             build: self.opts.build,
             transport,
         }
-    }
-
-    async fn broadcast(&mut self, msg: &FromCoordinator) -> Result<(), RunFailure> {
-        for rank in 0..self.nranks {
-            let Some(slot) = self.slots[rank].as_mut() else {
-                continue;
-            };
-            if let Err(e) = control_io::send(&mut slot.send, msg).await {
-                return Err(self.blame(rank, &format!("cannot be reached ({e})")));
-            }
-        }
-        Ok(())
     }
 }

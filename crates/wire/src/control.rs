@@ -99,8 +99,9 @@ pub enum FromNode {
 /// How often a node sends a [`FromNode::Heartbeat`].
 pub const HEARTBEAT_INTERVAL_MS: u64 = 500;
 /// QUIC idle timeout of the control connection: a coordinator or node silent this long (not
-/// even a keep-alive) is gone, and the other side stops.
-pub const CONTROL_IDLE_TIMEOUT_MS: u64 = 5_000;
+/// even a keep-alive) is gone. A backstop: both sides find the other gone sooner from its
+/// heartbeats, with a limit that follows how late heartbeats have come.
+pub const CONTROL_IDLE_TIMEOUT_MS: u64 = 30_000;
 /// Most peers a heartbeat names as awaited.
 pub const MAX_AWAITED: usize = 64;
 
@@ -147,6 +148,8 @@ pub enum FromCoordinator {
     },
     /// The sweep is over; close connections and exit.
     Done,
+    /// Sent every [`HEARTBEAT_INTERVAL_MS`] from registration on: the coordinator is alive.
+    Heartbeat,
 }
 
 pub const PROTOCOL: u16 = 1;

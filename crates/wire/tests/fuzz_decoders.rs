@@ -133,6 +133,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             reason: "rank 2 failed".into(),
         },
         FromCoordinator::Done,
+        FromCoordinator::Heartbeat,
     ]
 }
 

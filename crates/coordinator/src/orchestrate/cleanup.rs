@@ -8,19 +8,15 @@ use wire::control::FromCoordinator;
 
 use super::Orchestrator;
 use crate::events::Event;
-use bench_node::control_io;
 
 impl Orchestrator {
-    pub(super) async fn abort(&mut self, reason: &str) {
+    /// Tells every reachable node to stop (best effort; the reap kills the others).
+    pub(super) fn abort(&mut self, reason: &str) {
         let msg = FromCoordinator::Abort {
             reason: reason.to_string(),
         };
-        for slot in self.slots.iter_mut().flatten() {
-            let _ = tokio::time::timeout(
-                Duration::from_millis(200),
-                control_io::send(&mut slot.send, &msg),
-            )
-            .await;
+        for slot in self.slots.iter().flatten() {
+            slot.send(msg.clone());
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use topologies::Algorithm;
 use tracing::warn;
-use wire::control::Placement;
+use wire::control::{Placement, HEARTBEAT_INTERVAL_MS};
 use wire::results::Failure;
 use wire::FromNode;
 
@@ -186,7 +186,14 @@ impl Orchestrator {
             }
             Event::Exited { rank, status } => {
                 self.exited.insert(rank);
-                Err(self.blame(rank, &status))
+                // A node cut off from the coordinator gives up on its own: say it went quiet.
+                let quiet = self
+                    .liveness
+                    .silent_for(rank, Instant::now())
+                    .filter(|d| d.as_millis() > 2 * u128::from(HEARTBEAT_INTERVAL_MS))
+                    .map(|d| format!(" after {} without a heartbeat", secs(d)))
+                    .unwrap_or_default();
+                Err(self.blame(rank, &format!("{status}{quiet}")))
             }
             Event::Lost { rank, error } => {
                 Err(self.blame(rank, &format!("lost its control connection ({error})")))

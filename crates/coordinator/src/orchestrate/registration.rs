@@ -47,13 +47,7 @@ impl Orchestrator {
                     }
                     registered.insert(rank);
                     self.liveness.heard(rank, Instant::now());
-                    self.slots[rank] = Some(Slot {
-                        host,
-                        pid,
-                        data_addr,
-                        conn,
-                        send,
-                    });
+                    self.slots[rank] = Some(Slot::new(host, pid, data_addr, conn, send));
                 }
                 Some(Event::Node { rank, msg }) => {
                     return Err(self.blame(rank, &format!("sent {msg:?} before the plan")))

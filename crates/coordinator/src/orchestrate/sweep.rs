@@ -39,7 +39,7 @@ impl Orchestrator {
                     set.insert(rank);
                     if set.len() == p {
                         arrivals.remove(&epoch);
-                        self.broadcast(&FromCoordinator::Release { epoch }).await?;
+                        self.broadcast(&FromCoordinator::Release { epoch })?;
                         if let Some((_, size, _, _)) = self.position(epoch) {
                             self.liveness.released(size, Instant::now());
                         }

@@ -46,6 +46,7 @@ impl Orchestrator {
                 _ = self.tick.tick() => {
                     let now = Instant::now();
                     self.liveness.tick(now);
+                    self.beat(now);
                     match &deadline {
                         Deadline::Fixed(limit, failure) => {
                             if now.duration_since(start) > *limit {
