@@ -12,6 +12,7 @@ pub mod control_io;
 pub mod credentials;
 pub mod datalink;
 pub mod execute;
+pub mod gso;
 pub mod node;
 pub mod tls;
 

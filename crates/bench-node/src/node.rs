@@ -36,6 +36,7 @@ const BOOTSTRAP: TransportParams = TransportParams {
     receive_window: 4 << 20,
     send_window: 4 << 20,
     idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
+    datagram_bytes: wire::control::ETHERNET_DATAGRAM,
 };
 
 /// Runs one node to completion. Errors are also reported to the coordinator when it can still
@@ -148,11 +149,20 @@ async fn sweep(
     }
     let me = cfg.rank;
     endpoint.set_server_config(Some(tls::server_config(&cfg.credentials, &plan.transport)?));
+    // A clone of an `Endpoint` has its own default client configuration: dial through the
+    // clone that carries the plan's (windows, datagram size), not the bootstrap one.
     let mut endpoint_for_clients = endpoint.clone();
     endpoint_for_clients
         .set_default_client_config(tls::client_config(&cfg.credentials, &plan.transport)?);
     let peers = peers_in_plan(&plan, me)?;
-    let mut links = Links::connect(endpoint, me, &peers, &plan.peers, cfg.setup_timeout).await?;
+    let mut links = Links::connect(
+        &endpoint_for_clients,
+        me,
+        &peers,
+        &plan.peers,
+        cfg.setup_timeout,
+    )
+    .await?;
     refuse_latecomers(endpoint.clone());
     control.send(FromNode::Ready {})?;
     info!(rank = me, peers = peers.len(), "data plane ready");

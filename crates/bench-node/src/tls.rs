@@ -17,6 +17,11 @@ use crate::NodeError;
 
 pub const ALPN: &[u8] = b"collbench/1";
 
+/// QUIC's smallest datagram (RFC 9000, 14).
+pub const MIN_DATAGRAM: u16 = 1200;
+/// The largest datagram collbench sends: a GSO batch of one (see [`crate::gso`]).
+pub const MAX_DATAGRAM: u16 = crate::gso::MAX_GSO_BYTES as u16;
+
 fn tls_err(e: impl std::fmt::Display) -> NodeError {
     NodeError::Tls(e.to_string())
 }
@@ -61,6 +66,21 @@ pub fn transport(params: &TransportParams) -> Result<TransportConfig, NodeError>
             IdleTimeout::try_from(Duration::from_millis(params.idle_timeout_ms))
                 .map_err(tls_err)?,
         ));
+    // The datagram size is the network's (the coordinator knows it): start there and stay
+    // there instead of probing up from 1200 bytes, which under a full congestion window never
+    // finishes. quinn's initial window of 14,720 bytes would not fit one jumbo datagram.
+    let datagram = params.datagram_bytes;
+    if !(MIN_DATAGRAM..=MAX_DATAGRAM).contains(&datagram) {
+        return Err(NodeError::Tls(format!(
+            "datagram size {datagram} outside {MIN_DATAGRAM}..={MAX_DATAGRAM} bytes"
+        )));
+    }
+    let mut cubic = quinn::congestion::CubicConfig::default();
+    cubic.initial_window((10 * u64::from(datagram)).max(14_720));
+    t.initial_mtu(datagram)
+        .min_mtu(datagram)
+        .mtu_discovery_config(None)
+        .congestion_controller_factory(Arc::new(cubic));
     Ok(t)
 }
 
@@ -143,10 +163,18 @@ pub fn endpoint_on(
         .map_err(|e| NodeError::Io(format!("socket address: {e}")))?;
     let runtime = quinn::default_runtime()
         .ok_or_else(|| NodeError::Io("no async runtime for QUIC".to_string()))?;
-    let mut endpoint = Endpoint::new(
-        quinn::EndpointConfig::default(),
+    // Accept datagrams of any size a peer's plan may choose.
+    let mut config = quinn::EndpointConfig::default();
+    config
+        .max_udp_payload_size(MAX_DATAGRAM)
+        .map_err(|e| NodeError::Io(format!("QUIC endpoint: {e}")))?;
+    let socket = runtime
+        .wrap_udp_socket(socket)
+        .map_err(|e| NodeError::Io(format!("UDP socket on {local}: {e}")))?;
+    let mut endpoint = Endpoint::new_with_abstract_socket(
+        config,
         Some(server_config(creds, params)?),
-        socket,
+        crate::gso::GsoLimited::new(socket),
         runtime,
     )
     .map_err(|e| NodeError::Io(format!("QUIC endpoint on {local}: {e}")))?;

@@ -120,6 +120,11 @@ pub struct RunArgs {
     /// emulated fabrics, link efficiency. Default: 40gbit assumed for windows only.
     #[arg(long = "link-rate")]
     pub link_rate: Option<String>,
+    /// MTU of the network between nodes, bytes (1280..65535); QUIC datagrams are sized to
+    /// fill it. netns builds its links with it. Default: 9000 (jumbo frames) on loopback and
+    /// netns, 1500 elsewhere.
+    #[arg(long = "mtu")]
+    pub mtu: Option<u32>,
     /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub launcher: LauncherKind,
     pub bind: IpAddr,
     pub link_rate_bps: Option<f64>,
+    /// `--mtu`, or the MTU a launcher knows (set when it is prepared).
+    pub mtu: Option<u32>,
     /// Set by a launcher that builds a fabric with shaped uplinks.
     pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
@@ -248,6 +250,11 @@ impl RunOptions {
             .as_deref()
             .map(|r| parse_rate(r).map_err(|e| bad("--link-rate", e.to_string())))
             .transpose()?;
+        if let Some(mtu) = a.mtu {
+            if !(1280..=65535).contains(&mtu) {
+                return Err(bad("--mtu", format!("{mtu} is outside 1280..65535 bytes")));
+            }
+        }
         let (netns_groups, netns_uplink_bps) =
             fabric_groups(a, launcher, nodes, topology.as_ref())?;
         let faults = parse_faults(&a.fault, launcher, nodes, &sizes)?;
@@ -271,6 +278,7 @@ impl RunOptions {
             launcher,
             bind: a.bind,
             link_rate_bps,
+            mtu: a.mtu,
             uplink_rate_bps: None,
             topology,
             netns_groups,

@@ -108,6 +108,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
     let fabric = launcher.fabric();
     opts.link_rate_bps = fabric.link_rate_bps.or(opts.link_rate_bps);
     opts.uplink_rate_bps = fabric.uplink_rate_bps;
+    opts.mtu = fabric.mtu.or(opts.mtu);
     let mut file = initial_file(&opts, &run_id);
     file.config.launcher = launcher.name().to_string();
     let writer = ResultsWriter::create(&dir, opts.force, file)?;
@@ -116,6 +117,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         opts.link_rate_bps.unwrap_or(transport::DEFAULT_RATE_BPS),
         transport::DEFAULT_RTT_S,
         IDLE_TIMEOUT_MS,
+        opts.mtu.unwrap_or(transport::ETHERNET_MTU),
     );
     let control_params = TransportParams {
         idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
@@ -220,6 +222,7 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             hosts: Vec::new(),
             link_rate_bps: opts.link_rate_bps,
             uplink_rate_bps: opts.uplink_rate_bps,
+            mtu: opts.mtu,
         },
         results: Vec::new(),
         failure: None,

@@ -108,6 +108,7 @@ fn valid_results(failure: bool) -> ResultsFile {
                 .collect(),
             link_rate_bps: Some(5e8),
             uplink_rate_bps: None,
+            mtu: None,
         },
         results: vec![
             row(Algorithm::Ring, 1024),

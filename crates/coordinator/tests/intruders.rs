@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use wire::control::{FromNode, PeerInfo, TransportParams, PROTOCOL};
 
 const PARAMS: TransportParams = TransportParams {
+    datagram_bytes: wire::control::ETHERNET_DATAGRAM,
     stream_receive_window: 1 << 20,
     receive_window: 2 << 20,
     send_window: 2 << 20,

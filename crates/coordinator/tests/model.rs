@@ -290,6 +290,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
                 .collect(),
             link_rate_bps: None,
             uplink_rate_bps: None,
+            mtu: None,
         },
         results: rows,
         failure: None,

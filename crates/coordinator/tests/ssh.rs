@@ -74,6 +74,7 @@ impl Cluster {
             group_of: vec![0; hosts],
             link: None,
             uplink: None,
+            mtu: 1500,
         };
         for step in fabric::plan(&names, &spec) {
             for (i, cmd) in step.cmds.iter().enumerate() {

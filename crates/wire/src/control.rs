@@ -30,7 +30,7 @@ pub struct PeerInfo {
     pub cert_der_b64: String,
 }
 
-/// QUIC flow-control windows, sized from the bandwidth-delay product.
+/// QUIC flow-control windows, sized from the bandwidth-delay product, and the datagram size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransportParams {
@@ -39,6 +39,17 @@ pub struct TransportParams {
     pub send_window: u64,
     /// Seconds without any packet after which a connection is declared dead.
     pub idle_timeout_ms: u64,
+    /// UDP payload of every data-plane datagram, bytes: the network's MTU less the IP and UDP
+    /// headers. The network must carry it (the coordinator derives it from `--mtu`).
+    #[serde(default = "ethernet_datagram")]
+    pub datagram_bytes: u16,
+}
+
+/// The datagram an Ethernet MTU of 1500 carries over IPv6 (and IPv4).
+pub const ETHERNET_DATAGRAM: u16 = 1452;
+
+fn ethernet_datagram() -> u16 {
+    ETHERNET_DATAGRAM
 }
 
 /// Everything a node needs to run its part of the sweep.

@@ -44,6 +44,9 @@ pub struct RunConfig {
     pub link_rate_bps: Option<f64>,
     #[serde(default)]
     pub uplink_rate_bps: Option<f64>,
+    /// MTU of the network between nodes, bytes, when known (the data plane's datagrams fit it).
+    #[serde(default)]
+    pub mtu: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

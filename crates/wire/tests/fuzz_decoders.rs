@@ -126,6 +126,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
                 receive_window: 1 << 22,
                 send_window: 1 << 22,
                 idle_timeout_ms: 10_000,
+                datagram_bytes: 8952,
             },
         }),
         FromCoordinator::Release { epoch: 3 },

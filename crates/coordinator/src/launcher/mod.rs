@@ -38,6 +38,8 @@ pub struct LaunchContext<'a> {
 pub struct Fabric {
     pub link_rate_bps: Option<f64>,
     pub uplink_rate_bps: Option<f64>,
+    /// The MTU between nodes, bytes, when the launcher knows it.
+    pub mtu: Option<u32>,
 }
 
 pub trait Launcher {
@@ -70,7 +72,10 @@ pub trait Launcher {
 pub fn build(opts: &crate::options::RunOptions) -> Box<dyn Launcher> {
     use crate::options::LauncherKind;
     match opts.launcher {
-        LauncherKind::Local => Box::new(Local { bind: opts.bind }),
+        LauncherKind::Local => Box::new(Local {
+            bind: opts.bind,
+            mtu: opts.mtu,
+        }),
         LauncherKind::Netns => Box::new(netns::Netns::from_options(opts)),
         LauncherKind::Ssh => Box::new(ssh::Ssh::new(opts.cluster.clone())),
         LauncherKind::Slurm => Box::new(slurm::Slurm::new(opts.cluster.clone())),
@@ -81,6 +86,8 @@ pub fn build(opts: &crate::options::RunOptions) -> Box<dyn Launcher> {
 /// The local launcher: processes on this machine, all on `bind`.
 pub struct Local {
     pub bind: IpAddr,
+    /// `--mtu`, if given.
+    pub mtu: Option<u32>,
 }
 
 impl Launcher for Local {
@@ -95,6 +102,18 @@ impl Launcher for Local {
     }
     fn teardown(&mut self) -> Result<()> {
         Ok(())
+    }
+    /// Loopback carries jumbo datagrams; another local address is assumed to be Ethernet.
+    fn fabric(&self) -> Fabric {
+        let default = if self.bind.is_loopback() {
+            crate::transport::JUMBO_MTU
+        } else {
+            crate::transport::ETHERNET_MTU
+        };
+        Fabric {
+            mtu: Some(self.mtu.unwrap_or(default)),
+            ..Fabric::default()
+        }
     }
 }
 

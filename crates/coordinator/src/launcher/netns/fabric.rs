@@ -59,6 +59,8 @@ pub struct FabricSpec {
     pub link: Option<Shape>,
     /// Every group's uplink to the spine, both directions; `None` leaves them unshaped.
     pub uplink: Option<Shape>,
+    /// MTU of every link and bridge, bytes.
+    pub mtu: u32,
 }
 
 impl FabricSpec {
@@ -102,9 +104,12 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
     let mut steps = Vec::new();
 
     // The switch: leaf bridges, and a spine joined to them by uplinks when there are groups.
+    let mtu = spec.mtu.to_string();
     let mut fabric = ns_step(&sw);
     let bridge = |cmds: &mut Vec<Cmd>, name: &str| {
-        cmds.push(Cmd::ip(&["-n", &sw, "link", "add", name, "type", "bridge"]));
+        cmds.push(Cmd::ip(&[
+            "-n", &sw, "link", "add", name, "mtu", &mtu, "type", "bridge",
+        ]));
         cmds.push(Cmd::ip(&["-n", &sw, "link", "set", name, "up"]));
     };
     for g in 0..groups {
@@ -116,7 +121,8 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
             let (up, dn, leaf) = (ifname::uplink(g), ifname::downlink(g), ifname::leaf(g));
             let c = &mut fabric.cmds;
             c.push(Cmd::ip(&[
-                "-n", &sw, "link", "add", &up, "type", "veth", "peer", "name", &dn,
+                "-n", &sw, "link", "add", &up, "mtu", &mtu, "type", "veth", "peer", "name", &dn,
+                "mtu", &mtu,
             ]));
             c.push(Cmd::ip(&["-n", &sw, "link", "set", &up, "master", &leaf]));
             c.push(Cmd::ip(&[
@@ -152,11 +158,15 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
             "link",
             "add",
             ifname::COORDINATOR_PORT,
+            "mtu",
+            &mtu,
             "type",
             "veth",
             "peer",
             "name",
             ifname::COORDINATOR,
+            "mtu",
+            &mtu,
             "netns",
             &co,
         ]),
@@ -188,11 +198,15 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
                 "link",
                 "add",
                 &port,
+                "mtu",
+                &mtu,
                 "type",
                 "veth",
                 "peer",
                 "name",
                 ifname::NODE,
+                "mtu",
+                &mtu,
                 "netns",
                 &ns,
             ]),
@@ -222,6 +236,7 @@ mod tests {
             group_of: even_groups(nodes, groups),
             link: Some(Shape { rate_bps: 500e6 }),
             uplink: Some(Shape { rate_bps: 250e6 }),
+            mtu: 9000,
         }
     }
 

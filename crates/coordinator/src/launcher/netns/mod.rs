@@ -43,12 +43,18 @@ pub struct Netns {
 
 impl Netns {
     /// A launcher for `group_of.len()` nodes; rates in bits per second, `None` = unshaped.
-    pub fn new(group_of: Vec<usize>, link_bps: Option<f64>, uplink_bps: Option<f64>) -> Netns {
+    pub fn new(
+        group_of: Vec<usize>,
+        link_bps: Option<f64>,
+        uplink_bps: Option<f64>,
+        mtu: u32,
+    ) -> Netns {
         Netns {
             spec: FabricSpec {
                 group_of,
                 link: link_bps.map(|rate_bps| Shape { rate_bps }),
                 uplink: uplink_bps.map(|rate_bps| Shape { rate_bps }),
+                mtu,
             },
             names: None,
             created: Vec::new(),
@@ -61,7 +67,8 @@ impl Netns {
             .netns_groups
             .clone()
             .unwrap_or_else(|| vec![0; opts.nranks]);
-        Netns::new(group_of, opts.link_rate_bps, opts.netns_uplink_bps)
+        let mtu = opts.mtu.unwrap_or(crate::transport::JUMBO_MTU);
+        Netns::new(group_of, opts.link_rate_bps, opts.netns_uplink_bps, mtu)
     }
 
     fn build(&mut self, names: &Names) -> Result<()> {
@@ -174,6 +181,7 @@ impl Launcher for Netns {
         Fabric {
             link_rate_bps: self.spec.link.map(|s| s.rate_bps),
             uplink_rate_bps: self.spec.uplink.map(|s| s.rate_bps),
+            mtu: Some(self.spec.mtu),
         }
     }
 
