@@ -2,7 +2,7 @@
 # netns-fabric.sh - build by hand the emulated cluster that `collbench run --launcher netns`
 # builds, to run other tools (iperf3, Gloo, MPI, ...) across the same fabric.
 #
-#   netns-fabric.sh up   [-n NODES] [-r RATE] [-g NGROUPS] [-u UPLINK_RATE] [-N NAME]
+#   netns-fabric.sh up   [-n NODES] [-r RATE] [-g NGROUPS] [-u UPLINK_RATE] [-m MTU] [-N NAME]
 #   netns-fabric.sh down [-N NAME]
 #   netns-fabric.sh exec RANK [-N NAME] -- CMD ARGS...   (run CMD in node RANK's namespace)
 #   netns-fabric.sh status [-N NAME]
@@ -13,7 +13,8 @@
 #   cbf-NAME-sw    the switch: bridge br0 (one group) or leaves br0..br<G-1> joined to bridge
 #                  `spine` by veth pairs up<g>/dn<g>; port n<r> of node r has tbf RATE (what the
 #                  node receives); up<g> and dn<g> have tbf UPLINK_RATE (each direction)
-# RATE and UPLINK_RATE take tc units (500mbit, 1gbit); "none" leaves links unshaped.
+# RATE and UPLINK_RATE take tc units (500mbit, 1gbit); "none" leaves links unshaped. MTU (default
+# 9000, jumbo frames, as collbench's launcher) is set on every link and bridge.
 # Rank r is in group r*G/NODES (consecutive blocks). The tbf bucket is max(64 KiB, 1 ms at the
 # rate) and its queue holds 50 ms at the rate, as in collbench's launcher.
 # The prefix cbf- keeps these apart from collbench's own cb-<run id>-* namespaces, which a
@@ -25,7 +26,7 @@ die() { echo "netns-fabric.sh: $*" >&2; exit 1; }
 
 cmd=${1:-}; [ -n "$cmd" ] || usage
 shift
-NODES=4 RATE=500mbit NGROUPS=1 UPLINK=none NAME=fab RANK=
+NODES=4 RATE=500mbit NGROUPS=1 UPLINK=none NAME=fab RANK= MTU=9000
 if [ "$cmd" = exec ]; then RANK=${1:-}; shift || true; fi
 while [ $# -gt 0 ]; do
   case $1 in
@@ -34,12 +35,14 @@ while [ $# -gt 0 ]; do
     -g) NGROUPS=$2; shift 2 ;;
     -u) UPLINK=$2; shift 2 ;;
     -N) NAME=$2; shift 2 ;;
+    -m) MTU=$2; shift 2 ;;
     --) shift; break ;;
     -h|--help) usage 0 ;;
     *) [ "$cmd" = exec ] && break; die "unknown option $1" ;;
   esac
 done
 [[ $NAME =~ ^[A-Za-z0-9]{1,20}$ ]] || die "-N: '$NAME' must be 1-20 letters or digits"
+[[ $MTU =~ ^[0-9]+$ ]] && [ "$MTU" -ge 1280 ] && [ "$MTU" -le 65535 ] || die "-m: MTU '$MTU' must be 1280..65535"
 SW=cbf-$NAME-sw
 
 # Bits per second of a tc rate ("500mbit" -> 500000000).
@@ -89,13 +92,13 @@ up() {
   ip netns add "$SW"; ip -n "$SW" link set lo up
   local g r ns core=br0
   for ((g = 0; g < NGROUPS; g++)); do
-    ip -n "$SW" link add "br$g" type bridge; ip -n "$SW" link set "br$g" up
+    ip -n "$SW" link add "br$g" mtu "$MTU" type bridge; ip -n "$SW" link set "br$g" up
   done
   if [ "$NGROUPS" -gt 1 ]; then
     core=spine
-    ip -n "$SW" link add spine type bridge; ip -n "$SW" link set spine up
+    ip -n "$SW" link add spine mtu "$MTU" type bridge; ip -n "$SW" link set spine up
     for ((g = 0; g < NGROUPS; g++)); do
-      ip -n "$SW" link add "up$g" type veth peer name "dn$g"
+      ip -n "$SW" link add "up$g" mtu "$MTU" type veth peer name "dn$g" mtu "$MTU"
       ip -n "$SW" link set "up$g" master "br$g"; ip -n "$SW" link set "dn$g" master spine
       shape "$SW" "up$g" "$UPLINK"; shape "$SW" "dn$g" "$UPLINK"
       ip -n "$SW" link set "up$g" up; ip -n "$SW" link set "dn$g" up
@@ -104,7 +107,7 @@ up() {
   for ((r = 0; r < NODES; r++)); do
     ns=cbf-$NAME-n$r; g=$(( r * NGROUPS / NODES ))
     ip netns add "$ns"; ip -n "$ns" link set lo up
-    ip -n "$SW" link add "n$r" type veth peer name eth0 netns "$ns"
+    ip -n "$SW" link add "n$r" mtu "$MTU" type veth peer name eth0 mtu "$MTU" netns "$ns"
     ip -n "$SW" link set "n$r" master "br$g"
     shape "$ns" eth0 "$RATE"; shape "$SW" "n$r" "$RATE"
     ip -n "$SW" link set "n$r" up

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
-use quinn::{Connection, Endpoint, RecvStream, SendStream};
+use quinn::{Connection, Endpoint, RecvStream, SendStream, ServerConfig};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 use wire::control::PeerInfo;
@@ -87,14 +87,24 @@ async fn dial(
     }
 }
 
-/// Accepts one incoming connection; `Ok(None)` when it was refused (and logged).
+/// Accepts one incoming connection with `config` (the plan's: a peer that dialled before this
+/// node had the plan would otherwise get the bootstrap one); `None` when it was refused (and
+/// logged).
 async fn accept_one(
     incoming: quinn::Incoming,
+    config: &Arc<ServerConfig>,
     expected: &BTreeSet<usize>,
     pinned: &HashMap<Vec<u8>, usize>,
 ) -> Option<(usize, Connection)> {
     let remote = incoming.remote_address();
-    let conn = match incoming.await {
+    let connecting = match incoming.accept_with(config.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(%remote, "refused a data-plane connection: {e}");
+            return None;
+        }
+    };
+    let conn = match connecting.await {
         Ok(c) => c,
         Err(e) => {
             warn!(%remote, "refused a data-plane connection: handshake failed: {e}");
@@ -151,6 +161,7 @@ impl Links {
         me: usize,
         peers: &BTreeSet<usize>,
         plan_peers: &[PeerInfo],
+        server_config: &Arc<ServerConfig>,
         timeout: Duration,
     ) -> Result<Links, NodeError> {
         let pinned = pinned_certs(plan_peers)?;
@@ -166,7 +177,9 @@ impl Links {
                     let Some(inc) = endpoint.accept().await else {
                         return Err(NodeError::Io("endpoint closed during set-up".into()));
                     };
-                    if let Some((rank, conn)) = accept_one(inc, &expected, &pinned).await {
+                    if let Some((rank, conn)) =
+                        accept_one(inc, server_config, &expected, &pinned).await
+                    {
                         match got.entry(rank) {
                             std::collections::hash_map::Entry::Occupied(_) => {
                                 warn!(rank, "refused a second connection claiming the same rank");

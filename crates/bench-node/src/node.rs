@@ -148,7 +148,8 @@ async fn sweep(
         )));
     }
     let me = cfg.rank;
-    endpoint.set_server_config(Some(tls::server_config(&cfg.credentials, &plan.transport)?));
+    let server_config = std::sync::Arc::new(tls::server_config(&cfg.credentials, &plan.transport)?);
+    endpoint.set_server_config(Some((*server_config).clone()));
     // A clone of an `Endpoint` has its own default client configuration: dial through the
     // clone that carries the plan's (windows, datagram size), not the bootstrap one.
     let mut endpoint_for_clients = endpoint.clone();
@@ -160,6 +161,7 @@ async fn sweep(
         me,
         &peers,
         &plan.peers,
+        &server_config,
         cfg.setup_timeout,
     )
     .await?;

@@ -154,11 +154,29 @@ fn data_plane_accepts_only_the_scheduled_peer() {
         // two knocks arrive first and must be refused while rank 1 waits.
         let only_zero: std::collections::BTreeSet<usize> = [0].into();
         let only_one: std::collections::BTreeSet<usize> = [1].into();
+        let server =
+            |r: usize| std::sync::Arc::new(tls::server_config(&run.for_rank(r), &PARAMS).unwrap());
+        let (server0, server1) = (server(0), server(1));
         let (a, b) = tokio::join!(
-            Links::connect(&eps[1], 1, &only_zero, &peers, Duration::from_secs(10)),
+            Links::connect(
+                &eps[1],
+                1,
+                &only_zero,
+                &peers,
+                &server1,
+                Duration::from_secs(10)
+            ),
             async {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                Links::connect(&eps[0], 0, &only_one, &peers, Duration::from_secs(10)).await
+                Links::connect(
+                    &eps[0],
+                    0,
+                    &only_one,
+                    &peers,
+                    &server0,
+                    Duration::from_secs(10),
+                )
+                .await
             },
         );
         assert!(a.is_ok() && b.is_ok(), "the scheduled pair did not connect");
