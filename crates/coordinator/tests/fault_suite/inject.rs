@@ -1,8 +1,10 @@
 //! One run of the suite: start a run on the emulated cluster, inject one fault, and watch it end.
 //!
-//! Node and coordinator faults at a random moment are sent from here (SIGKILL to the process of
-//! a rank, or to the coordinator); SIGSTOP and link-down use the coordinator's own `--fault`
-//! hooks at a random size, so they land while data moves.
+//! Node and coordinator faults at a random moment are sent from here (SIGKILL or SIGSTOP to the
+//! process of a rank, timed from when the nodes start, so some land while they register; SIGKILL
+//! to the coordinator, timed from its start, so some land while it builds the fabric). Half the
+//! SIGSTOPs and every link-down use the coordinator's own `--fault` hooks at a random size, so
+//! they land while data moves.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -27,7 +29,7 @@ pub const ALGORITHMS: [&str; 5] = ["ring", "tree", "dbtree", "rhd", "rd"];
 pub enum Kind {
     /// SIGKILL a node at a random moment.
     Kill,
-    /// SIGSTOP a node (the `stop` hook at a random size).
+    /// SIGSTOP a node (at a random moment, or by the `stop` hook at a random size).
     Stop,
     /// Take a node's switch port down (the `link-down` hook at a random size).
     LinkDown,
@@ -54,17 +56,29 @@ pub struct Spec {
     pub nranks: usize,
     pub rank: usize,
     pub algorithm: &'static str,
+    /// The fault is the coordinator's `--fault` hook, fired at `size`.
+    pub hook: bool,
     /// Where a hook fires.
     pub size: u64,
-    /// When a signal is sent, after the coordinator starts.
+    /// When a signal is sent: after the first node starts (kill, stop), after the coordinator
+    /// starts (coordinator).
     pub delay: Duration,
 }
 
 impl Spec {
     pub fn describe(&self) -> String {
         let what = match self.kind {
-            Kind::Kill => format!("SIGKILL rank {} at {:.2} s", self.rank, secs(self.delay)),
-            Kind::Stop => format!("SIGSTOP rank {} at {}", self.rank, self.size),
+            Kind::Kill => format!(
+                "SIGKILL rank {} {:.2} s after the nodes started",
+                self.rank,
+                secs(self.delay)
+            ),
+            Kind::Stop if self.hook => format!("SIGSTOP rank {} at {}", self.rank, self.size),
+            Kind::Stop => format!(
+                "SIGSTOP rank {} {:.2} s after the nodes started",
+                self.rank,
+                secs(self.delay)
+            ),
             Kind::LinkDown => format!("link of rank {} down at {}", self.rank, self.size),
             Kind::Coordinator => format!("SIGKILL the coordinator at {:.2} s", secs(self.delay)),
         };
@@ -180,14 +194,13 @@ pub fn run(exe: &Path, spec: Spec, dir: PathBuf) -> Outcome {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    match spec.kind {
-        Kind::Stop => {
-            cmd.args(["--fault", &format!("stop:{}@{}", spec.rank, spec.size)]);
-        }
-        Kind::LinkDown => {
-            cmd.args(["--fault", &format!("link-down:{}@{}", spec.rank, spec.size)]);
-        }
-        Kind::Kill | Kind::Coordinator => {}
+    if spec.hook {
+        let kind = if spec.kind == Kind::Stop {
+            "stop"
+        } else {
+            "link-down"
+        };
+        cmd.args(["--fault", &format!("{kind}:{}@{}", spec.rank, spec.size)]);
     }
     let start = Instant::now();
     let mut child: Child = cmd.spawn().expect("collbench starts");
@@ -198,11 +211,13 @@ pub fn run(exe: &Path, spec: Spec, dir: PathBuf) -> Outcome {
     let mut run_id = None;
     let mut injected_at = None;
     let mut status = None;
+    let mut nodes_started = None;
     loop {
         for (pid, ppid) in parents() {
             if ppid == me && !nodes.iter().any(|&(_, p)| p == pid) {
                 if let Some(rank) = rank_of(pid) {
                     nodes.push((rank, pid));
+                    nodes_started.get_or_insert_with(Instant::now);
                 }
             }
         }
@@ -214,22 +229,26 @@ pub fn run(exe: &Path, spec: Spec, dir: PathBuf) -> Outcome {
             break;
         }
         let now = Instant::now();
-        if injected_at.is_none() && now.duration_since(start) >= spec.delay {
+        let since = |t: Instant| now.duration_since(t) >= spec.delay;
+        if injected_at.is_none() && !spec.hook {
             match spec.kind {
-                Kind::Kill => {
+                Kind::Kill | Kind::Stop if nodes_started.is_some_and(since) => {
+                    let sig = if spec.kind == Kind::Kill {
+                        Signal::SIGKILL
+                    } else {
+                        Signal::SIGSTOP
+                    };
                     // The rank's process, once it is started.
                     if let Some(&(_, pid)) = nodes.iter().find(|&&(r, _)| r == spec.rank) {
-                        if signal(pid, Signal::SIGKILL) {
+                        if signal(pid, sig) {
                             injected_at = Some(now);
                         }
                     }
                 }
-                Kind::Coordinator => {
-                    if signal(me, Signal::SIGKILL) {
-                        injected_at = Some(now);
-                    }
+                Kind::Coordinator if since(start) && signal(me, Signal::SIGKILL) => {
+                    injected_at = Some(now);
                 }
-                Kind::Stop | Kind::LinkDown => {}
+                _ => {}
             }
         }
         if now.duration_since(start) > HANG_BOUND {
@@ -283,7 +302,7 @@ pub fn run(exe: &Path, spec: Spec, dir: PathBuf) -> Outcome {
     let text =
         |l: &Lines| -> Vec<(Instant, String)> { l.lock().map(|v| v.clone()).unwrap_or_default() };
     let stdout_lines = text(&out_lines);
-    if matches!(spec.kind, Kind::Stop | Kind::LinkDown) {
+    if spec.hook {
         injected_at = stdout_lines
             .iter()
             .find(|(_, l)| l.starts_with("# fault"))

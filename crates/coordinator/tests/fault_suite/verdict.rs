@@ -89,8 +89,8 @@ pub fn culprit_problem(o: &Outcome) -> Option<String> {
     let failed = o.status.is_some_and(|s| !s.success());
     if !failed {
         return match o.spec.kind {
-            // A SIGKILL that lands after the sweep is over fails nothing.
-            Kind::Kill => None,
+            // A signal that lands after the sweep is over fails nothing.
+            Kind::Kill | Kind::Stop if !o.spec.hook && o.status.is_some() => None,
             _ if o.status.is_none() => Some("the run hung".into()),
             _ => Some("the fault fired but the run passed".into()),
         };
@@ -105,7 +105,7 @@ pub fn culprit_problem(o: &Outcome) -> Option<String> {
     if !o.stderr.contains(&format!("rank {rank} (")) {
         wrong.push("the error message does not name it".into());
     }
-    if matches!(o.spec.kind, Kind::Stop | Kind::LinkDown) {
+    if o.spec.hook {
         // A hook fires in that size's first iteration: the record says where.
         if failure["size"].as_u64() != Some(o.spec.size) || failure["algorithm"] != o.spec.algorithm
         {
