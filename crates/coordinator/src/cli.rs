@@ -102,7 +102,9 @@ pub struct RunArgs {
     /// Overwrite an output directory that already holds results.
     #[arg(long)]
     pub force: bool,
-    /// Seconds without progress from any rank before the run is declared stalled.
+    /// Seconds without progress (no rank finishing a step, reaching a barrier or reporting)
+    /// before the run is declared stuck; grows to 10 x the iteration time measured at the
+    /// previous size. Dead, stopped or cut-off nodes are found from heartbeats in seconds.
     #[arg(long = "timeout", default_value_t = 60)]
     pub timeout: u64,
     /// How bench-nodes are started: local (processes on this machine), netns (an emulated
@@ -120,7 +122,7 @@ pub struct RunArgs {
     /// emulated fabrics, link efficiency. Default: 40gbit assumed for windows only.
     #[arg(long = "link-rate")]
     pub link_rate: Option<String>,
-    /// MTU of the network between nodes, bytes (1280..65535); QUIC datagrams are sized to
+    /// MTU of the network between nodes, bytes (1280..9216); QUIC datagrams are sized to
     /// fill it. netns builds its links with it. Default: 9000 (jumbo frames) on loopback and
     /// netns, 1500 elsewhere.
     #[arg(long = "mtu")]

@@ -1,9 +1,4 @@
 use clap::Parser;
-
-// mimalloc keeps freed pages for reuse; glibc's malloc returns large blocks to the kernel and
-// faults them back in on the next message, which cost ~10% of a node's CPU (perf, loopback p = 4).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {

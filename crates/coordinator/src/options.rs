@@ -251,8 +251,9 @@ impl RunOptions {
             .map(|r| parse_rate(r).map_err(|e| bad("--link-rate", e.to_string())))
             .transpose()?;
         if let Some(mtu) = a.mtu {
-            if !(1280..=65535).contains(&mtu) {
-                return Err(bad("--mtu", format!("{mtu} is outside 1280..65535 bytes")));
+            let max = bench_node::tls::MAX_MTU;
+            if !(1280..=max).contains(&mtu) {
+                return Err(bad("--mtu", format!("{mtu} is outside 1280..{max} bytes")));
             }
         }
         let (netns_groups, netns_uplink_bps) =

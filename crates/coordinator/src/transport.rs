@@ -16,8 +16,8 @@ pub const DEFAULT_RTT_S: f64 = 1e-3;
 /// MTU assumed for a network collbench did not build and that `--mtu` does not describe.
 pub const ETHERNET_MTU: u32 = 1500;
 /// MTU of loopback and of the emulated fabric unless `--mtu` says otherwise: jumbo frames, as
-/// GPU clusters' fabrics run them. Loopback carries far more; bigger datagrams measured no
-/// faster here (16,000 vs 8,952 bytes, loopback p = 4).
+/// GPU clusters' fabrics run them. Loopback carries far more, but bigger datagrams measured no
+/// faster here (16,000 vs 8,952 bytes, loopback p = 4) and cost memory (see `MAX_DATAGRAM`).
 pub const JUMBO_MTU: u32 = 9000;
 /// IPv6 and UDP headers: the datagram an MTU carries over either IP version.
 const IP_UDP_HEADERS: u32 = 48;
@@ -62,5 +62,6 @@ mod tests {
         assert_eq!(datagram_bytes(1280), 1232);
         assert_eq!(datagram_bytes(576), bench_node::tls::MIN_DATAGRAM);
         assert_eq!(datagram_bytes(65_536), bench_node::tls::MAX_DATAGRAM);
+        assert_eq!(datagram_bytes(bench_node::tls::MAX_MTU), 9168);
     }
 }

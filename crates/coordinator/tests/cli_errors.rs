@@ -56,6 +56,8 @@ fn bad_flags_are_named_with_what_is_accepted() {
         &["--launcher", "unknown launcher 'mpi'"],
     );
     fails_with(&["--link-rate", "fast"], &["--link-rate", "tc units"]);
+    fails_with(&["--mtu", "65535"], &["--mtu", "outside 1280..9216"]);
+    fails_with(&["--mtu", "576"], &["--mtu", "outside 1280..9216"]);
     fails_with(&["--timeout", "0"], &["--timeout"]);
     fails_with(&["-N", "100000"], &["-N/--nodes", "limit"]);
 }

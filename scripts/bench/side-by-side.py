@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""side-by-side.py - collbench against Gloo and Open MPI, interleaved, in one run.
+
+Runs collbench's ring all-reduce and the peers of ../shared/peers (Gloo ring over TCP, Open MPI
+over TCP) on the same sizes and rank counts, round-robin (each round runs every tool once, in a
+rotating order, so drift on a noisy machine hits all of them alike), and prints per size the
+median busbw of each and collbench's ratio to the best peer:
+
+  loopback, p = 4 and 8, float sum, 1 KiB .. 64 MiB;
+  the emulated cluster (root): p = 4, 500 Mbit/s links, MTU 9000 - collbench's netns launcher,
+  and the peers on the same fabric built by scripts/netns-fabric.sh;
+  1 KiB at p = 4: collbench's fastest algorithm against Open MPI;
+  peak RSS of the largest collbench process against 2 x the largest buffer + 64 MiB.
+
+Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns] [--out FILE]
+Needs: openmpi-bin libopenmpi-dev libgloo-dev (the peers are built with their build.sh when
+missing), a release build of collbench (built when missing), root for the netns part.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FABRIC = os.path.join(ROOT, "scripts", "netns-fabric.sh")
+AGENT = os.path.join(ROOT, "scripts", "bench", "netns-rsh-agent.sh")
+# Peers' rows: size count type redop time_us algbw busbw #wrong
+PEER_ROW = re.compile(r"^\s+(\d+)\s+\d+\s+float\s+sum\s+([\d.]+)\s+[\d.]+\s+([\d.]+)\s+(\S+)\s*$")
+SIZES = "-b 1K -e 64M -f 4".split()
+NETNS_SIZES = "-b 1M -e 64M -f 4".split()
+
+
+def log(msg):
+    print(f"[side-by-side] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, timeout=900, env=None):
+    """Runs cmd; returns stdout. A failure is reported and returns None (the other tools go on)."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        log(f"timed out: {' '.join(cmd)}")
+        return None
+    if p.returncode != 0:
+        log(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+        return None
+    return p.stdout
+
+
+def peer_table(text):
+    """{size: (time_us, busbw GB/s)} from a peer's table; wrong results are refused."""
+    rows = {}
+    for line in (text or "").splitlines():
+        m = PEER_ROW.match(line)
+        if m:
+            if m.group(4) not in ("0", "N/A"):
+                log(f"peer reported {m.group(4)} wrong elements at {m.group(1)} bytes")
+                continue
+            rows[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
+    return rows
+
+
+def collbench_table(out_dir, algorithm="ring"):
+    """{size: (time_us, busbw GB/s)} of out-of-place rows from results.json."""
+    with open(os.path.join(out_dir, "results.json")) as f:
+        doc = json.load(f)
+    rows = {}
+    for r in doc["results"]:
+        if r["algorithm"] == algorithm and r.get("nwrong") in (0, None):
+            rows[r["size"]] = (r["time"], r["bus_bw"])
+    return rows
+
+
+class Tools:
+    def __init__(self, args):
+        self.collbench = args.collbench
+        self.build = args.build_dir
+        self.peers = args.peers
+        self.tmp = tempfile.mkdtemp(prefix="side-by-side-")
+
+    def collbench_run(self, n, extra, algorithm="ring", sizes=SIZES, iters=("-n", "10", "-w", "3")):
+        out = os.path.join(self.tmp, "cb")
+        cmd = [self.collbench, "run", "-N", str(n), *sizes, *iters, "--out", out, "--force", *extra]
+        if run(cmd) is None:
+            return {}
+        return collbench_table(out, algorithm)
+
+    def gloo(self, n):
+        return peer_table(run([os.path.join(self.peers, "gloo_run.sh"), str(n), "-a", "ring", *SIZES],
+                              env={**os.environ, "BUILD_DIR": self.build}))
+
+    def mpi(self, n):
+        return peer_table(run(["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(n),
+                               "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo",
+                               os.path.join(self.build, "mpi_allreduce"), *SIZES]))
+
+
+def medians(samples):
+    """{size: median busbw, median time} over rounds."""
+    out = {}
+    sizes = set().union(*[s.keys() for s in samples]) if samples else set()
+    for size in sizes:
+        vals = [s[size] for s in samples if size in s]
+        out[size] = (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+    return out
+
+
+def interleave(rounds, tools):
+    """Runs every (name, fn) once per round in rotating order; {name: medians}."""
+    got = {name: [] for name, _ in tools}
+    for r in range(rounds):
+        order = tools[r % len(tools):] + tools[:r % len(tools)]
+        for name, fn in order:
+            log(f"round {r + 1}/{rounds}: {name}")
+            got[name].append(fn())
+    return {name: medians(s) for name, s in got.items()}
+
+
+def size_name(b):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if b >= 1 << shift and b % (1 << shift) == 0:
+            return f"{b >> shift} {unit}"
+    return f"{b} B"
+
+
+def busbw_table(title, results, link_gbs=None):
+    names = list(results)
+    peers = [n for n in names if n != "collbench"]
+    sizes = sorted(set().union(*[results[n].keys() for n in names]))
+    lines = [f"### {title}", "", "| size | " + " | ".join(f"{n} busbw GB/s" for n in names)
+             + " | collbench / best peer |" + (" collbench / link |" if link_gbs else ""),
+             "|---|" + "---|" * (len(names) + 1 + (1 if link_gbs else 0))]
+    for s in sizes:
+        cells = [f"{results[n][s][1]:.4f}" if s in results[n] else "-" for n in names]
+        best = max((results[p][s][1] for p in peers if s in results[p]), default=None)
+        cb = results["collbench"].get(s)
+        ratio = f"{cb[1] / best:.2f}" if cb and best else "-"
+        link = f" {cb[1] / link_gbs:.1%} |" if link_gbs and cb else (" - |" if link_gbs else "")
+        lines.append(f"| {size_name(s)} | " + " | ".join(cells) + f" | {ratio} |" + link)
+    return "\n".join(lines) + "\n"
+
+
+def loopback(args, tools):
+    sections = []
+    for n in args.ranks:
+        res = interleave(args.rounds, [("collbench", lambda: tools.collbench_run(n, [])),
+                                       ("gloo", lambda: tools.gloo(n)),
+                                       ("mpi-tcp", lambda: tools.mpi(n))])
+        sections.append(busbw_table(f"Loopback, p = {n}, ring (MPI: its own choice)", res))
+    return sections
+
+
+def small_message(args, tools):
+    """1 KiB at p = 4: collbench's fastest algorithm (median over rounds) against Open MPI."""
+    algos = ["ring", "tree", "dbtree", "rhd", "rd"]
+    one_k = ("-b", "1K", "-e", "1K")
+    iters = ("-n", "200", "-w", "20")
+    samples = {a: [] for a in algos}
+    mpi = []
+    for r in range(args.rounds):
+        log(f"round {r + 1}/{args.rounds}: 1 KiB")
+        out = os.path.join(tools.tmp, "cb1k")
+        if run([tools.collbench, "run", "-N", "4", *one_k, *iters, "--algo", ",".join(algos),
+                "--out", out, "--force"]) is not None:
+            for a in algos:
+                t = collbench_table(out, a).get(1024)
+                if t:
+                    samples[a].append(t[0])
+        m = tools.mpi(4).get(1024)
+        if m:
+            mpi.append(m[0])
+    med = {a: statistics.median(v) for a, v in samples.items() if v}
+    if not med or not mpi:
+        return "### 1 KiB at p = 4\n\nno result (see the log above)\n"
+    best = min(med, key=med.get)
+    mpi_t = statistics.median(mpi)
+    rows = "\n".join(f"| collbench {a} | {t:.1f} |" for a, t in sorted(med.items(), key=lambda x: x[1]))
+    return (f"### 1 KiB at p = 4 (median of {args.rounds} rounds)\n\n| tool | time us |\n|---|---|\n"
+            f"{rows}\n| Open MPI tcp | {mpi_t:.1f} |\n\n"
+            f"best collbench ({best}) / Open MPI = {med[best] / mpi_t:.2f} (goal <= 2)\n")
+
+
+def peak_rss(tools):
+    """Peak RSS (GNU time %M: the largest of collbench and its nodes) of a loopback 64 MiB run."""
+    out = os.path.join(tools.tmp, "rss")
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", tools.collbench, "run", "-N", "4", "-b", "64M",
+                        "-e", "64M", "-n", "5", "-w", "1", "--out", out, "--force"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return "### Peak RSS\n\nrun failed\n"
+    kib = int(p.stderr.strip().splitlines()[-1])
+    bound = 2 * 64 + 64
+    return (f"### Peak RSS (loopback, p = 4, 64 MiB)\n\nlargest process: {kib / 1024:.0f} MiB; "
+            f"bound 2 x 64 MiB + 64 MiB = {bound} MiB; ratio {kib / 1024 / bound:.2f} (goal <= 1)\n")
+
+
+def netns(args, tools):
+    """p = 4, shaped links: collbench's netns launcher; the peers on netns-fabric.sh's fabric."""
+    n, rate = 4, args.rate
+    link_gbs = parse_rate(rate) / 8e9
+    name = "sbs"
+    ip = lambda r: f"10.77.0.{r + 2}"
+    peer_sizes = [*NETNS_SIZES, "-n", "5", "-w", "2", "-T", "4M", "-W", "1", "-N", "2"]
+
+    def gloo():
+        store = tempfile.mkdtemp(dir=tools.tmp)
+        procs = []
+        for r in reversed(range(n)):
+            procs.append(subprocess.Popen(
+                [FABRIC, "exec", str(r), "-N", name, "--", os.path.join(tools.build, "gloo_allreduce"),
+                 "-r", str(r), "-s", str(n), "-p", f"sbs{os.getpid()}", "-d", store, "-H", ip(r),
+                 "-a", "ring", *peer_sizes], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        outs = [p.communicate(timeout=900)[0] for p in procs]
+        return peer_table(outs[-1]) if all(p.returncode == 0 for p in procs) else {}
+
+    def mpi():
+        with open(os.path.join(tools.tmp, "hostfile"), "w") as f:
+            f.writelines(f"{ip(r)} slots=1\n" for r in range(n))
+        return peer_table(run([FABRIC, "exec", "0", "-N", name, "--", "mpirun", "--allow-run-as-root",
+                               "-np", str(n), "--hostfile", f.name, "--map-by", "node",
+                               "--mca", "plm_rsh_agent", AGENT, "--mca", "plm_rsh_no_tree_spawn", "1",
+                               "--mca", "oob_tcp_if_include", "10.77.0.0/16",
+                               "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "10.77.0.0/16",
+                               "--mca", "mpi_yield_when_idle", "1",
+                               os.path.join(tools.build, "mpi_allreduce"), *peer_sizes],
+                              env={**os.environ, "CBF_NAME": name}))
+
+    cb = lambda: tools.collbench_run(n, ["--launcher", "netns", "--link-rate", rate], sizes=NETNS_SIZES,
+                                     iters=("-n", "5", "-w", "2"))
+    if run([FABRIC, "up", "-n", str(n), "-r", rate, "-N", name]) is None:
+        return "### Emulated cluster\n\ncould not build the fabric\n"
+    try:
+        res = interleave(args.rounds, [("collbench", cb), ("gloo", gloo), ("mpi-tcp", mpi)])
+    finally:
+        run([FABRIC, "down", "-N", name])
+    return busbw_table(f"Emulated cluster, p = 4, {rate} links both ways, MTU 9000", res, link_gbs)
+
+
+def parse_rate(r):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(k|m|g)bit", r.lower())
+    if not m:
+        sys.exit(f"--rate {r}: expected a tc rate like 500mbit")
+    return float(m.group(1)) * {"k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per setting (median)")
+    ap.add_argument("--ranks", default="4,8", help="loopback rank counts")
+    ap.add_argument("--rate", default="500mbit", help="emulated cluster link rate")
+    ap.add_argument("--skip-netns", action="store_true", help="loopback only (no root needed)")
+    ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"))
+    ap.add_argument("--build-dir", default="/tmp/peers_build", help="where the peers' binaries are")
+    ap.add_argument("--collbench", default=os.path.join(ROOT, "target", "release", "collbench"))
+    ap.add_argument("--out", help="also write the tables to this Markdown file")
+    args = ap.parse_args()
+    args.ranks = [int(x) for x in args.ranks.split(",")]
+    if args.rounds < 1:
+        sys.exit("--rounds must be at least 1")
+    for tool in ("mpirun",):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found: apt-get install openmpi-bin libopenmpi-dev libgloo-dev")
+    if not os.path.exists(os.path.join(args.build_dir, "gloo_allreduce")):
+        log("building the peers")
+        if run([os.path.join(args.peers, "build.sh")], env={**os.environ, "BUILD_DIR": args.build_dir}) is None:
+            sys.exit("building the peers failed")
+    if args.collbench == os.path.join(ROOT, "target", "release", "collbench"):
+        log("cargo build --release")
+        subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    if not args.skip_netns and os.geteuid() != 0:
+        sys.exit("the emulated cluster needs root (or pass --skip-netns)")
+
+    tools = Tools(args)
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %cs"], capture_output=True,
+                              text=True).stdout.strip()
+        parts = [f"## collbench side by side ({head}; {args.rounds} interleaved rounds, medians)\n"]
+        parts += loopback(args, tools)
+        parts.append(small_message(args, tools))
+        parts.append(peak_rss(tools))
+        if not args.skip_netns:
+            parts.append(netns(args, tools))
+        text = "\n".join(parts)
+        print(text)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text)
+    finally:
+        shutil.rmtree(tools.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
