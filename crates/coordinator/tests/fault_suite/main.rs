@@ -177,6 +177,7 @@ fn faults_never_hang_lose_results_leave_anything_or_blame_the_wrong_rank() {
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{}", common::stderr(&out));
+            let _ = std::fs::remove_dir_all(&dir);
             None
         } else {
             let spec = spec(&mut rng, i);
