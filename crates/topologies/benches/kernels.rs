@@ -1,0 +1,69 @@
+//! Micro-benchmarks of the pieces every iteration runs: the reduction kernel (per byte, as a
+//! node applies arriving data) and building and replaying schedules (per collective).
+//!
+//! `cargo bench -p topologies` prints time and throughput per case. These are for finding where
+//! time goes and comparing commits on one machine, not for absolute claims.
+
+use divan::counter::BytesCount;
+use divan::{black_box, Bencher};
+use topologies::executor::execute;
+use topologies::pattern::fill;
+use topologies::reduce::reduce_into;
+use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+
+fn main() {
+    divan::main();
+}
+
+const KERNEL_BYTES: usize = 1 << 20;
+
+#[divan::bench(args = [DataType::Float, DataType::Double, DataType::Int32, DataType::Int64])]
+fn reduce_sum_1mib(bencher: Bencher, dtype: DataType) {
+    let count = KERNEL_BYTES / dtype.size();
+    let src = fill(dtype, 1, count);
+    let mut dst = fill(dtype, 2, count);
+    bencher
+        .counter(BytesCount::new(KERNEL_BYTES))
+        .bench_local(|| reduce_into(dtype, ReduceOp::Sum, black_box(&mut dst), black_box(&src)));
+}
+
+#[divan::bench(args = [ReduceOp::Min, ReduceOp::Max])]
+fn reduce_float_1mib(bencher: Bencher, op: ReduceOp) {
+    let count = KERNEL_BYTES / 4;
+    let src = fill(DataType::Float, 1, count);
+    let mut dst = fill(DataType::Float, 2, count);
+    bencher
+        .counter(BytesCount::new(KERNEL_BYTES))
+        .bench_local(|| reduce_into(DataType::Float, op, black_box(&mut dst), black_box(&src)));
+}
+
+const ALGORITHMS: [Algorithm; 5] = [
+    Algorithm::Ring,
+    Algorithm::Tree,
+    Algorithm::DbTree,
+    Algorithm::Rhd,
+    Algorithm::Rd,
+];
+
+/// Schedule construction, as every node does once per size: p = 64, 16 MiB of floats.
+#[divan::bench(args = ALGORITHMS)]
+fn build_p64_16mib(algo: Algorithm) {
+    let schedule = algo
+        .build(64, 4 << 20, 4, &BuildOptions::default())
+        .expect("a valid schedule");
+    black_box(schedule);
+}
+
+/// In-memory replay (the executor the property tests use): p = 8, 64 Ki floats per rank.
+#[divan::bench(args = ALGORITHMS)]
+fn execute_p8_256kib(bencher: Bencher, algo: Algorithm) {
+    let (p, count) = (8, 1 << 16);
+    let schedule = algo
+        .build(p, count, 4, &BuildOptions::default())
+        .expect("a valid schedule");
+    let inputs: Vec<Vec<f32>> = (0..p).map(|r| vec![r as f32; count]).collect();
+    bencher
+        .counter(BytesCount::new(p * count * 4))
+        .with_inputs(|| inputs.clone())
+        .bench_local_values(|inputs| execute(&schedule, ReduceOp::Sum, inputs).expect("replays"));
+}
