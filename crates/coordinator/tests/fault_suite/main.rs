@@ -242,7 +242,9 @@ fn faults_never_hang_lose_results_leave_anything_or_blame_the_wrong_rank() {
                 notes.push(format!("LEFTOVERS: {left:?}"));
             }
         }
-        if let Some(t) = o.reaction.filter(|_| o.injected) {
+        // Times of faults that ended the run (or, for the coordinator, its nodes).
+        let counted = o.injected && (failed || o.spec.kind == Kind::Coordinator);
+        if let Some(t) = o.reaction.filter(|_| counted) {
             c.reactions[k].push(t);
         }
         let ending = match o.status {
