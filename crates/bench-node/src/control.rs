@@ -25,13 +25,18 @@ use crate::{control_io, NodeError};
 pub const MIN_SILENCE: Duration = Duration::from_secs(4);
 /// ... and at least this many times the largest gap seen between two of its messages.
 pub const GAP_FACTOR: u32 = 4;
+/// Before its first message, the coordinator gets this long from the control connection's start
+/// (registering 32 ranks on a loaded machine takes a while).
+pub const FIRST_MESSAGE_LIMIT: Duration = Duration::from_secs(10);
 /// A pause of this node itself (not scheduled) longer than this is not held against the
 /// coordinator.
 const PAUSE: Duration = Duration::from_secs(1);
 
 /// When the coordinator was last heard from, and the largest gap between two of its messages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Heard {
+    /// When the control connection was taken over.
+    started: Instant,
     last: Option<Instant>,
     max_gap: Duration,
 }
@@ -49,18 +54,28 @@ impl Heard {
         MIN_SILENCE.max(self.max_gap.max(beat) * GAP_FACTOR)
     }
 
+    fn new(started: Instant) -> Heard {
+        Heard {
+            started,
+            last: None,
+            max_gap: Duration::ZERO,
+        }
+    }
+
     /// How long the coordinator has been silent beyond its limit, if it has.
     fn overdue(&self, now: Instant) -> Option<(Duration, Duration)> {
-        let silent = now.saturating_duration_since(self.last?);
-        let limit = self.limit();
+        let (since, limit) = match self.last {
+            Some(t) => (t, self.limit()),
+            None => (self.started, FIRST_MESSAGE_LIMIT),
+        };
+        let silent = now.saturating_duration_since(since);
         (silent > limit).then_some((silent, limit))
     }
 
     /// This node was not scheduled for `pause`: the coordinator's silence over it is forgiven.
     fn paused(&mut self, pause: Duration, now: Instant) {
-        if let Some(t) = self.last.as_mut() {
-            *t = (*t + pause).min(now);
-        }
+        let t = self.last.as_mut().unwrap_or(&mut self.started);
+        *t = (*t + pause).min(now);
     }
 }
 
@@ -138,7 +153,7 @@ impl Control {
         });
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         let (abort_tx, aborted) = watch::channel(None);
-        let heard = Arc::new(Mutex::new(Heard::default()));
+        let heard = Arc::new(Mutex::new(Heard::new(Instant::now())));
         let heard_by_reader = heard.clone();
         let reader = tokio::spawn(async move {
             loop {
@@ -309,9 +324,10 @@ mod tests {
     fn a_coordinator_silent_beyond_its_limit_is_gone_unless_this_node_paused() {
         let t0 = Instant::now();
         let s = Duration::from_secs;
-        let mut h = Heard::default();
-        // Never heard from: not judged (connecting is bounded elsewhere).
-        assert_eq!(h.overdue(t0 + s(60)), None);
+        let mut h = Heard::new(t0);
+        // Never heard from: the first message gets longer.
+        assert_eq!(h.overdue(t0 + s(9)), None);
+        assert!(h.overdue(t0 + s(11)).is_some());
         h.heard(t0);
         h.heard(t0 + Duration::from_millis(500));
         assert_eq!(h.limit(), MIN_SILENCE);

@@ -49,15 +49,20 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     let connecting = endpoint
         .connect(cfg.coordinator, COORDINATOR_NAME)
         .map_err(|e| NodeError::Io(format!("connect to coordinator {}: {e}", cfg.coordinator)))?;
-    let conn = tokio::time::timeout(cfg.setup_timeout, connecting)
-        .await
-        .map_err(|_| {
-            NodeError::Coordinator(format!(
-                "{} did not answer within {:?}",
-                cfg.coordinator, cfg.setup_timeout
-            ))
-        })?
-        .map_err(|e| NodeError::Coordinator(format!("connect to {}: {e}", cfg.coordinator)))?;
+    // A QUIC handshake to a coordinator that has died is retried until the timeout; the
+    // process that started this node going away says so sooner.
+    let parent = std::os::unix::process::parent_id();
+    let conn = tokio::select! {
+        c = tokio::time::timeout(cfg.setup_timeout, connecting) => c
+            .map_err(|_| {
+                NodeError::Coordinator(format!(
+                    "{} did not answer within {:?}",
+                    cfg.coordinator, cfg.setup_timeout
+                ))
+            })?
+            .map_err(|e| NodeError::Coordinator(format!("connect to {}: {e}", cfg.coordinator)))?,
+        e = parent_gone(parent) => return Err(e),
+    };
     let (send, recv) = conn
         .open_bi()
         .await
@@ -84,6 +89,7 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         reason = closed.closed() => Err(NodeError::CoordinatorGone(format!("connection lost: {reason}"))),
         e = aborted => Err(e),
         e = coordinator_gone => Err(e),
+        e = parent_gone(parent) => Err(e),
     };
     let Err(e) = result else {
         control.close(Duration::from_secs(1)).await;
@@ -112,6 +118,21 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     endpoint.close(0u32.into(), b"node stopping");
     let _ = tokio::time::timeout(linger, endpoint.wait_idle()).await;
     Err(e)
+}
+
+/// Resolves when the process that started this node (`parent` at start) has exited: the node
+/// was reparented. A coordinator that starts its nodes itself (local, netns) is that parent; so
+/// is an ssh session or a Slurm step. (A container's init never exits.)
+async fn parent_gone(parent: u32) -> NodeError {
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = std::os::unix::process::parent_id();
+        if now != parent {
+            return NodeError::CoordinatorGone(format!(
+                "the process that started this node (pid {parent}) has exited"
+            ));
+        }
+    }
 }
 
 fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {

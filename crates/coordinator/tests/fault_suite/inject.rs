@@ -60,9 +60,10 @@ pub struct Spec {
     pub hook: bool,
     /// Where a hook fires.
     pub size: u64,
-    /// When a signal is sent: after the first node starts (kill, stop), after the coordinator
-    /// starts (coordinator).
+    /// When a signal is sent: after the first node starts (kill, stop; a coordinator kill when
+    /// `after_nodes`), after the coordinator starts (other coordinator kills).
     pub delay: Duration,
+    pub after_nodes: bool,
 }
 
 impl Spec {
@@ -80,6 +81,10 @@ impl Spec {
                 secs(self.delay)
             ),
             Kind::LinkDown => format!("link of rank {} down at {}", self.rank, self.size),
+            Kind::Coordinator if self.after_nodes => format!(
+                "SIGKILL the coordinator {:.2} s after its nodes started",
+                secs(self.delay)
+            ),
             Kind::Coordinator => format!("SIGKILL the coordinator at {:.2} s", secs(self.delay)),
         };
         format!("{what} ({} p={})", self.algorithm, self.nranks)
@@ -245,7 +250,13 @@ pub fn run(exe: &Path, spec: Spec, dir: PathBuf) -> Outcome {
                         }
                     }
                 }
-                Kind::Coordinator if since(start) && signal(me, Signal::SIGKILL) => {
+                Kind::Coordinator
+                    if (if spec.after_nodes {
+                        nodes_started.is_some_and(since)
+                    } else {
+                        since(start)
+                    }) && signal(me, Signal::SIGKILL) =>
+                {
                     injected_at = Some(now);
                 }
                 _ => {}

@@ -49,10 +49,22 @@ fn env_number(name: &str) -> Option<u64> {
 
 fn spec(rng: &mut Rng, i: usize) -> Spec {
     // The first four runs cover every kind once; then any.
-    let kind = if i < Kind::ALL.len() {
-        Kind::ALL[i]
+    // COLLBENCH_FAULT_KINDS=stop,coordinator runs only those kinds.
+    let kinds: Vec<Kind> = match std::env::var("COLLBENCH_FAULT_KINDS") {
+        Ok(list) => Kind::ALL
+            .into_iter()
+            .filter(|k| list.split(',').any(|n| n.trim() == k.name()))
+            .collect(),
+        Err(_) => Kind::ALL.to_vec(),
+    };
+    assert!(
+        !kinds.is_empty(),
+        "COLLBENCH_FAULT_KINDS names none of kill, stop, link-down, coordinator"
+    );
+    let kind = if i < kinds.len() {
+        kinds[i]
     } else {
-        Kind::ALL[rng.below(Kind::ALL.len())]
+        kinds[rng.below(kinds.len())]
     };
     let nranks = 3 + rng.below(3);
     let hook = match kind {
@@ -62,7 +74,15 @@ fn spec(rng: &mut Rng, i: usize) -> Spec {
     };
     // A healthy run takes about 3-4 s here, 2-3 s of it from the nodes' start; some signals
     // land after it.
+    // Half the coordinator kills land within 0.5 s of its nodes' start, while they connect and
+    // register (before they have heard from it).
+    let after_nodes = kind == Kind::Coordinator && rng.below(2) == 0;
     let delay = match kind {
+        Kind::Coordinator if after_nodes => {
+            // COLLBENCH_FAULT_EARLY_MS narrows the window (to aim at the nodes' connect).
+            let ms = env_number("COLLBENCH_FAULT_EARLY_MS").unwrap_or(500);
+            rng.between(Duration::ZERO, Duration::from_millis(ms))
+        }
         Kind::Coordinator => rng.between(Duration::from_millis(200), Duration::from_millis(3200)),
         _ => rng.between(Duration::ZERO, Duration::from_millis(2500)),
     };
@@ -74,6 +94,7 @@ fn spec(rng: &mut Rng, i: usize) -> Spec {
         hook,
         size: SIZES[rng.below(SIZES.len())],
         delay,
+        after_nodes,
     }
 }
 
@@ -271,6 +292,13 @@ fn faults_never_hang_lose_results_leave_anything_or_blame_the_wrong_rank() {
                 format!("\n    {}", notes.join("\n    "))
             }
         );
+        if notes.iter().any(|n| n.contains("HANG")) {
+            let tail: Vec<&str> = o.stderr.lines().rev().take(40).collect();
+            println!("    stderr (last lines):");
+            for l in tail.into_iter().rev() {
+                println!("      {l}");
+            }
+        }
         if problems.is_empty() && notes.iter().all(|n| !n.contains("HANG")) {
             let _ = std::fs::remove_dir_all(&o.dir);
         }
