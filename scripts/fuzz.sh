@@ -7,7 +7,7 @@
 #   wire/tests/fuzz_decoders.rs         frame_header framed_messages control_from_node
 #                                       control_from_coordinator histogram
 #   coordinator/tests/fuzz_inputs.rs    results_typed results_model_load histogram_samples
-#                                       topology_files
+#                                       topology_files hostfiles
 #   scale-model/tests/fuzz_scenarios.rs scenario_files
 # Here they run in release mode with CASES inputs each (default 1,000,000; COLLBENCH_FUZZ_CASES
 # is how the tests read it) and a fresh random seed, one after the other, and the script prints
@@ -33,10 +33,11 @@ declare -A file_of=(
     [results_model_load]="coordinator fuzz_inputs"
     [histogram_samples]="coordinator fuzz_inputs"
     [topology_files]="coordinator fuzz_inputs"
+    [hostfiles]="coordinator fuzz_inputs"
     [scenario_files]="scale-model fuzz_scenarios"
 )
 order=(frame_header framed_messages control_from_node control_from_coordinator histogram
-    results_typed results_model_load histogram_samples topology_files scenario_files)
+    results_typed results_model_load histogram_samples topology_files hostfiles scenario_files)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${order[@]}")
 for t in "${targets[@]}"; do

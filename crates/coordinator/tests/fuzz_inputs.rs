@@ -313,3 +313,60 @@ fn fuzz_topology_files() {
         },
     );
 }
+
+/// ssh hostfiles: errors name the file and the line; accepted entries are hosts ssh can be given
+/// (no option-like names, no whitespace) with 1..=MAX_SLOTS slots, in file order.
+#[test]
+fn fuzz_hostfiles() {
+    use coordinator::launcher::ssh_hostfile::{parse, HostfileError, MAX_SLOTS};
+    let seeds: Vec<Vec<u8>> = [
+        "# lab\nnode1 slots=8\nnode2 slots=8\n",
+        "alice@10.0.0.5\n\n  10.0.0.6   slots=2  # spare\n",
+        "h1\nh2 slots=1\nh3 slots=4096\n",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    fuzz(
+        "hostfiles",
+        3000,
+        prop_oneof![
+            any::<String>().prop_map(String::into_bytes),
+            bytes(256),
+            mutated(seeds),
+        ],
+        |b| (16 << 10) + 64 * b.len(),
+        |b| {
+            let text = String::from_utf8_lossy(b);
+            match parse(&text, "hosts.txt") {
+                Ok(hosts) => {
+                    let bad = hosts.iter().find(|h| {
+                        h.host.is_empty()
+                            || h.host.starts_with('-')
+                            || h.host.contains(char::is_whitespace)
+                            || h.slots == 0
+                            || h.slots > MAX_SLOTS
+                    });
+                    match bad {
+                        Some(h) => Err(format!("accepted a bad entry {h:?}")),
+                        None if hosts.is_empty() => Err("accepted no hosts".into()),
+                        None if hosts.windows(2).any(|w| w[0].line >= w[1].line) => {
+                            Err("entries out of file order".into())
+                        }
+                        None => Ok(Outcome::Accepted),
+                    }
+                }
+                Err(e @ HostfileError::Line { line, .. }) if line >= 1 => {
+                    let msg = e.to_string();
+                    if msg.starts_with("hosts.txt: line ") {
+                        Ok(Outcome::Refused)
+                    } else {
+                        Err(format!("unclear error: {msg}"))
+                    }
+                }
+                Err(HostfileError::Empty { .. }) => Ok(Outcome::Refused),
+                Err(e) => Err(format!("unexpected error from text: {e}")),
+            }
+        },
+    );
+}
