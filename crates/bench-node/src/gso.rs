@@ -3,8 +3,8 @@
 //! quinn hands the socket up to ten datagrams at a time as one generic-segmentation-offload
 //! (GSO) send, but Linux refuses a GSO send whose datagrams add up to more than 64 KiB
 //! (`EMSGSIZE`), and quinn-udp then drops the whole batch. With 1472-byte datagrams ten always
-//! fit; with the jumbo datagrams collbench uses on loopback and on jumbo-frame fabrics (8972
-//! bytes and up) they do not, and the drops look like heavy packet loss. This wrapper tells quinn
+//! fit; with the jumbo datagrams collbench uses on loopback and on jumbo-frame fabrics (8952
+//! bytes at MTU 9000) they do not, and the drops look like heavy packet loss. This wrapper tells quinn
 //! how many datagrams of the current size fit in one send. Everything else is the runtime's own
 //! socket.
 
