@@ -97,6 +97,18 @@ fn ns_step(ns: &str) -> Step {
     }
 }
 
+/// `ip -n SW link add A mtu M type veth peer name B mtu M [netns PEER_NS]`: a link whose two
+/// ends both carry the fabric's MTU, `a` in the switch namespace `sw`.
+fn veth(sw: &str, a: &str, b: &str, mtu: &str, peer_ns: Option<&str>) -> Cmd {
+    let mut args = vec![
+        "-n", sw, "link", "add", a, "mtu", mtu, "type", "veth", "peer", "name", b, "mtu", mtu,
+    ];
+    if let Some(ns) = peer_ns {
+        args.extend(["netns", ns]);
+    }
+    Cmd::ip(&args)
+}
+
 /// The commands that build `spec` for the run `names`, in order.
 pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
     let sw = names.fabric_ns();
@@ -120,10 +132,7 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
         for g in 0..groups {
             let (up, dn, leaf) = (ifname::uplink(g), ifname::downlink(g), ifname::leaf(g));
             let c = &mut fabric.cmds;
-            c.push(Cmd::ip(&[
-                "-n", &sw, "link", "add", &up, "mtu", &mtu, "type", "veth", "peer", "name", &dn,
-                "mtu", &mtu,
-            ]));
+            c.push(veth(&sw, &up, &dn, &mtu, None));
             c.push(Cmd::ip(&["-n", &sw, "link", "set", &up, "master", &leaf]));
             c.push(Cmd::ip(&[
                 "-n",
@@ -152,24 +161,13 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
     let mut coord = ns_step(&co);
     let addr = format!("{COORDINATOR_ADDR}/{PREFIX_LEN}");
     coord.cmds.extend([
-        Cmd::ip(&[
-            "-n",
+        veth(
             &sw,
-            "link",
-            "add",
             ifname::COORDINATOR_PORT,
-            "mtu",
-            &mtu,
-            "type",
-            "veth",
-            "peer",
-            "name",
             ifname::COORDINATOR,
-            "mtu",
             &mtu,
-            "netns",
-            &co,
-        ]),
+            Some(&co),
+        ),
         Cmd::ip(&[
             "-n",
             &sw,
@@ -192,24 +190,7 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
         let addr = format!("{}/{PREFIX_LEN}", node_addr(rank));
         let mut node = ns_step(&ns);
         node.cmds.extend([
-            Cmd::ip(&[
-                "-n",
-                &sw,
-                "link",
-                "add",
-                &port,
-                "mtu",
-                &mtu,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                ifname::NODE,
-                "mtu",
-                &mtu,
-                "netns",
-                &ns,
-            ]),
+            veth(&sw, &port, ifname::NODE, &mtu, Some(&ns)),
             Cmd::ip(&["-n", &sw, "link", "set", &port, "master", &ifname::leaf(g)]),
         ]);
         if let Some(shape) = spec.link {
