@@ -9,7 +9,7 @@ use bench_node::credentials::RunCredentials;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::{watch, NodeProcess};
+use super::{node_command, watch, NodeProcess};
 use crate::events::Event;
 
 pub fn launch(
@@ -23,19 +23,7 @@ pub fn launch(
     let mut nodes = Vec::with_capacity(nranks);
     for rank in 0..nranks {
         let mut cmd = Command::new(exe);
-        cmd.arg("node")
-            .arg("--coordinator")
-            .arg(coordinator.to_string())
-            .arg("--rank")
-            .arg(rank.to_string())
-            .arg("--nranks")
-            .arg(nranks.to_string())
-            .arg("--bind")
-            .arg(bind.to_string())
-            .envs(creds.for_rank(rank).to_env())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true);
+        node_command(&mut cmd, coordinator, rank, creds, bind);
         let child = cmd
             .spawn()
             .with_context(|| format!("starting rank {rank} ({})", exe.display()))?;

@@ -117,6 +117,31 @@ impl Launcher for Local {
     }
 }
 
+/// Appends `node --coordinator .. --rank .. --nranks .. --bind ..` to `cmd` (which runs the
+/// collbench binary, directly or through a wrapper), with the rank's credentials in its
+/// environment (readable only by this user) and no stdin or stdout; the child dies with `cmd`.
+pub fn node_command(
+    cmd: &mut tokio::process::Command,
+    coordinator: SocketAddr,
+    rank: usize,
+    creds: &RunCredentials,
+    bind: IpAddr,
+) {
+    cmd.arg("node")
+        .arg("--coordinator")
+        .arg(coordinator.to_string())
+        .arg("--rank")
+        .arg(rank.to_string())
+        .arg("--nranks")
+        .arg(creds.ranks.len().to_string())
+        .arg("--bind")
+        .arg(bind.to_string())
+        .envs(creds.for_rank(rank).to_env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+}
+
 /// Watches a started node: its exit (or a kill asked through the returned handle) becomes an
 /// [`Event::Exited`] naming the rank and how it ended.
 pub fn watch(

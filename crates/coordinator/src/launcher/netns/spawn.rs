@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::names::{node_addr, Names};
 use crate::events::Event;
-use crate::launcher::{watch, NodeProcess};
+use crate::launcher::{node_command, watch, NodeProcess};
 
 /// A UDP socket bound to `addr` inside namespace `ns`. `setns` moves only the calling thread, so
 /// a short-lived thread enters the namespace and makes the socket; the socket stays in the
@@ -43,23 +43,15 @@ pub fn launch(
     for rank in 0..nranks {
         let ns = names.node_ns(rank);
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &ns])
-            .arg(exe)
-            .arg("node")
-            .arg("--coordinator")
-            .arg(coordinator.to_string())
-            .arg("--rank")
-            .arg(rank.to_string())
-            .arg("--nranks")
-            .arg(nranks.to_string())
-            .arg("--bind")
-            .arg(IpAddr::V4(node_addr(rank)).to_string())
-            .arg("--host")
-            .arg(&ns)
-            .envs(creds.for_rank(rank).to_env())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true);
+        cmd.args(["netns", "exec", &ns]).arg(exe);
+        node_command(
+            &mut cmd,
+            coordinator,
+            rank,
+            creds,
+            IpAddr::V4(node_addr(rank)),
+        );
+        cmd.arg("--host").arg(&ns);
         let child = cmd
             .spawn()
             .with_context(|| format!("starting rank {rank} in namespace {ns}"))?;
