@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).
     #[arg(long = "segment", default_value = "64K")]
     pub segment: String,
+    /// Piece size that ring forwards as soon as it has reduced it, instead of whole chunks
+    /// (bytes; K, M, G suffixes; 0: whole chunks, the textbook ring).
+    #[arg(long = "ring-segment", default_value = "1M")]
+    pub ring_segment: String,
     /// hier: ranks per group (consecutive ranks) [default: from --topology, else the largest
     /// divisor of the rank count not above its square root].
     #[arg(long = "group-size")]

@@ -209,6 +209,16 @@ impl RunOptions {
                 format!("{segment} bytes is smaller than one {dtype} element"),
             ));
         }
+        let ring_segment =
+            parse_size(&a.ring_segment).map_err(|e| bad("--ring-segment", e.to_string()))?;
+        if ring_segment != 0 && ring_segment < esize {
+            return Err(bad(
+                "--ring-segment",
+                format!(
+                    "{ring_segment} bytes is smaller than one {dtype} element (0 turns pieces off)"
+                ),
+            ));
+        }
         let level = |flag: &'static str, v: &str| {
             v.parse::<Algorithm>().map_err(|e| bad(flag, e.to_string()))
         };
@@ -225,6 +235,7 @@ impl RunOptions {
         }
         let build = BuildOptions {
             segment_bytes: segment as usize,
+            ring_segment_bytes: ring_segment as usize,
             group_size: a.group_size.or(topology.as_ref().map(|t| t.group_size)),
             grid: grid.or(topology.as_ref().map(|t| (t.group_size, t.groups))),
             hier_inner: level("--hier-inner", &a.hier_inner)?,

@@ -219,6 +219,7 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             iters: opts.iters,
             check: opts.check,
             segment_bytes: opts.build.segment_bytes as u64,
+            ring_segment_bytes: Some(opts.build.ring_segment_bytes as u64),
             hosts: Vec::new(),
             link_rate_bps: opts.link_rate_bps,
             uplink_rate_bps: opts.uplink_rate_bps,

@@ -98,6 +98,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             iters: 3,
             check: true,
             segment_bytes: 1 << 20,
+            ring_segment_bytes: None,
             hosts: (0..4)
                 .map(|r| RankHost {
                     rank: r,

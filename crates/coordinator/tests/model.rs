@@ -280,6 +280,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
             iters: 20,
             check: true,
             segment_bytes: 64 << 10,
+            ring_segment_bytes: None,
             hosts: (0..nranks)
                 .map(|rank| RankHost {
                     rank,

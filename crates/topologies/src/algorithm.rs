@@ -35,6 +35,10 @@ pub struct BuildOptions {
     /// Segment size in bytes for pipelined algorithms (`tree`, `dbtree`), rounded down to whole
     /// elements, at least one element.
     pub segment_bytes: usize,
+    /// Piece size in bytes that `ring` forwards as soon as it is reduced (see [`ring`]), rounded
+    /// down to whole elements; 0: whole chunks, the textbook ring.
+    #[serde(default)]
+    pub ring_segment_bytes: usize,
     /// `hier`: ranks per group. `None`: [`hier::default_group_size`].
     #[serde(default)]
     pub group_size: Option<usize>,
@@ -57,6 +61,7 @@ impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
             segment_bytes: 1 << 20,
+            ring_segment_bytes: 0,
             group_size: None,
             grid: None,
             hier_inner: default_level(),
@@ -143,7 +148,7 @@ impl Algorithm {
         self.check_nranks(nranks)?;
         let segment = segment_elems(opts.segment_bytes, elem_size);
         Ok(match self {
-            Algorithm::Ring => ring::schedule(nranks, count),
+            Algorithm::Ring => ring::schedule(nranks, count, ring_segment(opts, elem_size)),
             Algorithm::Tree => tree::schedule(nranks, count, segment),
             Algorithm::DbTree => dbtree::schedule(nranks, count, segment),
             Algorithm::Rhd => rhd::schedule(nranks, count),
@@ -194,6 +199,14 @@ impl Algorithm {
             });
         }
         Ok(())
+    }
+}
+
+/// `ring`'s piece in elements; 0 stays 0 (no pieces).
+fn ring_segment(opts: &BuildOptions, elem_size: usize) -> usize {
+    match opts.ring_segment_bytes {
+        0 => 0,
+        b => segment_elems(b, elem_size),
     }
 }
 

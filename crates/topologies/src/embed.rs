@@ -55,13 +55,18 @@ mod tests {
         // Elements 0..9: all-reduce inside {0,1,2} and {3,4,5}, then across {0,3}, {1,4},
         // {2,5}. Elements 9..20: one ring over all six ranks in reverse order.
         let mut b = ScheduleBuilder::new(6, 20);
-        embed(&mut b, &ring::schedule(3, 9), &[0, 1, 2], 0..9);
-        embed(&mut b, &ring::schedule(3, 9), &[3, 4, 5], 0..9);
+        embed(&mut b, &ring::schedule(3, 9, 0), &[0, 1, 2], 0..9);
+        embed(&mut b, &ring::schedule(3, 9, 0), &[3, 4, 5], 0..9);
         let first_phase = b.clone().finish();
         for i in 0..3 {
-            embed(&mut b, &ring::schedule(2, 9), &[i, i + 3], 0..9);
+            embed(&mut b, &ring::schedule(2, 9, 0), &[i, i + 3], 0..9);
         }
-        embed(&mut b, &ring::schedule(6, 11), &[5, 4, 3, 2, 1, 0], 9..20);
+        embed(
+            &mut b,
+            &ring::schedule(6, 11, 0),
+            &[5, 4, 3, 2, 1, 0],
+            9..20,
+        );
         assert_eq!(count_wrong_on_pattern(&b.finish(), ReduceOp::Sum), Ok(0));
         // The first phase stays inside its groups and its range, and alone is not enough.
         for r in 0..6 {
@@ -75,7 +80,7 @@ mod tests {
 
     #[test]
     fn embedding_the_identity_changes_nothing_that_matters() {
-        let s = ring::schedule(5, 23);
+        let s = ring::schedule(5, 23, 0);
         let mut b = ScheduleBuilder::new(5, 23);
         embed(&mut b, &s, &[0, 1, 2, 3, 4], 0..23);
         assert_eq!(b.finish(), s);

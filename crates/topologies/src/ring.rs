@@ -5,15 +5,73 @@
 //! its left, so after p-1 steps rank r holds the full sum of chunk (r + 1) mod p. All-gather then
 //! passes the finished chunks around the ring in p-1 more steps, copying instead of reducing.
 //! Empty chunks (when count < p) are not sent.
+//!
+//! **Pipelining** ([`schedule`] with a segment smaller than a chunk): every chunk is cut into the
+//! same number k of pieces, and each rank forwards a piece as soon as it has reduced (or copied)
+//! it, instead of waiting for the whole chunk. Seen as one stream of 2(p-1)k pieces per rank,
+//! send i needs receive i - k, so a rank keeps up to k pieces in flight and its receives run
+//! k - 1 pieces behind its sends: the link to the right never waits for a step boundary, and a
+//! piece that arrives late holds up only what depends on it. This is what Gloo's and NCCL's rings
+//! do with their slices; the alpha-beta-gamma form is the same, because the extra messages
+//! overlap on the links.
+
+use std::ops::Range;
 
 use crate::builder::ScheduleBuilder;
 use crate::cost::CostTerms;
-use crate::partition::split;
+use crate::partition::{split, split_range};
 use crate::scatter_gather::ScatterGather;
 use crate::schedule::{RecvAction, Schedule};
 
-pub fn schedule(nranks: usize, count: usize) -> Schedule {
-    scatter_gather(nranks, count).all_reduce()
+/// The ring all-reduce over `count` elements, forwarding pieces of at most about `segment`
+/// elements (0: whole chunks, the textbook ring).
+pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
+    let p = nranks.max(1);
+    let chunks = split(count, p);
+    let largest = chunks.iter().map(|c| c.len()).max().unwrap_or(0);
+    let pieces = if segment == 0 {
+        1
+    } else {
+        largest.div_ceil(segment).max(1)
+    };
+    if pieces == 1 || nranks < 2 {
+        return scatter_gather(nranks, count).all_reduce();
+    }
+    let cut: Vec<Vec<Range<usize>>> = chunks
+        .iter()
+        .map(|c| split_range(c.clone(), pieces))
+        .collect();
+    // Position q of a rank's stream: step s = q / pieces (reduce-scatter for s < p - 1, then
+    // all-gather), piece j = q % pieces. At every step rank r sends chunk (r - s) and receives
+    // chunk (r - s - 1), in both halves (the ring indices of ScatterGather, written mod p).
+    let steps = 2 * (p - 1);
+    let len = steps * pieces;
+    let piece = |r: usize, q: usize, back: usize| {
+        let (s, j) = (q / pieces, q % pieces);
+        cut[(r + 2 * p - s % p - back) % p][j].clone()
+    };
+    let action = |q: usize| {
+        if q / pieces < p - 1 {
+            RecvAction::Reduce
+        } else {
+            RecvAction::Copy
+        }
+    };
+    let lag = pieces - 1;
+    let mut b = ScheduleBuilder::new(nranks, count);
+    for r in 0..nranks {
+        let (right, left) = ((r + 1) % p, (r + p - 1) % p);
+        for q in 0..len {
+            b.send(r, right, piece(r, q, 0));
+            if q >= lag {
+                b.recv(r, left, piece(r, q - lag, 1), action(q - lag));
+            }
+        }
+        for q in len - lag..len {
+            b.recv(r, left, piece(r, q, 1), action(q));
+        }
+    }
+    b.finish()
 }
 
 /// The two halves of the ring all-reduce; rank r's shard is chunk (r + 1) mod p.

@@ -49,7 +49,7 @@ pub fn schedule(
         count,
         x,
         &ring::scatter_gather(x, count),
-        |k, len| Ok(ring::schedule(k, len)),
+        |k, len| Ok(ring::schedule(k, len, 0)),
     )
 }
 

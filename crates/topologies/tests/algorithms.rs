@@ -19,9 +19,11 @@ const OUTER_OK: [Algorithm; 5] = [
     Algorithm::Rd,
 ];
 
+/// Pipelined trees and a pipelined ring, both in segments of `segment_bytes`.
 fn with_segment(segment_bytes: usize) -> BuildOptions {
     BuildOptions {
         segment_bytes,
+        ring_segment_bytes: segment_bytes,
         ..BuildOptions::default()
     }
 }

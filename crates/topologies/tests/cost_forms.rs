@@ -73,6 +73,25 @@ fn ring_schedule_matches_its_cost_form() {
     }
 }
 
+/// Forwarding pieces adds messages but not time: they overlap on the links, so the replay
+/// still matches the textbook form term by term, whatever the number of pieces per chunk.
+#[test]
+fn pipelined_ring_keeps_the_ring_form() {
+    for p in 2..=16usize {
+        for pieces in [2usize, 3, 7] {
+            let opts = BuildOptions {
+                ring_segment_bytes: 8 * ELEM,
+                ..BuildOptions::default()
+            };
+            let count = p * 8 * pieces;
+            assert_exact(Algorithm::Ring, p, count, &opts);
+            let s = Algorithm::Ring.build(p, count, ELEM, &opts).unwrap();
+            // One step per piece after the first chunk's pieces go out together.
+            assert_eq!(s.max_steps(), 2 * (p - 1) * pieces - (pieces - 1), "p={p}");
+        }
+    }
+}
+
 #[test]
 fn recursive_doubling_matches_for_powers_of_two_and_is_bounded_otherwise() {
     for p in pow2s() {

@@ -38,6 +38,10 @@ pub struct RunConfig {
     pub iters: u32,
     pub check: bool,
     pub segment_bytes: u64,
+    /// Piece size `ring` forwarded, bytes; 0: whole chunks. Absent in files from before the
+    /// pipelined ring (which forwarded whole chunks).
+    #[serde(default)]
+    pub ring_segment_bytes: Option<u64>,
     pub hosts: Vec<RankHost>,
     /// Configured link rate of an emulated or known fabric, bits per second.
     #[serde(default)]
