@@ -94,6 +94,14 @@ fn three_ranks_int32() {
     assert_eq!(v["results"][0]["type"], "int32");
 }
 
+/// Ring pieces of 64 bytes: from 1,296 bytes on, every chunk is forwarded in several pieces
+/// (up to 10 at 8,748 bytes and p = 4, more than can be in flight), over real QUIC links.
+#[test]
+fn four_ranks_ring_in_pieces() {
+    let v = check_run(4, &["--ring-segment", "64"]);
+    assert_eq!(v["config"]["ring_segment_bytes"], 64);
+}
+
 #[test]
 fn five_ranks_max() {
     let v = check_run(5, &["-o", "max"]);

@@ -180,7 +180,7 @@ impl Algorithm {
     ) -> Result<CostTerms, AlgorithmError> {
         self.check_nranks(nranks)?;
         Ok(match self {
-            Algorithm::Ring => ring::cost(nranks, bytes),
+            Algorithm::Ring => ring::pipelined_cost(nranks, bytes, opts.ring_segment_bytes),
             Algorithm::Tree => tree::cost(nranks, bytes, opts.segment_bytes),
             Algorithm::DbTree => dbtree::cost(nranks, bytes, opts.segment_bytes),
             Algorithm::Rhd => rhd::cost(nranks, bytes),

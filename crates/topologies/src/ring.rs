@@ -9,11 +9,12 @@
 //! **Pipelining** ([`schedule`] with a segment smaller than a chunk): every chunk is cut into the
 //! same number k of pieces, and each rank forwards a piece as soon as it has reduced (or copied)
 //! it, instead of waiting for the whole chunk. Seen as one stream of 2(p-1)k pieces per rank,
-//! send i needs receive i - k, so a rank keeps up to k pieces in flight and its receives run
-//! k - 1 pieces behind its sends: the link to the right never waits for a step boundary, and a
-//! piece that arrives late holds up only what depends on it. This is what Gloo's and NCCL's rings
-//! do with their slices; the alpha-beta-gamma form is the same, because the extra messages
-//! overlap on the links.
+//! send i needs receive i - k; a rank lets its receives run up to [`PIECES_AHEAD`] pieces behind
+//! its sends (at most k - 1), so the link to the right never waits for a step boundary, a piece
+//! that arrives late holds up only what depends on it, and only a few pieces' copies are in
+//! flight at once. This is what Gloo's and NCCL's rings do with their slices. The beta and gamma
+//! terms stay the textbook ring's (the pieces overlap on the links); the latency term grows when
+//! a chunk has more pieces than can be in flight ([`pipelined_cost`]).
 
 use std::ops::Range;
 
@@ -23,17 +24,17 @@ use crate::partition::{split, split_range};
 use crate::scatter_gather::ScatterGather;
 use crate::schedule::{RecvAction, Schedule};
 
+/// How many pieces a rank's sends may run ahead of its receives. Two already keep a link busy
+/// while the next piece arrives; four absorb some jitter. More only holds more send copies in
+/// memory (each piece is copied when it is queued, and kept until the peer acknowledges it).
+pub const PIECES_AHEAD: usize = 4;
+
 /// The ring all-reduce over `count` elements, forwarding pieces of at most about `segment`
 /// elements (0: whole chunks, the textbook ring).
 pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
     let p = nranks.max(1);
     let chunks = split(count, p);
-    let largest = chunks.iter().map(|c| c.len()).max().unwrap_or(0);
-    let pieces = if segment == 0 {
-        1
-    } else {
-        largest.div_ceil(segment).max(1)
-    };
+    let pieces = pieces_per_chunk(count.div_ceil(p), segment);
     if pieces == 1 || nranks < 2 {
         return scatter_gather(nranks, count).all_reduce();
     }
@@ -57,7 +58,7 @@ pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
             RecvAction::Copy
         }
     };
-    let lag = pieces - 1;
+    let lag = pieces_ahead(pieces);
     let mut b = ScheduleBuilder::new(nranks, count);
     for r in 0..nranks {
         let (right, left) = ((r + 1) % p, (r + p - 1) % p);
@@ -72,6 +73,36 @@ pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
         }
     }
     b.finish()
+}
+
+/// Pieces per chunk of `chunk` units (elements or bytes) cut at `segment` units (0: one piece).
+fn pieces_per_chunk(chunk: usize, segment: usize) -> usize {
+    match segment {
+        0 => 1,
+        s => chunk.div_ceil(s).max(1),
+    }
+}
+
+/// How far a rank's receives run behind its sends, in pieces.
+fn pieces_ahead(pieces: usize) -> usize {
+    (pieces - 1).min(PIECES_AHEAD)
+}
+
+/// The pipelined ring's cost for n bytes per rank in pieces of `segment_bytes` (0: whole
+/// chunks): the textbook [`cost`], except that with k pieces per chunk and receives running
+/// a = min(k - 1, [`PIECES_AHEAD`]) pieces behind the sends, each message on the critical path
+/// releases the next a + 1 pieces, so the 2(p-1)k pieces take ceil(2(p-1)k / (a + 1)) alphas
+/// (2(p-1) when a = k - 1).
+pub fn pipelined_cost(nranks: usize, bytes: f64, segment_bytes: usize) -> CostTerms {
+    let mut c = cost(nranks, bytes);
+    if nranks < 2 || !bytes.is_finite() || bytes <= 0.0 {
+        return c;
+    }
+    let chunk = (bytes / nranks as f64).ceil().min(usize::MAX as f64) as usize;
+    let k = pieces_per_chunk(chunk, segment_bytes);
+    let stream = 2 * (nranks - 1) * k;
+    c.latency_steps = stream.div_ceil(pieces_ahead(k) + 1) as f64;
+    c
 }
 
 /// The two halves of the ring all-reduce; rank r's shard is chunk (r + 1) mod p.

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use scale_model::measurement::expand_histogram;
 use scale_model::Measurement;
 use topologies::BuildOptions;
-use wire::results::{ResultRow, ResultsFile, SCHEMA_VERSION};
+use wire::results::{ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
 
 /// Latency samples kept per measurement for the straggler model.
 pub const MAX_SAMPLES: usize = 2000;
@@ -32,31 +32,34 @@ pub fn load(paths: &[PathBuf], samples: Option<u64>) -> Result<Loaded> {
     let mut measurements = Vec::new();
     let mut notes = Vec::new();
     let mut segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
+    let mut ring_segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
     for file in &files {
-        let (rows, segment) = read_one(file, samples, &mut notes)?;
-        segments.entry(segment).or_default().push(file.clone());
+        let (rows, config) = read_one(file, samples, &mut notes)?;
+        segments
+            .entry(config.segment_bytes)
+            .or_default()
+            .push(file.clone());
+        // Files from before the pipelined ring forwarded whole chunks.
+        ring_segments
+            .entry(config.ring_segment_bytes.unwrap_or(0))
+            .or_default()
+            .push(file.clone());
         measurements.extend(rows);
     }
-    // The most common segment size; the cost forms of tree and dbtree depend on it.
-    let segment = segments
-        .iter()
-        .max_by_key(|(_, f)| f.len())
-        .map(|(s, _)| *s)
-        .unwrap_or(BuildOptions::default().segment_bytes as u64);
-    if segments.len() > 1 {
-        notes.push(format!(
-            "the runs used different segment sizes ({}); the cost forms use {} bytes",
-            segments
-                .iter()
-                .map(|(s, f)| format!("{s} bytes in {} file(s)", f.len()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            segment
-        ));
-    }
+    let defaults = BuildOptions::default();
+    // The most common sizes: the cost forms of tree and dbtree depend on the segment, ring's
+    // latency term on its pieces.
+    let segment = most_common(
+        &segments,
+        defaults.segment_bytes as u64,
+        "segment",
+        &mut notes,
+    );
+    let ring_segment = most_common(&ring_segments, 0, "ring piece", &mut notes);
     let build = BuildOptions {
         segment_bytes: usize::try_from(segment).unwrap_or(usize::MAX),
-        ..BuildOptions::default()
+        ring_segment_bytes: usize::try_from(ring_segment).unwrap_or(usize::MAX),
+        ..defaults
     };
     Ok(Loaded {
         measurements,
@@ -114,7 +117,7 @@ fn read_one(
     file: &Path,
     samples: Option<u64>,
     notes: &mut Vec<String>,
-) -> Result<(Vec<Measurement>, u64)> {
+) -> Result<(Vec<Measurement>, RunConfig)> {
     let name = file.display();
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -163,7 +166,32 @@ fn read_one(
             )
         })?);
     }
-    Ok((out, parsed.config.segment_bytes))
+    Ok((out, parsed.config))
+}
+
+/// The value most files used, with a note when they disagree.
+fn most_common(
+    by_value: &BTreeMap<u64, Vec<PathBuf>>,
+    default: u64,
+    what: &str,
+    notes: &mut Vec<String>,
+) -> u64 {
+    let chosen = by_value
+        .iter()
+        .max_by_key(|(_, f)| f.len())
+        .map(|(v, _)| *v)
+        .unwrap_or(default);
+    if by_value.len() > 1 {
+        notes.push(format!(
+            "the runs used different {what} sizes ({}); the cost forms use {chosen} bytes",
+            by_value
+                .iter()
+                .map(|(v, f)| format!("{v} bytes in {} file(s)", f.len()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    chosen
 }
 
 fn measurement(
