@@ -13,6 +13,8 @@
 //! sequential per-rank programs into steps, [`embed`] places a schedule built for k ranks on a
 //! subset of ranks and a part of the buffer (how [`two_level`] composes phases), [`rounds`]
 //! orders messages of concurrent flows, and [`fold`] extends power-of-two algorithms to any p.
+//! [`pingpong`] is not an all-reduce: the two-rank exchange that measures one link, written with
+//! the same steps.
 
 pub mod algorithm;
 pub mod builder;
@@ -26,6 +28,7 @@ pub mod fold;
 pub mod hier;
 pub mod partition;
 pub mod pattern;
+pub mod pingpong;
 pub mod rd;
 pub mod reduce;
 pub mod rhd;
