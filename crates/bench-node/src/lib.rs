@@ -4,7 +4,7 @@
 //! the plan, dials its data-plane peers, and then runs every algorithm and size of the plan,
 //! meeting the other ranks at a barrier before each iteration and timing each iteration itself.
 //! The same [`execute`] loop runs every schedule from `topologies`; no algorithm has network code
-//! of its own.
+//! of its own, and neither has the [`pingpong`] that measures one link after the sweep.
 
 pub mod apply;
 pub mod control;
@@ -14,6 +14,8 @@ pub mod datalink;
 pub mod execute;
 pub mod gso;
 pub mod node;
+pub mod pingpong;
+pub mod steps;
 pub mod tls;
 
 pub use node::{run_node, NodeConfig};

@@ -1,4 +1,5 @@
-//! A bench-node's life: register, receive the plan, connect, sweep, report, exit.
+//! A bench-node's life: register, receive the plan, connect, sweep (and the ping-pong, when the
+//! plan asks for it), report, exit.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +15,8 @@ use wire::control::{
 use crate::control::Control;
 use crate::credentials::{NodeCredentials, COORDINATOR_NAME};
 use crate::datalink::{refuse_latecomers, Links};
-use crate::execute::run_program;
+use crate::pingpong::{pingpong_peers, run_pingpong};
+use crate::steps::run_steps;
 use crate::{tls, NodeError};
 
 pub struct NodeConfig {
@@ -145,6 +147,7 @@ fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {
             .map_err(|e| NodeError::Schedule(e.to_string()))?;
         peers.extend(s.peers_of(me));
     }
+    peers.extend(pingpong_peers(plan, me));
     Ok(peers)
 }
 
@@ -219,6 +222,9 @@ async fn sweep(
             }
         }
     }
+    if plan.pingpong {
+        run_pingpong(&plan, &mut work, &mut links, control, &mut epoch, me).await?;
+    }
     match control.recv().await? {
         FromCoordinator::Done => {}
         FromCoordinator::Abort { reason } => return Err(NodeError::Aborted(reason)),
@@ -261,29 +267,14 @@ async fn measure(
         if placement == Placement::OutOfPlace {
             work.copy_from_slice(input);
         }
-        // One step at a time, so the heartbeat can say which step and which peers.
-        for (step, s) in program.iter().enumerate() {
-            position.in_step(step, s.recvs.iter().map(|r| r.peer));
-            run_program(std::slice::from_ref(s), work, links, plan.dtype, plan.op)
-                .await
-                .map_err(|f| NodeError::Peer {
-                    context: format!(
-                        "rank {me}: {algo} {} bytes {} iteration {it} step {}: {} rank {}",
-                        input.len(),
-                        placement_name(placement),
-                        step + f.step,
-                        if f.waiting {
-                            "waiting for"
-                        } else {
-                            "sending to"
-                        },
-                        f.peer
-                    ),
-                    error: f.error,
-                    peer: f.peer,
-                })?;
-            position.step_done();
-        }
+        let at = || {
+            format!(
+                "rank {me}: {algo} {} bytes {} iteration {it}",
+                input.len(),
+                placement_name(placement)
+            )
+        };
+        run_steps(program, work, links, (plan.dtype, plan.op), &position, &at).await?;
         let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         if it >= plan.warmup_iters {
             iter_ns.push(ns);

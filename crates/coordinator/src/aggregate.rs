@@ -2,11 +2,11 @@
 //!
 //! An iteration's time is its slowest rank's; the statistics are over those. Per-rank HDR
 //! histograms are merged losslessly (not their percentiles) and kept for the scale model's
-//! straggler estimate.
+//! straggler estimate. A ping-pong size has one report, the timing rank's round trips.
 
-use wire::control::Report;
+use wire::control::{PingPongReport, Report};
 use wire::histogram;
-use wire::results::Measured;
+use wire::results::{Measured, PingPongRow};
 use wire::stats::{alg_bw, allreduce_bus_factor, slowest_rank_per_iteration, IterStats};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -78,6 +78,38 @@ pub fn measure(reports: &[Report], iters: usize, size: u64) -> Result<Measured, 
     })
 }
 
+/// One size of the ping-pong from the round trips the timing rank reported: the one-way time of
+/// an iteration is half its round trip. `ranks` and `hosts`: the timing rank and the echoing one.
+pub fn pingpong_row(
+    report: &PingPongReport,
+    iters: usize,
+    ranks: [usize; 2],
+    hosts: [String; 2],
+) -> Result<PingPongRow, AggregateError> {
+    let short = AggregateError::IterationCount {
+        rank: ranks[0],
+        got: report.round_trip_ns.len(),
+        want: iters,
+    };
+    if report.round_trip_ns.len() != iters {
+        return Err(short);
+    }
+    let one_way_us: Vec<f64> = report
+        .round_trip_ns
+        .iter()
+        .map(|&ns| ns as f64 / 2e3)
+        .collect();
+    let one_way = IterStats::of(&one_way_us).ok_or(short)?;
+    Ok(PingPongRow {
+        size: report.size,
+        iterations: u32::try_from(iters).unwrap_or(u32::MAX),
+        bandwidth: alg_bw(report.size, one_way.mean_us),
+        one_way,
+        ranks,
+        hosts,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +148,29 @@ mod tests {
         assert_eq!(histogram::from_base64(&m.rank_histogram).unwrap().len(), 4);
         assert!((m.alg_bw - 1000.0 / 3.5 / 1e3).abs() < 1e-12);
         assert!((m.bus_bw - m.alg_bw).abs() < 1e-12, "2(p-1)/p = 1 at p = 2");
+    }
+
+    #[test]
+    fn a_ping_pong_row_is_half_of_each_round_trip() {
+        let r = PingPongReport {
+            size: 4000,
+            round_trip_ns: vec![20_000, 40_000, 30_000],
+        };
+        let row = pingpong_row(&r, 3, [0, 1], ["a".into(), "b".into()]).unwrap();
+        // One-way 10, 20 and 15 us: mean 15 us; 4000 bytes in 15 us is 0.2667 GB/s.
+        assert!((row.one_way.mean_us - 15.0).abs() < 1e-9);
+        assert_eq!((row.one_way.min_us, row.one_way.max_us), (10.0, 20.0));
+        assert!((row.bandwidth - 4000.0 / 15.0 / 1e3).abs() < 1e-12);
+        assert_eq!((row.iterations, row.ranks, row.size), (3, [0, 1], 4000));
+        assert_eq!(row.hosts, ["a".to_string(), "b".to_string()]);
+        assert_eq!(
+            pingpong_row(&r, 4, [0, 1], Default::default()),
+            Err(AggregateError::IterationCount {
+                rank: 0,
+                got: 3,
+                want: 4
+            })
+        );
     }
 
     #[test]

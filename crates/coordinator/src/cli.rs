@@ -100,6 +100,11 @@ pub struct RunArgs {
     /// rows follow it. See topologies/README.md.
     #[arg(long = "topology")]
     pub topology: Option<PathBuf>,
+    /// After the all-reduce sweep, a ping-pong between ranks 0 and 1 at every size (same
+    /// -b/-e/-f, -w and -n) over the same data-plane link: one-way latency and bandwidth, from
+    /// which `collbench model` fits the point-to-point link.
+    #[arg(long = "pingpong")]
+    pub pingpong: bool,
     /// Output directory [default: results/<run-id>].
     #[arg(long = "out")]
     pub out: Option<PathBuf>,

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub nranks: usize,
     pub algorithms: Vec<Algorithm>,
     pub build: BuildOptions,
+    /// `--pingpong`: ranks 0 and 1 ping-pong every size after the sweep.
+    pub pingpong: bool,
     pub out: Option<PathBuf>,
     pub force: bool,
     pub stall_timeout: Duration,
@@ -253,6 +255,12 @@ impl RunOptions {
                     bad(flag, e.to_string())
                 })?;
         }
+        if a.pingpong && nodes < 2 {
+            return Err(bad(
+                "--pingpong",
+                format!("{nodes} rank; a ping-pong needs at least 2 (-N 2 or more)"),
+            ));
+        }
         if a.timeout == 0 {
             return Err(bad("--timeout", "must be at least 1 second"));
         }
@@ -284,6 +292,7 @@ impl RunOptions {
             nranks: nodes,
             algorithms,
             build,
+            pingpong: a.pingpong,
             out: a.out.clone(),
             force: a.force,
             stall_timeout: Duration::from_secs(a.timeout),

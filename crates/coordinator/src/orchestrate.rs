@@ -1,19 +1,21 @@
 //! One run, end to end: credentials, control endpoint, launch, registration, plan, barriers,
 //! reports, results, and clean-up on every path out.
 //!
-//! The pieces: [`sweep`] (barriers, reports, rows, fault hooks), [`wait`] (the next event and
-//! the deadlines), [`liveness`] (heartbeats, silence and progress limits, the culprit),
-//! [`failure`] (what a failed run says and records), [`cleanup`] (abort, reap).
+//! The pieces: [`sweep`] (barriers, reports, rows, fault hooks), [`pingpong`] (the
+//! `--pingpong` phase after the sweep), [`wait`] (the next event and the deadlines),
+//! [`liveness`] (heartbeats, silence and progress limits, the culprit), [`failure`] (what a
+//! failed run says and records), [`cleanup`] (abort, reap).
 
 mod cleanup;
 mod failure;
 mod liveness;
+mod pingpong;
 mod registration;
 mod slot;
 mod sweep;
 mod wait;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -26,6 +28,7 @@ use bench_node::credentials::random_token;
 use bench_node::credentials::RunCredentials;
 use bench_node::tls;
 use tokio::sync::mpsc;
+use topologies::{hier, torus2d, Algorithm};
 use tracing::info;
 use wire::control::{FromCoordinator, PeerInfo, Plan, TransportParams, CONTROL_IDLE_TIMEOUT_MS};
 use wire::results::{RankHost, ResultsFile, RunConfig, SCHEMA_VERSION};
@@ -67,6 +70,8 @@ struct Orchestrator {
     interrupt: Interrupt,
     /// Highest barrier epoch any rank has reached.
     epoch: u64,
+    /// The ranks at each barrier not yet released.
+    arrivals: BTreeMap<u64, BTreeSet<usize>>,
     exited: BTreeSet<usize>,
     /// `--fault` hooks not fired yet.
     faults: FaultRunner,
@@ -150,6 +155,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         progress: None,
         interrupt: Box::pin(tokio::signal::ctrl_c()),
         epoch: 0,
+        arrivals: BTreeMap::new(),
         exited: BTreeSet::new(),
         faults: FaultRunner::new(opts.faults.clone(), launcher.link_control()),
         liveness: Liveness::new(p, Instant::now()),
@@ -200,6 +206,11 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
 }
 
 fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
+    // hier's and torus2d's shape as run (given, from the topology file, or the default for the
+    // rank count), for the algorithms the run has: the model prices their points with it.
+    let has = |a: Algorithm| opts.algorithms.contains(&a);
+    let (p, b) = (opts.nranks, &opts.build);
+    let hier = has(Algorithm::Hier);
     ResultsFile {
         schema_version: SCHEMA_VERSION,
         tool: format!("collbench {}", env!("CARGO_PKG_VERSION")),
@@ -224,9 +235,16 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             link_rate_bps: opts.link_rate_bps,
             uplink_rate_bps: opts.uplink_rate_bps,
             mtu: opts.mtu,
+            group_size: hier.then(|| hier::group_size(p, b).ok()).flatten(),
+            hier_inner: hier.then_some(b.hier_inner),
+            hier_outer: hier.then_some(b.hier_outer),
+            grid: has(Algorithm::Torus2d)
+                .then(|| torus2d::grid(p, b).ok())
+                .flatten(),
         },
         results: Vec::new(),
         failure: None,
+        pingpong: opts.pingpong.then(Vec::new),
     }
 }
 
@@ -258,6 +276,9 @@ impl Orchestrator {
         // barrier, which is released only when every rank has arrived; so the sweep's loop
         // takes both.
         self.sweep().await?;
+        if self.opts.pingpong {
+            self.pingpong().await?;
+        }
         self.broadcast(&FromCoordinator::Done)
     }
 
@@ -285,6 +306,7 @@ impl Orchestrator {
             check: self.opts.check,
             build: self.opts.build,
             transport,
+            pingpong: self.opts.pingpong,
         }
     }
 }

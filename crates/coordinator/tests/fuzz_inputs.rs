@@ -17,7 +17,7 @@ use coordinator::topology_file::Topology;
 use fuzz_harness::*;
 use proptest::prelude::*;
 use topologies::{Algorithm, DataType, ReduceOp};
-use wire::results::{Failure, Measured, RankHost, ResultRow, ResultsFile, RunConfig};
+use wire::results::{Failure, Measured, PingPongRow, RankHost, ResultRow, ResultsFile, RunConfig};
 use wire::stats::IterStats;
 
 // The shared harness: counting allocator, runner and mutations.
@@ -110,6 +110,10 @@ fn valid_results(failure: bool) -> ResultsFile {
             link_rate_bps: Some(5e8),
             uplink_rate_bps: None,
             mtu: None,
+            group_size: Some(2),
+            hier_inner: Some(Algorithm::Ring),
+            hier_outer: Some(Algorithm::Rhd),
+            grid: Some((2, 2)),
         },
         results: vec![
             row(Algorithm::Ring, 1024),
@@ -125,6 +129,19 @@ fn valid_results(failure: bool) -> ResultsFile {
             step: Some(3),
             waiting_ranks: vec![1, 3],
         }),
+        pingpong: Some(
+            [1024u64, 4096]
+                .iter()
+                .map(|&size| PingPongRow {
+                    size,
+                    iterations: 3,
+                    one_way: measured(50.0 + size as f64 / 1000.0).per_iter,
+                    bandwidth: 0.02,
+                    ranks: [0, 1],
+                    hosts: ["vm".into(), "vm".into()],
+                })
+                .collect(),
+        ),
     }
 }
 

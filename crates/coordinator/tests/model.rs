@@ -292,9 +292,14 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
             link_rate_bps: None,
             uplink_rate_bps: None,
             mtu: None,
+            group_size: None,
+            hier_inner: None,
+            hier_outer: None,
+            grid: None,
         },
         results: rows,
         failure: None,
+        pingpong: None,
     }
 }
 

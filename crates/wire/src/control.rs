@@ -69,6 +69,10 @@ pub struct Plan {
     pub check: bool,
     pub build: BuildOptions,
     pub transport: TransportParams,
+    /// After the all-reduce sweep, a ping-pong between ranks 0 and 1 at every size (the other
+    /// ranks only meet the barriers); absent in plans of builds before it existed.
+    #[serde(default)]
+    pub pingpong: bool,
 }
 
 /// Limits on a plan that a node accepts; they bound what a plan can make a node allocate or do.
@@ -95,6 +99,8 @@ pub enum FromNode {
     Arrive { epoch: u64 },
     /// Measurements of one algorithm, size and placement.
     Report(Report),
+    /// Round trips of one size of the ping-pong, from the rank that timed them.
+    PingPong(PingPongReport),
     /// The node hit an error it cannot recover from; `context` says where, and `peer` the rank
     /// it was waiting for or sending to when the error came from the data plane.
     Failed {
@@ -143,6 +149,15 @@ pub struct Report {
     pub histogram: String,
     /// Wrong elements in this rank's result, when checking was asked for.
     pub nwrong: Option<u64>,
+}
+
+/// One size of the ping-pong, as the rank that sent first measured it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PingPongReport {
+    pub size: u64,
+    /// The round trip of each timed iteration, in nanoseconds.
+    pub round_trip_ns: Vec<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -245,6 +260,14 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
                 return Err(invalid("iter_ns", "more iterations than any plan allows"));
             }
         }
+        FromNode::PingPong(r) => {
+            if r.round_trip_ns.len() > MAX_ITERS as usize {
+                return Err(invalid(
+                    "round_trip_ns",
+                    "more iterations than any plan allows",
+                ));
+            }
+        }
         FromNode::Heartbeat(h) => {
             if h.awaiting.len() > MAX_AWAITED {
                 return Err(invalid(
@@ -315,6 +338,9 @@ impl Plan {
         }
         if self.build.segment_bytes == 0 {
             return Err(invalid("build.segment_bytes", "must be positive"));
+        }
+        if self.pingpong && self.nranks < 2 {
+            return Err(invalid("pingpong", "a ping-pong needs at least 2 ranks"));
         }
         Ok(())
     }

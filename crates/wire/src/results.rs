@@ -1,5 +1,6 @@
 //! The results file (`results.json`): nccl-tests' `-J` layout where it fits, plus what
-//! collbench adds (algorithm, hosts, histograms, the failure that ended a run).
+//! collbench adds (algorithm, hosts, histograms, the failure that ended a run, the ping-pong
+//! sweep).
 //! `results/schema.json` in the repository describes the same shape; a test holds them together.
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,10 @@ pub struct ResultsFile {
     /// Set when the run ended early; every row above it was measured in full.
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// The ping-pong sweep (`collbench run --pingpong`), one row per size as it completes;
+    /// absent when the run was not asked for one (and in files written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pingpong: Option<Vec<PingPongRow>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +56,18 @@ pub struct RunConfig {
     /// MTU of the network between nodes, bytes, when known (the data plane's datagrams fit it).
     #[serde(default)]
     pub mtu: Option<u32>,
+    /// `hier`'s ranks per group, when the run had `hier` (given, from the topology file, or the
+    /// default for the rank count); absent in files written before it was recorded.
+    #[serde(default)]
+    pub group_size: Option<usize>,
+    /// `hier`'s algorithms inside and across groups, when the run had `hier`.
+    #[serde(default)]
+    pub hier_inner: Option<Algorithm>,
+    #[serde(default)]
+    pub hier_outer: Option<Algorithm>,
+    /// `torus2d`'s grid `[X, Y]` (rows of X consecutive ranks), when the run had `torus2d`.
+    #[serde(default)]
+    pub grid: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +115,25 @@ pub struct ResultRow {
     /// busbw / configured link rate, when a link rate is known.
     #[serde(default)]
     pub link_efficiency: Option<f64>,
+}
+
+/// One size of the ping-pong: `ranks[0]` sends `size` bytes to `ranks[1]`, which sends them
+/// straight back, over the data-plane link the all-reduce uses; the one-way time is half of
+/// each round trip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PingPongRow {
+    /// Bytes in each direction.
+    pub size: u64,
+    /// Timed iterations (round trips).
+    pub iterations: u32,
+    /// Statistics over timed iterations of the one-way time, microseconds.
+    pub one_way: IterStats,
+    /// size / mean one-way time, GB/s with GB = 10^9 bytes.
+    pub bandwidth: f64,
+    /// The rank that sent first and timed the round trips, and the rank that echoed.
+    pub ranks: [usize; 2],
+    /// Their hosts, in the same order.
+    pub hosts: [String; 2],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

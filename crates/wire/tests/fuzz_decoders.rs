@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 use wire::control::{
     decode_from_coordinator, decode_from_node, FromCoordinator, FromNode, Heartbeat, PeerInfo,
-    Placement, Report, TransportParams, PROTOCOL,
+    PingPongReport, Placement, Report, TransportParams, PROTOCOL,
 };
 use wire::frame::{parse_header, HEADER_LEN, MAX_FRAME};
 use wire::histogram::{self, MAX_ENCODED_BYTES};
@@ -86,6 +86,10 @@ fn from_node_seeds() -> Vec<FromNode> {
             histogram: histogram::to_base64(&h).unwrap(),
             nwrong: Some(0),
         }),
+        FromNode::PingPong(PingPongReport {
+            size: 1024,
+            round_trip_ns: vec![90_000, 80_000],
+        }),
         FromNode::Failed {
             context: "ring step 2".into(),
             error: "peer 1 closed".into(),
@@ -128,6 +132,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
                 idle_timeout_ms: 10_000,
                 datagram_bytes: 8952,
             },
+            pingpong: true,
         }),
         FromCoordinator::Release { epoch: 3 },
         FromCoordinator::Abort {

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use topologies::pingpong::{PING, PONG};
 use topologies::Algorithm;
 use tracing::warn;
 use wire::control::{Placement, HEARTBEAT_INTERVAL_MS};
@@ -97,14 +98,26 @@ impl Orchestrator {
         ))
     }
 
-    /// " during ring 16384 bytes out-of-place iteration 0", or " before the sweep started".
-    fn during(&self, epoch: u64) -> String {
+    /// The size barrier `epoch` is for, in the sweep or the ping-pong.
+    pub(super) fn size_at(&self, epoch: u64) -> Option<u64> {
         match self.position(epoch) {
-            Some((a, s, pl, it)) => {
-                format!(
-                    " during {a} {s} bytes {} iteration {it}",
-                    placement_name(pl)
-                )
+            Some((_, size, _, _)) => Some(size),
+            None => self.pingpong_position(epoch).map(|(size, _)| size),
+        }
+    }
+
+    /// " during ring 16384 bytes out-of-place iteration 0", " during the ping-pong (rank 0 <->
+    /// 1) 16384 bytes iteration 0", or " before the sweep started".
+    fn during(&self, epoch: u64) -> String {
+        if let Some((a, s, pl, it)) = self.position(epoch) {
+            return format!(
+                " during {a} {s} bytes {} iteration {it}",
+                placement_name(pl)
+            );
+        }
+        match self.pingpong_position(epoch) {
+            Some((s, it)) => {
+                format!(" during the ping-pong (rank {PING} <-> {PONG}) {s} bytes iteration {it}")
             }
             None => " before the sweep started".into(),
         }
@@ -144,10 +157,8 @@ impl Orchestrator {
         let step = own
             .and_then(|h| h.step)
             .or_else(|| self.liveness.position(*waiting.first()?)?.step);
-        let (algorithm, size) = match self.position(epoch) {
-            Some((a, s, _, _)) => (Some(a), Some(s)),
-            None => (None, None),
-        };
+        let algorithm = self.position(epoch).map(|(a, _, _, _)| a);
+        let size = self.size_at(epoch);
         RunFailure {
             message: format!(
                 "rank {rank} ({}) {what}{}{at}{waiters}",
@@ -290,10 +301,8 @@ impl Orchestrator {
                     self.during(self.epoch),
                     at.join("; ")
                 ));
-                if let Some((a, s, _, _)) = self.position(self.epoch) {
-                    f.algorithm = Some(a);
-                    f.size = Some(s);
-                }
+                f.algorithm = self.position(self.epoch).map(|(a, _, _, _)| a);
+                f.size = self.size_at(self.epoch);
                 f
             }
         }

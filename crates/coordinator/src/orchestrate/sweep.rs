@@ -1,6 +1,7 @@
-//! The sweep: barriers, reports, rows, and the `--fault` hooks.
+//! The sweep: barriers (shared with the ping-pong phase), reports, rows, and the `--fault`
+//! hooks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use topologies::Algorithm;
@@ -20,8 +21,12 @@ impl Orchestrator {
     pub(super) async fn sweep(&mut self) -> Result<(), RunFailure> {
         let p = self.nranks;
         let total = (self.opts.algorithms.len() * self.opts.sizes.len()) as u64;
-        self.progress = Some(Progress::new(total));
-        let mut arrivals: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
+        let pingpong = if self.opts.pingpong {
+            self.opts.sizes.len() as u64
+        } else {
+            0
+        };
+        self.progress = Some(Progress::new(total + pingpong));
         let mut reports: HashMap<(Algorithm, u64, Placement), Vec<Option<Report>>> = HashMap::new();
         let mut rows_done = 0u64;
         let mut algo_rows: Vec<ResultRow> = Vec::new();
@@ -32,20 +37,7 @@ impl Orchestrator {
                 continue;
             };
             match msg {
-                FromNode::Arrive { epoch } => {
-                    self.liveness.arrived(rank, epoch, Instant::now());
-                    self.epoch = self.epoch.max(epoch);
-                    let set = arrivals.entry(epoch).or_default();
-                    set.insert(rank);
-                    if set.len() == p {
-                        arrivals.remove(&epoch);
-                        self.broadcast(&FromCoordinator::Release { epoch })?;
-                        if let Some((_, size, _, _)) = self.position(epoch) {
-                            self.liveness.released(size, Instant::now());
-                        }
-                        self.fire_faults(epoch);
-                    }
-                }
+                FromNode::Arrive { epoch } => self.arrive(rank, epoch)?,
                 FromNode::Report(r) => {
                     self.liveness.progress(Instant::now());
                     if !self.opts.algorithms.contains(&r.algorithm)
@@ -83,6 +75,25 @@ impl Orchestrator {
             if let Some(pr) = &self.progress {
                 pr.println(&text);
             }
+        }
+        Ok(())
+    }
+
+    /// `rank` reached barrier `epoch`; the last rank to reach it releases it. (Ranks that are
+    /// done with the sweep may arrive at the ping-pong's first barrier before the sweep's last
+    /// row is complete: the arrivals are kept across phases.)
+    pub(super) fn arrive(&mut self, rank: usize, epoch: u64) -> Result<(), RunFailure> {
+        self.liveness.arrived(rank, epoch, Instant::now());
+        self.epoch = self.epoch.max(epoch);
+        let set = self.arrivals.entry(epoch).or_default();
+        set.insert(rank);
+        if set.len() == self.nranks {
+            self.arrivals.remove(&epoch);
+            self.broadcast(&FromCoordinator::Release { epoch })?;
+            if let Some(size) = self.size_at(epoch) {
+                self.liveness.released(size, Instant::now());
+            }
+            self.fire_faults(epoch);
         }
         Ok(())
     }

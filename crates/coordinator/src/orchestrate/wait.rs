@@ -62,7 +62,7 @@ impl Orchestrator {
     }
 
     fn check_liveness(&self, now: Instant) -> Result<(), RunFailure> {
-        let size = self.position(self.epoch.max(1)).map_or(0, |(_, s, _, _)| s);
+        let size = self.size_at(self.epoch.max(1)).unwrap_or(0);
         if let Some(s) = self.liveness.silent(now, size) {
             return Err(self.silent_failure(&s));
         }

@@ -1,8 +1,10 @@
-//! `results.csv`: one line per algorithm and size, both placements, with a header line.
+//! `results.csv`: one line per algorithm and size, both placements, with a header line; and
+//! `pingpong.csv`: one line per size of the `--pingpong` sweep (its columns are not the
+//! all-reduce's, so it has a file of its own).
 
 use std::fmt::Write;
 
-use wire::results::ResultRow;
+use wire::results::{PingPongRow, ResultRow};
 
 const COLUMNS: &[&str] = &[
     "algorithm",
@@ -48,6 +50,46 @@ pub fn render(rows: &[ResultRow]) -> String {
             o.per_iter.min_us, o.per_iter.p50_us, o.per_iter.p95_us, o.per_iter.p99_us, o.per_iter.max_us, o.per_iter.stdev_us,
             i.time, i.alg_bw, i.bus_bw, opt(i.nwrong),
             opt(r.link_rate_bps), opt(r.link_efficiency),
+        );
+    }
+    s
+}
+
+const PINGPONG_COLUMNS: &[&str] = &[
+    "size",
+    "iterations",
+    "one_way_us",
+    "min_us",
+    "p50_us",
+    "p95_us",
+    "p99_us",
+    "max_us",
+    "stdev_us",
+    "bw_gbps",
+    "rank_a",
+    "rank_b",
+];
+
+pub fn render_pingpong(rows: &[PingPongRow]) -> String {
+    let mut s = PINGPONG_COLUMNS.join(",");
+    s.push('\n');
+    for r in rows {
+        let w = &r.one_way;
+        let _ = writeln!(
+            s,
+            "{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{},{}",
+            r.size,
+            r.iterations,
+            w.mean_us,
+            w.min_us,
+            w.p50_us,
+            w.p95_us,
+            w.p99_us,
+            w.max_us,
+            w.stdev_us,
+            r.bandwidth,
+            r.ranks[0],
+            r.ranks[1],
         );
     }
     s

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use topologies::Algorithm;
-use wire::results::{ResultRow, ResultsFile};
+use wire::results::{PingPongRow, ResultRow, ResultsFile};
 
 use super::plot::{LinePlot, Series};
 use crate::sizes::format_size;
@@ -116,6 +116,9 @@ pub fn markdown(file: &ResultsFile) -> String {
         let _ = writeln!(s, "## Comparison\n\nOut-of-place time of each algorithm relative to the fastest at that size.\n");
         s.push_str(&crate::compare::markdown(&file.results));
     }
+    if let Some(rows) = file.pingpong.as_deref().filter(|r| !r.is_empty()) {
+        s.push_str(&pingpong_section(rows));
+    }
     let _ = writeln!(
         s,
         "\n## Ranks\n\n| rank | host | pid | data-plane address |\n|---:|---|---:|---|"
@@ -125,6 +128,31 @@ pub fn markdown(file: &ResultsFile) -> String {
             s,
             "| {} | {} | {} | {} |",
             h.rank, h.host, h.pid, h.data_addr
+        );
+    }
+    s
+}
+
+/// The `--pingpong` sweep: one-way time (half the round trip) and bandwidth per size.
+fn pingpong_section(rows: &[PingPongRow]) -> String {
+    let [a, b] = rows[0].ranks;
+    let mut s = format!(
+        "\n## Point-to-point (ping-pong, rank {a} <-> {b})\n\nOne-way time = round trip / 2; \
+         bandwidth = size / mean one-way time.\n\n\
+         | size | one-way (us) | min (us) | p50 (us) | p99 (us) | bandwidth (GB/s) |\n\
+         |---:|---:|---:|---:|---:|---:|\n"
+    );
+    for r in rows {
+        let w = &r.one_way;
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3} |",
+            format_size(r.size),
+            w.mean_us,
+            w.min_us,
+            w.p50_us,
+            w.p99_us,
+            r.bandwidth
         );
     }
     s

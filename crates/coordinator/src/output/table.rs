@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use wire::results::{Measured, ResultRow, RunConfig};
+use wire::results::{Measured, PingPongRow, ResultRow, RunConfig};
 
 pub fn run_header(cfg: &RunConfig) -> String {
     let mut s = String::new();
@@ -113,6 +113,33 @@ pub fn link_efficiency(rows: &[&ResultRow]) -> Option<String> {
     ))
 }
 
+/// The ping-pong table's header, printed after the all-reduce tables. Its data rows have 9
+/// fields, so tools that keep nccl-tests' 13-field rows pass them by.
+pub fn pingpong_header(ranks: [usize; 2]) -> String {
+    format!(
+        "#\n# Point-to-point (ping-pong, rank {} <-> {}; one-way = round trip / 2)\n\
+#       size   iters   one-way       min       p50       p99       max   stdev      bw\n\
+#        (B)              (us)      (us)      (us)      (us)      (us)    (us)  (GB/s)\n",
+        ranks[0], ranks[1]
+    )
+}
+
+pub fn pingpong_row(r: &PingPongRow) -> String {
+    let w = &r.one_way;
+    format!(
+        "{:>12}  {:>6}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>6}  {:>6.3}",
+        r.size,
+        r.iterations,
+        time_field(w.mean_us),
+        time_field(w.min_us),
+        time_field(w.p50_us),
+        time_field(w.p99_us),
+        time_field(w.max_us),
+        time_field(w.stdev_us),
+        r.bandwidth
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +182,28 @@ mod tests {
         assert_eq!(fields[12], "N/A");
         assert!(table_header("ring").lines().all(|l| l.starts_with('#')));
         assert!(footer(&[&r]).contains("Out of bounds values : 0 OK"));
+    }
+
+    #[test]
+    fn ping_pong_rows_line_up_under_their_header() {
+        let r = PingPongRow {
+            size: 1 << 20,
+            iterations: 20,
+            one_way: IterStats::of(&[250.0, 260.5, 12_345.0]).unwrap(),
+            bandwidth: 4.0,
+            ranks: [0, 1],
+            hosts: ["a".into(), "b".into()],
+        };
+        let line = pingpong_row(&r);
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields.len(), 9, "{line}");
+        assert_eq!(fields[..3], ["1048576", "20", "4285.2"]);
+        assert_eq!(fields[8], "4.000");
+        let header = pingpong_header([0, 1]);
+        assert!(header.lines().all(|l| l.starts_with('#')));
+        assert!(header.contains("rank 0 <-> 1"));
+        // Each field ends where its column's header does.
+        let names = header.lines().nth(2).unwrap();
+        assert_eq!(line.len(), names.len(), "{names}\n{line}");
     }
 }

@@ -1,11 +1,12 @@
 //! Keeps the results of a run on disk: after every completed size (and when a run fails) the
-//! whole `results.json`, `results.csv`, `report.md` and `busbw.svg` are rewritten atomically, so a failure late in a sweep
-//! loses nothing that was measured.
+//! whole `results.json`, `results.csv`, `report.md` and `busbw.svg` (and with `--pingpong`,
+//! `pingpong.csv`) are rewritten atomically, so a failure late in a sweep loses nothing that
+//! was measured.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use wire::results::{Failure, ResultRow, ResultsFile};
+use wire::results::{Failure, PingPongRow, ResultRow, ResultsFile};
 
 use super::{atomic, csv, report};
 
@@ -48,6 +49,11 @@ impl ResultsWriter {
         self.flush()
     }
 
+    pub fn push_pingpong(&mut self, row: PingPongRow) -> Result<()> {
+        self.file.pingpong.get_or_insert_with(Vec::new).push(row);
+        self.flush()
+    }
+
     pub fn fail(&mut self, failure: Failure) -> Result<()> {
         self.file.failure = Some(failure);
         self.flush()
@@ -61,6 +67,12 @@ impl ResultsWriter {
             &self.dir.join("results.csv"),
             csv::render(&self.file.results).as_bytes(),
         )?;
+        if let Some(rows) = &self.file.pingpong {
+            atomic::write(
+                &self.dir.join("pingpong.csv"),
+                csv::render_pingpong(rows).as_bytes(),
+            )?;
+        }
         atomic::write(
             &self.dir.join("report.md"),
             report::markdown(&self.file).as_bytes(),

@@ -1,0 +1,47 @@
+//! One iteration of a rank's program, run a step at a time so that the heartbeat can say which
+//! step the node is in and which peers it waits for; a data-plane error comes back naming the
+//! step and the peer. The all-reduce sweep and the ping-pong both time their iterations around
+//! this.
+
+use topologies::{DataType, ReduceOp, Step};
+
+use crate::control::Position;
+use crate::datalink::Links;
+use crate::execute::run_program;
+use crate::NodeError;
+
+/// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
+/// iteration 3".
+pub type Where<'a> = &'a dyn Fn() -> String;
+
+pub async fn run_steps(
+    program: &[Step],
+    work: &mut [u8],
+    links: &mut Links,
+    (dtype, op): (DataType, ReduceOp),
+    position: &Position,
+    at: Where<'_>,
+) -> Result<(), NodeError> {
+    for (step, s) in program.iter().enumerate() {
+        position.in_step(step, s.recvs.iter().map(|r| r.peer));
+        run_program(std::slice::from_ref(s), work, links, dtype, op)
+            .await
+            .map_err(|f| NodeError::Peer {
+                context: format!(
+                    "{} step {}: {} rank {}",
+                    at(),
+                    step + f.step,
+                    if f.waiting {
+                        "waiting for"
+                    } else {
+                        "sending to"
+                    },
+                    f.peer
+                ),
+                error: f.error,
+                peer: f.peer,
+            })?;
+        position.step_done();
+    }
+    Ok(())
+}
