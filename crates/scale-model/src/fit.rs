@@ -23,7 +23,8 @@ pub const PARAM_NAMES: [&str; 3] = ["alpha", "beta", "gamma"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitOptions {
-    /// Options the cost forms take (segment size, hier group size, torus grid), as the runs used.
+    /// Options the cost forms take (segment size, hier group size, torus grid), as the runs used;
+    /// a measurement's recorded [`Shape`](crate::Shape) takes the place of this one's.
     pub build: BuildOptions,
     /// Relative residuals (true, the default) or absolute ones.
     pub relative: bool,
@@ -200,7 +201,7 @@ pub fn fit_algorithm(
             single_rank += 1;
             continue;
         }
-        let c = algorithm.try_cost(m.nranks, m.bytes as f64, &opts.build)?;
+        let c = algorithm.try_cost(m.nranks, m.bytes as f64, &m.build(&opts.build))?;
         let x = terms_array(&c);
         if x.iter().all(|v| *v == 0.0) {
             continue;

@@ -1,4 +1,8 @@
 //! A point-to-point link profile from a ping-pong sweep: one-way time = alpha + beta x bytes.
+//!
+//! The samples come from a run's ping-pong sweep (`collbench run --pingpong`) or, for runs
+//! without one, from a proxy (2-rank recursive-doubling exchanges); [`LinkSource`] says which,
+//! so every report can say what the profile rests on.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +12,23 @@ use crate::measurement::PingPongSample;
 use crate::nnls::nnls;
 use crate::params::gbps_of;
 
+/// Where a link profile's samples came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSource {
+    /// A ping-pong sweep: one-way time, half of each round trip.
+    PingPong,
+    /// 2-rank recursive-doubling all-reduces (both ranks send the whole buffer and reduce what
+    /// arrives): an upper bound on a one-way message. The default: profiles saved before
+    /// ping-pong sweeps existed were all of this kind.
+    #[default]
+    RdProxy,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkProfile {
+    #[serde(default)]
+    pub source: LinkSource,
     /// One-way latency of a message, microseconds.
     pub alpha_us: Estimate,
     /// Microseconds per byte.
@@ -22,8 +41,20 @@ pub struct LinkProfile {
     pub residuals: Vec<(u64, f64, f64, f64)>,
 }
 
-/// Fits alpha and beta by non-negative least squares on relative residuals.
-pub fn fit_link(samples: &[PingPongSample]) -> Result<LinkProfile, ModelError> {
+impl LinkProfile {
+    /// "ping-pong sweep, 9 points" or "proxy from 2-rank rd exchanges, 9 points".
+    pub fn describe_source(&self) -> String {
+        let what = match self.source {
+            LinkSource::PingPong => "ping-pong sweep",
+            LinkSource::RdProxy => "proxy from 2-rank rd exchanges",
+        };
+        format!("{what}, {} points", self.points)
+    }
+}
+
+/// Fits alpha and beta by non-negative least squares on relative residuals; `source` says where
+/// the samples came from.
+pub fn fit_link(samples: &[PingPongSample], source: LinkSource) -> Result<LinkProfile, ModelError> {
     let usable: Vec<&PingPongSample> = samples
         .iter()
         .filter(|s| s.one_way_us.is_finite() && s.one_way_us > 0.0)
@@ -77,6 +108,7 @@ pub fn fit_link(samples: &[PingPongSample]) -> Result<LinkProfile, ModelError> {
         .collect();
     let rms_rel_error = (residuals.iter().map(|r| r.3 * r.3).sum::<f64>() / n as f64).sqrt();
     Ok(LinkProfile {
+        source,
         bandwidth_gbps: gbps_of(beta.value),
         alpha_us: alpha,
         beta_us_per_byte: beta,

@@ -2,7 +2,9 @@
 //! ping-pong samples for a point-to-point link profile. The CLI builds these from results files.
 
 use serde::{Deserialize, Serialize};
-use topologies::Algorithm;
+use topologies::{Algorithm, BuildOptions};
+
+use crate::shape::Shape;
 
 /// One measured (algorithm, ranks, size) point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,10 +21,13 @@ pub struct Measurement {
     /// histogram); empty where the run kept none. Used by the straggler estimator.
     #[serde(default)]
     pub samples_us: Vec<f64>,
+    /// `hier`'s and `torus2d`'s shape as the run recorded it; the defaults where it did not.
+    #[serde(default, skip_serializing_if = "Shape::is_default")]
+    pub shape: Shape,
 }
 
 impl Measurement {
-    /// A point without latency samples.
+    /// A point without latency samples, of the default shape.
     pub fn new(algorithm: Algorithm, nranks: usize, bytes: u64, time_us: f64) -> Self {
         Measurement {
             algorithm,
@@ -31,7 +36,13 @@ impl Measurement {
             time_us,
             link_rate_bps: None,
             samples_us: Vec::new(),
+            shape: Shape::default(),
         }
+    }
+
+    /// The cost forms' options for this point: `base` (segment size) with the point's shape.
+    pub fn build(&self, base: &BuildOptions) -> BuildOptions {
+        self.shape.apply(base)
     }
 }
 

@@ -119,7 +119,7 @@ pub fn validate(
         };
         let Ok(c) = m
             .algorithm
-            .try_cost(m.nranks, m.bytes as f64, &opts.fit.build)
+            .try_cost(m.nranks, m.bytes as f64, &m.build(&opts.fit.build))
         else {
             unpredicted += 1;
             continue;

@@ -5,7 +5,10 @@ mod common;
 use common::{lab_params, rel, synthetic};
 use proptest::prelude::*;
 use scale_model::fit::ParamStatus;
-use scale_model::{fit_algorithm, fit_all, fit_link, CostParams, FitOptions, PingPongSample};
+use scale_model::{
+    fit_algorithm, fit_all, fit_link, CostParams, FitOptions, LinkSource, Measurement,
+    PingPongSample, Shape,
+};
 use topologies::{Algorithm, BuildOptions};
 
 #[test]
@@ -115,12 +118,56 @@ fn link_profile_from_ping_pong() {
             }
         })
         .collect();
-    let l = fit_link(&samples).unwrap();
+    let l = fit_link(&samples, LinkSource::PingPong).unwrap();
     assert!(rel(l.alpha_us.value, 25.0) < 0.03, "{l:?}");
     assert!(rel(l.beta_us_per_byte.value, 0.016) < 0.01, "{l:?}");
     assert!(rel(l.bandwidth_gbps, 1.0 / 0.016 / 1e3) < 0.01);
     assert!(l.alpha_us.std_err.is_some());
-    assert!(fit_link(&samples[..1]).is_err());
+    assert_eq!(l.describe_source(), "ping-pong sweep, 25 points");
+    assert!(fit_link(&samples[..1], LinkSource::PingPong).is_err());
+}
+
+/// hier run with 4 ranks per group at p = 8 and 16 (the default would be 2 and 4): with the
+/// recorded shape the fit prices each point with the schedule that ran and recovers the lab
+/// exactly; taking the default shape it does not.
+#[test]
+fn hier_points_are_priced_with_the_group_size_they_ran_with() {
+    let shape = Shape {
+        group_size: Some(4),
+        hier_inner: Some(Algorithm::Rhd),
+        hier_outer: Some(Algorithm::Ring),
+        grid: None,
+    };
+    let truth = lab_params();
+    let mut ms = Vec::new();
+    for p in [8usize, 16] {
+        for n in common::sizes() {
+            let mut m = Measurement::new(Algorithm::Hier, p, n, 0.0);
+            m.shape = shape;
+            m.time_us = truth.time_us(&Algorithm::Hier.cost(
+                p,
+                n as f64,
+                &m.build(&BuildOptions::default()),
+            ));
+            ms.push(m);
+        }
+    }
+    let fit = |ms: &[Measurement]| {
+        let refs: Vec<_> = ms.iter().collect();
+        fit_algorithm(Algorithm::Hier, &refs, &FitOptions::default()).unwrap()
+    };
+    let with = fit(&ms);
+    assert!(with.max_abs_rel_error < 1e-6, "{with:?}");
+    assert!(rel(with.alpha_us.value, truth.alpha_us) < 1e-6);
+    let guessed: Vec<Measurement> = ms
+        .iter()
+        .map(|m| Measurement {
+            shape: Shape::default(),
+            ..m.clone()
+        })
+        .collect();
+    let without = fit(&guessed);
+    assert!(without.max_abs_rel_error > 0.05, "{without:?}");
 }
 
 proptest! {

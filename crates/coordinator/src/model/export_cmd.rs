@@ -91,6 +91,10 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     if let Some(path) = &args.profile {
         let mut profile = Profile::new(lab.fits.clone());
         profile.link = lab.link.clone();
+        notes.extend(
+            lab.link_summary()
+                .map(|l| format!("{l} (in {})", path.display())),
+        );
         profile.stragglers = lab.stragglers.clone();
         profile.carried = carried;
         profile.scenario = Some(scenario.clone());

@@ -41,15 +41,7 @@ pub fn render(lab: &Lab, residuals: bool) -> String {
     if let Some(s) = &lab.stragglers {
         notes.push(s.describe());
     }
-    if let Some(l) = &lab.link {
-        notes.push(format!(
-            "point-to-point proxy from 2-rank rd exchanges (the runs record no ping-pong sweep): \
-             {} + bytes / {} GB/s, rms error {}",
-            table::time(l.alpha_us.value),
-            sig(l.bandwidth_gbps),
-            pct(l.rms_rel_error).trim_start_matches('+')
-        ));
-    }
+    notes.extend(lab.link_summary());
     notes.extend(lab.notes.iter().cloned());
     if !notes.is_empty() {
         out.push_str("# notes:\n");

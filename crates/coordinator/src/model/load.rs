@@ -1,14 +1,15 @@
 //! From results files to the scale model's measurements: finds `results.json` files, checks them,
-//! and turns each out-of-place row into a [`Measurement`] with its per-rank latency samples.
+//! turns each out-of-place row into a [`Measurement`] with its per-rank latency samples and the
+//! shape `hier` and `torus2d` ran with, and each ping-pong row into a [`PingPongSample`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use scale_model::measurement::expand_histogram;
-use scale_model::Measurement;
-use topologies::BuildOptions;
-use wire::results::{ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
+use scale_model::{Measurement, PingPongSample, Shape};
+use topologies::{Algorithm, BuildOptions};
+use wire::results::{PingPongRow, ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
 
 /// Latency samples kept per measurement for the straggler model.
 pub const MAX_SAMPLES: usize = 2000;
@@ -17,6 +18,11 @@ pub const MAX_SAMPLES: usize = 2000;
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub measurements: Vec<Measurement>,
+    /// One-way times of the runs' ping-pong sweeps (`collbench run --pingpong`), all files
+    /// together; empty when none had one.
+    pub pingpong: Vec<PingPongSample>,
+    /// How many files had a ping-pong sweep.
+    pub pingpong_files: usize,
     /// The cost forms' options as the runs used them (segment size).
     pub build: BuildOptions,
     pub sources: Vec<PathBuf>,
@@ -30,21 +36,27 @@ pub struct Loaded {
 pub fn load(paths: &[PathBuf], samples: Option<u64>) -> Result<Loaded> {
     let files = find_results(paths)?;
     let mut measurements = Vec::new();
+    let mut pingpong = Vec::new();
+    let mut pingpong_files = 0;
     let mut notes = Vec::new();
     let mut segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
     let mut ring_segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
     for file in &files {
-        let (rows, config) = read_one(file, samples, &mut notes)?;
+        let one = read_one(file, samples, &mut notes)?;
         segments
-            .entry(config.segment_bytes)
+            .entry(one.config.segment_bytes)
             .or_default()
             .push(file.clone());
         // Files from before the pipelined ring forwarded whole chunks.
         ring_segments
-            .entry(config.ring_segment_bytes.unwrap_or(0))
+            .entry(one.config.ring_segment_bytes.unwrap_or(0))
             .or_default()
             .push(file.clone());
-        measurements.extend(rows);
+        measurements.extend(one.measurements);
+        if !one.pingpong.is_empty() {
+            pingpong_files += 1;
+            pingpong.extend(one.pingpong);
+        }
     }
     let defaults = BuildOptions::default();
     // The most common sizes: the cost forms of tree and dbtree depend on the segment, ring's
@@ -63,6 +75,8 @@ pub fn load(paths: &[PathBuf], samples: Option<u64>) -> Result<Loaded> {
     };
     Ok(Loaded {
         measurements,
+        pingpong,
+        pingpong_files,
         build,
         sources: files,
         notes,
@@ -112,12 +126,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// One file's measurements and its segment size.
-fn read_one(
-    file: &Path,
-    samples: Option<u64>,
-    notes: &mut Vec<String>,
-) -> Result<(Vec<Measurement>, RunConfig)> {
+/// What one file holds for the model.
+struct OneFile {
+    measurements: Vec<Measurement>,
+    pingpong: Vec<PingPongSample>,
+    config: RunConfig,
+}
+
+fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Result<OneFile> {
     let name = file.display();
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -159,14 +175,67 @@ fn read_one(
             ));
             continue;
         }
-        out.push(measurement(row, link_rate, samples).with_context(|| {
+        let mut m = measurement(row, link_rate, samples).with_context(|| {
             format!(
                 "{name}: row {} with {} ranks and {} bytes",
                 row.algorithm, row.nranks, row.size
             )
-        })?);
+        })?;
+        m.shape = shape(row.algorithm, &parsed.config);
+        out.push(m);
     }
-    Ok((out, parsed.config))
+    let label = name.to_string();
+    let pingpong = parsed
+        .pingpong
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| pingpong_sample(r, &label, notes))
+        .collect();
+    Ok(OneFile {
+        measurements: out,
+        pingpong,
+        config: parsed.config,
+    })
+}
+
+/// The shape `algorithm` ran with, as far as the file recorded it (files before it was
+/// recorded, and rows of other algorithms, have none: the cost forms' defaults apply).
+fn shape(algorithm: Algorithm, config: &RunConfig) -> Shape {
+    match algorithm {
+        Algorithm::Hier => Shape {
+            group_size: config.group_size,
+            hier_inner: config.hier_inner,
+            hier_outer: config.hier_outer,
+            grid: None,
+        },
+        Algorithm::Torus2d => Shape {
+            grid: config.grid,
+            ..Shape::default()
+        },
+        _ => Shape::default(),
+    }
+}
+
+/// A ping-pong row's size and mean one-way time; a row without a positive time is left out,
+/// with a note.
+fn pingpong_sample(
+    row: &PingPongRow,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Option<PingPongSample> {
+    let t = row.one_way.mean_us;
+    if t.is_finite() && t > 0.0 {
+        return Some(PingPongSample {
+            bytes: row.size,
+            one_way_us: t,
+        });
+    }
+    notes.push(format!(
+        "{name}: ping-pong {} bytes has one-way time {t} us; left out",
+        row.size
+    ));
+    None
 }
 
 /// The value most files used, with a note when they disagree.

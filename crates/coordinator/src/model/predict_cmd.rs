@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use scale_model::plot::scaling_svg;
 use scale_model::predict::predict_workload;
-use scale_model::{predict, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy};
+use scale_model::{
+    predict, LinkProfile, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy,
+};
 use serde::Serialize;
 
 use super::args::PredictArgs;
@@ -25,6 +27,9 @@ struct PredictJson<'a> {
     prediction: &'a Prediction,
     #[serde(skip_serializing_if = "Option::is_none")]
     workload: Option<&'a Prediction>,
+    /// The lab's point-to-point link profile (its `source`: ping-pong sweep or rd proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<&'a LinkProfile>,
     lab_notes: &'a [String],
 }
 
@@ -85,6 +90,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         lab.sources.len(),
         lab.max_ranks()
     );
+    if let Some(link) = lab.link_summary() {
+        out.push_str(&format!("# lab {link}\n"));
+    }
     if let Some(p) = &grid {
         out.push_str(&render(p, None));
     }
@@ -109,6 +117,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 sources: &lab.sources,
                 prediction: main,
                 workload: workload.as_ref(),
+                link: lab.link.as_ref(),
                 lab_notes: &lab.notes,
             },
         )?;
