@@ -47,6 +47,18 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
                 r["algorithm"], r["size"]
             );
         }
+        // The shapes hier and torus2d ran with (the defaults for p) are recorded.
+        let c = &v["config"];
+        let g = c["group_size"].as_u64().unwrap();
+        assert!(g >= 1 && p as u64 % g == 0, "p={p}: group size {g}");
+        assert_eq!(
+            c["grid"][0].as_u64().unwrap() * c["grid"][1].as_u64().unwrap(),
+            p as u64
+        );
+        assert_eq!(
+            (c["hier_inner"].as_str(), c["hier_outer"].as_str()),
+            (Some("ring"), Some("ring"))
+        );
         assert!(text.contains("# Comparison"), "p={p}: no comparison table");
         for algo in ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"] {
             assert!(
@@ -76,12 +88,23 @@ fn a_topology_file_sets_hier_groups_and_the_torus_grid() {
         "hier_level = \"rack\"\n[[host]]\nname = \"a\"\nrack = \"r0\"\nranks = 3\n[[host]]\nname = \"b\"\nrack = \"r1\"\nranks = 3\n",
     )
     .unwrap();
-    let (v, _, out_dir) = run_all(6, &["--topology", topo.to_str().unwrap()]);
+    let (v, _, out_dir) = run_all(
+        6,
+        &["--topology", topo.to_str().unwrap(), "--hier-inner", "rhd"],
+    );
     assert!(v["results"]
         .as_array()
         .unwrap()
         .iter()
         .all(|r| r["nwrong"] == 0));
+    // Two racks of three: hier's groups and the torus rows follow them, and results.json says so.
+    let c = &v["config"];
+    assert_eq!(c["group_size"], 3);
+    assert_eq!(c["grid"], serde_json::json!([3, 2]));
+    assert_eq!(
+        (c["hier_inner"].as_str(), c["hier_outer"].as_str()),
+        (Some("rhd"), Some("ring"))
+    );
     let _ = std::fs::remove_dir_all(&out_dir);
 
     // A topology that does not match -N, and a broken one, are refused before anything starts.

@@ -60,6 +60,10 @@ fn bad_flags_are_named_with_what_is_accepted() {
     fails_with(&["--mtu", "576"], &["--mtu", "outside 1280..9216"]);
     fails_with(&["--timeout", "0"], &["--timeout"]);
     fails_with(&["-N", "100000"], &["-N/--nodes", "limit"]);
+    fails_with(
+        &["-N", "1", "--pingpong"],
+        &["--pingpong", "1 rank", "at least 2"],
+    );
 }
 
 #[test]
@@ -104,6 +108,7 @@ fn help_explains_the_flags() {
         "--algo",
         "--out",
         "--timeout",
+        "--pingpong",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }

@@ -1,5 +1,5 @@
-//! A node killed mid-sweep, and Ctrl-C: a clear error naming the rank, valid partial results,
-//! no process left behind, no hang.
+//! A node killed mid-sweep or mid-ping-pong, and Ctrl-C: a clear error naming the rank, valid
+//! partial results, no process left behind, no hang.
 
 #![allow(clippy::unwrap_used)] // a panic in a test is a failing test
 
@@ -122,6 +122,70 @@ fn ctrl_c_ends_the_run_cleanly() {
         .unwrap()
         .contains("interrupted"));
     for pid in pids(&before) {
+        assert!(!alive(pid), "bench-node {pid} was left running");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rank 1 killed while it ping-pongs with rank 0: named like any failure (the ping-pong, its size
+/// and iteration), the all-reduce rows and the file's validity kept, nothing left running.
+#[test]
+fn a_node_killed_during_the_ping_pong_is_named_and_nothing_is_lost() {
+    let dir = tempdir("kill-pingpong");
+    // One size: the all-reduce (about 0.5 s an iteration in a debug build) then the ping-pong
+    // (about 50 ms a round trip), which rank 1 is killed in as soon as the all-reduce row is in.
+    let mut child = collbench()
+        .args(["run", "-N", "2", "--pingpong", "-b", "16M", "-e", "16M"])
+        .args(["-n", "8", "-w", "0", "-c", "0", "--out"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let start = Instant::now();
+    let before = loop {
+        let v = std::fs::read_to_string(dir.join("results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        if let Some(v) = v.filter(|v| v["results"].as_array().is_some_and(|r| r.len() == 1)) {
+            break v;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the all-reduce did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let pids = pids(&before);
+    signal(pids[1], "-KILL");
+    let (status, err) = finish(child);
+    assert!(!status.success(), "the run went on:\n{err}");
+    assert!(
+        err.contains("rank 1"),
+        "stderr does not name rank 1:\n{err}"
+    );
+    assert!(
+        err.contains("during the ping-pong (rank 0 <-> 1) 16777216 bytes iteration"),
+        "{err}"
+    );
+    let after = results(&dir);
+    assert_eq!(
+        after["results"].as_array().unwrap().len(),
+        1,
+        "the all-reduce row was lost"
+    );
+    assert!(after["pingpong"].as_array().unwrap().is_empty());
+    let f = &after["failure"];
+    assert_eq!(
+        (f["rank"].as_u64(), f["size"].as_u64()),
+        (Some(1), Some(16 << 20))
+    );
+    assert!(
+        f["algorithm"].is_null(),
+        "the ping-pong is not an algorithm: {f}"
+    );
+    for pid in pids {
         assert!(!alive(pid), "bench-node {pid} was left running");
     }
     let _ = std::fs::remove_dir_all(&dir);

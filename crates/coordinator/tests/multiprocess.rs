@@ -1,5 +1,5 @@
 //! Runs over QUIC between separate bench-node processes on loopback: correct sums, schema-valid
-//! results, one PID per rank, an nccl-tests-shaped table.
+//! results, one PID per rank, an nccl-tests-shaped table, and the `--pingpong` sweep after it.
 
 #![allow(clippy::unwrap_used)] // a panic in a test is a failing test
 
@@ -73,6 +73,9 @@ fn check_run(p: usize, extra: &[&str]) -> serde_json::Value {
     assert!(text.contains("# Out of bounds values : 0 OK"));
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 9, "header and one line per size");
+    // No ping-pong unless asked for.
+    assert!(v.get("pingpong").is_none());
+    assert!(!dir.join("pingpong.csv").exists());
     let _ = std::fs::remove_dir_all(&dir);
     v
 }
@@ -118,4 +121,78 @@ fn busbw_follows_nccl_tests_definition() {
         assert!((r["alg_bw"].as_f64().unwrap() - algbw).abs() < 1e-9 * algbw.max(1.0));
         assert!((r["bus_bw"].as_f64().unwrap() - algbw * 4.0 / 3.0).abs() < 1e-9 * algbw.max(1.0));
     }
+}
+
+/// `--pingpong` with an idle third rank: after the all-reduce table, one ping-pong row per size
+/// (rank 0 <-> 1) on stdout, in results.json (schema-valid) and in pingpong.csv; one-way times
+/// are positive and grow with the size.
+#[test]
+fn ping_pong_after_the_sweep() {
+    let dir = tempdir("pingpong");
+    let out = collbench()
+        .args([
+            "run",
+            "-N",
+            "3",
+            "--pingpong",
+            "-b",
+            "1K",
+            "-e",
+            "1M",
+            "-f",
+            "4",
+        ])
+        .args(["-n", "5", "-w", "2", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    let sizes: Vec<u64> = (0..6).map(|k| 1024 << (2 * k)).collect();
+    assert_eq!(v["results"].as_array().unwrap().len(), sizes.len());
+    let rows = v["pingpong"].as_array().expect("a pingpong list");
+    let got: Vec<u64> = rows.iter().map(|r| r["size"].as_u64().unwrap()).collect();
+    assert_eq!(got, sizes, "one row per size of the sweep, in order");
+    let mean = |r: &serde_json::Value| r["one_way"]["mean_us"].as_f64().unwrap();
+    for r in rows {
+        assert_eq!(r["iterations"], 5);
+        assert_eq!(r["ranks"], serde_json::json!([0, 1]));
+        assert_eq!(r["hosts"][0], v["config"]["hosts"][0]["host"]);
+        let w = &r["one_way"];
+        let min = w["min_us"].as_f64().unwrap();
+        assert!(
+            min > 0.0 && min <= mean(r) && mean(r) <= w["max_us"].as_f64().unwrap(),
+            "{r}"
+        );
+        let bw = r["bandwidth"].as_f64().unwrap();
+        let size = r["size"].as_f64().unwrap();
+        assert!((bw - size / mean(r) / 1e3).abs() <= 1e-9 * bw, "{r}");
+    }
+    // 1 MiB takes longer one way than 1 KiB, and moves at a higher rate.
+    let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+    assert!(mean(last) > 2.0 * mean(first), "{first}\n{last}");
+    assert!(last["bandwidth"].as_f64() > first["bandwidth"].as_f64());
+
+    // Its own table after the all-reduce's: 9 fields a row, next to the 13-field rows.
+    let text = stdout(&out);
+    let (allreduce, pingpong) = text
+        .split_once("# Point-to-point (ping-pong, rank 0 <-> 1")
+        .expect("a ping-pong table");
+    assert!(allreduce.contains("# Out of bounds values : 0 OK"));
+    let data = |t: &str| -> Vec<usize> {
+        t.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split_whitespace().count())
+            .collect()
+    };
+    assert_eq!(data(allreduce), vec![13; sizes.len()], "{text}");
+    let (_, pingpong) = pingpong.split_once('\n').unwrap();
+    assert_eq!(data(pingpong), vec![9; sizes.len()], "{text}");
+    let csv = std::fs::read_to_string(dir.join("pingpong.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + sizes.len());
+    assert!(csv.starts_with("size,iterations,one_way_us,"));
+    assert!(std::fs::read_to_string(dir.join("report.md"))
+        .unwrap()
+        .contains("## Point-to-point (ping-pong, rank 0 <-> 1)"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
