@@ -50,7 +50,10 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
         // The shapes hier and torus2d ran with (the defaults for p) are recorded.
         let c = &v["config"];
         let g = c["group_size"].as_u64().unwrap();
-        assert!(g >= 1 && p as u64 % g == 0, "p={p}: group size {g}");
+        assert!(
+            g >= 1 && (p as u64).is_multiple_of(g),
+            "p={p}: group size {g}"
+        );
         assert_eq!(
             c["grid"][0].as_u64().unwrap() * c["grid"][1].as_u64().unwrap(),
             p as u64

@@ -222,6 +222,22 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
         "{link}"
     );
 
+    // Several runs' sweeps are pooled, and the notes say so.
+    let again = dir.join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    std::fs::copy(with.join("results.json"), again.join("results.json")).unwrap();
+    let text = flat(&stdout(&model(&[
+        "fit",
+        s(&with),
+        s(&again),
+        "--no-stragglers",
+    ])));
+    assert!(text.contains("ping-pong sweep, 22 points"), "{text}");
+    assert!(
+        text.contains("pools the ping-pong sweeps of 2 results files"),
+        "{text}"
+    );
+
     // A sweep of one size cannot give a line: the proxy, and a note saying why.
     let mut one = run(2, &algos, &BuildOptions::default());
     one.pingpong = Some(pingpong_rows(&[4096]));

@@ -80,6 +80,8 @@ fn a_file_from_before_the_new_fields_validates_reads_and_fits() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+type Edit = fn(&mut serde_json::Value);
+
 #[test]
 fn the_new_fields_are_checked_when_present() {
     let dir = tempdir("new-results");
@@ -99,7 +101,7 @@ fn the_new_fields_are_checked_when_present() {
 
     // A ping-pong between three ranks, a grid of three sides, an unknown algorithm: refused.
     let schema = jsonschema::JSONSchema::compile(&schema()).unwrap();
-    let edits: [(&str, fn(&mut serde_json::Value)); 3] = [
+    let edits: [(&str, Edit); 3] = [
         ("three ranks", |b| {
             b["pingpong"][0]["ranks"] = serde_json::json!([0, 1, 2])
         }),

@@ -447,6 +447,76 @@ mod tests {
         );
     }
 
+    fn plan(nranks: u32) -> Plan {
+        Plan {
+            run_id: "r".into(),
+            nranks,
+            peers: (0..nranks)
+                .map(|rank| PeerInfo {
+                    rank,
+                    data_addr: format!("127.0.0.1:{}", 1000 + rank),
+                    cert_der_b64: String::new(),
+                })
+                .collect(),
+            algorithms: vec![Algorithm::Ring],
+            sizes: vec![1024],
+            dtype: DataType::Float,
+            op: ReduceOp::Sum,
+            warmup_iters: 0,
+            iters: 1,
+            check: true,
+            build: BuildOptions::default(),
+            transport: TransportParams {
+                stream_receive_window: 1,
+                receive_window: 1,
+                send_window: 1,
+                idle_timeout_ms: 1,
+                datagram_bytes: ETHERNET_DATAGRAM,
+            },
+            pingpong: true,
+        }
+    }
+
+    #[test]
+    fn a_ping_pong_needs_two_ranks_and_older_plans_have_none() {
+        assert_eq!(plan(2).validate(), Ok(()));
+        let e = plan(1).validate().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                WireError::Invalid {
+                    field: "pingpong",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // A plan from a build before the ping-pong existed has none.
+        let mut v = serde_json::to_value(FromCoordinator::Plan(plan(2))).unwrap();
+        v.as_object_mut().unwrap().remove("pingpong");
+        let old = decode_from_coordinator(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(matches!(old, FromCoordinator::Plan(p) if !p.pingpong));
+    }
+
+    #[test]
+    fn a_ping_pong_report_longer_than_any_plan_is_refused_by_field() {
+        let r = FromNode::PingPong(PingPongReport {
+            size: 8,
+            round_trip_ns: vec![1; MAX_ITERS as usize + 1],
+        });
+        let e = decode_from_node(&serde_json::to_vec(&r).unwrap()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                WireError::Invalid {
+                    field: "round_trip_ns",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

@@ -113,6 +113,12 @@ impl Lab {
                 .collect(),
             notes: loaded.notes,
         };
+        if loaded.pingpong_files > 1 {
+            lab.notes.push(format!(
+                "the link profile pools the ping-pong sweeps of {} results files",
+                loaded.pingpong_files
+            ));
+        }
         if !relative {
             lab.notes.push(
                 "fitted on absolute residuals (--weights absolute): the large sizes decide beta"
