@@ -2,7 +2,8 @@
 //!
 //! It connects back to the coordinator over QUIC with the run's credentials, registers, receives
 //! the plan, dials its data-plane peers, and then runs every algorithm and size of the plan,
-//! meeting the other ranks at a barrier before each iteration and timing each iteration itself.
+//! meeting the other ranks at a barrier before each size's iterations, which run back to back,
+//! and timing each iteration itself.
 //! The same [`execute`] loop runs every schedule from `topologies`; no algorithm has network code
 //! of its own, and neither has the [`pingpong`] that measures one link after the sweep.
 

@@ -255,33 +255,49 @@ async fn measure(
     let position = control.position.clone();
     let mut hist = wire::histogram::new();
     let mut iter_ns = Vec::with_capacity(plan.iters as usize);
-    let total = plan.warmup_iters + plan.iters;
-    for it in 0..total {
-        if placement == Placement::InPlace {
-            // In place the result overwrites the input: restore it, untimed.
-            work.copy_from_slice(input);
-        }
-        *epoch += 1;
-        control.barrier(*epoch).await?;
-        let start = Instant::now();
-        if placement == Placement::OutOfPlace {
-            work.copy_from_slice(input);
-        }
-        let at = || {
+    let dtype_op = (plan.dtype, plan.op);
+    let at = |it: u32| {
+        move || {
             format!(
                 "rank {me}: {algo} {} bytes {} iteration {it}",
                 input.len(),
                 placement_name(placement)
             )
-        };
-        run_steps(program, work, links, (plan.dtype, plan.op), &position, &at).await?;
-        let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        }
+    };
+    // One barrier, then every iteration back to back, each timed from the end of the one
+    // before: the ranks pace each other through their messages, as in an application.
+    work.copy_from_slice(input);
+    *epoch += 1;
+    control.barrier(*epoch).await?;
+    let total = plan.warmup_iters + plan.iters;
+    let mut last = Instant::now();
+    for it in 0..total {
+        if placement == Placement::OutOfPlace {
+            // Out of place every iteration reads the input afresh.
+            work.copy_from_slice(input);
+        }
+        // In place the iterations reduce their own results, as nccl-tests' do; only the check
+        // below runs on the input.
+        run_steps(program, work, links, dtype_op, &position, &at(it)).await?;
+        let now = Instant::now();
+        let ns = now
+            .duration_since(last)
+            .as_nanos()
+            .min(u128::from(u64::MAX)) as u64;
+        last = now;
         if it >= plan.warmup_iters {
             iter_ns.push(ns);
             wire::histogram::record(&mut hist, ns);
         }
     }
+    // The check: one more iteration from the input, untimed, after every rank has finished
+    // timing (so no rank's check iteration overlaps another's timed ones).
+    work.copy_from_slice(input);
+    *epoch += 1;
+    control.barrier(*epoch).await?;
     let nwrong = if plan.check {
+        run_steps(program, work, links, dtype_op, &position, &at(total)).await?;
         Some(count_wrong(plan.dtype, plan.op, plan.nranks as usize, work).await)
     } else {
         None

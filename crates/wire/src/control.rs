@@ -80,6 +80,12 @@ pub const MAX_RANKS: u32 = 1 << 17;
 pub const MAX_SIZE: u64 = 16 << 30;
 pub const MAX_ITERS: u32 = 1_000_000;
 
+/// Barriers of the sweep per algorithm, size and placement: one before the iterations, which
+/// then run back to back (as nccl-tests' loop does: a barrier before every iteration would time
+/// how late its release reaches each rank, which at small sizes is most of the time), and one
+/// before the untimed iteration whose result is checked.
+pub const BARRIERS_PER_MEASUREMENT: u64 = 2;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FromNode {

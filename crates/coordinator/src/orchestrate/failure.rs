@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use topologies::pingpong::{PING, PONG};
 use topologies::Algorithm;
 use tracing::warn;
-use wire::control::{Placement, HEARTBEAT_INTERVAL_MS};
+use wire::control::{Placement, BARRIERS_PER_MEASUREMENT, HEARTBEAT_INTERVAL_MS};
 use wire::results::Failure;
 use wire::FromNode;
 
@@ -82,11 +82,12 @@ impl Orchestrator {
             .unwrap_or_else(|| "not registered".into())
     }
 
-    /// Which algorithm, size, placement and iteration barrier `epoch` belongs to.
+    /// Which algorithm, size, placement and barrier of it (0: before the timed iterations, 1:
+    /// before the check) barrier `epoch` is.
     pub(super) fn position(&self, epoch: u64) -> Option<(Algorithm, u64, Placement, u64)> {
-        let per = u64::from(self.opts.warmup_iters + self.opts.iters);
+        let per = BARRIERS_PER_MEASUREMENT;
         let idx = epoch.checked_sub(1)? / per;
-        let iteration = (epoch - 1) % per;
+        let barrier = (epoch - 1) % per;
         let placement = Placement::BOTH[(idx % 2) as usize];
         let size_idx = (idx / 2) as usize % self.opts.sizes.len();
         let algo_idx = (idx / 2) as usize / self.opts.sizes.len();
@@ -94,7 +95,7 @@ impl Orchestrator {
             *self.opts.algorithms.get(algo_idx)?,
             self.opts.sizes[size_idx],
             placement,
-            iteration,
+            barrier,
         ))
     }
 
@@ -106,14 +107,16 @@ impl Orchestrator {
         }
     }
 
-    /// " during ring 16384 bytes out-of-place iteration 0", " during the ping-pong (rank 0 <->
-    /// 1) 16384 bytes iteration 0", or " before the sweep started".
+    /// " during ring 16384 bytes out-of-place (timed iterations)", " during the ping-pong (rank 0
+    /// <-> 1) 16384 bytes iteration 0", or " before the sweep started".
     fn during(&self, epoch: u64) -> String {
-        if let Some((a, s, pl, it)) = self.position(epoch) {
-            return format!(
-                " during {a} {s} bytes {} iteration {it}",
-                placement_name(pl)
-            );
+        if let Some((a, s, pl, barrier)) = self.position(epoch) {
+            let phase = if barrier == 0 {
+                "timed iterations"
+            } else {
+                "check"
+            };
+            return format!(" during {a} {s} bytes {} ({phase})", placement_name(pl));
         }
         match self.pingpong_position(epoch) {
             Some((s, it)) => {

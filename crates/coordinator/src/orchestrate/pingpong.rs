@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use topologies::pingpong::{PING, PONG};
-use wire::control::PingPongReport;
+use wire::control::{PingPongReport, BARRIERS_PER_MEASUREMENT};
 use wire::results::PingPongRow;
 use wire::FromNode;
 
@@ -20,8 +20,7 @@ use crate::output::table;
 impl Orchestrator {
     /// Barriers of the all-reduce sweep: every algorithm, size and placement.
     pub(super) fn sweep_epochs(&self) -> u64 {
-        let per = u64::from(self.opts.warmup_iters + self.opts.iters);
-        (self.opts.algorithms.len() * self.opts.sizes.len() * 2) as u64 * per
+        (self.opts.algorithms.len() * self.opts.sizes.len() * 2) as u64 * BARRIERS_PER_MEASUREMENT
     }
 
     /// The size and iteration of barrier `epoch` when it is one of the ping-pong's.
