@@ -7,12 +7,13 @@ rotating order, so drift on a noisy machine hits all of them alike), and prints 
 median busbw of each and collbench's ratio to the best peer:
 
   loopback, p = 4 and 8, float sum, 1 KiB .. 64 MiB;
-  the emulated cluster (root): p = 4, 500 Mbit/s links, MTU 9000 - collbench's netns launcher,
+  the emulated cluster (root): p = 4 (--netns-ranks), 500 Mbit/s links, MTU 9000 - collbench's netns launcher,
   and the peers on the same fabric built by scripts/netns-fabric.sh;
   1 KiB at p = 4: collbench's fastest algorithm against Open MPI;
   peak RSS of the largest collbench process against 2 x the largest buffer + 64 MiB.
 
-Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns] [--out FILE]
+Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns | --netns-only]
+       [--netns-ranks 4,8] [--out FILE]
 Needs: openmpi-bin libopenmpi-dev libgloo-dev (the peers are built with their build.sh when
 missing), a release build of collbench (built when missing), root for the netns part.
 """
@@ -199,9 +200,9 @@ def peak_rss(tools):
             f"bound 2 x 64 MiB + 64 MiB = {bound} MiB; ratio {kib / 1024 / bound:.2f} (goal <= 1)\n")
 
 
-def netns(args, tools):
-    """p = 4, shaped links: collbench's netns launcher; the peers on netns-fabric.sh's fabric."""
-    n, rate = 4, args.rate
+def netns(args, tools, n):
+    """p = n, shaped links: collbench's netns launcher; the peers on netns-fabric.sh's fabric."""
+    rate = args.rate
     link_gbs = parse_rate(rate) / 8e9
     name = "sbs"
     ip = lambda r: f"10.77.0.{r + 2}"
@@ -238,7 +239,7 @@ def netns(args, tools):
         res = interleave(args.rounds, [("collbench", cb), ("gloo", gloo), ("mpi-tcp", mpi)])
     finally:
         run([FABRIC, "down", "-N", name])
-    return busbw_table(f"Emulated cluster, p = 4, {rate} links both ways, MTU 9000", res, link_gbs)
+    return busbw_table(f"Emulated cluster, p = {n}, {rate} links both ways, MTU 9000", res, link_gbs)
 
 
 def parse_rate(r):
@@ -254,12 +255,15 @@ def main():
     ap.add_argument("--ranks", default="4,8", help="loopback rank counts")
     ap.add_argument("--rate", default="500mbit", help="emulated cluster link rate")
     ap.add_argument("--skip-netns", action="store_true", help="loopback only (no root needed)")
+    ap.add_argument("--netns-ranks", default="4", help="emulated cluster rank counts")
+    ap.add_argument("--netns-only", action="store_true", help="the emulated cluster only")
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"))
     ap.add_argument("--build-dir", default="/tmp/peers_build", help="where the peers' binaries are")
     ap.add_argument("--collbench", default=os.path.join(ROOT, "target", "release", "collbench"))
     ap.add_argument("--out", help="also write the tables to this Markdown file")
     args = ap.parse_args()
     args.ranks = [int(x) for x in args.ranks.split(",")]
+    args.netns_ranks = [int(x) for x in args.netns_ranks.split(",")]
     if args.rounds < 1:
         sys.exit("--rounds must be at least 1")
     for tool in ("mpirun",):
@@ -280,11 +284,12 @@ def main():
         head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %cs"], capture_output=True,
                               text=True).stdout.strip()
         parts = [f"## collbench side by side ({head}; {args.rounds} interleaved rounds, medians)\n"]
-        parts += loopback(args, tools)
-        parts.append(small_message(args, tools))
-        parts.append(peak_rss(tools))
+        if not args.netns_only:
+            parts += loopback(args, tools)
+            parts.append(small_message(args, tools))
+            parts.append(peak_rss(tools))
         if not args.skip_netns:
-            parts.append(netns(args, tools))
+            parts += [netns(args, tools, n) for n in args.netns_ranks]
         text = "\n".join(parts)
         print(text)
         if args.out:
