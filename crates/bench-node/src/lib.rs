@@ -18,6 +18,7 @@ pub mod node;
 pub mod pingpong;
 pub mod steps;
 pub mod tls;
+pub mod unencrypted;
 
 pub use node::{run_node, NodeConfig};
 

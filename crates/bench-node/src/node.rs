@@ -39,6 +39,7 @@ const BOOTSTRAP: TransportParams = TransportParams {
     send_window: 4 << 20,
     idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
     datagram_bytes: wire::control::ETHERNET_DATAGRAM,
+    unencrypted: false,
 };
 
 /// Runs one node to completion. Errors are also reported to the coordinator when it can still

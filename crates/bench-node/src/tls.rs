@@ -1,6 +1,7 @@
 //! QUIC endpoint configuration: mutual TLS 1.3 against the run's CA, and flow-control windows
 //! from the plan.
 
+use crate::unencrypted::{ClearClient, ClearServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,8 +105,14 @@ pub fn server_config(
         .with_single_cert(certs, key)
         .map_err(|e| NodeError::Credentials(format!("node certificate or key: {e}")))?;
     crypto.alpn_protocols = vec![ALPN.to_vec()];
-    let crypto = QuicServerConfig::try_from(crypto).map_err(tls_err)?;
-    let mut config = ServerConfig::with_crypto(Arc::new(crypto));
+    let crypto: Arc<dyn quinn::crypto::ServerConfig> =
+        Arc::new(QuicServerConfig::try_from(crypto).map_err(tls_err)?);
+    let crypto: Arc<dyn quinn::crypto::ServerConfig> = if params.unencrypted {
+        Arc::new(ClearServer(crypto))
+    } else {
+        crypto
+    };
+    let mut config = ServerConfig::with_crypto(crypto);
     config.transport_config(Arc::new(transport(params)?));
     Ok(config)
 }
@@ -122,8 +129,14 @@ pub fn client_config(
         .with_client_auth_cert(certs, key)
         .map_err(|e| NodeError::Credentials(format!("node certificate or key: {e}")))?;
     crypto.alpn_protocols = vec![ALPN.to_vec()];
-    let crypto = QuicClientConfig::try_from(crypto).map_err(tls_err)?;
-    let mut config = ClientConfig::new(Arc::new(crypto));
+    let crypto: Arc<dyn quinn::crypto::ClientConfig> =
+        Arc::new(QuicClientConfig::try_from(crypto).map_err(tls_err)?);
+    let crypto: Arc<dyn quinn::crypto::ClientConfig> = if params.unencrypted {
+        Arc::new(ClearClient(crypto))
+    } else {
+        crypto
+    };
+    let mut config = ClientConfig::new(crypto);
     config.transport_config(Arc::new(transport(params)?));
     Ok(config)
 }

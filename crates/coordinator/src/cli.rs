@@ -136,6 +136,10 @@ pub struct RunArgs {
     /// netns, 1500 elsewhere.
     #[arg(long = "mtu")]
     pub mtu: Option<u32>,
+    /// Leave the data plane's QUIC payloads unencrypted after the TLS handshake, to measure what
+    /// the cipher costs. For attribution only: results and output are marked, never the default.
+    #[arg(long = "no-encryption")]
+    pub no_encryption: bool,
     /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]

@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub link_rate_bps: Option<f64>,
     /// `--mtu`, or the MTU a launcher knows (set when it is prepared).
     pub mtu: Option<u32>,
+    /// `--no-encryption`: data-plane payloads in clear.
+    pub no_encryption: bool,
     /// Set by a launcher that builds a fabric with shaped uplinks.
     pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
@@ -300,6 +302,7 @@ impl RunOptions {
             bind: a.bind,
             link_rate_bps,
             mtu: a.mtu,
+            no_encryption: a.no_encryption,
             uplink_rate_bps: None,
             topology,
             netns_groups,

@@ -118,14 +118,19 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
     file.config.launcher = launcher.name().to_string();
     let writer = ResultsWriter::create(&dir, opts.force, file)?;
 
-    let params = transport::params(
-        opts.link_rate_bps.unwrap_or(transport::DEFAULT_RATE_BPS),
-        transport::DEFAULT_RTT_S,
-        IDLE_TIMEOUT_MS,
-        opts.mtu.unwrap_or(transport::ETHERNET_MTU),
-    );
+    let params = TransportParams {
+        unencrypted: opts.no_encryption,
+        ..transport::params(
+            opts.link_rate_bps.unwrap_or(transport::DEFAULT_RATE_BPS),
+            transport::DEFAULT_RTT_S,
+            IDLE_TIMEOUT_MS,
+            opts.mtu.unwrap_or(transport::ETHERNET_MTU),
+        )
+    };
+    // The control plane is always encrypted; only the data plane's payloads may go in clear.
     let control_params = TransportParams {
         idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
+        unencrypted: false,
         ..params
     };
     let endpoint = tls::endpoint_on(socket, &creds.coordinator_credentials(), &control_params)
@@ -235,6 +240,7 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             link_rate_bps: opts.link_rate_bps,
             uplink_rate_bps: opts.uplink_rate_bps,
             mtu: opts.mtu,
+            data_plane_unencrypted: opts.no_encryption,
             group_size: hier.then(|| hier::group_size(p, b).ok()).flatten(),
             hier_inner: hier.then_some(b.hier_inner),
             hier_outer: hier.then_some(b.hier_outer),

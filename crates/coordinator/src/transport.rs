@@ -38,6 +38,7 @@ pub fn params(rate_bps: f64, rtt_s: f64, idle_timeout_ms: u64, mtu: u32) -> Tran
         send_window: 2 * stream,
         idle_timeout_ms,
         datagram_bytes: datagram_bytes(mtu),
+        unencrypted: false,
     }
 }
 

@@ -110,6 +110,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             link_rate_bps: Some(5e8),
             uplink_rate_bps: None,
             mtu: None,
+            data_plane_unencrypted: false,
             group_size: Some(2),
             hier_inner: Some(Algorithm::Ring),
             hier_outer: Some(Algorithm::Rhd),

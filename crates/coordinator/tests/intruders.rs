@@ -16,6 +16,7 @@ use wire::control::{FromNode, PeerInfo, TransportParams, PROTOCOL};
 
 const PARAMS: TransportParams = TransportParams {
     datagram_bytes: wire::control::ETHERNET_DATAGRAM,
+    unencrypted: false,
     stream_receive_window: 1 << 20,
     receive_window: 2 << 20,
     send_window: 2 << 20,

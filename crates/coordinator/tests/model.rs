@@ -292,6 +292,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
             link_rate_bps: None,
             uplink_rate_bps: None,
             mtu: None,
+            data_plane_unencrypted: false,
             group_size: None,
             hier_inner: None,
             hier_outer: None,

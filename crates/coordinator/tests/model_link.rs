@@ -102,6 +102,7 @@ fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> Results
             link_rate_bps: None,
             uplink_rate_bps: None,
             mtu: None,
+            data_plane_unencrypted: false,
             group_size: None,
             hier_inner: None,
             hier_outer: None,

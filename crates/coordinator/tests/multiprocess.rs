@@ -105,6 +105,31 @@ fn four_ranks_ring_in_pieces() {
     assert_eq!(v["config"]["ring_segment_bytes"], 64);
 }
 
+/// --no-encryption: the same exact sums over payloads in clear, and every output says so.
+#[test]
+fn unencrypted_data_plane_is_correct_and_marked() {
+    let dir = tempdir("mp-noenc");
+    let out = collbench()
+        .args(sweep_args(3, &dir))
+        .arg("--no-encryption")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    assert_eq!(v["config"]["data_plane_unencrypted"], true);
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["nwrong"], 0, "{r}");
+        assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
+    }
+    assert!(stdout(&out).contains("# WARNING: data plane UNENCRYPTED"));
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("Data plane unencrypted"));
+    let _ = std::fs::remove_dir_all(&dir);
+    // An encrypted run's file does not carry the field at all.
+    let v = check_run(2, &[]);
+    assert!(v["config"].get("data_plane_unencrypted").is_none());
+}
+
 #[test]
 fn five_ranks_max() {
     let v = check_run(5, &["-o", "max"]);

@@ -43,6 +43,10 @@ pub struct TransportParams {
     /// headers. The network must carry it (the coordinator derives it from `--mtu`).
     #[serde(default = "ethernet_datagram")]
     pub datagram_bytes: u16,
+    /// Packet payloads left in clear after the TLS handshake (`--no-encryption`, to attribute
+    /// the cipher's cost; never the default).
+    #[serde(default)]
+    pub unencrypted: bool,
 }
 
 /// The datagram an Ethernet MTU of 1500 carries over IPv6 (and IPv4).
@@ -478,6 +482,7 @@ mod tests {
                 send_window: 1,
                 idle_timeout_ms: 1,
                 datagram_bytes: ETHERNET_DATAGRAM,
+                unencrypted: false,
             },
             pingpong: true,
         }

@@ -56,6 +56,9 @@ pub struct RunConfig {
     /// MTU of the network between nodes, bytes, when known (the data plane's datagrams fit it).
     #[serde(default)]
     pub mtu: Option<u32>,
+    /// The data plane ran with packet payloads in clear (`--no-encryption`, attribution only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_plane_unencrypted: bool,
     /// `hier`'s ranks per group, when the run had `hier` (given, from the topology file, or the
     /// default for the rank count); absent in files written before it was recorded.
     #[serde(default)]

@@ -131,6 +131,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
                 send_window: 1 << 22,
                 idle_timeout_ms: 10_000,
                 datagram_bytes: 8952,
+                unencrypted: false,
             },
             pingpong: true,
         }),

@@ -94,6 +94,13 @@ pub fn markdown(file: &ResultsFile) -> String {
             ))
         );
     }
+    if c.data_plane_unencrypted {
+        let _ = writeln!(
+            s,
+            "**Data plane unencrypted** (`--no-encryption`): payloads in clear after the TLS \
+             handshake, to attribute the cipher's cost; not comparable with encrypted runs.\n"
+        );
+    }
     if let Some(f) = &file.failure {
         let _ = writeln!(
             s,

@@ -21,6 +21,13 @@ pub fn run_header(cfg: &RunConfig) -> String {
         cfg.dtype,
         cfg.redop
     );
+    if cfg.data_plane_unencrypted {
+        let _ = writeln!(
+            s,
+            "# WARNING: data plane UNENCRYPTED (--no-encryption): payloads in clear after the TLS \
+             handshake, to attribute the cipher's cost; not comparable with encrypted runs"
+        );
+    }
     let _ = writeln!(s, "#\n# Using devices");
     for h in &cfg.hosts {
         let _ = writeln!(
