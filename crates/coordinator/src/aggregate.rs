@@ -1,7 +1,8 @@
 //! Turning every rank's report of one algorithm, size and placement into one measurement.
 //!
-//! The time is nccl-tests': each rank's mean over its timed iterations, the largest over ranks
-//! (the iterations run back to back, so a rank's mean is its loop's time over the iterations).
+//! The time is each rank's mean over its timed iterations, the largest over ranks (the iterations
+//! run back to back, so a rank's mean is its loop's time over the iterations, as in nccl-tests;
+//! nccl-tests then averages over ranks by default, and back to back the means agree closely).
 //! The per-iteration statistics are over each iteration's slowest rank. Per-rank HDR
 //! histograms are merged losslessly (not their percentiles) and kept for the scale model's
 //! straggler estimate. A ping-pong size has one report, the timing rank's round trips.

@@ -13,7 +13,8 @@ pub struct Measurement {
     pub nranks: usize,
     /// Bytes per rank.
     pub bytes: u64,
-    /// The slowest rank's mean time per iteration (nccl-tests' definition), in microseconds.
+    /// The slowest rank's mean time per iteration (its back-to-back loop's time over the
+    /// iterations), in microseconds.
     pub time_us: f64,
     /// The configured link rate in bits per second, where the run knew it.
     pub link_rate_bps: Option<f64>,
