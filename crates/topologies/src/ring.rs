@@ -100,7 +100,8 @@ pub fn pipelined_cost(nranks: usize, bytes: f64, segment_bytes: usize) -> CostTe
     }
     let chunk = (bytes / nranks as f64).ceil().min(usize::MAX as f64) as usize;
     let k = pieces_per_chunk(chunk, segment_bytes);
-    let stream = 2 * (nranks - 1) * k;
+    // Saturating: a projection may ask for any size at any p.
+    let stream = (2 * (nranks - 1)).saturating_mul(k);
     c.latency_steps = stream.div_ceil(pieces_ahead(k) + 1) as f64;
     c
 }
