@@ -41,6 +41,8 @@ struct Link {
 /// The open links of one node, by peer rank.
 pub struct Links {
     links: HashMap<usize, Link>,
+    /// How long a receive polls for its message before the thread may sleep.
+    poll: Duration,
 }
 
 /// Pinned certificates of every rank, from the plan.
@@ -255,7 +257,15 @@ impl Links {
                 },
             );
         }
-        Ok(Links { links })
+        Ok(Links {
+            links,
+            poll: Duration::ZERO,
+        })
+    }
+
+    /// Receives poll for up to `poll` before letting the thread sleep (see [`poll_then_await`]).
+    pub fn set_poll(&mut self, poll: Duration) {
+        self.poll = poll;
     }
 
     fn link(&mut self, peer: usize) -> Result<&mut Link, String> {
@@ -285,10 +295,10 @@ impl Links {
         dst: &mut [u8],
         mut applier: Applier,
     ) -> Result<(), String> {
+        let poll = self.poll;
         let link = self.link(peer)?;
         let mut header = [0u8; MSG_HEADER];
-        link.recv
-            .read_exact(&mut header)
+        poll_then_await(link.recv.read_exact(&mut header), poll)
             .await
             .map_err(|e| e.to_string())?;
         let seq = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
@@ -335,6 +345,31 @@ impl Links {
             link.conn.close(0u32.into(), b"done");
         }
     }
+}
+
+/// Awaits `fut`, but for up to `poll` first keeps the thread awake: between polls it yields to
+/// the runtime, which then checks the socket without blocking, and to the kernel, which runs
+/// whatever else wants this core (another rank, on a shared one). A message that arrives
+/// meanwhile is taken without a sleeping process being woken, the cost that dominates small
+/// messages when ranks share cores (Open MPI polls the same way, `mpi_yield_when_idle`).
+async fn poll_then_await<F: std::future::Future>(fut: F, poll: Duration) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    if !poll.is_zero() {
+        let deadline = std::time::Instant::now() + poll;
+        loop {
+            let polled =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+            if let std::task::Poll::Ready(v) = polled {
+                return v;
+            }
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+            std::thread::yield_now();
+            tokio::task::yield_now().await;
+        }
+    }
+    fut.await
 }
 
 /// Completes the dials one after another (each is one handshake; the accepting side runs

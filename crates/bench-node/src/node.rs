@@ -190,6 +190,7 @@ async fn sweep(
         cfg.setup_timeout,
     )
     .await?;
+    links.set_poll(std::time::Duration::from_micros(u64::from(plan.poll_us)));
     refuse_latecomers(endpoint.clone());
     control.send(FromNode::Ready {})?;
     info!(rank = me, peers = peers.len(), "data plane ready");

@@ -140,6 +140,11 @@ pub struct RunArgs {
     /// the cipher costs. For attribution only: results and output are marked, never the default.
     #[arg(long = "no-encryption")]
     pub no_encryption: bool,
+    /// Microseconds a node keeps polling for the next message before its thread sleeps (0:
+    /// sleep at once). Polling spares a process wake-up per small message, which dominates
+    /// small all-reduces when ranks share cores; it costs CPU only while a rank waits.
+    #[arg(long = "poll-us", default_value_t = 500)]
+    pub poll_us: u32,
     /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub mtu: Option<u32>,
     /// `--no-encryption`: data-plane payloads in clear.
     pub no_encryption: bool,
+    /// `--poll-us`: how long a node polls for the next message before sleeping.
+    pub poll_us: u32,
     /// Set by a launcher that builds a fabric with shaped uplinks.
     pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
@@ -126,6 +128,16 @@ impl RunOptions {
         }
         // Every size of the sweep must hold whole elements.
         let sizes: Vec<u64> = sweep(minbytes, maxbytes, a.stepfactor);
+        if a.poll_us > wire::control::MAX_POLL_US {
+            return Err(bad(
+                "--poll-us",
+                format!(
+                    "{} is above {} (one second)",
+                    a.poll_us,
+                    wire::control::MAX_POLL_US
+                ),
+            ));
+        }
         if a.iters == 0 || a.iters > wire::control::MAX_ITERS {
             return Err(bad(
                 "-n/--iters",
@@ -303,6 +315,7 @@ impl RunOptions {
             link_rate_bps,
             mtu: a.mtu,
             no_encryption: a.no_encryption,
+            poll_us: a.poll_us,
             uplink_rate_bps: None,
             topology,
             netns_groups,

@@ -241,6 +241,7 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             uplink_rate_bps: opts.uplink_rate_bps,
             mtu: opts.mtu,
             data_plane_unencrypted: opts.no_encryption,
+            poll_us: Some(opts.poll_us),
             group_size: hier.then(|| hier::group_size(p, b).ok()).flatten(),
             hier_inner: hier.then_some(b.hier_inner),
             hier_outer: hier.then_some(b.hier_outer),
@@ -313,6 +314,7 @@ impl Orchestrator {
             build: self.opts.build,
             transport,
             pingpong: self.opts.pingpong,
+            poll_us: self.opts.poll_us,
         }
     }
 }

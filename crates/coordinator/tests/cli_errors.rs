@@ -28,6 +28,10 @@ fn bad_flags_are_named_with_what_is_accepted() {
     );
     fails_with(&["-N", "0"], &["-N/--nodes", "at least 1"]);
     fails_with(
+        &["--poll-us", "2000000"],
+        &["--poll-us", "above 1000000 (one second)"],
+    );
+    fails_with(
         &["-d", "half"],
         &[
             "-d/--datatype",

@@ -111,6 +111,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             uplink_rate_bps: None,
             mtu: None,
             data_plane_unencrypted: false,
+            poll_us: None,
             group_size: Some(2),
             hier_inner: Some(Algorithm::Ring),
             hier_outer: Some(Algorithm::Rhd),

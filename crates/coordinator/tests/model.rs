@@ -293,6 +293,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
             uplink_rate_bps: None,
             mtu: None,
             data_plane_unencrypted: false,
+            poll_us: None,
             group_size: None,
             hier_inner: None,
             hier_outer: None,

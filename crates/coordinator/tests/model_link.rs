@@ -103,6 +103,7 @@ fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> Results
             uplink_rate_bps: None,
             mtu: None,
             data_plane_unencrypted: false,
+            poll_us: None,
             group_size: None,
             hier_inner: None,
             hier_outer: None,

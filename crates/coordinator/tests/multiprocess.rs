@@ -88,13 +88,16 @@ fn one_rank() {
 
 #[test]
 fn two_ranks() {
-    check_run(2, &[]);
+    let v = check_run(2, &[]);
+    assert_eq!(v["config"]["poll_us"], 500, "polling is the default");
 }
 
 #[test]
 fn three_ranks_int32() {
-    let v = check_run(3, &["-d", "int32"]);
+    // Also the path without polling: every receive lets the thread sleep at once.
+    let v = check_run(3, &["-d", "int32", "--poll-us", "0"]);
     assert_eq!(v["results"][0]["type"], "int32");
+    assert_eq!(v["config"]["poll_us"], 0);
 }
 
 /// Ring pieces of 64 bytes: from 1,296 bytes on, every chunk is forwarded in several pieces

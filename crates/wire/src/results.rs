@@ -59,6 +59,10 @@ pub struct RunConfig {
     /// The data plane ran with packet payloads in clear (`--no-encryption`, attribution only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub data_plane_unencrypted: bool,
+    /// Microseconds nodes polled for the next message before sleeping (`--poll-us`); absent in
+    /// files from before the option (they slept at once).
+    #[serde(default)]
+    pub poll_us: Option<u32>,
     /// `hier`'s ranks per group, when the run had `hier` (given, from the topology file, or the
     /// default for the rank count); absent in files written before it was recorded.
     #[serde(default)]

@@ -134,6 +134,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
                 unencrypted: false,
             },
             pingpong: true,
+            poll_us: 0,
         }),
         FromCoordinator::Release { epoch: 3 },
         FromCoordinator::Abort {
