@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use topologies::{hier, torus2d, Algorithm};
 use tracing::info;
 use wire::control::{FromCoordinator, PeerInfo, Plan, TransportParams, CONTROL_IDLE_TIMEOUT_MS};
-use wire::results::{RankHost, ResultsFile, RunConfig, SCHEMA_VERSION};
+use wire::results::{IterationTiming, RankHost, ResultsFile, RunConfig, SCHEMA_VERSION};
 
 use self::failure::RunFailure;
 use self::liveness::Liveness;
@@ -242,6 +242,7 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             mtu: opts.mtu,
             data_plane_unencrypted: opts.no_encryption,
             poll_us: Some(opts.poll_us),
+            timing: Some(IterationTiming::BackToBack),
             group_size: hier.then(|| hier::group_size(p, b).ok()).flatten(),
             hier_inner: hier.then_some(b.hier_inner),
             hier_outer: hier.then_some(b.hier_outer),

@@ -112,6 +112,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             mtu: None,
             data_plane_unencrypted: false,
             poll_us: None,
+            timing: None,
             group_size: Some(2),
             hier_inner: Some(Algorithm::Ring),
             hier_outer: Some(Algorithm::Rhd),

@@ -294,6 +294,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
             mtu: None,
             data_plane_unencrypted: false,
             poll_us: None,
+            timing: None,
             group_size: None,
             hier_inner: None,
             hier_outer: None,
@@ -607,6 +608,27 @@ fn bad_inputs_fail_with_clear_errors() {
         &["fit", &good, "--weights", "cubic"],
         &["--weights", "relative", "absolute"],
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Files timed with a barrier before every iteration and back-to-back ones fitted together: the
+/// fit says so.
+#[test]
+fn mixing_old_and_new_timing_is_noted() {
+    let dir = tempdir("model-timing");
+    let old = synthetic(2, &[Algorithm::Ring]);
+    let mut new = synthetic(4, &[Algorithm::Ring]);
+    new.config.timing = Some(wire::results::IterationTiming::BackToBack);
+    write_results(&dir.join("old"), &old);
+    write_results(&dir.join("new"), &new);
+    let out = ok(&["fit", s(&dir)]);
+    assert!(
+        stdout(&out).contains("1 of 2 results files are from before back-to-back timing"),
+        "{}",
+        stdout(&out)
+    );
+    let out = ok(&["fit", s(&dir.join("new"))]);
+    assert!(!stdout(&out).contains("back-to-back timing"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -104,6 +104,7 @@ fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> Results
             mtu: None,
             data_plane_unencrypted: false,
             poll_us: None,
+            timing: None,
             group_size: None,
             hier_inner: None,
             hier_outer: None,

@@ -63,6 +63,10 @@ pub struct RunConfig {
     /// files from before the option (they slept at once).
     #[serde(default)]
     pub poll_us: Option<u32>,
+    /// How iterations were timed; absent in files from before back-to-back timing (a barrier
+    /// before every iteration, `time` the mean of per-iteration maxima).
+    #[serde(default)]
+    pub timing: Option<IterationTiming>,
     /// `hier`'s ranks per group, when the run had `hier` (given, from the topology file, or the
     /// default for the rank count); absent in files written before it was recorded.
     #[serde(default)]
@@ -75,6 +79,14 @@ pub struct RunConfig {
     /// `torus2d`'s grid `[X, Y]` (rows of X consecutive ranks), when the run had `torus2d`.
     #[serde(default)]
     pub grid: Option<(usize, usize)>,
+}
+
+/// How a run timed its iterations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IterationTiming {
+    /// One barrier, then the iterations back to back; `time` is the largest rank mean.
+    BackToBack,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

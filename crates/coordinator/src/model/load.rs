@@ -41,8 +41,10 @@ pub fn load(paths: &[PathBuf], samples: Option<u64>) -> Result<Loaded> {
     let mut notes = Vec::new();
     let mut segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
     let mut ring_segments: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
+    let mut barrier_timed = 0usize;
     for file in &files {
         let one = read_one(file, samples, &mut notes)?;
+        barrier_timed += usize::from(one.config.timing.is_none());
         segments
             .entry(one.config.segment_bytes)
             .or_default()
@@ -57,6 +59,15 @@ pub fn load(paths: &[PathBuf], samples: Option<u64>) -> Result<Loaded> {
             pingpong_files += 1;
             pingpong.extend(one.pingpong);
         }
+    }
+    if barrier_timed > 0 && barrier_timed < files.len() {
+        notes.push(format!(
+            "{barrier_timed} of {} results files are from before back-to-back timing (a barrier \
+             before every iteration, time = the mean of per-iteration maxima), fitted together \
+             with newer ones: their small sizes' times are not comparable (see the README's \
+             What a run prints)",
+            files.len()
+        ));
     }
     let defaults = BuildOptions::default();
     // The most common sizes: the cost forms of tree and dbtree depend on the segment, ring's
