@@ -11,7 +11,7 @@ use std::process::Output;
 use common::*;
 use serde_json::Value;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
-use wire::results::{Measured, RankHost, ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
+use wire::results::{Measured, ResultRow, ResultsFile, SCHEMA_VERSION};
 use wire::stats::IterStats;
 
 fn repo() -> PathBuf {
@@ -264,42 +264,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
     ResultsFile {
         schema_version: SCHEMA_VERSION,
         tool: "synthetic".to_string(),
-        config: RunConfig {
-            run_id: format!("synthetic-{nranks}"),
-            started_at: "2026-01-01T00:00:00Z".to_string(),
-            nranks,
-            launcher: "local".to_string(),
-            algorithms: algorithms.to_vec(),
-            minbytes: 1 << 10,
-            maxbytes: 1 << 20,
-            stepfactor: 2,
-            sizes: sizes(),
-            dtype: DataType::Float,
-            redop: ReduceOp::Sum,
-            warmup_iters: 1,
-            iters: 20,
-            check: true,
-            segment_bytes: 64 << 10,
-            ring_segment_bytes: None,
-            hosts: (0..nranks)
-                .map(|rank| RankHost {
-                    rank,
-                    host: "synthetic".to_string(),
-                    pid: 1,
-                    data_addr: "127.0.0.1:1".to_string(),
-                })
-                .collect(),
-            link_rate_bps: None,
-            uplink_rate_bps: None,
-            mtu: None,
-            data_plane_unencrypted: false,
-            poll_us: None,
-            timing: None,
-            group_size: None,
-            hier_inner: None,
-            hier_outer: None,
-            grid: None,
-        },
+        config: synthetic_config(nranks, algorithms, sizes(), 64 << 10),
         results: rows,
         failure: None,
         pingpong: None,

@@ -12,9 +12,7 @@ use std::process::Output;
 use common::*;
 use serde_json::Value;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
-use wire::results::{
-    Measured, PingPongRow, RankHost, ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION,
-};
+use wire::results::{Measured, PingPongRow, ResultRow, ResultsFile, SCHEMA_VERSION};
 use wire::stats::IterStats;
 
 /// The all-reduce's cost parameters.
@@ -74,42 +72,7 @@ fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> Results
     ResultsFile {
         schema_version: SCHEMA_VERSION,
         tool: "synthetic".into(),
-        config: RunConfig {
-            run_id: format!("synthetic-{nranks}"),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            nranks,
-            launcher: "local".into(),
-            algorithms: algorithms.to_vec(),
-            minbytes: 1 << 10,
-            maxbytes: 1 << 20,
-            stepfactor: 2,
-            sizes: sizes(),
-            dtype: DataType::Float,
-            redop: ReduceOp::Sum,
-            warmup_iters: 1,
-            iters: 20,
-            check: true,
-            segment_bytes: build.segment_bytes as u64,
-            ring_segment_bytes: None,
-            hosts: (0..nranks)
-                .map(|rank| RankHost {
-                    rank,
-                    host: format!("h{rank}"),
-                    pid: 1,
-                    data_addr: "127.0.0.1:1".into(),
-                })
-                .collect(),
-            link_rate_bps: None,
-            uplink_rate_bps: None,
-            mtu: None,
-            data_plane_unencrypted: false,
-            poll_us: None,
-            timing: None,
-            group_size: None,
-            hier_inner: None,
-            hier_outer: None,
-            grid: None,
-        },
+        config: synthetic_config(nranks, algorithms, sizes(), build.segment_bytes as u64),
         results,
         failure: None,
         pingpong: None,

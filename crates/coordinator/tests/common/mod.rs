@@ -68,3 +68,50 @@ pub fn alive(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// The `config` of a synthetic results file: `nranks` ranks of `algorithms` over `sizes`, float
+/// sum, 1 warm-up and 20 timed iterations, nothing recorded that a real run would add (link rate,
+/// shapes, timing: the defaults of an older file). One place to extend when results grow a field.
+pub fn synthetic_config(
+    nranks: usize,
+    algorithms: &[topologies::Algorithm],
+    sizes: Vec<u64>,
+    segment_bytes: u64,
+) -> wire::results::RunConfig {
+    wire::results::RunConfig {
+        run_id: format!("synthetic-{nranks}"),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        nranks,
+        launcher: "local".into(),
+        algorithms: algorithms.to_vec(),
+        minbytes: 1 << 10,
+        maxbytes: 1 << 20,
+        stepfactor: 2,
+        sizes,
+        dtype: topologies::DataType::Float,
+        redop: topologies::ReduceOp::Sum,
+        warmup_iters: 1,
+        iters: 20,
+        check: true,
+        segment_bytes,
+        ring_segment_bytes: None,
+        hosts: (0..nranks)
+            .map(|rank| wire::results::RankHost {
+                rank,
+                host: format!("h{rank}"),
+                pid: 1,
+                data_addr: "127.0.0.1:1".into(),
+            })
+            .collect(),
+        link_rate_bps: None,
+        uplink_rate_bps: None,
+        mtu: None,
+        data_plane_unencrypted: false,
+        poll_us: None,
+        timing: None,
+        group_size: None,
+        hier_inner: None,
+        hier_outer: None,
+        grid: None,
+    }
+}
