@@ -181,7 +181,7 @@ impl Algorithm {
         self.check_nranks(nranks)?;
         Ok(match self {
             Algorithm::Ring => ring::pipelined_cost(nranks, bytes, opts.ring_segment_bytes),
-            Algorithm::Tree => tree::cost(nranks, bytes, opts.segment_bytes),
+            Algorithm::Tree => tree::cost(nranks, bytes),
             Algorithm::DbTree => dbtree::cost(nranks, bytes, opts.segment_bytes),
             Algorithm::Rhd => rhd::cost(nranks, bytes),
             Algorithm::Rd => rd::cost(nranks, bytes),
