@@ -8,6 +8,7 @@
 //! divide evenly), as a bound elsewhere, and within a stated tolerance for the pipelined double
 //! binary tree.
 
+use proptest::prelude::*;
 use topologies::timing_model::{completion_time, LinkModel};
 use topologies::{Algorithm, BuildOptions, CostTerms, Schedule};
 
@@ -157,6 +158,72 @@ fn binomial_tree_matches_for_powers_of_two_and_in_bandwidth_for_every_p() {
             assert_between(&format!("tree p={p} k={k}"), lower, replay(&s), form);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The same for any buffer and segment size, including a short last segment and buffers of
+    /// fewer elements than ranks: the root's two links, 2D n beta, and its reductions, D n gamma.
+    #[test]
+    fn binomial_tree_bandwidth_is_the_roots_two_links(
+        p in 2usize..=40,
+        count in 1usize..200,
+        seg in 1usize..=40,
+    ) {
+        let opts = segment(seg * ELEM);
+        let s = Algorithm::Tree.build(p, count, ELEM, &opts).unwrap();
+        let got = replay(&s);
+        let form = Algorithm::Tree.cost(p, (count * ELEM) as f64, &opts);
+        prop_assert!((got.bytes - form.bytes).abs() < 1e-6, "p={} {:?} {:?}", p, got, form);
+        prop_assert!((got.reduced_bytes - form.reduced_bytes).abs() < 1e-6, "p={} {:?}", p, got);
+        prop_assert!(got.latency_steps <= form.latency_steps + 1e-6, "p={} {:?}", p, got);
+    }
+}
+
+/// The binomial tree replayed by hand, beta = 1 (times in bytes), n = 400, D = lg p.
+#[test]
+fn binomial_tree_by_hand() {
+    let beta_only = LinkModel {
+        alpha: 0.0,
+        beta: 1.0,
+        gamma: 0.0,
+    };
+    let time = |p, segment_bytes| {
+        let s = Algorithm::Tree
+            .build(p, 100, ELEM, &segment(segment_bytes))
+            .unwrap();
+        completion_time(&s, ELEM, beta_only).unwrap()
+    };
+    // p = 2, one segment: rank 1's 400 bytes are in at 400; the root sends them back by 800.
+    assert_eq!(time(2, 400), 800.0);
+    // Four segments of 100: rank 1 is the root's only sender, so its segments are in at 100,
+    // 200, 300, 400, and the root sends four back from 400 to 800: 2D n = 800 either way.
+    assert_eq!(time(2, 100), 800.0);
+    // p = 4, one segment: rank 1's buffer is in at 400; rank 2 reduces rank 3's by 400 and
+    // sends it on, in at 800 (the root's incoming link is free from 400). The root sends to
+    // rank 2 (800..1200), which forwards to rank 3 (1200..1600), and to rank 1 (1200..1600).
+    assert_eq!(time(4, 400), 1600.0);
+    // Four segments of 100. Rank 1's segment j could be in at 100 (j + 1), rank 2's (which
+    // waits for rank 3's) at 100 (j + 2), but one link takes them in, alternately 1, 2, 1, 2:
+    // at 100, 200, 300, ..., 800 = D n, where a link per sender would have had them all by
+    // 500. The broadcast, eight sends of 100 from the root, ends at 1600 = 2D n; segment j
+    // reaches rank 2 at 900 + 200 j, rank 3 and rank 1 at 1000 + 200 j.
+    assert_eq!(time(4, 100), 1600.0);
+    // All three terms at once, p = 4, one segment (alpha = 10, beta = 1, gamma = 0.5): rank 2
+    // has rank 3's buffer reduced at 10 + 400 + 200 = 610, and the root rank 2's at 610 + 10 +
+    // 400 + 200 = 1220 (rank 1's was reduced at 610). Rank 2 gets the result at 1220 + 410 and
+    // passes it to rank 3 by 1630 + 410 = 2040; rank 1, sent to second, has it at 1220 + 400 +
+    // 410 = 2030. 2040 = 4 alpha + 4n beta + 2n gamma, the form.
+    let m = LinkModel {
+        alpha: 10.0,
+        beta: 1.0,
+        gamma: 0.5,
+    };
+    let s = Algorithm::Tree.build(4, 100, ELEM, &segment(400)).unwrap();
+    assert_eq!(completion_time(&s, ELEM, m).unwrap(), 2040.0);
+    let form = Algorithm::Tree.cost(4, 400.0, &segment(400));
+    assert_eq!(form.time(m), 2040.0);
 }
 
 /// The double binary tree's latency term is exact for every p. Its bandwidth term (see
