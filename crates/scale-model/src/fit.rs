@@ -7,7 +7,8 @@
 //! 64 MiB one. Standard errors come from the residual variance and the inverse normal matrix.
 //!
 //! Some forms cannot tell beta and gamma apart: ring moves twice the bytes it reduces at every
-//! p, so the two columns are proportional. The fit then keeps gamma at zero, folds the reduction
+//! p, and so does the binomial tree (2D n through its root's two links, D n reduced there), so
+//! the two columns are proportional. The fit then keeps gamma at zero, folds the reduction
 //! cost into beta, and says so in the fit's notes.
 
 use serde::{Deserialize, Serialize};

@@ -40,6 +40,26 @@ fn ring_recovers_alpha_and_folds_gamma_into_beta() {
     assert!(f.notes.iter().any(|n| n.contains("gamma")));
 }
 
+/// The binomial tree moves 2D n bytes and reduces D n at every p (its root's two links, see
+/// `topologies::tree::cost`), so, like ring, it cannot tell gamma from beta: beta absorbs
+/// gamma / 2 and the times still come back exactly, at every p including those not fitted.
+#[test]
+fn tree_folds_gamma_into_beta_as_ring_does() {
+    let truth = lab_params();
+    let ms = synthetic(Algorithm::Tree, &[2, 3, 4, 6, 8], truth, 0.0, 5);
+    let refs: Vec<_> = ms.iter().collect();
+    let f = fit_algorithm(Algorithm::Tree, &refs, &FitOptions::default()).unwrap();
+    assert_eq!(f.gamma_us_per_byte.status, ParamStatus::NotIdentifiable);
+    let beta_eff = truth.beta_us_per_byte + truth.gamma_us_per_byte / 2.0;
+    assert!(rel(f.beta_us_per_byte.value, beta_eff) < 1e-6, "{f:?}");
+    assert!(rel(f.alpha_us.value, truth.alpha_us) < 1e-6, "{f:?}");
+    let build = BuildOptions::default();
+    for p in [16, 131_072] {
+        let want = truth.time_us(&Algorithm::Tree.cost(p, 1e9, &build));
+        assert!(rel(f.time_us(p, 1e9, &build), want) < 1e-6, "p={p}");
+    }
+}
+
 #[test]
 fn every_algorithm_fits_its_own_form() {
     let truth = lab_params();
