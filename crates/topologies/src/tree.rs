@@ -2,11 +2,13 @@
 //!
 //! In the binomial tree rooted at 0 the parent of rank r is r with its lowest set bit cleared and
 //! its children are r + 2^i for every 2^i below that bit (every 2^i < p for rank 0) that is a
-//! rank; the child r + 2^i heads a subtree of at most 2^i ranks, and the tree is D = ceil(lg p)
-//! deep. The buffer travels in segments of `segment` elements: a rank reduces segment j from each
-//! child (smallest subtree first, the order they finish in) and then passes it to its parent
-//! while the next segment comes up. Once rank 0 has the whole sum it sends every segment to its
-//! children, largest subtree first, and each rank forwards what it receives.
+//! rank; the child r + 2^i heads a subtree of at most 2^i ranks. Rank 0 has D = ceil(lg p)
+//! children, and the tree is floor(lg p) deep (rank r is as deep as r has set bits): D for p a
+//! power of two, D - 1 otherwise. The buffer travels in segments of `segment` elements: a rank
+//! reduces segment j from each child (smallest subtree first, the order they finish in) and then
+//! passes it to its parent while the next segment comes up. Once rank 0 has the whole sum it
+//! sends every segment to its children, largest subtree first, and each rank forwards what it
+//! receives.
 
 use crate::builder::ScheduleBuilder;
 use crate::cost::CostTerms;
@@ -125,6 +127,10 @@ mod tests {
             }
             let total: usize = (0..p).map(|r| children(r, p).len()).sum();
             assert_eq!(total, p - 1);
+            let depth = |r: Rank| std::iter::successors(Some(r), |&x| parent(x)).count() - 1;
+            let deepest = (0..p).map(depth).max().unwrap_or(0);
+            assert_eq!(deepest, p.ilog2() as usize, "p={p}");
+            assert_eq!(children(0, p).len(), p.next_power_of_two().ilog2() as usize);
         }
     }
 }
