@@ -83,17 +83,22 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     control.start_heartbeat();
     debug!(rank = cfg.rank, %data_addr, "registered");
 
-    // Whatever the sweep is doing, a lost coordinator or an abort ends the node.
-    let closed = conn.clone();
-    let aborted = control.aborted();
-    let coordinator_gone = control.coordinator_gone();
+    // Whatever the sweep is doing, a lost coordinator or an abort ends the node. The watchers
+    // run as their own task: the sweep's task is polled again after every yield of a receive
+    // that polls (`--poll-us`), and re-polling four watchers each time (two of them timers)
+    // cost a measurable share of a small message's time.
+    let mut watchers = tokio::spawn(watch_for_the_end(
+        conn.clone(),
+        control.aborted(),
+        control.coordinator_gone(),
+        parent,
+    ));
     let result = tokio::select! {
+        biased;
         r = sweep(&cfg, &endpoint, &mut control) => r,
-        reason = closed.closed() => Err(NodeError::CoordinatorGone(format!("connection lost: {reason}"))),
-        e = aborted => Err(e),
-        e = coordinator_gone => Err(e),
-        e = parent_gone(parent) => Err(e),
+        e = &mut watchers => Err(e.unwrap_or_else(|e| NodeError::Io(format!("watcher task: {e}")))),
     };
+    watchers.abort();
     let Err(e) = result else {
         control.close(Duration::from_secs(1)).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
@@ -121,6 +126,22 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     endpoint.close(0u32.into(), b"node stopping");
     let _ = tokio::time::timeout(linger, endpoint.wait_idle()).await;
     Err(e)
+}
+
+/// Resolves with the first of: the coordinator's connection lost, an abort, the coordinator
+/// silent beyond its limit, the process that started this node gone.
+async fn watch_for_the_end(
+    conn: quinn::Connection,
+    aborted: impl std::future::Future<Output = NodeError>,
+    coordinator_gone: impl std::future::Future<Output = NodeError>,
+    parent: u32,
+) -> NodeError {
+    tokio::select! {
+        reason = conn.closed() => NodeError::CoordinatorGone(format!("connection lost: {reason}")),
+        e = aborted => e,
+        e = coordinator_gone => e,
+        e = parent_gone(parent) => e,
+    }
 }
 
 /// Resolves when the process that started this node (`parent` at start) has exited: the node
