@@ -3,9 +3,9 @@
 //! It follows the step semantics documented on `topologies::Step`: a step's sends are copied out
 //! of the buffer when the step begins and queued (never blocking), then its receives are
 //! applied in order, each reduced or copied chunk by chunk as its bytes arrive, while the queued
-//! sends drain in the background. The same loop runs every algorithm.
+//! sends are written out meanwhile. What is still queued when the program ends is written by
+//! [`Links::flush`](crate::datalink::Links::flush). The same loop runs every algorithm.
 
-use bytes::Bytes;
 use topologies::{DataType, ReduceOp, Step};
 
 use crate::apply::Applier;
@@ -31,14 +31,12 @@ pub async fn run_program(
     for (step, s) in program.iter().enumerate() {
         for send in &s.sends {
             let bytes = &buf[send.range.start * esize..send.range.end * esize];
-            links
-                .send(send.peer, Bytes::copy_from_slice(bytes))
-                .map_err(|error| StepFailure {
-                    step,
-                    peer: send.peer,
-                    waiting: false,
-                    error,
-                })?;
+            links.send(send.peer, bytes).map_err(|error| StepFailure {
+                step,
+                peer: send.peer,
+                waiting: false,
+                error,
+            })?;
         }
         for recv in &s.recvs {
             let dst = &mut buf[recv.range.start * esize..recv.range.end * esize];

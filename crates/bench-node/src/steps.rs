@@ -43,5 +43,12 @@ pub async fn run_steps(
             })?;
         position.step_done();
     }
-    Ok(())
+    links
+        .flush()
+        .await
+        .map_err(|(peer, error)| NodeError::Peer {
+            context: format!("{} after the last step: sending to rank {peer}", at()),
+            error,
+            peer,
+        })
 }
