@@ -23,6 +23,34 @@ fn ring_fit() -> AlgorithmFit {
     AlgorithmFit::from_params(Algorithm::Ring, common::lab_params(), Some(500e6))
 }
 
+/// A lab that measured an algorithm faster than its link (tc's bucket) does not hand the target
+/// links faster than theirs: the efficiency is capped at 1 and the notes say why.
+#[test]
+fn an_efficiency_above_one_is_capped_and_noted() {
+    let mut params = common::lab_params();
+    params.beta_us_per_byte /= 2.0; // 1.8x the 500 Mbit/s link
+    let fit = AlgorithmFit::from_params(Algorithm::Tree, params, Some(500e6));
+    let mut notes = Vec::new();
+    let carried = Carried::new(&fit, &LabReference::default(), None, None, &mut notes);
+    assert_eq!(carried.efficiency, 1.0);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("1.80x") && n.contains("capped at 1")),
+        "{notes:?}"
+    );
+    let mut notes = Vec::new();
+    let carried = Carried::new(
+        &ring_fit(),
+        &LabReference::default(),
+        None,
+        None,
+        &mut notes,
+    );
+    assert!((carried.efficiency - 0.9).abs() < 1e-9);
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
 #[test]
 fn astra_sim_config_for_llama3() {
     let s = llama3();

@@ -79,7 +79,18 @@ impl Carried {
         let efficiency = match lab_rate {
             Some(rate) if fitted.beta_us_per_byte > 0.0 => {
                 let lab_beta = us_per_byte(rate / 8.0);
-                lab_beta / fitted.beta_us_per_byte
+                let measured = lab_beta / fitted.beta_us_per_byte;
+                // Faster than the lab's link is not a property of the algorithm that a target
+                // can inherit: on an emulated link it is the shaper's bucket letting a burst
+                // through at memory speed (a schedule whose links idle half the time rides it
+                // every iteration); elsewhere a link rate recorded too low.
+                if measured > 1.0 {
+                    notes.push(format!(
+                        "{}: fitted bandwidth is {measured:.2}x the lab's link rate, which no                          link delivers (a shaper's burst, or a wrong --link-rate); efficiency                          capped at 1",
+                        fit.algorithm
+                    ));
+                }
+                measured.min(1.0)
             }
             Some(_) => {
                 notes.push(format!(
