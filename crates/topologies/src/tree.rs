@@ -88,16 +88,18 @@ pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
 /// 310 at p = 3 and 4, 460-484 at p = 6 and 8, against 160, 320 and 480).
 ///
 /// The root reduces every byte from each of its D children: D n gamma. Messages on the critical
-/// path: 2D, since a send never waits for the previous one; for p not a power of two the tree is
-/// only floor(lg p) = D - 1 deep, so 2D is an upper bound there.
+/// path: twice the tree's depth, floor(lg p), since a send never waits for the previous one: 2D
+/// for p a power of two, 2(D - 1) otherwise (the root's last child heads a subtree too small to
+/// reach the full depth).
 pub fn cost(nranks: usize, bytes: f64) -> CostTerms {
     if nranks < 2 {
         return CostTerms::default();
     }
     // D: the root's children, one for each power of two below p.
     let d = f64::from(nranks.next_power_of_two().ilog2());
+    let depth = f64::from(nranks.ilog2());
     CostTerms {
-        latency_steps: 2.0 * d,
+        latency_steps: 2.0 * depth,
         bytes: 2.0 * d * bytes,
         reduced_bytes: d * bytes,
     }

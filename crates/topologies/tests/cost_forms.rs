@@ -141,21 +141,12 @@ fn halving_doubling_matches_when_the_chunks_divide_evenly() {
 /// bandwidth and reduction terms are exact for every p. So is the latency term for powers of
 /// two; otherwise the tree is floor(lg p) = D - 1 deep, not D, so two messages fewer.
 #[test]
-fn binomial_tree_matches_for_powers_of_two_and_in_bandwidth_for_every_p() {
+fn binomial_tree_matches_for_every_p() {
     for k in [1usize, 2, 3, 8] {
         let seg = 5;
         let opts = segment(seg * ELEM);
-        for p in pow2s() {
+        for p in 1..=64usize {
             assert_exact(Algorithm::Tree, p, k * seg, &opts);
-        }
-        for p in (3..=64usize).filter(|p| !p.is_power_of_two()) {
-            let s = Algorithm::Tree.build(p, k * seg, ELEM, &opts).unwrap();
-            let form = Algorithm::Tree.cost(p, (k * seg * ELEM) as f64, &opts);
-            let lower = CostTerms {
-                latency_steps: form.latency_steps - 2.0,
-                ..form
-            };
-            assert_between(&format!("tree p={p} k={k}"), lower, replay(&s), form);
         }
     }
 }
@@ -335,8 +326,9 @@ fn cost_forms_by_hand() {
         &segment(100),
         [4.0, 1600.0, 800.0],
     );
-    // ...p = 5 is as deep as p = 8: D = 3.
-    check(Algorithm::Tree, 5, 400.0, &plain, [6.0, 2400.0, 1200.0]);
+    // ...p = 5: the root has D = 3 children (1, 2, 4), as at p = 8, so its links carry 3n each
+    // way; but the tree is floor(lg 5) = 2 deep (0 -> 2 -> 3): 4 messages on the path.
+    check(Algorithm::Tree, 5, 400.0, &plain, [4.0, 2400.0, 1200.0]);
     // Double binary tree, p = 8 (D = 3), n = 800: halves of 400 in k = 4 segments of s = 100:
     // 2D + k - 1 = 9; 2n + n/4 + (4D - 7) s = 1600 + 200 + 500; n + (2D - 3) s = 800 + 300.
     check(
