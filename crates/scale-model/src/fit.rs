@@ -308,6 +308,9 @@ pub fn fit_algorithm(
     nranks.sort_unstable();
     nranks.dedup();
     let link_rate_bps = median_link_rate(&used, &mut notes);
+    if let Some(rate) = link_rate_bps {
+        note_faster_than_the_link(est[1], rate, &mut notes);
+    }
 
     Ok(AlgorithmFit {
         algorithm,
@@ -323,6 +326,24 @@ pub fn fit_algorithm(
         link_rate_bps,
         notes,
     })
+}
+
+/// A fitted bandwidth above the lab's link rate (by more than noise) is not the link's cost:
+/// say so where the fit is read, not only where `predict` caps it.
+fn note_faster_than_the_link(beta: Estimate, rate_bps: f64, notes: &mut Vec<String>) {
+    if beta.value <= 0.0 {
+        return;
+    }
+    let fitted_bps = 8e6 / beta.value;
+    let ratio = fitted_bps / rate_bps;
+    if ratio > 1.05 {
+        notes.push(format!(
+            "fitted bandwidth is {ratio:.2}x the lab's link rate; no link is faster \
+             than itself, so beta here is not the link's (a token-bucket shaper lets a message \
+             that fits its bucket through at memory speed after the link idled); `predict` caps \
+             the efficiency at 1"
+        ));
+    }
 }
 
 fn median_link_rate(used: &[&Measurement], notes: &mut Vec<String>) -> Option<f64> {

@@ -40,6 +40,32 @@ fn ring_recovers_alpha_and_folds_gamma_into_beta() {
     assert!(f.notes.iter().any(|n| n.contains("gamma")));
 }
 
+/// Points faster than their link's rate allows (a shaper's burst) fit a bandwidth above it, and
+/// the fit says so; points at 90% of it say nothing.
+#[test]
+fn a_fit_faster_than_the_link_is_noted() {
+    let truth = lab_params();
+    let ms = synthetic(Algorithm::Rhd, &[2, 4, 8], truth, 0.0, 3);
+    let refs: Vec<_> = ms.iter().collect();
+    let f = fit_algorithm(Algorithm::Rhd, &refs, &FitOptions::default()).unwrap();
+    assert!(
+        !f.notes.iter().any(|n| n.contains("link rate")),
+        "{:?}",
+        f.notes
+    );
+    let mut fast = ms.clone();
+    for m in &mut fast {
+        m.link_rate_bps = Some(250e6); // the same times, on a link half as fast
+    }
+    let refs: Vec<_> = fast.iter().collect();
+    let f = fit_algorithm(Algorithm::Rhd, &refs, &FitOptions::default()).unwrap();
+    // 1.75x, not 1.8x: beta absorbs gamma / 2 (rhd cannot tell them apart).
+    let ratio = 8e6 / f.beta_us_per_byte.value / 250e6;
+    assert!(ratio > 1.7 && ratio < 1.8, "{ratio}");
+    let want = format!("fitted bandwidth is {ratio:.2}x the lab's link rate");
+    assert!(f.notes.iter().any(|n| n.contains(&want)), "{:?}", f.notes);
+}
+
 /// The binomial tree moves 2D n bytes and reduces D n at every p (its root's two links, see
 /// `topologies::tree::cost`), so, like ring, it cannot tell gamma from beta: beta absorbs
 /// gamma / 2 and the times still come back exactly, at every p including those not fitted.
