@@ -12,8 +12,8 @@ median busbw of each and collbench's ratio to the best peer:
   1 KiB at p = 4: collbench's fastest algorithm against Open MPI;
   peak RSS of the largest collbench process against 2 x the largest buffer + 64 MiB.
 
-Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns | --netns-only]
-       [--netns-ranks 4,8] [--out FILE]
+Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns | --netns-only |
+       --small-only] [--netns-ranks 4,8] [--out FILE]
 Needs: openmpi-bin libopenmpi-dev libgloo-dev (the peers are built with their build.sh when
 missing), a release build of collbench (built when missing), root for the netns part.
 """
@@ -95,10 +95,10 @@ class Tools:
         return peer_table(run([os.path.join(self.peers, "gloo_run.sh"), str(n), "-a", "ring", *SIZES],
                               env={**os.environ, "BUILD_DIR": self.build}))
 
-    def mpi(self, n):
+    def mpi(self, n, sizes=SIZES):
         return peer_table(run(["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(n),
                                "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo",
-                               os.path.join(self.build, "mpi_allreduce"), *SIZES]))
+                               os.path.join(self.build, "mpi_allreduce"), *sizes]))
 
 
 def medians(samples):
@@ -157,10 +157,14 @@ def loopback(args, tools):
 
 
 def small_message(args, tools):
-    """1 KiB at p = 4: collbench's fastest algorithm (median over rounds) against Open MPI."""
+    """1 KiB at p = 4: collbench's fastest algorithm (median over rounds) against Open MPI.
+
+    Both run the same back-to-back loop, 2000 timed iterations after 100 warm-up ones (about
+    0.1-0.2 s): Open MPI's default 20 (as in the sweep) and collbench's earlier 200 were short
+    enough that one scheduling hiccup on a 2-core VM moved the mean by half."""
     algos = ["ring", "tree", "dbtree", "rhd", "rd"]
     one_k = ("-b", "1K", "-e", "1K")
-    iters = ("-n", "200", "-w", "20")
+    iters = ("-n", "2000", "-w", "100")
     samples = {a: [] for a in algos}
     mpi = []
     for r in range(args.rounds):
@@ -172,7 +176,7 @@ def small_message(args, tools):
                 t = collbench_table(out, a).get(1024)
                 if t:
                     samples[a].append(t[0])
-        m = tools.mpi(4).get(1024)
+        m = tools.mpi(4, [*one_k, *iters]).get(1024)
         if m:
             mpi.append(m[0])
     med = {a: statistics.median(v) for a, v in samples.items() if v}
@@ -257,6 +261,7 @@ def main():
     ap.add_argument("--skip-netns", action="store_true", help="loopback only (no root needed)")
     ap.add_argument("--netns-ranks", default="4", help="emulated cluster rank counts")
     ap.add_argument("--netns-only", action="store_true", help="the emulated cluster only")
+    ap.add_argument("--small-only", action="store_true", help="the 1 KiB comparison only")
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"))
     ap.add_argument("--build-dir", default="/tmp/peers_build", help="where the peers' binaries are")
     ap.add_argument("--collbench", default=os.path.join(ROOT, "target", "release", "collbench"))
@@ -276,7 +281,7 @@ def main():
     if args.collbench == os.path.join(ROOT, "target", "release", "collbench"):
         log("cargo build --release")
         subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
-    if not args.skip_netns and os.geteuid() != 0:
+    if not args.skip_netns and not args.small_only and os.geteuid() != 0:
         sys.exit("the emulated cluster needs root (or pass --skip-netns)")
 
     tools = Tools(args)
@@ -284,11 +289,13 @@ def main():
         head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %cs"], capture_output=True,
                               text=True).stdout.strip()
         parts = [f"## collbench side by side ({head}; {args.rounds} interleaved rounds, medians)\n"]
-        if not args.netns_only:
+        if args.small_only:
+            parts.append(small_message(args, tools))
+        elif not args.netns_only:
             parts += loopback(args, tools)
             parts.append(small_message(args, tools))
             parts.append(peak_rss(tools))
-        if not args.skip_netns:
+        if not args.skip_netns and not args.small_only:
             parts += [netns(args, tools, n) for n in args.netns_ranks]
         text = "\n".join(parts)
         print(text)
