@@ -33,6 +33,7 @@ fn an_efficiency_above_one_is_capped_and_noted() {
     let mut notes = Vec::new();
     let carried = Carried::new(&fit, &LabReference::default(), None, None, &mut notes);
     assert_eq!(carried.efficiency, 1.0);
+    assert!(notes.iter().all(|n| !n.contains("  ")), "{notes:?}");
     assert!(
         notes
             .iter()

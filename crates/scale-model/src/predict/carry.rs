@@ -86,7 +86,9 @@ impl Carried {
                 // every iteration); elsewhere a link rate recorded too low.
                 if measured > 1.0 {
                     notes.push(format!(
-                        "{}: fitted bandwidth is {measured:.2}x the lab's link rate, which no                          link delivers (a shaper's burst, or a wrong --link-rate); efficiency                          capped at 1",
+                        "{}: fitted bandwidth is {measured:.2}x the lab's link rate, which no \
+                         link delivers (a shaper's burst, or a wrong --link-rate); efficiency \
+                         capped at 1",
                         fit.algorithm
                     ));
                 }
