@@ -10,9 +10,8 @@ use std::process::Output;
 
 use common::*;
 use serde_json::Value;
-use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
-use wire::results::{Measured, ResultRow, ResultsFile, SCHEMA_VERSION};
-use wire::stats::IterStats;
+use topologies::{Algorithm, BuildOptions};
+use wire::results::{ResultsFile, SCHEMA_VERSION};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -205,26 +204,6 @@ fn sizes() -> Vec<u64> {
     (10..=20).map(|k| 1u64 << k).collect()
 }
 
-fn measured(time_us: f64, nranks: usize, histogram: String) -> Measured {
-    Measured {
-        time: time_us,
-        alg_bw: 0.0,
-        bus_bw: 0.0,
-        nwrong: Some(0),
-        per_iter: IterStats {
-            mean_us: time_us,
-            min_us: time_us,
-            p50_us: time_us,
-            p95_us: time_us,
-            p99_us: time_us,
-            max_us: time_us,
-            stdev_us: 0.0,
-        },
-        rank_histogram: histogram,
-        rank_mean_us: vec![time_us; nranks],
-    }
-}
-
 /// A results file of `nranks` ranks whose times follow the cost forms exactly, with a latency
 /// histogram of 20 iterations per rank spread +-5% around the time.
 fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
@@ -245,20 +224,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
                 wire::histogram::record(&mut h, (t * jitter * 1000.0) as u64);
             }
             let hist = wire::histogram::to_base64(&h).unwrap();
-            rows.push(ResultRow {
-                algorithm: a,
-                nranks,
-                size,
-                count: size / 4,
-                dtype: DataType::Float,
-                redop: ReduceOp::Sum,
-                root: -1,
-                out_of_place: measured(t, nranks, hist.clone()),
-                in_place: measured(t, nranks, hist),
-                link_rate_bps: None,
-                uplink_rate_bps: None,
-                link_efficiency: None,
-            });
+            rows.push(synthetic_row(a, nranks, size, t, hist));
         }
     }
     ResultsFile {

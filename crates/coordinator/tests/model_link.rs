@@ -11,8 +11,8 @@ use std::process::Output;
 
 use common::*;
 use serde_json::Value;
-use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
-use wire::results::{Measured, PingPongRow, ResultRow, ResultsFile, SCHEMA_VERSION};
+use topologies::{Algorithm, BuildOptions};
+use wire::results::{PingPongRow, ResultsFile, SCHEMA_VERSION};
 use wire::stats::IterStats;
 
 /// The all-reduce's cost parameters.
@@ -31,18 +31,6 @@ fn stats(t: f64) -> IterStats {
     IterStats::of(&[t]).unwrap()
 }
 
-fn measured(t: f64, nranks: usize) -> Measured {
-    Measured {
-        time: t,
-        alg_bw: 0.0,
-        bus_bw: 0.0,
-        nwrong: Some(0),
-        per_iter: stats(t),
-        rank_histogram: String::new(),
-        rank_mean_us: vec![t; nranks],
-    }
-}
-
 /// A run of `nranks` ranks of `algorithms` whose times follow their cost forms with `build`
 /// exactly; the config records nothing of hier's or torus2d's shape (as files before it did).
 fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> ResultsFile {
@@ -53,20 +41,7 @@ fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> Results
             let t = ALPHA_US * c.latency_steps
                 + BETA_US_PER_BYTE * c.bytes
                 + GAMMA_US_PER_BYTE * c.reduced_bytes;
-            results.push(ResultRow {
-                algorithm: a,
-                nranks,
-                size,
-                count: size / 4,
-                dtype: DataType::Float,
-                redop: ReduceOp::Sum,
-                root: -1,
-                out_of_place: measured(t, nranks),
-                in_place: measured(t, nranks),
-                link_rate_bps: None,
-                uplink_rate_bps: None,
-                link_efficiency: None,
-            });
+            results.push(synthetic_row(a, nranks, size, t, String::new()));
         }
     }
     ResultsFile {

@@ -115,3 +115,45 @@ pub fn synthetic_config(
         grid: None,
     }
 }
+
+/// One row of a synthetic results file: `size` bytes (float sum) taking `time_us` on every rank
+/// and in both placements, with `histogram` (base64 HDR, or empty) as the per-rank latencies.
+pub fn synthetic_row(
+    algorithm: topologies::Algorithm,
+    nranks: usize,
+    size: u64,
+    time_us: f64,
+    histogram: String,
+) -> wire::results::ResultRow {
+    let measured = |histogram| wire::results::Measured {
+        time: time_us,
+        alg_bw: 0.0,
+        bus_bw: 0.0,
+        nwrong: Some(0),
+        per_iter: wire::stats::IterStats {
+            mean_us: time_us,
+            min_us: time_us,
+            p50_us: time_us,
+            p95_us: time_us,
+            p99_us: time_us,
+            max_us: time_us,
+            stdev_us: 0.0,
+        },
+        rank_histogram: histogram,
+        rank_mean_us: vec![time_us; nranks],
+    };
+    wire::results::ResultRow {
+        algorithm,
+        nranks,
+        size,
+        count: size / 4,
+        dtype: topologies::DataType::Float,
+        redop: topologies::ReduceOp::Sum,
+        root: -1,
+        out_of_place: measured(histogram.clone()),
+        in_place: measured(histogram),
+        link_rate_bps: None,
+        uplink_rate_bps: None,
+        link_efficiency: None,
+    }
+}
