@@ -11,10 +11,8 @@ use wire::results::PingPongRow;
 use wire::FromNode;
 
 use super::failure::RunFailure;
-use super::wait::Deadline;
 use super::Orchestrator;
 use crate::aggregate::pingpong_row;
-use crate::events::Event;
 use crate::output::table;
 
 impl Orchestrator {
@@ -38,12 +36,8 @@ impl Orchestrator {
         let sizes = self.opts.sizes.clone();
         let mut done = 0;
         while done < sizes.len() {
-            let ev = self.next_event(Deadline::Liveness).await?;
-            let Some(Event::Node { rank, msg }) = self.common(ev)? else {
-                continue;
-            };
+            let (rank, msg) = self.next_message().await?;
             match msg {
-                FromNode::Arrive { epoch } => self.arrive(rank, epoch)?,
                 FromNode::PingPong(r) => {
                     self.liveness.progress(Instant::now());
                     let row = self.pingpong_row(rank, &r, sizes[done])?;

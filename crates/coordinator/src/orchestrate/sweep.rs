@@ -31,13 +31,8 @@ impl Orchestrator {
         let mut rows_done = 0u64;
         let mut algo_rows: Vec<ResultRow> = Vec::new();
         while rows_done < total {
-            // Silence and lack of progress are judged by the liveness watch (see `wait`).
-            let ev = self.next_event(Deadline::Liveness).await?;
-            let Some(Event::Node { rank, msg }) = self.common(ev)? else {
-                continue;
-            };
+            let (rank, msg) = self.next_message().await?;
             match msg {
-                FromNode::Arrive { epoch } => self.arrive(rank, epoch)?,
                 FromNode::Report(r) => {
                     self.liveness.progress(Instant::now());
                     if !self.opts.algorithms.contains(&r.algorithm)
@@ -77,6 +72,23 @@ impl Orchestrator {
             }
         }
         Ok(())
+    }
+
+    /// The next message of a node in the barrier phases (sweep, ping-pong), once failures and
+    /// barrier arrivals, which every phase handles alike, are dealt with. Silence and lack of
+    /// progress are judged by the liveness watch (see `wait`).
+    pub(super) async fn next_message(&mut self) -> Result<(usize, FromNode), RunFailure> {
+        loop {
+            let ev = self.next_event(Deadline::Liveness).await?;
+            match self.common(ev)? {
+                Some(Event::Node {
+                    rank,
+                    msg: FromNode::Arrive { epoch },
+                }) => self.arrive(rank, epoch)?,
+                Some(Event::Node { rank, msg }) => return Ok((rank, msg)),
+                _ => {}
+            }
+        }
     }
 
     /// `rank` reached barrier `epoch`; the last rank to reach it releases it. (Ranks that are
