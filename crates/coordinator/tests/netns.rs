@@ -153,7 +153,17 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
         assert_eq!(r["nwrong"], 0, "{r}");
         assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
         let eff = r["link_efficiency"].as_f64().expect("link_efficiency");
-        assert!(eff > 0.0 && eff < 1.05, "{eff}");
+        let bus_bw = r["bus_bw"].as_f64().unwrap();
+        assert!(
+            eff > 0.0 && (eff - bus_bw * 8e9 / 200e6).abs() < 1e-9,
+            "{eff} {r}"
+        );
+        // No faster than the link where tc's 64 KiB bucket cannot carry it: at 16 KiB a ring
+        // link's 24 KiB per iteration fit in the bucket, which refills while the ranks compute,
+        // and back-to-back iterations measure 1.0-2.5 x the link rate there.
+        if r["size"].as_u64() == Some(256 << 10) {
+            assert!(eff < 1.05, "{eff} {r}");
+        }
         assert_eq!(r["link_rate_bps"].as_f64(), Some(200e6));
     }
     let algos: BTreeSet<&str> = rows
