@@ -37,14 +37,7 @@ pub fn parse_size(s: &str) -> Result<u64, SizeError> {
 }
 
 /// Human form of a byte count, as the table's comparison and reports print it: 1K, 64M, 1536.
-pub fn format_size(bytes: u64) -> String {
-    for (suffix, unit) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-        if bytes >= unit && bytes.is_multiple_of(unit) {
-            return format!("{}{suffix}", bytes / unit);
-        }
-    }
-    bytes.to_string()
-}
+pub use scale_model::units::format_size;
 
 /// minbytes, minbytes x f, ... up to maxbytes, as nccl-tests sweeps.
 pub fn sweep(min: u64, max: u64, factor: u64) -> Vec<u64> {

@@ -18,6 +18,7 @@ use crate::error::ModelError;
 use crate::measurement::Measurement;
 use crate::nnls::nnls;
 use crate::params::{terms_array, CostParams};
+use crate::regime::{bic, candidate_splits, RegimeChoice, SizeRange};
 
 /// Names of the three parameters, in column order.
 pub const PARAM_NAMES: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -29,6 +30,8 @@ pub struct FitOptions {
     pub build: BuildOptions,
     /// Relative residuals (true, the default) or absolute ones.
     pub relative: bool,
+    /// One form over every size, or one below and one above a split (see [`crate::regime`]).
+    pub regimes: RegimeChoice,
 }
 
 impl Default for FitOptions {
@@ -36,6 +39,7 @@ impl Default for FitOptions {
         FitOptions {
             build: BuildOptions::default(),
             relative: true,
+            regimes: RegimeChoice::Auto,
         }
     }
 }
@@ -76,6 +80,9 @@ pub struct Residual {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlgorithmFit {
     pub algorithm: Algorithm,
+    /// The buffer sizes these parameters price: every size, or one side of a regime split.
+    #[serde(default, skip_serializing_if = "SizeRange::is_all")]
+    pub sizes: SizeRange,
     /// Microseconds per message.
     pub alpha_us: Estimate,
     /// Microseconds per byte on a link.
@@ -113,6 +120,7 @@ impl AlgorithmFit {
         };
         AlgorithmFit {
             algorithm,
+            sizes: SizeRange::ALL,
             alpha_us: given(params.alpha_us),
             beta_us_per_byte: given(params.beta_us_per_byte),
             gamma_us_per_byte: given(params.gamma_us_per_byte),
@@ -125,6 +133,12 @@ impl AlgorithmFit {
             link_rate_bps,
             notes: vec!["parameters given, not fitted".to_string()],
         }
+    }
+
+    /// The algorithm's name, with the sizes it prices where it is one side of a regime split:
+    /// `ring`, `tree (<= 128K)`.
+    pub fn label(&self) -> String {
+        self.sizes.label(self.algorithm)
     }
 
     pub fn params(&self) -> CostParams {
@@ -151,8 +165,16 @@ pub struct FitReport {
 }
 
 impl FitReport {
+    /// The algorithm's first fit (its smallest sizes where it has regimes).
     pub fn get(&self, algorithm: Algorithm) -> Option<&AlgorithmFit> {
         self.fits.iter().find(|f| f.algorithm == algorithm)
+    }
+
+    /// The algorithm's fit for a buffer of `bytes` bytes per rank.
+    pub fn get_at(&self, algorithm: Algorithm, bytes: f64) -> Option<&AlgorithmFit> {
+        self.fits
+            .iter()
+            .find(|f| f.algorithm == algorithm && f.sizes.contains(bytes))
     }
 }
 
@@ -167,12 +189,132 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
         if mine.is_empty() {
             continue;
         }
-        match fit_algorithm(algorithm, &mine, opts) {
-            Ok(f) => report.fits.push(f),
+        match fit_regimes(algorithm, &mine, opts) {
+            Ok(f) => report.fits.extend(f),
             Err(e) => report.skipped.push(format!("{algorithm}: {e}")),
         }
     }
     report
+}
+
+/// Fits one algorithm as [`FitOptions::regimes`] says: one form, or one per side of a split
+/// (the smaller sizes first).
+pub fn fit_regimes(
+    algorithm: Algorithm,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+) -> Result<Vec<AlgorithmFit>, ModelError> {
+    let single = || fit_algorithm(algorithm, measurements, opts);
+    match opts.regimes {
+        RegimeChoice::Single => Ok(vec![single()?]),
+        RegimeChoice::SplitAt(at) => split_at(algorithm, measurements, opts, at),
+        RegimeChoice::Auto => {
+            let whole = single()?;
+            let n = whole.points;
+            let scale = weighted_total(&whole, opts);
+            let mut best = (
+                bic(weighted_rss(&whole, opts), scale, n, free_params(&whole)),
+                None,
+            );
+            let mut sizes: Vec<u64> = whole.residuals.iter().map(|r| r.bytes).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            for at in candidate_splits(&sizes) {
+                let Ok(parts) = split_at(algorithm, measurements, opts, at) else {
+                    continue;
+                };
+                let rss = parts.iter().map(|f| weighted_rss(f, opts)).sum();
+                // The split point is a parameter too.
+                let k = parts.iter().map(free_params).sum::<usize>() + 1;
+                let score = bic(rss, scale, n, k);
+                if score < best.0 {
+                    best = (score, Some(parts));
+                }
+            }
+            Ok(match best.1 {
+                None => vec![whole],
+                Some(mut parts) => {
+                    for (i, f) in parts.iter_mut().enumerate() {
+                        let other = if i == 0 { "larger" } else { "smaller" };
+                        f.notes.push(format!(
+                            "sizes {} fitted apart from the {other} sizes: two forms fit the {n} \
+                             points better than one, by the Bayesian information criterion",
+                            f.sizes.describe()
+                        ));
+                    }
+                    parts
+                }
+            })
+        }
+    }
+}
+
+/// One fit for the sizes up to `at` (inclusive) and one for those above.
+fn split_at(
+    algorithm: Algorithm,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+    at: u64,
+) -> Result<Vec<AlgorithmFit>, ModelError> {
+    let ranges = [
+        SizeRange {
+            above: None,
+            up_to: Some(at),
+        },
+        SizeRange {
+            above: Some(at),
+            up_to: None,
+        },
+    ];
+    ranges
+        .into_iter()
+        .map(|range| {
+            let mine: Vec<&Measurement> = measurements
+                .iter()
+                .copied()
+                .filter(|m| range.contains(m.bytes as f64))
+                .collect();
+            let mut f = fit_algorithm(algorithm, &mine, opts).map_err(|e| match e {
+                ModelError::NoMeasurements { what } => ModelError::NoMeasurements {
+                    what: format!("{what} at sizes {}", range.describe()),
+                },
+                other => other,
+            })?;
+            f.sizes = range;
+            Ok(f)
+        })
+        .collect()
+}
+
+/// The residual sum of squares the fit minimised (relative or absolute residuals).
+fn weighted_rss(f: &AlgorithmFit, opts: &FitOptions) -> f64 {
+    f.residuals
+        .iter()
+        .map(|r| {
+            if opts.relative {
+                r.rel_error.powi(2)
+            } else {
+                (r.fitted_us - r.measured_us).powi(2)
+            }
+        })
+        .sum()
+}
+
+/// The weighted sum of squares of the measured times (relative residuals weigh each time by
+/// itself, so each point counts 1).
+fn weighted_total(f: &AlgorithmFit, opts: &FitOptions) -> f64 {
+    if opts.relative {
+        f.residuals.len() as f64
+    } else {
+        f.residuals.iter().map(|r| r.measured_us.powi(2)).sum()
+    }
+}
+
+fn free_params(f: &AlgorithmFit) -> usize {
+    [&f.alpha_us, &f.beta_us_per_byte, &f.gamma_us_per_byte]
+        .iter()
+        .filter(|e| e.status == ParamStatus::Fitted)
+        .count()
 }
 
 /// Fits one algorithm's form to its measurements (points of other algorithms are ignored).
@@ -314,6 +456,7 @@ pub fn fit_algorithm(
 
     Ok(AlgorithmFit {
         algorithm,
+        sizes: SizeRange::ALL,
         alpha_us: est[0],
         beta_us_per_byte: est[1],
         gamma_us_per_byte: est[2],

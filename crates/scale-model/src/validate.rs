@@ -113,7 +113,7 @@ pub fn validate(
     let mut rows = Vec::new();
     let mut unpredicted = 0usize;
     for m in &test {
-        let Some(fit) = fits.get(m.algorithm) else {
+        let Some(fit) = fits.get_at(m.algorithm, m.bytes as f64) else {
             unpredicted += 1;
             continue;
         };

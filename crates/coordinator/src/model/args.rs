@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use scale_model::{FitOptions, RegimeChoice};
+use topologies::BuildOptions;
 
 #[derive(Args, Debug, Clone)]
 #[command(
@@ -46,9 +48,9 @@ pub struct InputArgs {
     /// Leave out the straggler term (and do not read the runs' latency histograms).
     #[arg(long = "no-stragglers")]
     pub no_stragglers: bool,
-    /// With --results, how the fit weighs its points: relative or absolute residuals.
-    #[arg(long = "weights", value_enum, default_value = "relative")]
-    pub weights: Weights,
+    /// With --results, how the fit weighs its points and splits its sizes.
+    #[command(flatten)]
+    pub fitting: FittingArgs,
     /// Only rows of at most this size (K, M, G suffixes, or 'all') feed the straggler tail:
     /// at latency-bound sizes a rank's deviation from the median is jitter; at large sizes it is
     /// mostly bandwidth variance, which grows with the bytes.
@@ -75,9 +77,8 @@ pub struct FitArgs {
     /// Do not read the runs' latency histograms (no straggler model).
     #[arg(long = "no-stragglers")]
     pub no_stragglers: bool,
-    /// How the fit weighs its points: relative or absolute residuals.
-    #[arg(long = "weights", value_enum, default_value = "relative")]
-    pub weights: Weights,
+    #[command(flatten)]
+    pub fitting: FittingArgs,
     /// Only rows of at most this size (K, M, G suffixes, or 'all') feed the straggler tail:
     /// at latency-bound sizes a rank's deviation from the median is jitter; at large sizes it is
     /// mostly bandwidth variance, which grows with the bytes.
@@ -87,6 +88,64 @@ pub struct FitArgs {
         default_value = "64K"
     )]
     pub straggler_max_size: String,
+}
+
+/// How the fit weighs its points and splits its sizes.
+#[derive(Args, Debug, Clone)]
+pub struct FittingArgs {
+    /// How the fit weighs its points: relative or absolute residuals.
+    #[arg(long = "weights", value_enum, default_value = "relative")]
+    pub weights: Weights,
+    /// Size regimes: 'auto' fits each algorithm apart below and above the split that the
+    /// Bayesian information criterion prefers, where it prefers one (protocol switches, a
+    /// shaper's burst); 'single' fits one form over every size; a size (K, M, G suffixes) splits
+    /// after that size.
+    #[arg(long = "regimes", value_name = "auto|single|SIZE", default_value = "auto",
+          value_parser = parse_regimes)]
+    pub regimes: RegimeChoice,
+}
+
+fn parse_regimes(text: &str) -> Result<RegimeChoice, String> {
+    match text {
+        "auto" => Ok(RegimeChoice::Auto),
+        "single" => Ok(RegimeChoice::Single),
+        _ => crate::sizes::parse_size(text)
+            .map(RegimeChoice::SplitAt)
+            .map_err(|e| format!("expected auto, single or a size: {e}")),
+    }
+}
+
+impl FittingArgs {
+    /// The fit's options for runs built with `build`.
+    pub fn options(&self, build: BuildOptions) -> FitOptions {
+        FitOptions {
+            build,
+            relative: self.weights.relative(),
+            regimes: self.regimes,
+        }
+    }
+
+    /// What the output says about these choices where they are not the defaults.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if !self.weights.relative() {
+            notes.push(
+                "fitted on absolute residuals (--weights absolute): the large sizes decide beta"
+                    .to_string(),
+            );
+        }
+        match self.regimes {
+            RegimeChoice::Auto => {}
+            RegimeChoice::Single => {
+                notes.push("one form over every size (--regimes single)".to_string())
+            }
+            RegimeChoice::SplitAt(at) => notes.push(format!(
+                "every algorithm fitted apart up to {} and above (--regimes)",
+                crate::sizes::format_size(at)
+            )),
+        }
+        notes
+    }
 }
 
 /// How the fit weighs its points.
@@ -167,9 +226,8 @@ pub struct ValidateArgs {
     /// Leave out the straggler term.
     #[arg(long = "no-stragglers")]
     pub no_stragglers: bool,
-    /// How the fit weighs its points: relative or absolute residuals.
-    #[arg(long = "weights", value_enum, default_value = "relative")]
-    pub weights: Weights,
+    #[command(flatten)]
+    pub fitting: FittingArgs,
     /// Only rows of at most this size (K, M, G suffixes, or 'all') feed the straggler tail:
     /// at latency-bound sizes a rank's deviation from the median is jitter; at large sizes it is
     /// mostly bandwidth variance, which grows with the bytes.

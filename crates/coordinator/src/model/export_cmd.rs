@@ -47,11 +47,16 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         .collect();
 
     if let Some(path) = &args.astra {
-        let c = carried
-            .iter()
-            .find(|c| c.algorithm == algorithm)
+        let c = Carried::across_regimes(&carried, algorithm)
             .ok_or_else(|| anyhow!("--algo {algorithm}: the lab has no fit for it"))?;
-        let net = astra_network(&scenario, ranks, stride, c, mode);
+        if carried.iter().filter(|c| c.algorithm == algorithm).count() > 1 {
+            notes.push(format!(
+                "{algorithm} was fitted in size regimes; ASTRA-sim takes one latency and one \
+                 bandwidth per dimension, so its config has the latency of the smallest sizes' \
+                 fit and the bandwidth of the largest's"
+            ));
+        }
+        let net = astra_network(&scenario, ranks, stride, &c, mode);
         write_file(path, &net.to_yaml())?;
     }
     if let Some(path) = &args.simai {

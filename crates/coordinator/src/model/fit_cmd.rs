@@ -13,7 +13,7 @@ use super::{straggler_samples, write_json};
 
 pub fn run(args: &FitArgs) -> Result<()> {
     let samples = straggler_samples(args.no_stragglers, &args.straggler_max_size)?;
-    let lab = Lab::from_results(&args.results, samples, args.weights.relative())?;
+    let lab = Lab::from_results(&args.results, samples, &args.fitting)?;
     print!("{}", render(&lab, args.residuals));
     if let Some(path) = &args.json {
         write_json(path, &lab.document())?;
@@ -35,7 +35,7 @@ pub fn render(lab: &Lab, residuals: bool) -> String {
     out.push_str(&fit_table(&lab.fits.fits).render());
     let mut notes: Vec<String> = Vec::new();
     for f in &lab.fits.fits {
-        notes.extend(f.notes.iter().map(|n| format!("{}: {n}", f.algorithm)));
+        notes.extend(f.notes.iter().map(|n| format!("{}: {n}", f.label())));
     }
     notes.extend(lab.fits.skipped.iter().map(|s| format!("not fitted: {s}")));
     if let Some(s) = &lab.stragglers {
@@ -49,7 +49,7 @@ pub fn render(lab: &Lab, residuals: bool) -> String {
     }
     if residuals {
         for f in &lab.fits.fits {
-            out.push_str(&format!("# residuals of {}\n", f.algorithm));
+            out.push_str(&format!("# residuals of {}\n", f.label()));
             let mut t = Table::new(&["ranks", "size", "measured", "fitted", "error"]);
             for r in &f.residuals {
                 t.row(vec![
@@ -83,7 +83,7 @@ fn fit_table(fits: &[AlgorithmFit]) -> Table {
     for f in fits {
         let ranks: Vec<String> = f.nranks.iter().map(|r| r.to_string()).collect();
         t.row(vec![
-            f.algorithm.to_string(),
+            f.label(),
             estimate(&f.alpha_us, 1.0),
             estimate(&f.beta_us_per_byte, 1e3),
             estimate(&f.gamma_us_per_byte, 1e3),

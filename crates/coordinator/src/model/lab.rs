@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use scale_model::fit::FitOptions;
 use scale_model::{
     fit_all, fit_link, FitReport, LinkProfile, LinkSource, Measurement, PingPongSample,
     StragglerModel, StragglerOptions,
@@ -16,7 +15,7 @@ use scale_model::{
 use serde::{Deserialize, Serialize};
 use topologies::{Algorithm, BuildOptions};
 
-use super::args::InputArgs;
+use super::args::{FittingArgs, InputArgs};
 use super::load::load;
 use super::straggler_samples;
 
@@ -70,7 +69,7 @@ impl Lab {
             (None, false) => Lab::from_results(
                 &input.results,
                 straggler_samples(input.no_stragglers, &input.straggler_max_size)?,
-                input.weights.relative(),
+                &input.fitting,
             ),
             (None, true) => bail!(
                 "no lab measurements: give --results PATHS (results.json files or directories) \
@@ -81,12 +80,13 @@ impl Lab {
 
     /// `samples`: the largest size whose latency histograms feed the straggler tail (`None`: no
     /// straggler term).
-    pub fn from_results(paths: &[PathBuf], samples: Option<u64>, relative: bool) -> Result<Lab> {
+    pub fn from_results(
+        paths: &[PathBuf],
+        samples: Option<u64>,
+        fitting: &FittingArgs,
+    ) -> Result<Lab> {
         let loaded = load(paths, samples)?;
-        let opts = FitOptions {
-            build: loaded.build,
-            relative,
-        };
+        let opts = fitting.options(loaded.build);
         let fits = fit_all(&loaded.measurements, &opts);
         if fits.fits.is_empty() {
             bail!(
@@ -119,12 +119,7 @@ impl Lab {
                 loaded.pingpong_files
             ));
         }
-        if !relative {
-            lab.notes.push(
-                "fitted on absolute residuals (--weights absolute): the large sizes decide beta"
-                    .to_string(),
-            );
-        }
+        lab.notes.extend(fitting.notes());
         if let Some(max) = samples.filter(|m| *m < u64::MAX) {
             lab.notes.push(format!(
                 "straggler tail from the rows of at most {} (--straggler-max-size)",

@@ -31,12 +31,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     }
     let samples = straggler_samples(args.no_stragglers, &args.straggler_max_size)?;
     let mut loaded = load(&args.results, samples)?;
-    if !args.weights.relative() {
-        loaded.notes.push(
-            "fitted on absolute residuals (--weights absolute): the large sizes decide beta"
-                .to_string(),
-        );
-    }
+    loaded.notes.extend(args.fitting.notes());
     if let Some(max) = samples.filter(|m| *m < u64::MAX) {
         loaded.notes.push(format!(
             "straggler tail from the rows of at most {} (--straggler-max-size)",
@@ -44,9 +39,8 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         ));
     }
     let mut opts = ValidateOptions::new(args.fit_max_ranks);
-    opts.fit.build = loaded.build;
+    opts.fit = args.fitting.options(loaded.build);
     opts.stragglers = !args.no_stragglers;
-    opts.fit.relative = args.weights.relative();
     let mut report = validate(&loaded.measurements, &opts).with_context(|| {
         let mut ranks: Vec<usize> = loaded.measurements.iter().map(|m| m.nranks).collect();
         ranks.sort_unstable();
@@ -136,7 +130,7 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
         format!(
             "{} fitted on {} points at {:?} ranks: alpha {} us, beta {} ns/B, gamma {} ns/B, rms \
              error {:.1}%",
-            f.algorithm,
+            f.label(),
             f.points,
             f.nranks,
             table::sig(f.alpha_us.value),

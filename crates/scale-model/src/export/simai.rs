@@ -65,7 +65,8 @@ pub fn simai_busbw(
     let pp = tp
         .carried
         .iter()
-        .find(|c| c.algorithm == Algorithm::Ring)
+        // The largest sizes' fit where ring has regimes: a pipeline stage sends activations.
+        .rfind(|c| c.algorithm == Algorithm::Ring)
         .map(|c| match opts.mode {
             crate::predict::Mode::Lab => bytes_per_s(c.fitted.beta_us_per_byte) / GIB,
             crate::predict::Mode::Target => c.efficiency * input.scenario.nic_bytes_per_s() / GIB,

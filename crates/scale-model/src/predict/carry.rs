@@ -17,12 +17,16 @@ use super::levels::Level;
 use super::Mode;
 use crate::fit::AlgorithmFit;
 use crate::params::CostParams;
+use crate::regime::SizeRange;
 use crate::scenario::Scenario;
 use crate::units::us_per_byte;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Carried {
     pub algorithm: Algorithm,
+    /// The buffer sizes the fit prices (one side of a regime split, or every size).
+    #[serde(default, skip_serializing_if = "SizeRange::is_all")]
+    pub sizes: SizeRange,
     /// The fitted parameters.
     pub fitted: CostParams,
     /// Fraction of the lab's link rate the fitted beta stands for.
@@ -89,7 +93,7 @@ impl Carried {
                         "{}: fitted bandwidth is {measured:.2}x the lab's link rate, which no \
                          link delivers (a shaper's burst, or a wrong --link-rate); efficiency \
                          capped at 1",
-                        fit.algorithm
+                        fit.label()
                     ));
                 }
                 measured.min(1.0)
@@ -97,7 +101,7 @@ impl Carried {
             Some(_) => {
                 notes.push(format!(
                     "{}: the fit has beta = 0 (no bandwidth cost seen); efficiency taken as 1",
-                    fit.algorithm
+                    fit.label()
                 ));
                 1.0
             }
@@ -105,7 +109,7 @@ impl Carried {
                 notes.push(format!(
                     "{}: the lab's link rate is unknown; the target's links are assumed to run at \
                      their full rate (efficiency 1)",
-                    fit.algorithm
+                    fit.label()
                 ));
                 1.0
             }
@@ -116,12 +120,37 @@ impl Carried {
             .unwrap_or(fitted.gamma_us_per_byte);
         Carried {
             algorithm: fit.algorithm,
+            sizes: fit.sizes,
             fitted,
             efficiency,
             overhead_us,
             gamma_us_per_byte,
             lab_link_rate_bps: lab_rate,
         }
+    }
+
+    /// The algorithm's name, with the sizes it prices where it is one side of a regime split.
+    pub fn label(&self) -> String {
+        self.sizes.label(self.algorithm)
+    }
+
+    /// One parameter set for every size from an algorithm's regimes, for tools that take one
+    /// (ASTRA-sim's network): the per-message cost of its smallest sizes, where latency is
+    /// what they measure, and the per-byte costs of its largest, where bandwidth is. `None`
+    /// where `carried` has no fit for `algorithm`.
+    pub fn across_regimes(carried: &[Carried], algorithm: Algorithm) -> Option<Carried> {
+        let mut mine = carried.iter().filter(|c| c.algorithm == algorithm);
+        let smallest = mine.next()?;
+        let largest = mine.next_back().unwrap_or(smallest);
+        Some(Carried {
+            sizes: SizeRange::ALL,
+            fitted: CostParams {
+                alpha_us: smallest.fitted.alpha_us,
+                ..largest.fitted
+            },
+            overhead_us: smallest.overhead_us,
+            ..largest.clone()
+        })
     }
 
     /// The link parameters at `level` in `mode`.

@@ -166,15 +166,15 @@ pub fn predict(
             levels: &lv,
             mode: opts.mode,
             build: &opts.build,
-            ring: carried_of(Algorithm::Ring),
+            carried: &carried,
         };
         for strategy in &opts.strategies {
-            let Some(outer) = carried_of(strategy.outer()) else {
+            if carried_of(strategy.outer()).is_none() {
                 skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
                 continue;
-            };
+            }
             for &size in sizes {
-                match pricing.terms(*strategy, p, size as f64, outer) {
+                match pricing.terms(*strategy, p, size as f64) {
                     Ok(mut terms) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
@@ -261,7 +261,10 @@ fn base_assumptions(
             for c in carried {
                 a.push(format!(
                     "{}: efficiency {:.3}, per-message overhead {:.2} us, reduction {:.3e} us/byte",
-                    c.algorithm, c.efficiency, c.overhead_us, c.gamma_us_per_byte
+                    c.label(),
+                    c.efficiency,
+                    c.overhead_us,
+                    c.gamma_us_per_byte
                 ));
             }
             match &s.compute {

@@ -76,7 +76,9 @@ pub(crate) struct Pricing<'a> {
     pub levels: &'a [Level],
     pub mode: Mode,
     pub build: &'a BuildOptions,
-    pub ring: Option<&'a Carried>,
+    /// Every fit as carried; an algorithm with size regimes has one per regime, and each part
+    /// of a composition is priced by the regime of the buffer it all-reduces.
+    pub carried: &'a [Carried],
 }
 
 /// Why a strategy has no price at a rank count.
@@ -94,52 +96,53 @@ impl Pricing<'_> {
         strategy: Strategy,
         ranks: usize,
         bytes: f64,
-        outer: &Carried,
     ) -> Result<TermBreakdown, Skip> {
         if ranks < 2 || self.levels.is_empty() {
             return Ok(TermBreakdown::default());
         }
         match strategy {
-            Strategy::Flat(a) => self.flat(a, ranks, bytes, self.levels, outer),
+            Strategy::Flat(a) => self.flat(a, ranks, bytes, self.levels),
             Strategy::HierNode(a) => {
                 let first = &self.levels[0];
                 if self.levels.len() < 2 || first.name != "node" {
                     return Err(Skip::NotApplicable);
                 }
-                let ring = self.ring()?;
-                let inner = self.part(Algorithm::Ring, first.size, bytes, ring, first)?;
+                let inner = self.part(Algorithm::Ring, first.size, bytes, first)?;
                 let k = first.size;
-                let across = self.flat(
-                    a,
-                    ranks.div_ceil(k),
-                    bytes / k as f64,
-                    &self.levels[1..],
-                    outer,
-                )?;
+                let across =
+                    self.flat(a, ranks.div_ceil(k), bytes / k as f64, &self.levels[1..])?;
                 Ok(inner.plus(across))
             }
             Strategy::HierTier(a) => {
                 if self.levels.len() < 2 {
                     return Err(Skip::NotApplicable);
                 }
-                let ring = self.ring()?;
                 let (top, below) = self.levels.split_last().ok_or(Skip::NotApplicable)?;
                 let mut n = bytes;
                 let mut total = TermBreakdown::default();
                 for level in below {
-                    total = total.plus(self.part(Algorithm::Ring, level.size, n, ring, level)?);
+                    total = total.plus(self.part(Algorithm::Ring, level.size, n, level)?);
                     n /= level.size as f64;
                 }
-                total = total.plus(self.part(a, top.size, n, outer, top)?);
+                total = total.plus(self.part(a, top.size, n, top)?);
                 Ok(total)
             }
         }
     }
 
-    fn ring(&self) -> Result<&Carried, Skip> {
-        self.ring.ok_or_else(|| {
-            Skip::Cannot("compositions need a ring fit for their inner levels".to_string())
-        })
+    /// The algorithm's fit for a buffer of `bytes` bytes per rank.
+    fn carried(&self, algorithm: Algorithm, bytes: f64) -> Result<&Carried, Skip> {
+        let mine = || self.carried.iter().filter(|c| c.algorithm == algorithm);
+        mine()
+            .find(|c| c.sizes.contains(bytes))
+            .or_else(|| mine().next())
+            .ok_or_else(|| {
+                Skip::Cannot(if algorithm == Algorithm::Ring {
+                    "compositions need a ring fit for their inner levels".to_string()
+                } else {
+                    format!("no fit for {algorithm}")
+                })
+            })
     }
 
     /// `algorithm` over `ranks` ranks spanning `levels`: messages pay the top level's latency,
@@ -153,14 +156,14 @@ impl Pricing<'_> {
         ranks: usize,
         bytes: f64,
         levels: &[Level],
-        carried: &Carried,
     ) -> Result<TermBreakdown, Skip> {
         let Some(top) = levels.last() else {
             return Ok(TermBreakdown::default());
         };
         if levels.len() == 1 {
-            return self.part(algorithm, ranks, bytes, carried, top);
+            return self.part(algorithm, ranks, bytes, top);
         }
+        let carried = self.carried(algorithm, bytes)?;
         let top_link = carried.link(top, self.mode);
         let beta = levels
             .iter()
@@ -185,9 +188,9 @@ impl Pricing<'_> {
         algorithm: Algorithm,
         ranks: usize,
         bytes: f64,
-        carried: &Carried,
         level: &Level,
     ) -> Result<TermBreakdown, Skip> {
+        let carried = self.carried(algorithm, bytes)?;
         let c = self.cost(algorithm, ranks, bytes)?;
         Ok(terms_of(
             &c,

@@ -1,0 +1,99 @@
+//! Size regimes: one algorithm's cost form fitted separately below and above a buffer size.
+//!
+//! One alpha-beta-gamma form over every size assumes a message costs the same per byte whether
+//! it is 1 KiB or 1 GiB. Real stacks switch protocol with size (MPI's eager and rendezvous,
+//! NCCL's LL, LL128 and Simple), and shaped links let a burst that fits the shaper's bucket
+//! through faster than the link rate once the link has idled: a schedule whose links idle half
+//! the time (the binomial tree) then runs at half its wire cost below a few bucketfuls and at its
+//! full cost above. A single fit averages the two and misses both, so — as the piecewise Hockney
+//! fits of MPI point-to-point curves do — the fit may split the sizes in two and fit each side
+//! on its own, keeping the split only where the Bayesian information criterion says the extra
+//! parameters pay for themselves.
+//!
+//! A regime is chosen by the buffer size an all-reduce (or a composition's part) reduces: the
+//! size the lab measured.
+
+use serde::{Deserialize, Serialize};
+use topologies::Algorithm;
+
+use crate::units::format_size;
+
+/// The buffer sizes (bytes per rank) one fit prices: above `above` (exclusive) and up to
+/// `up_to` (inclusive); `None` leaves that side open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SizeRange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_to: Option<u64>,
+}
+
+impl SizeRange {
+    /// Every size.
+    pub const ALL: SizeRange = SizeRange {
+        above: None,
+        up_to: None,
+    };
+
+    pub fn is_all(&self) -> bool {
+        self.above.is_none() && self.up_to.is_none()
+    }
+
+    pub fn contains(&self, bytes: f64) -> bool {
+        self.above.is_none_or(|a| bytes > a as f64) && self.up_to.is_none_or(|u| bytes <= u as f64)
+    }
+
+    /// The algorithm's name, with these sizes unless they are all: `ring`, `tree (<= 128K)`.
+    pub fn label(&self, algorithm: Algorithm) -> String {
+        if self.is_all() {
+            algorithm.to_string()
+        } else {
+            format!("{algorithm} ({})", self.describe())
+        }
+    }
+
+    /// `<= 16K`, `> 16K`, `> 1K, <= 16K`, or `all sizes`.
+    pub fn describe(&self) -> String {
+        match (self.above, self.up_to) {
+            (None, None) => "all sizes".to_string(),
+            (None, Some(u)) => format!("<= {}", format_size(u)),
+            (Some(a), None) => format!("> {}", format_size(a)),
+            (Some(a), Some(u)) => format!("> {}, <= {}", format_size(a), format_size(u)),
+        }
+    }
+}
+
+/// How the fit treats sizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RegimeChoice {
+    /// Split in two where the information criterion prefers it (the default).
+    #[default]
+    Auto,
+    /// One form over every size.
+    Single,
+    /// Split after this size: one fit up to it (inclusive), one above.
+    SplitAt(u64),
+}
+
+/// Fewest distinct sizes on each side of a split: two are needed to see a per-byte cost, and
+/// a third keeps a regime from being two noisy points joined by a line.
+pub const MIN_SIZES_PER_REGIME: usize = 3;
+
+/// The Bayesian information criterion of a least-squares fit of `params` free parameters to `n`
+/// points with weighted residual sum of squares `rss` (lower is better). `scale` is the
+/// weighted sum of squares of the measured times: residuals below `1e-12` of it are rounding,
+/// and comparing two exact fits by their rounding would split on noise.
+pub fn bic(rss: f64, scale: f64, n: usize, params: usize) -> f64 {
+    let n_f = n as f64;
+    let floor = (scale * 1e-24).max(f64::MIN_POSITIVE);
+    n_f * (rss.max(floor) / n_f).ln() + params as f64 * n_f.ln()
+}
+
+/// The split points to try among `sizes` (sorted, distinct): after each size that leaves at least
+/// [`MIN_SIZES_PER_REGIME`] sizes on both sides.
+pub fn candidate_splits(sizes: &[u64]) -> Vec<u64> {
+    if sizes.len() < 2 * MIN_SIZES_PER_REGIME {
+        return Vec::new();
+    }
+    sizes[MIN_SIZES_PER_REGIME - 1..sizes.len() - MIN_SIZES_PER_REGIME].to_vec()
+}
