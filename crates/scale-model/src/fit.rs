@@ -18,7 +18,7 @@ use crate::error::ModelError;
 use crate::measurement::Measurement;
 use crate::nnls::nnls;
 use crate::params::{terms_array, CostParams};
-use crate::regime::{bic, candidate_splits, RegimeChoice, SizeRange};
+use crate::regime::{RegimeChoice, SizeRange};
 
 /// Names of the three parameters, in column order.
 pub const PARAM_NAMES: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -189,7 +189,7 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
         if mine.is_empty() {
             continue;
         }
-        match fit_regimes(algorithm, &mine, opts) {
+        match crate::regime::fit_regimes(algorithm, &mine, opts) {
             Ok(f) => report.fits.extend(f),
             Err(e) => report.skipped.push(format!("{algorithm}: {e}")),
         }
@@ -197,135 +197,46 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
     report
 }
 
-/// Fits one algorithm as [`FitOptions::regimes`] says: one form, or one per side of a split
-/// (the smaller sizes first).
-pub fn fit_regimes(
-    algorithm: Algorithm,
-    measurements: &[&Measurement],
-    opts: &FitOptions,
-) -> Result<Vec<AlgorithmFit>, ModelError> {
-    let single = || fit_algorithm(algorithm, measurements, opts);
-    match opts.regimes {
-        RegimeChoice::Single => Ok(vec![single()?]),
-        RegimeChoice::SplitAt(at) => split_at(algorithm, measurements, opts, at),
-        RegimeChoice::Auto => {
-            let whole = single()?;
-            let n = whole.points;
-            let scale = weighted_total(&whole, opts);
-            let mut best = (
-                bic(weighted_rss(&whole, opts), scale, n, free_params(&whole)),
-                None,
-            );
-            let mut sizes: Vec<u64> = whole.residuals.iter().map(|r| r.bytes).collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            for at in candidate_splits(&sizes) {
-                let Ok(parts) = split_at(algorithm, measurements, opts, at) else {
-                    continue;
-                };
-                let rss = parts.iter().map(|f| weighted_rss(f, opts)).sum();
-                // The split point is a parameter too.
-                let k = parts.iter().map(free_params).sum::<usize>() + 1;
-                let score = bic(rss, scale, n, k);
-                if score < best.0 {
-                    best = (score, Some(parts));
-                }
-            }
-            Ok(match best.1 {
-                None => vec![whole],
-                Some(mut parts) => {
-                    for (i, f) in parts.iter_mut().enumerate() {
-                        let other = if i == 0 { "larger" } else { "smaller" };
-                        f.notes.push(format!(
-                            "sizes {} fitted apart from the {other} sizes: two forms fit the {n} \
-                             points better than one, by the Bayesian information criterion",
-                            f.sizes.describe()
-                        ));
-                    }
-                    parts
-                }
-            })
-        }
-    }
-}
-
-/// One fit for the sizes up to `at` (inclusive) and one for those above.
-fn split_at(
-    algorithm: Algorithm,
-    measurements: &[&Measurement],
-    opts: &FitOptions,
-    at: u64,
-) -> Result<Vec<AlgorithmFit>, ModelError> {
-    let ranges = [
-        SizeRange {
-            above: None,
-            up_to: Some(at),
-        },
-        SizeRange {
-            above: Some(at),
-            up_to: None,
-        },
-    ];
-    ranges
-        .into_iter()
-        .map(|range| {
-            let mine: Vec<&Measurement> = measurements
-                .iter()
-                .copied()
-                .filter(|m| range.contains(m.bytes as f64))
-                .collect();
-            let mut f = fit_algorithm(algorithm, &mine, opts).map_err(|e| match e {
-                ModelError::NoMeasurements { what } => ModelError::NoMeasurements {
-                    what: format!("{what} at sizes {}", range.describe()),
-                },
-                other => other,
-            })?;
-            f.sizes = range;
-            Ok(f)
-        })
-        .collect()
-}
-
-/// The residual sum of squares the fit minimised (relative or absolute residuals).
-fn weighted_rss(f: &AlgorithmFit, opts: &FitOptions) -> f64 {
-    f.residuals
-        .iter()
-        .map(|r| {
-            if opts.relative {
-                r.rel_error.powi(2)
-            } else {
-                (r.fitted_us - r.measured_us).powi(2)
-            }
-        })
-        .sum()
-}
-
-/// The weighted sum of squares of the measured times (relative residuals weigh each time by
-/// itself, so each point counts 1).
-fn weighted_total(f: &AlgorithmFit, opts: &FitOptions) -> f64 {
-    if opts.relative {
-        f.residuals.len() as f64
-    } else {
-        f.residuals.iter().map(|r| r.measured_us.powi(2)).sum()
-    }
-}
-
-fn free_params(f: &AlgorithmFit) -> usize {
-    [&f.alpha_us, &f.beta_us_per_byte, &f.gamma_us_per_byte]
-        .iter()
-        .filter(|e| e.status == ParamStatus::Fitted)
-        .count()
-}
-
-/// Fits one algorithm's form to its measurements (points of other algorithms are ignored).
+/// Fits one algorithm's form to its measurements (points of other algorithms are ignored), one
+/// form over every size.
 pub fn fit_algorithm(
     algorithm: Algorithm,
     measurements: &[&Measurement],
     opts: &FitOptions,
 ) -> Result<AlgorithmFit, ModelError> {
-    let mut notes = Vec::new();
-    let mut rows = Vec::new();
-    let mut used: Vec<&Measurement> = Vec::new();
+    let mut fits = fit_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?.fits;
+    fits.pop().ok_or_else(|| ModelError::NoMeasurements {
+        what: algorithm.to_string(),
+    })
+}
+
+/// A joint fit over size ranges, and what the information criterion needs of it.
+#[derive(Clone, Debug)]
+pub struct RangesFit {
+    /// One fit per range, in the order given.
+    pub fits: Vec<AlgorithmFit>,
+    /// Points fitted, over every range.
+    pub points: usize,
+    /// The weighted residual sum of squares the fit minimised.
+    pub rss: f64,
+    /// The weighted sum of squares of the measured times.
+    pub scale: f64,
+    /// Parameters estimated freely (the shared alpha counted once).
+    pub free: usize,
+}
+
+/// Fits `algorithm` with one per-message cost alpha shared by every range and a per-byte beta
+/// and gamma of each range's own: a message's software cost does not depend on its size, the
+/// per-byte cost may (a shaper's burst, a protocol switch). `ranges` must not overlap; points
+/// outside every range are ignored.
+pub fn fit_ranges(
+    algorithm: Algorithm,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+    ranges: &[SizeRange],
+) -> Result<RangesFit, ModelError> {
+    let mut rows: Vec<[f64; 3]> = Vec::new();
+    let mut used: Vec<(&Measurement, usize)> = Vec::new();
     let mut single_rank = 0usize;
     for (index, m) in measurements.iter().enumerate() {
         if m.algorithm != algorithm {
@@ -340,6 +251,9 @@ pub fn fit_algorithm(
                 reason: format!("time {} us is not a positive number", m.time_us),
             });
         }
+        let Some(range) = ranges.iter().position(|r| r.contains(m.bytes as f64)) else {
+            continue;
+        };
         if m.nranks < 2 {
             single_rank += 1;
             continue;
@@ -350,33 +264,46 @@ pub fn fit_algorithm(
             continue;
         }
         rows.push(x);
-        used.push(m);
+        used.push((m, range));
     }
-    if single_rank > 0 {
-        notes.push(format!(
-            "{single_rank} point(s) with one rank skipped: nothing is communicated"
-        ));
-    }
-    if rows.is_empty() {
-        return Err(ModelError::NoMeasurements {
-            what: format!("{algorithm} with at least two ranks"),
-        });
+    for (r, range) in ranges.iter().enumerate() {
+        if !used.iter().any(|(_, i)| *i == r) {
+            return Err(ModelError::NoMeasurements {
+                what: if range.is_all() {
+                    format!("{algorithm} with at least two ranks")
+                } else {
+                    format!(
+                        "{algorithm} with at least two ranks at sizes {}",
+                        range.describe()
+                    )
+                },
+            });
+        }
     }
     let weight = |m: &Measurement| if opts.relative { 1.0 / m.time_us } else { 1.0 };
+    // Columns: alpha, then beta and gamma of each range; a point's own range's columns hold its
+    // coefficients, the other ranges' hold zeros.
+    let columns = 1 + 2 * ranges.len();
     let x: Vec<Vec<f64>> = rows
         .iter()
         .zip(&used)
-        .map(|(r, m)| r.iter().map(|v| v * weight(m)).collect())
+        .map(|(r, (m, range))| {
+            let mut row = vec![0.0; columns];
+            row[0] = r[0];
+            row[1 + 2 * range] = r[1];
+            row[2 + 2 * range] = r[2];
+            row.iter().map(|v| v * weight(m)).collect()
+        })
         .collect();
-    let y: Vec<f64> = used.iter().map(|m| m.time_us * weight(m)).collect();
+    let y: Vec<f64> = used.iter().map(|(m, _)| m.time_us * weight(m)).collect();
     let sol = nnls(&x, &y).ok_or_else(|| ModelError::FitFailed {
         what: algorithm.to_string(),
         reason: "the cost coefficients are not finite".to_string(),
     })?;
 
     let n = rows.len();
-    let k = sol.free.iter().filter(|f| **f).count();
-    let sigma2 = (n > k).then(|| sol.rss / (n - k) as f64);
+    let free = sol.free.iter().filter(|f| **f).count();
+    let sigma2 = (n > free).then(|| sol.rss / (n - free) as f64);
     let estimate = |j: usize| {
         let status = if sol.free[j] {
             ParamStatus::Fitted
@@ -395,26 +322,61 @@ pub fn fit_algorithm(
             status,
         }
     };
-    let est = [estimate(0), estimate(1), estimate(2)];
-    for (j, e) in est.iter().enumerate() {
-        if e.status == ParamStatus::NotIdentifiable {
+    let mut fits = Vec::with_capacity(ranges.len());
+    for (r, range) in ranges.iter().enumerate() {
+        let est = [estimate(0), estimate(1 + 2 * r), estimate(2 + 2 * r)];
+        let mine: Vec<(&[f64; 3], &Measurement)> = rows
+            .iter()
+            .zip(&used)
+            .filter(|(_, (_, i))| *i == r)
+            .map(|(row, (m, _))| (row, *m))
+            .collect();
+        let mut notes = Vec::new();
+        if single_rank > 0 && r == 0 {
             notes.push(format!(
-                "{} is not identifiable from these points (its coefficient is proportional to \
-                 the others'); held at 0 and its cost folded into the fitted parameters",
-                PARAM_NAMES[j]
+                "{single_rank} point(s) with one rank skipped: nothing is communicated"
             ));
         }
+        for (j, e) in est.iter().enumerate() {
+            if e.status == ParamStatus::NotIdentifiable {
+                notes.push(format!(
+                    "{} is not identifiable from these points (its coefficient is proportional \
+                     to the others'); held at 0 and its cost folded into the fitted parameters",
+                    PARAM_NAMES[j]
+                ));
+            }
+        }
+        if sigma2.is_none() {
+            notes.push(format!(
+                "{n} point(s) for {free} free parameter(s): no standard errors"
+            ));
+        }
+        fits.push(range_fit(algorithm, *range, est, &mine, notes));
     }
-    if sigma2.is_none() {
-        notes.push(format!(
-            "{n} point(s) for {k} free parameter(s): no standard errors"
-        ));
-    }
-
-    let params = CostParams::from_array([est[0].value, est[1].value, est[2].value]);
-    let residuals: Vec<Residual> = rows
+    let scale = used
         .iter()
-        .zip(&used)
+        .map(|(m, _)| (m.time_us * weight(m)).powi(2))
+        .sum();
+    Ok(RangesFit {
+        fits,
+        points: n,
+        rss: sol.rss,
+        scale,
+        free,
+    })
+}
+
+/// One range's fit from its estimates and its points' cost coefficients.
+fn range_fit(
+    algorithm: Algorithm,
+    sizes: SizeRange,
+    est: [Estimate; 3],
+    points: &[(&[f64; 3], &Measurement)],
+    mut notes: Vec<String>,
+) -> AlgorithmFit {
+    let params = CostParams::from_array([est[0].value, est[1].value, est[2].value]);
+    let residuals: Vec<Residual> = points
+        .iter()
         .map(|(r, m)| {
             let fitted = params.alpha_us * r[0]
                 + params.beta_us_per_byte * r[1]
@@ -428,14 +390,17 @@ pub fn fit_algorithm(
             }
         })
         .collect();
-    let rms_rel_error =
-        (residuals.iter().map(|r| r.rel_error.powi(2)).sum::<f64>() / n as f64).sqrt();
+    let n = residuals.len().max(1) as f64;
+    let rms_rel_error = (residuals.iter().map(|r| r.rel_error.powi(2)).sum::<f64>() / n).sqrt();
     let max_abs_rel_error = residuals
         .iter()
         .map(|r| r.rel_error.abs())
         .fold(0.0, f64::max);
-    let mean = used.iter().map(|m| m.time_us).sum::<f64>() / n as f64;
-    let ss_tot: f64 = used.iter().map(|m| (m.time_us - mean).powi(2)).sum();
+    let mean = residuals.iter().map(|r| r.measured_us).sum::<f64>() / n;
+    let ss_tot: f64 = residuals
+        .iter()
+        .map(|r| (r.measured_us - mean).powi(2))
+        .sum();
     let ss_res: f64 = residuals
         .iter()
         .map(|r| (r.fitted_us - r.measured_us).powi(2))
@@ -445,22 +410,21 @@ pub fn fit_algorithm(
     } else {
         1.0
     };
-
-    let mut nranks: Vec<usize> = used.iter().map(|m| m.nranks).collect();
+    let mut nranks: Vec<usize> = points.iter().map(|(_, m)| m.nranks).collect();
     nranks.sort_unstable();
     nranks.dedup();
+    let used: Vec<&Measurement> = points.iter().map(|(_, m)| *m).collect();
     let link_rate_bps = median_link_rate(&used, &mut notes);
     if let Some(rate) = link_rate_bps {
         note_faster_than_the_link(est[1], rate, &mut notes);
     }
-
-    Ok(AlgorithmFit {
+    AlgorithmFit {
         algorithm,
-        sizes: SizeRange::ALL,
+        sizes,
         alpha_us: est[0],
         beta_us_per_byte: est[1],
         gamma_us_per_byte: est[2],
-        points: n,
+        points: points.len(),
         nranks,
         rms_rel_error,
         max_abs_rel_error,
@@ -468,7 +432,7 @@ pub fn fit_algorithm(
         residuals,
         link_rate_bps,
         notes,
-    })
+    }
 }
 
 /// A fitted bandwidth above the lab's link rate (by more than noise) is not the link's cost:

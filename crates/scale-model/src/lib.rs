@@ -35,12 +35,12 @@ pub mod units;
 pub mod validate;
 
 pub use error::ModelError;
-pub use fit::{fit_algorithm, fit_all, fit_regimes, AlgorithmFit, FitOptions, FitReport};
+pub use fit::{fit_algorithm, fit_all, fit_ranges, AlgorithmFit, FitOptions, FitReport};
 pub use link_fit::{fit_link, LinkProfile, LinkSource};
 pub use measurement::{Measurement, PingPongSample};
 pub use params::CostParams;
 pub use predict::{predict, Mode, PredictInput, PredictOptions, Prediction, Strategy};
-pub use regime::{RegimeChoice, SizeRange};
+pub use regime::{fit_regimes, RegimeChoice, SizeRange};
 pub use row::{PredictionRow, Term, TermBreakdown, ValidationRow};
 pub use scenario::{Scenario, ScenarioError};
 pub use shape::Shape;

@@ -16,6 +16,9 @@
 use serde::{Deserialize, Serialize};
 use topologies::Algorithm;
 
+use crate::error::ModelError;
+use crate::fit::{fit_ranges, AlgorithmFit, FitOptions, RangesFit};
+use crate::measurement::Measurement;
 use crate::units::format_size;
 
 /// The buffer sizes (bytes per rank) one fit prices: above `above` (exclusive) and up to
@@ -79,6 +82,11 @@ pub enum RegimeChoice {
 /// a third keeps a regime from being two noisy points joined by a line.
 pub const MIN_SIZES_PER_REGIME: usize = 3;
 
+/// How much lower a split's BIC must be than one form's: 10 is "very strong" evidence on Kass
+/// and Raftery's scale (J. Am. Stat. Assoc. 90, 1995). Trying every split is a search, and a
+/// smaller margin splits noisy one-form data now and then.
+pub const MIN_BIC_GAIN: f64 = 10.0;
+
 /// The Bayesian information criterion of a least-squares fit of `params` free parameters to `n`
 /// points with weighted residual sum of squares `rss` (lower is better). `scale` is the
 /// weighted sum of squares of the measured times: residuals below `1e-12` of it are rounding,
@@ -96,4 +104,70 @@ pub fn candidate_splits(sizes: &[u64]) -> Vec<u64> {
         return Vec::new();
     }
     sizes[MIN_SIZES_PER_REGIME - 1..sizes.len() - MIN_SIZES_PER_REGIME].to_vec()
+}
+
+/// Fits one algorithm as [`FitOptions::regimes`] says: one form, or one per side of a split
+/// (the smaller sizes first), the two sharing their per-message cost.
+pub fn fit_regimes(
+    algorithm: Algorithm,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+) -> Result<Vec<AlgorithmFit>, ModelError> {
+    match opts.regimes {
+        RegimeChoice::Single => {
+            Ok(fit_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?.fits)
+        }
+        RegimeChoice::SplitAt(at) => Ok(split_at(algorithm, measurements, opts, at)?.fits),
+        RegimeChoice::Auto => {
+            let whole = fit_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?;
+            let score = |f: &RangesFit, extra: usize| bic(f.rss, f.scale, f.points, f.free + extra);
+            let mut sizes: Vec<u64> = whole.fits[0].residuals.iter().map(|r| r.bytes).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            // The split point is a parameter too.
+            let best_split = candidate_splits(&sizes)
+                .into_iter()
+                .filter_map(|at| split_at(algorithm, measurements, opts, at).ok())
+                .map(|split| (score(&split, 1), split))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let chosen = match best_split {
+                Some((s, split)) if s < score(&whole, 0) - MIN_BIC_GAIN => split,
+                _ => whole,
+            };
+            let n = chosen.points;
+            let mut fits = chosen.fits;
+            if fits.len() > 1 {
+                for (i, f) in fits.iter_mut().enumerate() {
+                    let other = if i == 0 { "larger" } else { "smaller" };
+                    f.notes.push(format!(
+                        "sizes {}: beta and gamma fitted apart from the {other} sizes' (alpha \
+                         shared): two regimes fit the {n} points better than one, by the \
+                         Bayesian information criterion",
+                        f.sizes.describe()
+                    ));
+                }
+            }
+            Ok(fits)
+        }
+    }
+}
+
+/// One regime for the sizes up to `at` (inclusive), one for those above.
+fn split_at(
+    algorithm: Algorithm,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+    at: u64,
+) -> Result<RangesFit, ModelError> {
+    let ranges = [
+        SizeRange {
+            above: None,
+            up_to: Some(at),
+        },
+        SizeRange {
+            above: Some(at),
+            up_to: None,
+        },
+    ];
+    fit_ranges(algorithm, measurements, opts, &ranges)
 }

@@ -17,7 +17,9 @@ collbench run -N 2 --out lab/n2 ...      (and -N 3, -N 4, ...)\n  \
 collbench model validate lab --fit-max-ranks 3\n  \
 collbench model predict --results lab --scenario scenarios/h100-100k.toml --sizes 1G --workload\n\n\
 RESULTS arguments are results.json files or directories searched recursively for them. Scenario \
-files are described in scenarios/README.md."
+files are described in scenarios/README.md. Each algorithm is fitted with one per-message cost \
+and, where the evidence is very strong (BIC), a per-byte cost of its own below and above a \
+buffer size (--regimes)."
 )]
 pub struct ModelArgs {
     #[command(subcommand)]
