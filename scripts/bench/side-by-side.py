@@ -111,15 +111,46 @@ def medians(samples):
     return out
 
 
-def interleave(rounds, tools):
-    """Runs every (name, fn) once per round in rotating order; {name: medians}."""
+def cpu_times():
+    """The machine's CPU time so far, in ticks, from /proc/stat: (busy, idle, steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+    idle = v[3] + v[4]
+    steal = v[7] if len(v) > 7 else 0
+    return sum(v[:8]) - idle - steal, idle, steal
+
+
+def interleave(rounds, tools, detail=None):
+    """Runs every (name, fn) once per round in rotating order; {name: medians}. With `detail` (a
+    list), appends (round, name, sample, cpu) per run, cpu being the machine's busy and stolen
+    shares while it ran: a hypervisor's steal or someone else's work shows there."""
     got = {name: [] for name, _ in tools}
     for r in range(rounds):
         order = tools[r % len(tools):] + tools[:r % len(tools)]
         for name, fn in order:
             log(f"round {r + 1}/{rounds}: {name}")
-            got[name].append(fn())
+            before = cpu_times()
+            sample = fn()
+            after = cpu_times()
+            d = [a - b for a, b in zip(after, before)]
+            total = max(sum(d), 1)
+            got[name].append(sample)
+            if detail is not None:
+                detail.append((r + 1, name, sample, (d[0] / total, d[2] / total)))
     return {name: medians(s) for name, s in got.items()}
+
+
+def rounds_table(detail, size, link_gbs):
+    """Per run: busbw at `size` against the link, and the machine's CPU while it ran."""
+    lines = ["", f"Each run at {size_name(size)} (the machine's CPU over the whole run: busy and stolen "
+             "by the hypervisor, of both cores):", "",
+             "| round | tool | busbw GB/s | of the link | CPU busy | CPU stolen |", "|---|---|---|---|---|---|"]
+    for r, name, sample, (busy, steal) in detail:
+        bw = sample.get(size, (None, None))[1] if sample else None
+        cells = f"{bw:.4f} | {bw / link_gbs:.1%}" if bw else "- | -"
+        lines.append(f"| {r} | {name} | {cells} | {busy:.0%} | {steal:.0%} |")
+    return "\n".join(lines) + "\n"
 
 
 def size_name(b):
@@ -239,11 +270,13 @@ def netns(args, tools, n):
                                      iters=("-n", "5", "-w", "2"))
     if run([FABRIC, "up", "-n", str(n), "-r", rate, "-N", name]) is None:
         return "### Emulated cluster\n\ncould not build the fabric\n"
+    detail = []
     try:
-        res = interleave(args.rounds, [("collbench", cb), ("gloo", gloo), ("mpi-tcp", mpi)])
+        res = interleave(args.rounds, [("collbench", cb), ("gloo", gloo), ("mpi-tcp", mpi)], detail)
     finally:
         run([FABRIC, "down", "-N", name])
-    return busbw_table(f"Emulated cluster, p = {n}, {rate} links both ways, MTU 9000", res, link_gbs)
+    return (busbw_table(f"Emulated cluster, p = {n}, {rate} links both ways, MTU 9000", res, link_gbs)
+            + rounds_table(detail, 64 << 20, link_gbs))
 
 
 def parse_rate(r):
