@@ -141,14 +141,17 @@ def interleave(rounds, tools, detail=None):
     return {name: medians(s) for name, s in got.items()}
 
 
-def rounds_table(detail, size, link_gbs):
+def rounds_table(detail, size, link_gbs=None):
     """Per run: busbw at `size` against the link, and the machine's CPU while it ran."""
-    lines = ["", f"Each run at {size_name(size)} (the machine's CPU over the whole run: busy and stolen "
-             "by the hypervisor, of both cores):", "",
-             "| round | tool | busbw GB/s | of the link | CPU busy | CPU stolen |", "|---|---|---|---|---|---|"]
+    lines = ["", f"Each run at {size_name(size)} (the machine's CPU over the whole run, all sizes: busy, "
+             "and stolen by the hypervisor, of both cores):", "",
+             "| round | tool | busbw GB/s |" + (" of the link |" if link_gbs else "") + " CPU busy | CPU stolen |",
+             "|---|---|---|" + ("---|" if link_gbs else "") + "---|---|"]
     for r, name, sample, (busy, steal) in detail:
         bw = sample.get(size, (None, None))[1] if sample else None
-        cells = f"{bw:.4f} | {bw / link_gbs:.1%}" if bw else "- | -"
+        cells = f"{bw:.4f}" if bw else "-"
+        if link_gbs:
+            cells += f" | {bw / link_gbs:.1%}" if bw else " | -"
         lines.append(f"| {r} | {name} | {cells} | {busy:.0%} | {steal:.0%} |")
     return "\n".join(lines) + "\n"
 
@@ -180,10 +183,12 @@ def busbw_table(title, results, link_gbs=None):
 def loopback(args, tools):
     sections = []
     for n in args.ranks:
+        detail = []
         res = interleave(args.rounds, [("collbench", lambda: tools.collbench_run(n, [])),
                                        ("gloo", lambda: tools.gloo(n)),
-                                       ("mpi-tcp", lambda: tools.mpi(n))])
-        sections.append(busbw_table(f"Loopback, p = {n}, ring (MPI: its own choice)", res))
+                                       ("mpi-tcp", lambda: tools.mpi(n))], detail)
+        sections.append(busbw_table(f"Loopback, p = {n}, ring (MPI: its own choice)", res)
+                        + rounds_table(detail, 64 << 20))
     return sections
 
 
