@@ -141,6 +141,10 @@ def interleave(rounds, tools, detail=None):
     return {name: medians(s) for name, s in got.items()}
 
 
+# Stolen CPU share above which a run's numbers are flagged as disturbed.
+STEAL_WARN = 0.05
+
+
 def rounds_table(detail, size, link_gbs=None):
     """Per run: busbw at `size` against the link, and the machine's CPU while it ran."""
     lines = ["", f"Each run at {size_name(size)} (the machine's CPU over the whole run, all sizes: busy, "
@@ -153,6 +157,11 @@ def rounds_table(detail, size, link_gbs=None):
         if link_gbs:
             cells += f" | {bw / link_gbs:.1%}" if bw else " | -"
         lines.append(f"| {r} | {name} | {cells} | {busy:.0%} | {steal:.0%} |")
+    stolen = sorted({r for r, _, _, (_, steal) in detail if steal > STEAL_WARN})
+    if stolen:
+        lines += ["", f"**Round(s) {', '.join(map(str, stolen))}: the hypervisor took more than "
+                  f"{STEAL_WARN:.0%} of the CPU during a run; those numbers measure the host as much as "
+                  "the tools. Run again on a quiet machine.**"]
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,9 @@
 //! p, and so does the binomial tree (2D n through its root's two links, D n reduced there), so
 //! the two columns are proportional. The fit then keeps gamma at zero, folds the reduction
 //! cost into beta, and says so in the fit's notes.
+//!
+//! [`fit_ranges`] fits size regimes jointly (one alpha, a beta and gamma per range);
+//! [`crate::regime`] decides whether to split.
 
 use serde::{Deserialize, Serialize};
 use topologies::{Algorithm, BuildOptions};

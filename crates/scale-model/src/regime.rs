@@ -6,9 +6,11 @@
 //! through faster than the link rate once the link has idled: a schedule whose links idle half
 //! the time (the binomial tree) then runs at half its wire cost below a few bucketfuls and at its
 //! full cost above. A single fit averages the two and misses both, so — as the piecewise Hockney
-//! fits of MPI point-to-point curves do — the fit may split the sizes in two and fit each side
-//! on its own, keeping the split only where the Bayesian information criterion says the extra
-//! parameters pay for themselves.
+//! fits of MPI point-to-point curves do — the fit may split the sizes in two. Both sides share
+//! one per-message cost alpha (software does not charge a message by its size, and at large
+//! sizes alpha cannot be seen, so a large side of its own would project latency-free messages
+//! to 100k ranks); each side gets its own beta and gamma. The split is kept only where it lowers
+//! the Bayesian information criterion by at least [`MIN_BIC_GAIN`].
 //!
 //! A regime is chosen by the buffer size an all-reduce (or a composition's part) reduces: the
 //! size the lab measured.
