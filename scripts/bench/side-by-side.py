@@ -12,6 +12,9 @@ median busbw of each and collbench's ratio to the best peer:
   1 KiB at p = 4: collbench's fastest algorithm against Open MPI;
   peak RSS of the largest collbench process against 2 x the largest buffer + 64 MiB.
 
+Under the loopback and emulated tables, every run's busbw at 64 MiB with the machine's busy and
+stolen CPU while it ran; rounds in which the hypervisor took more than 5% are flagged.
+
 Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns | --netns-only |
        --small-only] [--netns-ranks 4,8] [--out FILE]
 Needs: openmpi-bin libopenmpi-dev libgloo-dev (the peers are built with their build.sh when
