@@ -98,10 +98,10 @@ pub struct FittingArgs {
     /// How the fit weighs its points: relative or absolute residuals.
     #[arg(long = "weights", value_enum, default_value = "relative")]
     pub weights: Weights,
-    /// Size regimes: 'auto' fits each algorithm apart below and above the split that the
-    /// Bayesian information criterion prefers, where it prefers one (protocol switches, a
-    /// shaper's burst); 'single' fits one form over every size; a size (K, M, G suffixes) splits
-    /// after that size.
+    /// Size regimes: 'auto' gives an algorithm a per-byte cost of its own below and above a
+    /// buffer size (one per-message cost for both) where that lowers the Bayesian information
+    /// criterion by 10 or more (protocol switches, a shaper's burst); 'single' fits one form over
+    /// every size; a size (K, M, G suffixes) splits every algorithm after that size.
     #[arg(long = "regimes", value_name = "auto|single|SIZE", default_value = "auto",
           value_parser = parse_regimes)]
     pub regimes: RegimeChoice,
@@ -142,7 +142,7 @@ impl FittingArgs {
                 notes.push("one form over every size (--regimes single)".to_string())
             }
             RegimeChoice::SplitAt(at) => notes.push(format!(
-                "every algorithm fitted apart up to {} and above (--regimes)",
+                "every algorithm's per-byte cost fitted apart up to {} and above (--regimes)",
                 crate::sizes::format_size(at)
             )),
         }
