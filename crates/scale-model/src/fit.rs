@@ -19,7 +19,7 @@ use topologies::{Algorithm, BuildOptions};
 
 use crate::error::ModelError;
 use crate::measurement::Measurement;
-use crate::nnls::nnls;
+use crate::nnls::{nnls, NnlsSolution};
 use crate::params::{terms_array, CostParams};
 use crate::regime::{RegimeChoice, SizeRange};
 
@@ -67,6 +67,36 @@ pub struct Estimate {
     pub value: f64,
     pub std_err: Option<f64>,
     pub status: ParamStatus,
+}
+
+impl Estimate {
+    /// Parameter `j` of an NNLS solution, with its standard error where the residual variance
+    /// `sigma2` is known and the parameter was estimated freely.
+    pub(crate) fn of(sol: &NnlsSolution, j: usize, sigma2: Option<f64>) -> Estimate {
+        let status = if sol.free[j] {
+            ParamStatus::Fitted
+        } else if sol.collinear[j] {
+            ParamStatus::NotIdentifiable
+        } else {
+            ParamStatus::AtBound
+        };
+        let std_err = match (status, sigma2) {
+            (ParamStatus::Fitted, Some(s2)) => Some((s2 * sol.inv_normal[j][j]).max(0.0).sqrt()),
+            _ => None,
+        };
+        Estimate {
+            value: sol.coef[j],
+            std_err,
+            status,
+        }
+    }
+}
+
+/// The residual variance of an NNLS fit to `n` points, or `None` with no spare degrees of
+/// freedom.
+pub(crate) fn residual_variance(sol: &NnlsSolution, n: usize) -> Option<f64> {
+    let free = sol.free.iter().filter(|f| **f).count();
+    (n > free).then(|| sol.rss / (n - free) as f64)
 }
 
 /// One measured point against the fitted form.
@@ -306,25 +336,8 @@ pub fn fit_ranges(
 
     let n = rows.len();
     let free = sol.free.iter().filter(|f| **f).count();
-    let sigma2 = (n > free).then(|| sol.rss / (n - free) as f64);
-    let estimate = |j: usize| {
-        let status = if sol.free[j] {
-            ParamStatus::Fitted
-        } else if sol.collinear[j] {
-            ParamStatus::NotIdentifiable
-        } else {
-            ParamStatus::AtBound
-        };
-        let std_err = match (status, sigma2) {
-            (ParamStatus::Fitted, Some(s2)) => Some((s2 * sol.inv_normal[j][j]).max(0.0).sqrt()),
-            _ => None,
-        };
-        Estimate {
-            value: sol.coef[j],
-            std_err,
-            status,
-        }
-    };
+    let sigma2 = residual_variance(&sol, n);
+    let estimate = |j: usize| Estimate::of(&sol, j, sigma2);
     let mut fits = Vec::with_capacity(ranges.len());
     for (r, range) in ranges.iter().enumerate() {
         let est = [estimate(0), estimate(1 + 2 * r), estimate(2 + 2 * r)];

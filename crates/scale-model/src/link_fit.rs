@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::fit::{Estimate, ParamStatus};
+use crate::fit::{residual_variance, Estimate};
 use crate::measurement::PingPongSample;
 use crate::nnls::nnls;
 use crate::params::gbps_of;
@@ -76,22 +76,8 @@ pub fn fit_link(samples: &[PingPongSample], source: LinkSource) -> Result<LinkPr
         reason: "non-finite samples".to_string(),
     })?;
     let n = usable.len();
-    let k = sol.free.iter().filter(|f| **f).count();
-    let sigma2 = (n > k).then(|| sol.rss / (n - k) as f64);
-    let est = |j: usize| Estimate {
-        value: sol.coef[j],
-        std_err: match (sol.free[j], sigma2) {
-            (true, Some(s2)) => Some((s2 * sol.inv_normal[j][j]).max(0.0).sqrt()),
-            _ => None,
-        },
-        status: if sol.free[j] {
-            ParamStatus::Fitted
-        } else if sol.collinear[j] {
-            ParamStatus::NotIdentifiable
-        } else {
-            ParamStatus::AtBound
-        },
-    };
+    let sigma2 = residual_variance(&sol, n);
+    let est = |j: usize| Estimate::of(&sol, j, sigma2);
     let alpha = est(0);
     let beta = est(1);
     let residuals: Vec<(u64, f64, f64, f64)> = usable

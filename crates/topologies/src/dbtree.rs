@@ -214,10 +214,15 @@ pub fn cost(nranks: usize, bytes: f64, segment_bytes: usize) -> CostTerms {
     let k = (half / segment_bytes.max(1) as f64).ceil().max(1.0);
     let s = half / k;
     let latency_steps = 2.0 * depth + k - 1.0;
-    let (load, fill) = match nranks {
-        2 => (bytes, 0.0),
-        3 => (1.5 * bytes, bytes / 4.0 + (4.0 * depth - 7.0) * s),
-        _ => (2.0 * bytes, bytes / 4.0 + (4.0 * depth - 7.0) * s),
+    let load = match nranks {
+        2 => bytes,
+        3 => 1.5 * bytes,
+        _ => 2.0 * bytes,
+    };
+    let fill = if nranks == 2 {
+        0.0
+    } else {
+        bytes / 4.0 + (4.0 * depth - 7.0) * s
     };
     let reduced_bytes = if nranks == 2 {
         half
