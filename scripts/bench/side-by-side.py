@@ -124,10 +124,10 @@ def cpu_times():
     return sum(v[:8]) - idle - steal, idle, steal
 
 
-def interleave(rounds, tools, detail=None):
-    """Runs every (name, fn) once per round in rotating order; {name: medians}. With `detail` (a
-    list), appends (round, name, sample, cpu) per run, cpu being the machine's busy and stolen
-    shares while it ran: a hypervisor's steal or someone else's work shows there."""
+def interleave(rounds, tools, detail):
+    """Runs every (name, fn) once per round in rotating order; {name: medians}. Appends
+    (round, name, sample, cpu) per run to the list `detail`, cpu being the machine's busy and
+    stolen shares while it ran: a hypervisor's steal or someone else's work shows there."""
     got = {name: [] for name, _ in tools}
     for r in range(rounds):
         order = tools[r % len(tools):] + tools[:r % len(tools)]
@@ -139,8 +139,7 @@ def interleave(rounds, tools, detail=None):
             d = [a - b for a, b in zip(after, before)]
             total = max(sum(d), 1)
             got[name].append(sample)
-            if detail is not None:
-                detail.append((r + 1, name, sample, (d[0] / total, d[2] / total)))
+            detail.append((r + 1, name, sample, (d[0] / total, d[2] / total)))
     return {name: medians(s) for name, s in got.items()}
 
 
