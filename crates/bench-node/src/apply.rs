@@ -2,10 +2,16 @@
 //!
 //! Network chunks can split an element; [`Applier`] keeps the partial element and completes it
 //! from the next chunk, so the reduction runs while the rest of the message is still in flight.
+//!
+//! In an out-of-place iteration parts of the destination may not have been written yet: they
+//! stand for the input (see [`crate::unwritten`]). A reduction into them reads the input, chunk by
+//! chunk just ahead of the reduction, while those bytes are in cache anyway.
+
+use std::ops::Range;
 
 use topologies::{reduce::reduce_into, DataType, RecvAction, ReduceOp};
 
-pub struct Applier {
+pub struct Applier<'a> {
     dtype: DataType,
     op: ReduceOp,
     action: RecvAction,
@@ -13,9 +19,36 @@ pub struct Applier {
     done: usize,
     carry: [u8; 8],
     carry_len: usize,
+    base: Option<Base<'a>>,
 }
 
-impl Applier {
+/// The input under a destination, and the byte ranges of the destination (relative to its
+/// start, sorted) that still stand for it.
+struct Base<'a> {
+    input: &'a [u8],
+    unwritten: Vec<Range<usize>>,
+    /// Bytes of the destination before which every unwritten range has been copied in.
+    primed: usize,
+}
+
+impl Base<'_> {
+    /// Copies the input into the unwritten parts of `dst[self.primed..upto]`.
+    fn prime(&mut self, dst: &mut [u8], upto: usize) {
+        for r in &self.unwritten {
+            if r.start >= upto {
+                break;
+            }
+            let start = r.start.max(self.primed);
+            let end = r.end.min(upto);
+            if start < end {
+                dst[start..end].copy_from_slice(&self.input[start..end]);
+            }
+        }
+        self.primed = self.primed.max(upto);
+    }
+}
+
+impl<'a> Applier<'a> {
     pub fn new(dtype: DataType, op: ReduceOp, action: RecvAction) -> Self {
         Applier {
             dtype,
@@ -24,6 +57,28 @@ impl Applier {
             done: 0,
             carry: [0; 8],
             carry_len: 0,
+            base: None,
+        }
+    }
+
+    /// A reduction over a destination whose byte ranges `unwritten` (sorted, relative to its
+    /// start) this iteration has not written: there the result is `input op received`, where
+    /// `input` is the input's bytes under the whole destination. A copy overwrites the whole
+    /// destination and ignores this.
+    pub fn over_input(mut self, input: &'a [u8], unwritten: Vec<Range<usize>>) -> Self {
+        if self.action == RecvAction::Reduce && !unwritten.is_empty() {
+            self.base = Some(Base {
+                input,
+                unwritten,
+                primed: 0,
+            });
+        }
+        self
+    }
+
+    fn prime(&mut self, dst: &mut [u8], upto: usize) {
+        if let Some(base) = &mut self.base {
+            base.prime(dst, upto);
         }
     }
 
@@ -44,12 +99,14 @@ impl Applier {
             if self.carry_len < esize {
                 return;
             }
+            self.prime(dst, self.done + esize);
             let d = &mut dst[self.done..self.done + esize];
             reduce_into(self.dtype, self.op, d, &self.carry[..esize]);
             self.done += esize;
             self.carry_len = 0;
         }
         let whole = chunk.len() / esize * esize;
+        self.prime(dst, self.done + whole);
         reduce_into(
             self.dtype,
             self.op,
@@ -88,6 +145,33 @@ mod tests {
                     ap.apply(&mut copy, piece);
                 }
                 assert_eq!(copy, b);
+            }
+        }
+    }
+
+    #[test]
+    fn unwritten_parts_reduce_the_input_and_written_parts_the_buffer() {
+        for dtype in DataType::ALL {
+            let e = dtype.size();
+            let input = fill(dtype, 1, 40);
+            let received = fill(dtype, 2, 40);
+            let written = fill(dtype, 3, 40);
+            // Elements 0..5 and 20..33 unwritten: they hold stale bytes that must not count.
+            let unwritten = vec![0..5 * e, 20 * e..33 * e];
+            let mut want = written.clone();
+            for r in &unwritten {
+                want[r.clone()].copy_from_slice(&input[r.clone()]);
+            }
+            reduce_into(dtype, ReduceOp::Sum, &mut want, &received);
+            for cut in [1usize, 3, 7, 64, 1000] {
+                // Stale bytes (the seed-3 pattern) where nothing was written.
+                let mut dst = written.clone();
+                let mut ap = Applier::new(dtype, ReduceOp::Sum, RecvAction::Reduce)
+                    .over_input(&input, unwritten.clone());
+                for piece in received.chunks(cut) {
+                    ap.apply(&mut dst, piece);
+                }
+                assert_eq!(dst, want, "{dtype} cut {cut}");
             }
         }
     }

@@ -288,8 +288,8 @@ impl Links {
         self.poll = poll;
     }
 
-    /// Queues `payload` (copied) for `peer`; returns at once.
-    pub fn send(&mut self, peer: usize, payload: &[u8]) -> Result<(), String> {
+    /// Queues one message for `peer` whose payload is `parts` in order (copied); returns at once.
+    pub fn send(&mut self, peer: usize, parts: &[&[u8]]) -> Result<(), String> {
         let out = self
             .outboxes
             .get_mut(&peer)
@@ -297,10 +297,13 @@ impl Links {
         if let Some(e) = &out.error {
             return Err(e.clone());
         }
-        let mut message = BytesMut::with_capacity(MSG_HEADER + payload.len());
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut message = BytesMut::with_capacity(MSG_HEADER + len);
         message.put_u32(out.seq);
-        message.put_u64(payload.len() as u64);
-        message.put_slice(payload);
+        message.put_u64(len as u64);
+        for part in parts {
+            message.put_slice(part);
+        }
         out.seq = out.seq.wrapping_add(1);
         out.queued.push_back(message.freeze());
         Ok(())
@@ -312,7 +315,7 @@ impl Links {
         &mut self,
         peer: usize,
         dst: &mut [u8],
-        mut applier: Applier,
+        mut applier: Applier<'_>,
     ) -> Result<(), String> {
         let Links {
             outboxes,

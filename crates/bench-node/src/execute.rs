@@ -5,11 +5,50 @@
 //! applied in order, each reduced or copied chunk by chunk as its bytes arrive, while the queued
 //! sends are written out meanwhile. What is still queued when the program ends is written by
 //! [`Links::flush`](crate::datalink::Links::flush). The same loop runs every algorithm.
+//!
+//! Out of place, the loop reads the input where the iteration has not written the buffer yet
+//! ([`OutOfPlace`]) instead of copying the input into the buffer first.
+
+use std::ops::Range;
 
 use topologies::{DataType, ReduceOp, Step};
 
 use crate::apply::Applier;
 use crate::datalink::Links;
+use crate::unwritten::Unwritten;
+
+/// An out-of-place iteration's input, and the elements of the buffer it has not written yet
+/// (which stand for the input until it does).
+pub struct OutOfPlace<'a> {
+    input: &'a [u8],
+    unwritten: Unwritten,
+    esize: usize,
+}
+
+impl<'a> OutOfPlace<'a> {
+    /// An iteration that has written nothing yet, over `input` (the whole buffer's worth).
+    pub fn new(input: &'a [u8], dtype: DataType) -> Self {
+        let esize = dtype.size();
+        OutOfPlace {
+            input,
+            unwritten: Unwritten::all(input.len() / esize),
+            esize,
+        }
+    }
+
+    /// Copies the input into every part of `buf` the program did not write, so that `buf`
+    /// holds the whole result.
+    pub fn finish(self, buf: &mut [u8]) {
+        for r in self.unwritten.ranges() {
+            let b = bytes(r, self.esize);
+            buf[b.clone()].copy_from_slice(&self.input[b]);
+        }
+    }
+}
+
+fn bytes(elements: &Range<usize>, esize: usize) -> Range<usize> {
+    elements.start * esize..elements.end * esize
+}
 
 /// Where a program stopped: the step and the peer it was dealing with.
 #[derive(Debug)]
@@ -20,9 +59,11 @@ pub struct StepFailure {
     pub error: String,
 }
 
+/// Runs `program` over `buf`; out of place, `source` says where the input still stands in for it.
 pub async fn run_program(
     program: &[Step],
     buf: &mut [u8],
+    mut source: Option<&mut OutOfPlace<'_>>,
     links: &mut Links,
     dtype: DataType,
     op: ReduceOp,
@@ -30,8 +71,19 @@ pub async fn run_program(
     let esize = dtype.size();
     for (step, s) in program.iter().enumerate() {
         for send in &s.sends {
-            let bytes = &buf[send.range.start * esize..send.range.end * esize];
-            links.send(send.peer, bytes).map_err(|error| StepFailure {
+            let parts: Vec<&[u8]> = match source.as_deref() {
+                None => vec![&buf[bytes(&send.range, esize)]],
+                Some(src) => src
+                    .unwritten
+                    .split(send.range.clone())
+                    .into_iter()
+                    .map(|(r, unwritten)| {
+                        let from = if unwritten { src.input } else { &*buf };
+                        &from[bytes(&r, esize)]
+                    })
+                    .collect(),
+            };
+            links.send(send.peer, &parts).map_err(|error| StepFailure {
                 step,
                 peer: send.peer,
                 waiting: false,
@@ -39,9 +91,20 @@ pub async fn run_program(
             })?;
         }
         for recv in &s.recvs {
-            let dst = &mut buf[recv.range.start * esize..recv.range.end * esize];
+            let mut applier = Applier::new(dtype, op, recv.action);
+            if let Some(src) = source.as_deref() {
+                let offset = recv.range.start;
+                let unwritten = src
+                    .unwritten
+                    .within(recv.range.clone())
+                    .iter()
+                    .map(|r| bytes(&(r.start - offset..r.end - offset), esize))
+                    .collect();
+                applier = applier.over_input(&src.input[bytes(&recv.range, esize)], unwritten);
+            }
+            let dst = &mut buf[bytes(&recv.range, esize)];
             links
-                .recv_into(recv.peer, dst, Applier::new(dtype, op, recv.action))
+                .recv_into(recv.peer, dst, applier)
                 .await
                 .map_err(|error| StepFailure {
                     step,
@@ -49,6 +112,9 @@ pub async fn run_program(
                     waiting: true,
                     error,
                 })?;
+            if let Some(src) = source.as_deref_mut() {
+                src.unwritten.mark_written(recv.range.clone());
+            }
         }
     }
     Ok(())

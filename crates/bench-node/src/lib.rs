@@ -19,6 +19,7 @@ pub mod pingpong;
 pub mod steps;
 pub mod tls;
 pub mod unencrypted;
+pub mod unwritten;
 
 pub use node::{run_node, NodeConfig};
 

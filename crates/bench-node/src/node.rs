@@ -288,21 +288,21 @@ async fn measure(
             )
         }
     };
+    // Out of place every iteration reads the input afresh, where it has not written `work`
+    // yet (no copy of the input first). In place the iterations reduce their own results, as
+    // nccl-tests' do; only the check below runs on the input.
+    let source = (placement == Placement::OutOfPlace).then_some(input);
+    if source.is_none() {
+        work.copy_from_slice(input);
+    }
     // One barrier, then every iteration back to back, each timed from the end of the one
     // before: the ranks pace each other through their messages, as in an application.
-    work.copy_from_slice(input);
     *epoch += 1;
     control.barrier(*epoch).await?;
     let total = plan.warmup_iters + plan.iters;
     let mut last = Instant::now();
     for it in 0..total {
-        if placement == Placement::OutOfPlace {
-            // Out of place every iteration reads the input afresh.
-            work.copy_from_slice(input);
-        }
-        // In place the iterations reduce their own results, as nccl-tests' do; only the check
-        // below runs on the input.
-        run_steps(program, work, links, dtype_op, &position, &at(it)).await?;
+        run_steps(program, work, source, links, dtype_op, &position, &at(it)).await?;
         let now = Instant::now();
         let ns = now
             .duration_since(last)
@@ -317,13 +317,22 @@ async fn measure(
     // The check: one more iteration from the input, untimed, after every rank has finished
     // timing (so no rank's check iteration overlaps another's timed ones). The barrier is met
     // either way: every measurement has the same barriers (`BARRIERS_PER_MEASUREMENT`).
-    if plan.check {
+    if plan.check && source.is_none() {
         work.copy_from_slice(input);
     }
     *epoch += 1;
     control.barrier(*epoch).await?;
     let nwrong = if plan.check {
-        run_steps(program, work, links, dtype_op, &position, &at(total)).await?;
+        run_steps(
+            program,
+            work,
+            source,
+            links,
+            dtype_op,
+            &position,
+            &at(total),
+        )
+        .await?;
         Some(count_wrong(plan.dtype, plan.op, plan.nranks as usize, work).await)
     } else {
         None

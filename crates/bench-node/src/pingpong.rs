@@ -50,7 +50,16 @@ pub async fn run_pingpong(
             control.barrier(*epoch).await?;
             let start = Instant::now();
             let at = || format!("rank {me}: ping-pong {size} bytes iteration {it}");
-            run_steps(program, buf, links, (plan.dtype, plan.op), &position, &at).await?;
+            run_steps(
+                program,
+                buf,
+                None,
+                links,
+                (plan.dtype, plan.op),
+                &position,
+                &at,
+            )
+            .await?;
             let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
             if it >= plan.warmup_iters {
                 round_trip_ns.push(ns);

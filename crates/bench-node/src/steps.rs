@@ -7,41 +7,55 @@ use topologies::{DataType, ReduceOp, Step};
 
 use crate::control::Position;
 use crate::datalink::Links;
-use crate::execute::run_program;
+use crate::execute::{run_program, OutOfPlace};
 use crate::NodeError;
 
 /// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
 /// iteration 3".
 pub type Where<'a> = &'a dyn Fn() -> String;
 
+/// Runs `program` over `work`. Out of place, `input` is the iteration's input, read where the
+/// program has not written `work` yet (and copied into what it never writes).
 pub async fn run_steps(
     program: &[Step],
     work: &mut [u8],
+    input: Option<&[u8]>,
     links: &mut Links,
     (dtype, op): (DataType, ReduceOp),
     position: &Position,
     at: Where<'_>,
 ) -> Result<(), NodeError> {
+    let mut source = input.map(|input| OutOfPlace::new(input, dtype));
     for (step, s) in program.iter().enumerate() {
         position.in_step(step, s.recvs.iter().map(|r| r.peer));
-        run_program(std::slice::from_ref(s), work, links, dtype, op)
-            .await
-            .map_err(|f| NodeError::Peer {
-                context: format!(
-                    "{} step {}: {} rank {}",
-                    at(),
-                    step + f.step,
-                    if f.waiting {
-                        "waiting for"
-                    } else {
-                        "sending to"
-                    },
-                    f.peer
-                ),
-                error: f.error,
-                peer: f.peer,
-            })?;
+        run_program(
+            std::slice::from_ref(s),
+            work,
+            source.as_mut(),
+            links,
+            dtype,
+            op,
+        )
+        .await
+        .map_err(|f| NodeError::Peer {
+            context: format!(
+                "{} step {}: {} rank {}",
+                at(),
+                step + f.step,
+                if f.waiting {
+                    "waiting for"
+                } else {
+                    "sending to"
+                },
+                f.peer
+            ),
+            error: f.error,
+            peer: f.peer,
+        })?;
         position.step_done();
+    }
+    if let Some(source) = source {
+        source.finish(work);
     }
     links
         .flush()

@@ -27,6 +27,25 @@ fn reduce_sum_1mib(bencher: Bencher, dtype: DataType) {
         .bench_local(|| reduce_into(dtype, ReduceOp::Sum, black_box(&mut dst), black_box(&src)));
 }
 
+/// The source one byte off alignment, as a network chunk often is.
+#[divan::bench(args = [DataType::Float, DataType::Double])]
+fn reduce_sum_1mib_unaligned_source(bencher: Bencher, dtype: DataType) {
+    let count = KERNEL_BYTES / dtype.size();
+    let mut src = vec![0u8; KERNEL_BYTES + 1];
+    src[1..].copy_from_slice(&fill(dtype, 1, count));
+    let mut dst = fill(dtype, 2, count);
+    bencher
+        .counter(BytesCount::new(KERNEL_BYTES))
+        .bench_local(|| {
+            reduce_into(
+                dtype,
+                ReduceOp::Sum,
+                black_box(&mut dst),
+                black_box(&src[1..]),
+            )
+        });
+}
+
 #[divan::bench(args = [ReduceOp::Min, ReduceOp::Max])]
 fn reduce_float_1mib(bencher: Bencher, op: ReduceOp) {
     let count = KERNEL_BYTES / 4;
