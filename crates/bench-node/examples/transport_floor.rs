@@ -139,34 +139,15 @@ impl Transport {
     }
 }
 
-/// Parses `123`, `8K`, `512M`, `2G` (also `2GiB`, `2gb`) into bytes, as collbench's `-b` does.
+/// Parses `123`, `8K`, `512M`, `2G` into bytes (binary multiples), as collbench's `-b` does.
 fn parse_size(s: &str) -> Result<u64, String> {
-    let lower = s.trim().to_ascii_lowercase();
-    let stripped = lower
-        .strip_suffix("ib")
-        .or_else(|| lower.strip_suffix('b'))
-        .unwrap_or(&lower);
-    let (digits, shift) = match stripped.chars().last() {
-        Some('k') => (&stripped[..stripped.len() - 1], 10),
-        Some('m') => (&stripped[..stripped.len() - 1], 20),
-        Some('g') => (&stripped[..stripped.len() - 1], 30),
-        Some('t') => (&stripped[..stripped.len() - 1], 40),
-        Some(_) => (stripped, 0),
-        None => return Err("empty size (examples: 512M, 2G, 1048576)".into()),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
+    match scale_model::units::parse_size(s) {
+        Some(0) => Err("must be more than 0 bytes".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!(
             "'{s}' is not a size: expected a whole number with an optional K, M, G or T suffix"
-        ));
+        )),
     }
-    let n: u64 = digits.parse().map_err(|_| format!("'{s}' is too large"))?;
-    let bytes = n
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("'{s}' is too large"))?;
-    if bytes == 0 {
-        return Err("must be more than 0 bytes".into());
-    }
-    Ok(bytes)
 }
 
 // ---------------------------------------------------------------------------------------------

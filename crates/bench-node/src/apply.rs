@@ -4,12 +4,13 @@
 //! from the next chunk, so the reduction runs while the rest of the message is still in flight.
 //!
 //! In an out-of-place iteration parts of the destination may not have been written yet: they
-//! stand for the input (see [`crate::unwritten`]). A reduction into them reads the input, chunk by
-//! chunk just ahead of the reduction, while those bytes are in cache anyway.
+//! stand for the input (see [`crate::unwritten`]). A reduction into them computes
+//! `input op received` in one pass.
 
 use std::ops::Range;
 
-use topologies::{reduce::reduce_into, DataType, RecvAction, ReduceOp};
+use topologies::reduce::{reduce_from, reduce_into};
+use topologies::{DataType, RecvAction, ReduceOp};
 
 pub struct Applier<'a> {
     dtype: DataType,
@@ -27,25 +28,8 @@ pub struct Applier<'a> {
 struct Base<'a> {
     input: &'a [u8],
     unwritten: Vec<Range<usize>>,
-    /// Bytes of the destination before which every unwritten range has been copied in.
-    primed: usize,
-}
-
-impl Base<'_> {
-    /// Copies the input into the unwritten parts of `dst[self.primed..upto]`.
-    fn prime(&mut self, dst: &mut [u8], upto: usize) {
-        for r in &self.unwritten {
-            if r.start >= upto {
-                break;
-            }
-            let start = r.start.max(self.primed);
-            let end = r.end.min(upto);
-            if start < end {
-                dst[start..end].copy_from_slice(&self.input[start..end]);
-            }
-        }
-        self.primed = self.primed.max(upto);
-    }
+    /// The first of `unwritten` that does not end before the bytes applied so far.
+    next: usize,
 }
 
 impl<'a> Applier<'a> {
@@ -70,15 +54,38 @@ impl<'a> Applier<'a> {
             self.base = Some(Base {
                 input,
                 unwritten,
-                primed: 0,
+                next: 0,
             });
         }
         self
     }
 
-    fn prime(&mut self, dst: &mut [u8], upto: usize) {
-        if let Some(base) = &mut self.base {
-            base.prime(dst, upto);
+    /// Reduces `src` into `dst[at..]`; where the destination is unwritten, the result is
+    /// `input op src` instead. Calls come in order of `at`.
+    fn reduce_at(&mut self, dst: &mut [u8], at: usize, src: &[u8]) {
+        let (dtype, op) = (self.dtype, self.op);
+        let end = at + src.len();
+        let Some(base) = &mut self.base else {
+            reduce_into(dtype, op, &mut dst[at..end], src);
+            return;
+        };
+        let mut pos = at;
+        while pos < end {
+            while base.unwritten.get(base.next).is_some_and(|r| r.end <= pos) {
+                base.next += 1;
+            }
+            let (upto, unwritten) = match base.unwritten.get(base.next) {
+                Some(r) if r.start <= pos => (r.end.min(end), true),
+                Some(r) => (r.start.min(end), false),
+                None => (end, false),
+            };
+            let (d, s) = (&mut dst[pos..upto], &src[pos - at..upto - at]);
+            if unwritten {
+                reduce_from(dtype, op, d, &base.input[pos..upto], s);
+            } else {
+                reduce_into(dtype, op, d, s);
+            }
+            pos = upto;
         }
     }
 
@@ -99,20 +106,13 @@ impl<'a> Applier<'a> {
             if self.carry_len < esize {
                 return;
             }
-            self.prime(dst, self.done + esize);
-            let d = &mut dst[self.done..self.done + esize];
-            reduce_into(self.dtype, self.op, d, &self.carry[..esize]);
+            let carry = self.carry;
+            self.reduce_at(dst, self.done, &carry[..esize]);
             self.done += esize;
             self.carry_len = 0;
         }
         let whole = chunk.len() / esize * esize;
-        self.prime(dst, self.done + whole);
-        reduce_into(
-            self.dtype,
-            self.op,
-            &mut dst[self.done..self.done + whole],
-            &chunk[..whole],
-        );
+        self.reduce_at(dst, self.done, &chunk[..whole]);
         self.done += whole;
         let rest = &chunk[whole..];
         self.carry[..rest.len()].copy_from_slice(rest);

@@ -67,8 +67,9 @@ fn combine<T: Element>(op: ReduceOp, a: T, b: T) -> T {
     }
 }
 
-/// Elements of an unaligned source staged at a time (4-8 KiB: stays in L1).
-const STAGE: usize = 1024;
+/// Elements of an unaligned source staged at a time (2-4 KiB: stays in L1, and the stage is
+/// cheap to zero).
+const STAGE: usize = 512;
 
 fn reduce_aligned<T: Element>(op: ReduceOp, d: &mut [T], s: &[T]) {
     // One loop per operator so each inner loop is branch-free and vectorises.
@@ -79,22 +80,47 @@ fn reduce_aligned<T: Element>(op: ReduceOp, d: &mut [T], s: &[T]) {
     }
 }
 
+fn reduce3_aligned<T: Element>(op: ReduceOp, d: &mut [T], a: &[T], b: &[T]) {
+    let pairs = a.iter().zip(b);
+    match op {
+        ReduceOp::Sum => d
+            .iter_mut()
+            .zip(pairs)
+            .for_each(|(d, (a, b))| *d = a.sum(*b)),
+        ReduceOp::Min => d
+            .iter_mut()
+            .zip(pairs)
+            .for_each(|(d, (a, b))| *d = a.min(*b)),
+        ReduceOp::Max => d
+            .iter_mut()
+            .zip(pairs)
+            .for_each(|(d, (a, b))| *d = a.max(*b)),
+    }
+}
+
+/// Calls `f(first_element, elements)` over `src` as typed elements: the slice itself when it is
+/// aligned, else consecutive copies of it staged through an aligned buffer. A network chunk can
+/// start at any byte; staging keeps the vectorised loops running on it (decoding element by
+/// element ran at about half their speed).
+fn for_aligned_blocks<T: Element>(src: &[u8], mut f: impl FnMut(usize, &[T])) {
+    if let Ok(s) = bytemuck::try_cast_slice::<u8, T>(src) {
+        f(0, s);
+        return;
+    }
+    let n = std::mem::size_of::<T>();
+    let mut stage = [T::zeroed(); STAGE];
+    for (i, block) in src.chunks(STAGE * n).enumerate() {
+        let staged = &mut stage[..block.len() / n];
+        bytemuck::cast_slice_mut::<T, u8>(staged).copy_from_slice(block);
+        f(i * STAGE, staged);
+    }
+}
+
 fn reduce_typed<T: Element>(op: ReduceOp, dst: &mut [u8], src: &[u8]) {
     if let Ok(d) = bytemuck::try_cast_slice_mut::<u8, T>(dst) {
-        if let Ok(s) = bytemuck::try_cast_slice::<u8, T>(src) {
-            reduce_aligned(op, d, s);
-            return;
-        }
-        // A network chunk can start anywhere: stage the source through an aligned buffer a
-        // block at a time, so the reduction still runs the vectorised loop (decoding element
-        // by element ran at a fraction of its speed).
-        let mut stage = [T::zeroed(); STAGE];
-        let n = std::mem::size_of::<T>();
-        for (d, s) in d.chunks_mut(STAGE).zip(src.chunks(STAGE * n)) {
-            let staged = &mut stage[..d.len()];
-            bytemuck::cast_slice_mut::<T, u8>(staged).copy_from_slice(s);
-            reduce_aligned(op, d, staged);
-        }
+        for_aligned_blocks(src, |at, s: &[T]| {
+            reduce_aligned(op, &mut d[at..at + s.len()], s)
+        });
         return;
     }
     let n = std::mem::size_of::<T>();
@@ -117,6 +143,40 @@ pub fn reduce_into(dtype: DataType, op: ReduceOp, dst: &mut [u8], src: &[u8]) {
         DataType::Double => reduce_typed::<f64>(op, dst, src),
         DataType::Int32 => reduce_typed::<i32>(op, dst, src),
         DataType::Int64 => reduce_typed::<i64>(op, dst, src),
+    }
+}
+
+fn reduce3_typed<T: Element>(op: ReduceOp, dst: &mut [u8], a: &[u8], b: &[u8]) {
+    if let (Ok(d), Ok(a)) = (
+        bytemuck::try_cast_slice_mut::<u8, T>(dst),
+        bytemuck::try_cast_slice::<u8, T>(a),
+    ) {
+        for_aligned_blocks(b, |at, b: &[T]| {
+            let end = at + b.len();
+            reduce3_aligned(op, &mut d[at..end], &a[at..end], b)
+        });
+        return;
+    }
+    dst.copy_from_slice(a);
+    reduce_typed::<T>(op, dst, b);
+}
+
+/// `dst[i] = a[i] op b[i]` for every element: a reduction that reads one operand from elsewhere
+/// than its destination (an out-of-place iteration's input), in one pass.
+///
+/// All three slices must have the same length, a multiple of the element size, as for
+/// [`reduce_into`].
+pub fn reduce_from(dtype: DataType, op: ReduceOp, dst: &mut [u8], a: &[u8], b: &[u8]) {
+    assert!(
+        dst.len() == a.len() && a.len() == b.len(),
+        "reduce of unequal lengths"
+    );
+    assert_eq!(dst.len() % dtype.size(), 0, "reduce of a partial element");
+    match dtype {
+        DataType::Float => reduce3_typed::<f32>(op, dst, a, b),
+        DataType::Double => reduce3_typed::<f64>(op, dst, a, b),
+        DataType::Int32 => reduce3_typed::<i32>(op, dst, a, b),
+        DataType::Int64 => reduce3_typed::<i64>(op, dst, a, b),
     }
 }
 
@@ -151,6 +211,33 @@ mod tests {
                 reduce_into(dtype, op, &mut unaligned, &shifted[1..]);
                 assert_eq!(aligned, unaligned, "{dtype} {op} {count}");
                 assert_ne!(aligned, a, "{dtype} {op} {count} changed nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn reduce_from_equals_copy_then_reduce_at_any_alignment() {
+        for (dtype, count) in DataType::ALL
+            .into_iter()
+            .flat_map(|d| [(d, 37), (d, 1_500)])
+        {
+            for op in [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max] {
+                let a = pattern::fill(dtype, 3, count);
+                let b = pattern::fill(dtype, 5, count);
+                let mut want = a.clone();
+                reduce_into(dtype, op, &mut want, &b);
+                for (shift_a, shift_b) in [(0, 0), (0, 1), (1, 0), (3, 5)] {
+                    let shifted = |v: &[u8], by: usize| {
+                        let mut s = vec![0u8; v.len() + by];
+                        s[by..].copy_from_slice(v);
+                        s
+                    };
+                    let (sa, sb) = (shifted(&a, shift_a), shifted(&b, shift_b));
+                    // Stale bytes in the destination must not count.
+                    let mut dst = pattern::fill(dtype, 7, count);
+                    reduce_from(dtype, op, &mut dst, &sa[shift_a..], &sb[shift_b..]);
+                    assert_eq!(dst, want, "{dtype} {op} {count} shifts {shift_a} {shift_b}");
+                }
             }
         }
     }
