@@ -28,6 +28,9 @@ impl Unwritten {
     /// cover `range` exactly, in order.
     pub fn split(&self, range: Range<usize>) -> Vec<(Range<usize>, bool)> {
         let mut pieces = Vec::new();
+        if range.is_empty() {
+            return pieces;
+        }
         let mut at = range.start;
         for r in self.overlapping(&range) {
             let start = r.start.max(range.start);
@@ -155,5 +158,6 @@ mod tests {
         assert!(u.ranges().is_empty());
         assert_eq!(u.split(0..4), vec![(0..4, false)]);
         assert!(Unwritten::all(0).ranges().is_empty());
+        assert!(Unwritten::all(10).split(5..5).is_empty());
     }
 }
