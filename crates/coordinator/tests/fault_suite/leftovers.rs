@@ -63,7 +63,22 @@ impl Before {
     }
 }
 
-/// Live processes of `exe` that hold a run token in their environment.
+/// The parent of process `pid`.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses; the state and ppid follow it.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn runs(pid: u32, exe: &Path) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe)
+}
+
+/// Live processes of `exe` that hold a run token in their environment and whose run is over.
+/// (A node whose parent is a live coordinator belongs to a run still going on: another test's,
+/// running beside this one. This run's coordinator has exited by now, so a node of it that
+/// escaped has lost its parent.)
 fn holding_credentials(exe: &Path) -> Vec<u32> {
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -71,7 +86,8 @@ fn holding_credentials(exe: &Path) -> Vec<u32> {
     rd.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != std::process::id() && alive(pid))
-        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe))
+        .filter(|&pid| runs(pid, exe))
+        .filter(|&pid| !parent_of(pid).is_some_and(|pp| alive(pp) && runs(pp, exe)))
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
                 env.split(|&b| b == 0)
