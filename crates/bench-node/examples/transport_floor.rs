@@ -462,6 +462,33 @@ struct Run {
     quic: Option<quinn::ConnectionStats>,
 }
 
+impl Run {
+    /// The transfer as the sender timed it (`wall_s`, its own CPU), once the receiver's report
+    /// says every byte arrived.
+    fn confirmed(
+        transport: Transport,
+        bytes: u64,
+        (wall_s, sender): (f64, Ticks),
+        report: &[u8],
+        quic: Option<quinn::ConnectionStats>,
+    ) -> Result<Run> {
+        let report = Report::decode(report)?;
+        ensure!(
+            report.bytes == bytes,
+            "the receiver got {} bytes of {bytes}",
+            report.bytes
+        );
+        Ok(Run {
+            transport,
+            bytes,
+            wall_s,
+            sender,
+            receiver: report.cpu,
+            quic,
+        })
+    }
+}
+
 /// 1 MiB that is not all zeros (a zeroed allocation could be the kernel's shared zero page).
 fn payload() -> Vec<u8> {
     (0..CHUNK).map(|i| (i % 251) as u8).collect()
@@ -503,20 +530,7 @@ fn send_tcp(addr: SocketAddr, bytes: u64) -> Result<Run> {
         .context("reading the receiver's report")?;
     let wall_s = start.elapsed().as_secs_f64();
     let sender = Ticks::now()?.since(before);
-    let report = Report::decode(&report)?;
-    ensure!(
-        report.bytes == bytes,
-        "the receiver got {} bytes of {bytes}",
-        report.bytes
-    );
-    Ok(Run {
-        transport: Transport::Tcp,
-        bytes,
-        wall_s,
-        sender,
-        receiver: report.cpu,
-        quic: None,
-    })
+    Run::confirmed(Transport::Tcp, bytes, (wall_s, sender), &report, None)
 }
 
 fn send_quic(
@@ -570,24 +584,12 @@ fn send_quic(
         let stats = conn.stats();
         conn.close(0u32.into(), b"done");
         let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
-        let report = Report::decode(&report)?;
-        ensure!(
-            report.bytes == bytes,
-            "the receiver got {} bytes of {bytes}",
-            report.bytes
-        );
-        Ok(Run {
-            transport: if unencrypted {
-                Transport::QuicClear
-            } else {
-                Transport::Quic
-            },
-            bytes,
-            wall_s,
-            sender,
-            receiver: report.cpu,
-            quic: Some(stats),
-        })
+        let transport = if unencrypted {
+            Transport::QuicClear
+        } else {
+            Transport::Quic
+        };
+        Run::confirmed(transport, bytes, (wall_s, sender), &report, Some(stats))
     })
 }
 
