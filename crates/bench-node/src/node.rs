@@ -317,8 +317,13 @@ async fn measure(
     // The check: one more iteration from the input, untimed, after every rank has finished
     // timing (so no rank's check iteration overlaps another's timed ones). The barrier is met
     // either way: every measurement has the same barriers (`BARRIERS_PER_MEASUREMENT`).
-    if plan.check && source.is_none() {
-        work.copy_from_slice(input);
+    if plan.check {
+        match source {
+            None => work.copy_from_slice(input),
+            // Out of place, what the timed iterations left would pass the check by itself:
+            // poison it, so a part the program neither wrote nor took from the input is wrong.
+            Some(_) => work.fill(0xFF),
+        }
     }
     *epoch += 1;
     control.barrier(*epoch).await?;
