@@ -71,19 +71,23 @@ pub async fn run_program(
     let esize = dtype.size();
     for (step, s) in program.iter().enumerate() {
         for send in &s.sends {
-            let parts: Vec<&[u8]> = match source.as_deref() {
-                None => vec![&buf[bytes(&send.range, esize)]],
-                Some(src) => src
-                    .unwritten
-                    .split(send.range.clone())
-                    .into_iter()
-                    .map(|(r, unwritten)| {
-                        let from = if unwritten { src.input } else { &*buf };
-                        &from[bytes(&r, esize)]
-                    })
-                    .collect(),
+            // In place (no source) the message is one slice: no list of parts to allocate.
+            let sent = match source.as_deref() {
+                None => links.send(send.peer, &[&buf[bytes(&send.range, esize)]]),
+                Some(src) => {
+                    let parts: Vec<&[u8]> = src
+                        .unwritten
+                        .split(send.range.clone())
+                        .into_iter()
+                        .map(|(r, unwritten)| {
+                            let from = if unwritten { src.input } else { &*buf };
+                            &from[bytes(&r, esize)]
+                        })
+                        .collect();
+                    links.send(send.peer, &parts)
+                }
             };
-            links.send(send.peer, &parts).map_err(|error| StepFailure {
+            sent.map_err(|error| StepFailure {
                 step,
                 peer: send.peer,
                 waiting: false,
