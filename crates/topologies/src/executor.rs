@@ -159,10 +159,21 @@ pub fn execute<T: Element>(
 /// Runs `schedule` on the [`pattern`](crate::pattern) inputs and returns the number of wrong
 /// elements over all ranks (0 when the schedule is a correct all-reduce).
 pub fn count_wrong_on_pattern(schedule: &Schedule, op: ReduceOp) -> Result<u64, ScheduleError> {
+    count_wrong_on_pattern_from(schedule, op, 0)
+}
+
+/// Like [`count_wrong_on_pattern`] for a schedule over the part of the buffer that starts at
+/// element `first` (a [`channel`](crate::channels)'s part): its inputs and expected results are
+/// the pattern's from there.
+pub fn count_wrong_on_pattern_from(
+    schedule: &Schedule,
+    op: ReduceOp,
+    first: usize,
+) -> Result<u64, ScheduleError> {
     use crate::pattern::{expected_table, value, PERIOD};
     let inputs: Vec<Vec<i64>> = (0..schedule.nranks)
         .map(|r| {
-            (0..schedule.count)
+            (first..first + schedule.count)
                 .map(|i| i64::from(value(r, i)))
                 .collect()
         })
@@ -172,7 +183,7 @@ pub fn count_wrong_on_pattern(schedule: &Schedule, op: ReduceOp) -> Result<u64, 
     Ok(outputs
         .iter()
         .flat_map(|b| b.iter().enumerate())
-        .filter(|(i, v)| **v as u64 != table[i % PERIOD])
+        .filter(|(i, v)| **v as u64 != table[(first + i) % PERIOD])
         .count() as u64)
 }
 

@@ -18,6 +18,7 @@
 
 pub mod algorithm;
 pub mod builder;
+pub mod channels;
 pub mod cost;
 pub mod datatype;
 pub mod dbtree;

@@ -5,6 +5,8 @@
 //! result of element i depends only on `i mod PERIOD`. Ranks differ, so a schedule that drops or
 //! doubles a contribution is caught.
 
+use std::ops::Range;
+
 use crate::reduce::Element;
 use crate::{DataType, ReduceOp};
 
@@ -33,9 +35,9 @@ pub fn expected_table(nranks: usize, op: ReduceOp) -> [u64; PERIOD] {
     table
 }
 
-fn typed_fill<T: Element>(rank: usize, count: usize, out: &mut Vec<u8>) {
+fn typed_fill<T: Element>(rank: usize, first: usize, count: usize, out: &mut Vec<u8>) {
     out.reserve(count * std::mem::size_of::<T>());
-    for i in 0..count {
+    for i in first..first + count {
         out.extend_from_slice(bytemuck::bytes_of(&T::from_small(value(rank, i))));
     }
 }
@@ -49,42 +51,61 @@ pub fn fill(dtype: DataType, rank: usize, count: usize) -> Vec<u8> {
 
 /// Like [`fill`] into an existing vector (cleared first), to reuse its allocation.
 pub fn fill_into(dtype: DataType, rank: usize, count: usize, out: &mut Vec<u8>) {
+    fill_part_into(dtype, rank, 0..count, out);
+}
+
+/// Elements `part` of rank `rank`'s input (a channel's part of the buffer) into `out`, cleared
+/// first.
+pub fn fill_part_into(dtype: DataType, rank: usize, part: Range<usize>, out: &mut Vec<u8>) {
     out.clear();
+    let (first, count) = (part.start, part.len());
     match dtype {
-        DataType::Float => typed_fill::<f32>(rank, count, out),
-        DataType::Double => typed_fill::<f64>(rank, count, out),
-        DataType::Int32 => typed_fill::<i32>(rank, count, out),
-        DataType::Int64 => typed_fill::<i64>(rank, count, out),
+        DataType::Float => typed_fill::<f32>(rank, first, count, out),
+        DataType::Double => typed_fill::<f64>(rank, first, count, out),
+        DataType::Int32 => typed_fill::<i32>(rank, first, count, out),
+        DataType::Int64 => typed_fill::<i64>(rank, first, count, out),
     }
 }
 
-fn typed_wrong<T: Element>(bytes: &[u8], table: &[u64; PERIOD]) -> u64 {
+fn typed_wrong<T: Element>(bytes: &[u8], first: usize, table: &[u64; PERIOD]) -> u64 {
     let expected: Vec<T> = table.iter().map(|&v| T::from_small(v as u32)).collect();
     let n = std::mem::size_of::<T>();
     bytes
         .chunks_exact(n)
         .enumerate()
-        .filter(|(i, c)| bytemuck::pod_read_unaligned::<T>(c) != expected[i % PERIOD])
+        .filter(|(i, c)| bytemuck::pod_read_unaligned::<T>(c) != expected[(first + i) % PERIOD])
         .count() as u64
 }
 
 /// How many elements of an all-reduce result differ from the exact answer (nccl-tests' #wrong).
 /// A trailing partial element counts as wrong.
 pub fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, result: &[u8]) -> u64 {
+    count_wrong_from(dtype, op, nranks, 0, result)
+}
+
+/// Like [`count_wrong`] for the part of a result that starts at element `first` (a channel's).
+pub fn count_wrong_from(
+    dtype: DataType,
+    op: ReduceOp,
+    nranks: usize,
+    first: usize,
+    result: &[u8],
+) -> u64 {
     let table = expected_table(nranks, op);
     let partial = u64::from(!result.len().is_multiple_of(dtype.size()));
     partial
         + match dtype {
-            DataType::Float => typed_wrong::<f32>(result, &table),
-            DataType::Double => typed_wrong::<f64>(result, &table),
-            DataType::Int32 => typed_wrong::<i32>(result, &table),
-            DataType::Int64 => typed_wrong::<i64>(result, &table),
+            DataType::Float => typed_wrong::<f32>(result, first, &table),
+            DataType::Double => typed_wrong::<f64>(result, first, &table),
+            DataType::Int32 => typed_wrong::<i32>(result, first, &table),
+            DataType::Int64 => typed_wrong::<i64>(result, first, &table),
         }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reduce::reduce_into;
     use proptest::prelude::*;
 
     proptest! {
@@ -94,6 +115,23 @@ mod tests {
             prop_assert_eq!(expected_table(nranks, ReduceOp::Sum)[j], vals.iter().sum::<u64>());
             prop_assert_eq!(expected_table(nranks, ReduceOp::Min)[j], *vals.iter().min().unwrap());
             prop_assert_eq!(expected_table(nranks, ReduceOp::Max)[j], *vals.iter().max().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_part_is_the_same_as_the_whole_cut_there() {
+        for dtype in DataType::ALL {
+            let e = dtype.size();
+            let whole = fill(dtype, 3, 40);
+            let mut part = Vec::new();
+            fill_part_into(dtype, 3, 11..29, &mut part);
+            assert_eq!(part, whole[11 * e..29 * e]);
+            // A part checked from its own start is right; checked as if at 0, mostly wrong.
+            let mut sum = fill(dtype, 0, 40);
+            reduce_into(dtype, ReduceOp::Sum, &mut sum, &fill(dtype, 1, 40));
+            let cut = &sum[11 * e..29 * e];
+            assert_eq!(count_wrong_from(dtype, ReduceOp::Sum, 2, 11, cut), 0);
+            assert!(count_wrong(dtype, ReduceOp::Sum, 2, cut) > 0);
         }
     }
 
