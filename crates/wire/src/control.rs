@@ -24,8 +24,8 @@ impl Placement {
 #[serde(deny_unknown_fields)]
 pub struct PeerInfo {
     pub rank: u32,
-    /// `ip:port` of the rank's QUIC endpoint.
-    pub data_addr: String,
+    /// `ip:port` of the rank's QUIC endpoint of each channel, in channel order.
+    pub data_addrs: Vec<String>,
     /// The rank's certificate (DER, base64), pinned: a data-plane peer must present exactly this.
     pub cert_der_b64: String,
 }
@@ -82,7 +82,15 @@ pub struct Plan {
     /// which on cores shared by several ranks is most of its cost; absent in older plans.
     #[serde(default)]
     pub poll_us: u32,
+    /// Channels every rank opened ([`FromCoordinator::OpenChannels`]): each its own socket,
+    /// QUIC endpoint, connections and thread. A size runs on as many of them as give each at
+    /// least `channel_min_bytes` of the buffer (`topologies::channels::channels_for`).
+    pub channels: u32,
+    pub channel_min_bytes: u64,
 }
+
+/// The most channels a rank may open.
+pub const MAX_CHANNELS: u32 = 64;
 
 /// The longest `poll_us` a plan may ask for: one second.
 pub const MAX_POLL_US: u32 = 1_000_000;
@@ -110,7 +118,17 @@ pub enum FromNode {
         data_addr: String,
         host: String,
         pid: u32,
+        /// The CPUs this node may run on, in the kernel's list syntax ([`crate::cpus`]).
+        cpus: String,
+        /// The machine this node runs on (the kernel's boot id): nodes in network namespaces
+        /// or containers of one machine share its cores and name the same one.
+        machine: String,
+        /// Cores the node's control group may use, when it is limited (cgroup v2 `cpu.max`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_quota: Option<f64>,
     },
+    /// The node's channel endpoints are open, at these addresses (channel order).
+    Channels { addrs: Vec<String> },
     /// Data-plane connections to every peer are up.
     Ready {},
     /// The node reached barrier `epoch`.
@@ -167,6 +185,12 @@ pub struct Report {
     pub histogram: String,
     /// Wrong elements in this rank's result, when checking was asked for.
     pub nwrong: Option<u64>,
+    /// Channels this size ran on.
+    pub channels: u32,
+    /// CPU time of each channel's thread over the timed iterations, nanoseconds.
+    pub cpu_ns: Vec<u64>,
+    /// Bytes this rank sends per iteration, over all channels.
+    pub sent_bytes: u64,
 }
 
 /// One size of the ping-pong, as the rank that sent first measured it.
@@ -181,6 +205,11 @@ pub struct PingPongReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FromCoordinator {
+    /// Every rank registered: open `count` channels and say where
+    /// ([`FromNode::Channels`]); the plan follows with every rank's addresses.
+    OpenChannels {
+        count: u32,
+    },
     Plan(Plan),
     /// Every rank reached barrier `epoch`.
     Release {
@@ -196,7 +225,7 @@ pub enum FromCoordinator {
     Heartbeat,
 }
 
-pub const PROTOCOL: u16 = 1;
+pub const PROTOCOL: u16 = 2;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WireError {
@@ -252,6 +281,9 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
             nranks,
             data_addr,
             host,
+            cpus,
+            machine,
+            cpu_quota,
             ..
         } => {
             if *nranks == 0 || *nranks > MAX_RANKS {
@@ -272,10 +304,41 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
             if host.is_empty() || host.len() > 255 {
                 return Err(invalid("host", "must be 1 to 255 bytes"));
             }
+            crate::cpus::parse(cpus).map_err(|e| invalid("cpus", e))?;
+            if machine.is_empty() || machine.len() > 64 {
+                return Err(invalid("machine", "must be 1 to 64 bytes"));
+            }
+            if cpu_quota.is_some_and(|q| !(q.is_finite() && q > 0.0)) {
+                return Err(invalid("cpu_quota", "must be a positive number of cores"));
+            }
+        }
+        FromNode::Channels { addrs } => {
+            if addrs.is_empty() || addrs.len() > MAX_CHANNELS as usize {
+                return Err(invalid(
+                    "addrs",
+                    format!("{} channels, expected 1..={MAX_CHANNELS}", addrs.len()),
+                ));
+            }
+            for a in addrs {
+                a.parse::<std::net::SocketAddr>()
+                    .map_err(|e| invalid("addrs", format!("'{a}': {e}")))?;
+            }
         }
         FromNode::Report(r) => {
             if r.iter_ns.len() > MAX_ITERS as usize {
                 return Err(invalid("iter_ns", "more iterations than any plan allows"));
+            }
+            if r.channels == 0 || r.channels > MAX_CHANNELS {
+                return Err(invalid(
+                    "channels",
+                    format!("{} is outside 1..={MAX_CHANNELS}", r.channels),
+                ));
+            }
+            if r.cpu_ns.len() != r.channels as usize {
+                return Err(invalid(
+                    "cpu_ns",
+                    format!("{} entries for {} channels", r.cpu_ns.len(), r.channels),
+                ));
             }
         }
         FromNode::PingPong(r) => {
@@ -305,10 +368,22 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
 /// Decodes and validates a payload the coordinator sent.
 pub fn decode_from_coordinator(payload: &[u8]) -> Result<FromCoordinator, WireError> {
     let msg: FromCoordinator = parse(payload)?;
-    if let FromCoordinator::Plan(plan) = &msg {
-        plan.validate()?;
+    match &msg {
+        FromCoordinator::Plan(plan) => plan.validate()?,
+        FromCoordinator::OpenChannels { count } => check_channels(*count)?,
+        _ => {}
     }
     Ok(msg)
+}
+
+fn check_channels(count: u32) -> Result<(), WireError> {
+    if count == 0 || count > MAX_CHANNELS {
+        return Err(invalid(
+            "channels",
+            format!("{count} is outside 1..={MAX_CHANNELS}"),
+        ));
+    }
+    Ok(())
 }
 
 impl Plan {
@@ -325,6 +400,7 @@ impl Plan {
                 format!("{} entries for {} ranks", self.peers.len(), self.nranks),
             ));
         }
+        check_channels(self.channels)?;
         for (i, p) in self.peers.iter().enumerate() {
             if p.rank as usize != i {
                 return Err(invalid(
@@ -332,9 +408,20 @@ impl Plan {
                     format!("entry {i} is for rank {}", p.rank),
                 ));
             }
-            p.data_addr
-                .parse::<std::net::SocketAddr>()
-                .map_err(|e| invalid("peers.data_addr", format!("'{}': {e}", p.data_addr)))?;
+            if p.data_addrs.len() != self.channels as usize {
+                return Err(invalid(
+                    "peers.data_addrs",
+                    format!(
+                        "rank {i} has {} addresses for {} channels",
+                        p.data_addrs.len(),
+                        self.channels
+                    ),
+                ));
+            }
+            for a in &p.data_addrs {
+                a.parse::<std::net::SocketAddr>()
+                    .map_err(|e| invalid("peers.data_addrs", format!("'{a}': {e}")))?;
+            }
         }
         if self.algorithms.is_empty() {
             return Err(invalid("algorithms", "empty"));
@@ -382,6 +469,9 @@ mod tests {
             data_addr: "127.0.0.1:1".into(),
             host: "h".into(),
             pid: 1,
+            cpus: "0-1".into(),
+            machine: "m".into(),
+            cpu_quota: None,
         };
         let bytes = serde_json::to_vec(&m).unwrap();
         let e = decode_from_node(&bytes).unwrap_err();
@@ -475,7 +565,7 @@ mod tests {
             peers: (0..nranks)
                 .map(|rank| PeerInfo {
                     rank,
-                    data_addr: format!("127.0.0.1:{}", 1000 + rank),
+                    data_addrs: vec![format!("127.0.0.1:{}", 1000 + rank)],
                     cert_der_b64: String::new(),
                 })
                 .collect(),
@@ -497,7 +587,87 @@ mod tests {
             },
             pingpong: true,
             poll_us: 0,
+            channels: 1,
+            channel_min_bytes: 0,
         }
+    }
+
+    #[test]
+    fn every_peer_has_an_address_per_channel() {
+        let mut p = plan(2);
+        p.channels = 2;
+        let e = p.validate().unwrap_err();
+        assert!(
+            matches!(e, WireError::Invalid { field: "peers.data_addrs", .. }),
+            "{e}"
+        );
+        for peer in &mut p.peers {
+            peer.data_addrs.push("127.0.0.1:9".into());
+        }
+        assert_eq!(p.validate(), Ok(()));
+        p.channels = MAX_CHANNELS + 1;
+        assert!(matches!(
+            p.validate(),
+            Err(WireError::Invalid { field: "channels", .. })
+        ));
+    }
+
+    #[test]
+    fn a_register_with_a_bad_cpu_list_or_quota_is_refused_by_field() {
+        let with = |cpus: &str, quota: Option<f64>| FromNode::Register {
+            protocol: PROTOCOL,
+            token: "t".into(),
+            rank: 0,
+            nranks: 1,
+            data_addr: "127.0.0.1:1".into(),
+            host: "h".into(),
+            pid: 1,
+            cpus: cpus.into(),
+            machine: "m".into(),
+            cpu_quota: quota,
+        };
+        let decode = |m: &FromNode| decode_from_node(&serde_json::to_vec(m).unwrap());
+        assert!(decode(&with("0-3", Some(1.5))).is_ok());
+        assert!(matches!(
+            decode(&with("3-0", None)),
+            Err(WireError::Invalid { field: "cpus", .. })
+        ));
+        assert!(matches!(
+            decode(&with("0", Some(-1.0))),
+            Err(WireError::Invalid { field: "cpu_quota", .. })
+        ));
+    }
+
+    #[test]
+    fn a_report_names_one_cpu_time_per_channel() {
+        let report = |channels: u32, cpu: usize| {
+            FromNode::Report(Report {
+                algorithm: Algorithm::Ring,
+                size: 8,
+                placement: Placement::InPlace,
+                iter_ns: vec![1],
+                histogram: String::new(),
+                nwrong: None,
+                channels,
+                cpu_ns: vec![1; cpu],
+                sent_bytes: 8,
+            })
+        };
+        let decode = |m: &FromNode| decode_from_node(&serde_json::to_vec(m).unwrap());
+        assert!(decode(&report(2, 2)).is_ok());
+        assert!(matches!(
+            decode(&report(2, 1)),
+            Err(WireError::Invalid { field: "cpu_ns", .. })
+        ));
+        assert!(matches!(
+            decode(&report(0, 0)),
+            Err(WireError::Invalid { field: "channels", .. })
+        ));
+        let open = serde_json::to_vec(&FromCoordinator::OpenChannels { count: 0 }).unwrap();
+        assert!(matches!(
+            decode_from_coordinator(&open),
+            Err(WireError::Invalid { field: "channels", .. })
+        ));
     }
 
     #[test]

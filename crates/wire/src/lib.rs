@@ -3,12 +3,14 @@
 //!
 //! - [`frame`]: the versioned framing of control-plane messages (pure: bytes in, bytes out).
 //! - [`control`]: the messages and their validation.
+//! - [`cpus`]: CPU sets in the kernel's list syntax.
 //! - [`results`]: the result file types (`results.json`), shared by the writer and by the scale
 //!   model's reader.
 //! - [`stats`]: per-iteration statistics and bandwidths with nccl-tests' definitions.
 //! - [`histogram`]: HDR histograms to and from text.
 
 pub mod control;
+pub mod cpus;
 pub mod frame;
 pub mod histogram;
 pub mod results;

@@ -8,7 +8,10 @@ use topologies::{Algorithm, DataType, ReduceOp};
 
 use crate::stats::IterStats;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: channels, the CPU each rank used per row, the cores each rank was given.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version the readers take (every field added since is optional).
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultsFile {
@@ -79,6 +82,12 @@ pub struct RunConfig {
     /// `torus2d`'s grid `[X, Y]` (rows of X consecutive ranks), when the run had `torus2d`.
     #[serde(default)]
     pub grid: Option<(usize, usize)>,
+    /// Channels every rank opened (each its own socket, QUIC endpoint and thread), and the
+    /// fewest bytes of the buffer a size gives each; absent in files from before channels (one).
+    #[serde(default)]
+    pub channels: Option<u32>,
+    #[serde(default)]
+    pub channel_min_bytes: Option<u64>,
 }
 
 /// How a run timed its iterations.
@@ -89,12 +98,35 @@ pub enum IterationTiming {
     BackToBack,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RankHost {
     pub rank: usize,
     pub host: String,
     pub pid: u32,
+    /// The data-plane address of the rank's first channel.
     pub data_addr: String,
+    /// Every channel's data-plane address, in channel order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_addrs: Vec<String>,
+    /// The CPUs the rank could run on (its affinity, kernel list syntax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
+    /// The cores the rank was given: its machine's CPUs it may use, shared among the ranks
+    /// that run there (and no more than its control group's quota).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<f64>,
+}
+
+/// The CPU one rank's data plane used over a placement's timed iterations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankCpu {
+    /// CPU-seconds of its data-plane threads per second of the timed iterations.
+    pub busy_cores: f64,
+    /// CPU-seconds of its data-plane threads per GB (10^9 bytes) it sent; null when it sent
+    /// nothing. Comparable with the transport's own cost per GB moved (`transport_floor`).
+    pub cpu_s_per_gb: Option<f64>,
+    /// CPU-seconds of each channel's thread.
+    pub thread_cpu_s: Vec<f64>,
 }
 
 /// One placement's measurement of one algorithm at one size.
@@ -112,7 +144,18 @@ pub struct Measured {
     pub rank_histogram: String,
     /// Mean time of each rank, microseconds, indexed by rank.
     pub rank_mean_us: Vec<f64>,
+    /// The CPU each rank's data plane used, indexed by rank; absent in files from before it
+    /// was measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rank_cpu: Vec<RankCpu>,
+    /// Ranks busier than [`CPU_BOUND_SHARE`] of the cores they were given: for them this
+    /// measurement is the host's CPU, not the network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_bound_ranks: Vec<usize>,
 }
+
+/// The share of its cores beyond which a rank's data plane is taken to be CPU-bound.
+pub const CPU_BOUND_SHARE: f64 = 0.9;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
@@ -124,6 +167,10 @@ pub struct ResultRow {
     pub dtype: DataType,
     pub redop: ReduceOp,
     pub root: i64,
+    /// Channels this size ran on (small sizes use fewer than were opened); absent in files
+    /// from before channels (one).
+    #[serde(default)]
+    pub channels: Option<u32>,
     #[serde(flatten)]
     pub out_of_place: Measured,
     pub in_place: Measured,

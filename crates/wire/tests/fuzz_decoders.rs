@@ -75,6 +75,12 @@ fn from_node_seeds() -> Vec<FromNode> {
             data_addr: "127.0.0.1:40000".into(),
             host: "vm".into(),
             pid: 4242,
+            cpus: "0-15".into(),
+            machine: "4f1c2a9e-boot".into(),
+            cpu_quota: Some(4.0),
+        },
+        FromNode::Channels {
+            addrs: vec!["127.0.0.1:40001".into(), "127.0.0.1:40002".into()],
         },
         FromNode::Ready {},
         FromNode::Arrive { epoch: 7 },
@@ -85,6 +91,9 @@ fn from_node_seeds() -> Vec<FromNode> {
             iter_ns: vec![1000, 2000, 3000],
             histogram: histogram::to_base64(&h).unwrap(),
             nwrong: Some(0),
+            channels: 2,
+            cpu_ns: vec![500, 700],
+            sent_bytes: 1536,
         }),
         FromNode::PingPong(PingPongReport {
             size: 1024,
@@ -108,7 +117,10 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
     let peers = (0..4)
         .map(|r| PeerInfo {
             rank: r,
-            data_addr: format!("127.0.0.1:{}", 40000 + r),
+            data_addrs: vec![
+                format!("127.0.0.1:{}", 40000 + r),
+                format!("127.0.0.1:{}", 41000 + r),
+            ],
             cert_der_b64: "MIIB".into(),
         })
         .collect();
@@ -135,7 +147,10 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             },
             pingpong: true,
             poll_us: 0,
+            channels: 2,
+            channel_min_bytes: 65536,
         }),
+        FromCoordinator::OpenChannels { count: 2 },
         FromCoordinator::Release { epoch: 3 },
         FromCoordinator::Abort {
             reason: "rank 2 failed".into(),
