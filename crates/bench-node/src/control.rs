@@ -80,49 +80,78 @@ impl Heard {
 }
 
 /// Where this node is in the sweep; the heartbeat task reports it.
+///
+/// Each channel runs its own program, so each says which step it is in; the heartbeat names the
+/// channel furthest behind (the lowest step: within an iteration the channels meet at its end,
+/// so none is an iteration ahead), which is the one the iteration waits for.
 #[derive(Debug, Default)]
-pub struct Position(Mutex<Heartbeat>);
+pub struct Position(Mutex<Where>);
+
+#[derive(Debug, Default)]
+struct Where {
+    epoch: u64,
+    steps_done: u64,
+    /// Per channel: the step it is in and the peers that step receives from; `None` between
+    /// steps.
+    channels: Vec<Option<(u32, Vec<u32>)>>,
+}
 
 impl Position {
-    fn update(&self, f: impl FnOnce(&mut Heartbeat)) {
+    fn update(&self, f: impl FnOnce(&mut Where)) {
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     pub fn snapshot(&self) -> Heartbeat {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let behind = w
+            .channels
+            .iter()
+            .flatten()
+            .min_by_key(|(step, _)| *step);
+        Heartbeat {
+            epoch: w.epoch,
+            step: behind.map(|(step, _)| *step),
+            awaiting: behind.map(|(_, a)| a.clone()).unwrap_or_default(),
+            steps_done: w.steps_done,
+        }
     }
 
     /// Arrived at barrier `epoch`.
     pub fn at_barrier(&self, epoch: u64) {
-        self.update(|h| {
-            h.epoch = epoch;
-            h.step = None;
-            h.awaiting.clear();
+        self.update(|w| {
+            w.epoch = epoch;
+            w.channels.iter_mut().for_each(|c| *c = None);
         });
     }
 
-    /// Began step `step`, which receives from `awaiting`.
-    pub fn in_step(&self, step: usize, awaiting: impl Iterator<Item = usize>) {
-        self.update(|h| {
-            h.step = Some(u32::try_from(step).unwrap_or(u32::MAX));
-            h.awaiting.clear();
-            for peer in awaiting.take(MAX_AWAITED) {
-                let peer = u32::try_from(peer).unwrap_or(u32::MAX);
-                if !h.awaiting.contains(&peer) {
-                    h.awaiting.push(peer);
-                }
+    /// Channel `channel` began step `step`, which receives from `awaiting`.
+    pub fn in_step(&self, channel: usize, step: usize, awaiting: impl Iterator<Item = usize>) {
+        let step = u32::try_from(step).unwrap_or(u32::MAX);
+        let mut peers: Vec<u32> = Vec::new();
+        for peer in awaiting {
+            let peer = u32::try_from(peer).unwrap_or(u32::MAX);
+            if peers.len() == MAX_AWAITED {
+                break;
             }
+            if !peers.contains(&peer) {
+                peers.push(peer);
+            }
+        }
+        self.update(|w| {
+            if w.channels.len() <= channel {
+                w.channels.resize(channel + 1, None);
+            }
+            w.channels[channel] = Some((step, peers));
         });
     }
 
-    /// Finished the step it was in.
-    pub fn step_done(&self) {
-        self.update(|h| {
-            h.steps_done += 1;
-            h.awaiting.clear();
+    /// Channel `channel` finished the step it was in.
+    pub fn step_done(&self, channel: usize) {
+        self.update(|w| {
+            w.steps_done += 1;
+            if let Some(c) = w.channels.get_mut(channel) {
+                *c = None;
+            }
         });
     }
 }
@@ -346,19 +375,33 @@ mod tests {
     fn position_follows_barriers_and_steps() {
         let p = Position::default();
         p.at_barrier(3);
-        p.in_step(2, [1usize, 3, 1].into_iter());
+        p.in_step(0, 2, [1usize, 3, 1].into_iter());
         let h = p.snapshot();
         assert_eq!(
             (h.epoch, h.step, h.awaiting.clone()),
             (3, Some(2), vec![1, 3])
         );
-        p.step_done();
+        p.step_done(0);
         p.at_barrier(4);
         let h = p.snapshot();
         assert_eq!((h.epoch, h.step, h.steps_done), (4, None, 1));
         assert!(h.awaiting.is_empty());
         // Never more peers than a heartbeat may carry.
-        p.in_step(0, 0..1000);
+        p.in_step(0, 0, 0..1000);
         assert_eq!(p.snapshot().awaiting.len(), MAX_AWAITED);
+    }
+
+    #[test]
+    fn the_heartbeat_names_the_channel_furthest_behind() {
+        let p = Position::default();
+        p.at_barrier(1);
+        p.in_step(0, 5, [2usize].into_iter());
+        p.in_step(2, 3, [1usize].into_iter());
+        let h = p.snapshot();
+        assert_eq!((h.step, h.awaiting.clone()), (Some(3), vec![1]));
+        // Channel 2 done with its step and between steps: channel 0 is the one in a step.
+        p.step_done(2);
+        let h = p.snapshot();
+        assert_eq!((h.step, h.awaiting, h.steps_done), (Some(5), vec![2], 1));
     }
 }

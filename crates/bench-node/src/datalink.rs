@@ -104,13 +104,16 @@ pub fn pinned_certs(peers: &[PeerInfo]) -> Result<HashMap<Vec<u8>, usize>, NodeE
 async fn dial(
     endpoint: &Endpoint,
     peer: &PeerInfo,
+    channel: usize,
     pinned: &HashMap<Vec<u8>, usize>,
 ) -> Result<(usize, Connection), NodeError> {
     let rank = peer.rank as usize;
-    let addr: SocketAddr = peer
-        .data_addr
+    let text = peer.data_addrs.get(channel).ok_or_else(|| {
+        NodeError::Io(format!("rank {rank} has no address for channel {channel}"))
+    })?;
+    let addr: SocketAddr = text
         .parse()
-        .map_err(|e| NodeError::Io(format!("rank {rank} address {}: {e}", peer.data_addr)))?;
+        .map_err(|e| NodeError::Io(format!("rank {rank} address {text}: {e}")))?;
     let conn = endpoint
         .connect(addr, &rank_name(rank))
         .map_err(|e| NodeError::Io(format!("dial rank {rank} at {addr}: {e}")))?
@@ -172,10 +175,12 @@ pub fn refuse_latecomers(endpoint: Endpoint) {
 }
 
 impl Links {
-    /// Connects to every rank in `peers` (the union over the plan's schedules).
+    /// Connects channel `channel` to every rank in `peers` (the union over the plan's
+    /// schedules), dialling each higher rank's endpoint of that channel.
     pub async fn connect(
         endpoint: &Endpoint,
         me: usize,
+        channel: usize,
         peers: &BTreeSet<usize>,
         plan_peers: &[PeerInfo],
         server_config: &Arc<ServerConfig>,
@@ -186,7 +191,7 @@ impl Links {
             let outgoing = peers
                 .iter()
                 .filter(|&&q| q > me)
-                .map(|&q| dial(endpoint, &plan_peers[q], &pinned));
+                .map(|&q| dial(endpoint, &plan_peers[q], channel, &pinned));
             let expected: BTreeSet<usize> = peers.iter().copied().filter(|&q| q < me).collect();
             let incoming = async {
                 let mut got = HashMap::new();

@@ -8,12 +8,16 @@
 //! of its own, and neither has the [`pingpong`] that measures one link after the sweep.
 
 pub mod apply;
+pub mod channel;
+pub mod channel_set;
+pub mod channel_work;
 pub mod control;
 pub mod control_io;
 pub mod credentials;
 pub mod datalink;
 pub mod execute;
 pub mod gso;
+pub mod host;
 pub mod node;
 pub mod pingpong;
 pub mod steps;

@@ -1,29 +1,30 @@
-//! A bench-node's life: register, receive the plan, connect, sweep (and the ping-pong, when the
-//! plan asks for it), report, exit.
+//! A bench-node's life: register, open the channels the coordinator asks for, receive the plan,
+//! connect, sweep (and the ping-pong, when the plan asks for it), report, exit.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use topologies::{pattern, Algorithm, DataType, ReduceOp, Schedule};
+use topologies::channels::channels_for;
 use tracing::{debug, info};
 use wire::control::{
     FromCoordinator, FromNode, Placement, Plan, Report, TransportParams, CONTROL_IDLE_TIMEOUT_MS,
     PROTOCOL,
 };
 
+use crate::channel_set::ChannelSet;
+use crate::channel_work::Measure;
 use crate::control::Control;
 use crate::credentials::{NodeCredentials, COORDINATOR_NAME};
-use crate::datalink::{refuse_latecomers, Links};
 use crate::pingpong::{pingpong_peers, run_pingpong};
-use crate::steps::run_steps;
-use crate::{tls, NodeError};
+use crate::{host, tls, NodeError};
 
 pub struct NodeConfig {
     pub coordinator: SocketAddr,
     pub rank: usize,
     pub nranks: usize,
-    /// Address the data-plane endpoint binds to (port chosen by the OS).
+    /// Address the control and data-plane endpoints bind to (ports chosen by the OS).
     pub bind: IpAddr,
     /// How this node names its host in results.
     pub host: String,
@@ -32,7 +33,7 @@ pub struct NodeConfig {
     pub setup_timeout: Duration,
 }
 
-/// Windows used before the plan arrives (the control connection only).
+/// The control connection's windows.
 const BOOTSTRAP: TransportParams = TransportParams {
     stream_receive_window: 1 << 20,
     receive_window: 4 << 20,
@@ -46,9 +47,11 @@ const BOOTSTRAP: TransportParams = TransportParams {
 /// be reached.
 pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     let endpoint = tls::endpoint(SocketAddr::new(cfg.bind, 0), &cfg.credentials, &BOOTSTRAP)?;
-    let data_addr = endpoint
+    let control_addr = endpoint
         .local_addr()
         .map_err(|e| NodeError::Io(format!("local address: {e}")))?;
+    // The control endpoint only dials; the channels accept the data plane.
+    endpoint.set_server_config(None);
     let connecting = endpoint
         .connect(cfg.coordinator, COORDINATOR_NAME)
         .map_err(|e| NodeError::Io(format!("connect to coordinator {}: {e}", cfg.coordinator)))?;
@@ -76,12 +79,15 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         token: cfg.credentials.token.clone(),
         rank: cfg.rank as u32,
         nranks: cfg.nranks as u32,
-        data_addr: data_addr.to_string(),
+        data_addr: control_addr.to_string(),
         host: cfg.host.clone(),
         pid: std::process::id(),
+        cpus: host::affinity(),
+        machine: host::machine(&cfg.host),
+        cpu_quota: host::cpu_quota(),
     })?;
     control.start_heartbeat();
-    debug!(rank = cfg.rank, %data_addr, "registered");
+    debug!(rank = cfg.rank, %control_addr, "registered");
 
     // Whatever the sweep is doing, a lost coordinator or an abort ends the node. The watchers
     // run as their own task: the sweep's task is polled again after every yield of a receive
@@ -93,9 +99,12 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         control.coordinator_gone(),
         parent,
     ));
+    // The channels outlive the sweep's future, so that on a failure the coordinator hears this
+    // node's account before the peers see its connections close.
+    let mut channels = None;
     let result = tokio::select! {
         biased;
-        r = sweep(&cfg, &endpoint, &mut control) => r,
+        r = sweep(&cfg, &mut control, &mut channels) => r,
         e = &mut watchers => Err(e.unwrap_or_else(|e| NodeError::Io(format!("watcher task: {e}")))),
     };
     watchers.abort();
@@ -121,6 +130,7 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
             peer,
         });
     }
+    drop(channels);
     let linger = Duration::from_millis(if gone { 100 } else { 500 });
     control.close(linger).await;
     endpoint.close(0u32.into(), b"node stopping");
@@ -173,11 +183,32 @@ fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {
     Ok(peers)
 }
 
-async fn sweep(
+/// Opens the channels the coordinator asks for, says where they are, and returns them with the
+/// plan that names every rank's.
+async fn open_channels<'a>(
     cfg: &NodeConfig,
-    endpoint: &quinn::Endpoint,
     control: &mut Control,
-) -> Result<(), NodeError> {
+    slot: &'a mut Option<ChannelSet>,
+) -> Result<(&'a ChannelSet, Plan), NodeError> {
+    let count = match control.recv().await? {
+        FromCoordinator::OpenChannels { count } => count,
+        FromCoordinator::Abort { reason } => return Err(NodeError::Aborted(reason)),
+        other => {
+            return Err(NodeError::Coordinator(format!(
+                "expected the channel count, got {other:?}"
+            )))
+        }
+    };
+    let channels = slot.insert(ChannelSet::open(
+        count as usize,
+        cfg.rank,
+        cfg.bind,
+        &cfg.credentials,
+        &control.position,
+    )?);
+    control.send(FromNode::Channels {
+        addrs: channels.addrs(),
+    })?;
     let plan = match control.recv().await? {
         FromCoordinator::Plan(plan) => plan,
         FromCoordinator::Abort { reason } => return Err(NodeError::Aborted(reason)),
@@ -193,60 +224,61 @@ async fn sweep(
             plan.nranks, cfg.nranks
         )));
     }
-    let me = cfg.rank;
-    let server_config = std::sync::Arc::new(tls::server_config(&cfg.credentials, &plan.transport)?);
-    endpoint.set_server_config(Some((*server_config).clone()));
-    // A clone of an `Endpoint` has its own default client configuration: dial through the
-    // clone that carries the plan's (windows, datagram size), not the bootstrap one.
-    let mut endpoint_for_clients = endpoint.clone();
-    endpoint_for_clients
-        .set_default_client_config(tls::client_config(&cfg.credentials, &plan.transport)?);
-    let peers = peers_in_plan(&plan, me)?;
-    let mut links = Links::connect(
-        &endpoint_for_clients,
-        me,
-        &peers,
-        &plan.peers,
-        &server_config,
-        cfg.setup_timeout,
-    )
-    .await?;
-    links.set_poll(std::time::Duration::from_micros(u64::from(plan.poll_us)));
-    refuse_latecomers(endpoint.clone());
-    control.send(FromNode::Ready {})?;
-    info!(rank = me, peers = peers.len(), "data plane ready");
+    if plan.channels != count {
+        return Err(NodeError::Coordinator(format!(
+            "plan is for {} channels, this node was asked to open {count}",
+            plan.channels
+        )));
+    }
+    Ok((channels, plan))
+}
 
-    let max_size = plan.sizes.iter().copied().max().unwrap_or(0) as usize;
-    let mut input = Vec::with_capacity(max_size);
-    let mut work = vec![0u8; max_size];
+async fn sweep(
+    cfg: &NodeConfig,
+    control: &mut Control,
+    slot: &mut Option<ChannelSet>,
+) -> Result<(), NodeError> {
+    let (channels, plan) = open_channels(cfg, control, slot).await?;
+    let me = cfg.rank;
+    let plan = Arc::new(plan);
+    let peers = Arc::new(peers_in_plan(&plan, me)?);
+    channels
+        .connect(&plan, &peers, cfg.setup_timeout)
+        .await?;
+    control.send(FromNode::Ready {})?;
+    info!(rank = me, peers = peers.len(), channels = channels.len(), "data plane ready");
+
     let mut epoch = 0u64;
     for &algo in &plan.algorithms {
         for &size in &plan.sizes {
             let count = size as usize / plan.dtype.size();
-            let schedule = algo
-                .build(plan.nranks as usize, count, plan.dtype.size(), &plan.build)
-                .map_err(|e| NodeError::Schedule(e.to_string()))?;
-            fill_input(plan.dtype, me, count, &mut input);
+            let used = channels_for(
+                count,
+                plan.dtype.size(),
+                channels.len(),
+                usize::try_from(plan.channel_min_bytes).unwrap_or(usize::MAX),
+            );
             for placement in Placement::BOTH {
-                let report = measure(
-                    &plan,
-                    algo,
-                    &schedule,
+                let m = Arc::new(Measure {
+                    algorithm: algo,
+                    nranks: plan.nranks as usize,
+                    count,
+                    channels: used,
                     placement,
-                    &input,
-                    &mut work[..size as usize],
-                    &mut links,
-                    control,
-                    &mut epoch,
-                    me,
-                )
-                .await?;
+                    dtype: plan.dtype,
+                    op: plan.op,
+                    build: plan.build,
+                    warmup_iters: plan.warmup_iters,
+                    iters: plan.iters,
+                    iteration_end: tokio::sync::Barrier::new(used),
+                });
+                let report = measure(&plan, &m, size, channels, control, &mut epoch).await?;
                 control.send(FromNode::Report(report))?;
             }
         }
     }
     if plan.pingpong {
-        run_pingpong(&plan, &mut work, &mut links, control, &mut epoch, me).await?;
+        run_pingpong(&plan, channels, control, &mut epoch, me).await?;
     }
     match control.recv().await? {
         FromCoordinator::Done => {}
@@ -257,175 +289,48 @@ async fn sweep(
             )))
         }
     }
-    links.close();
+    if let Some(channels) = slot.take() {
+        channels.close(Duration::from_secs(3)).await;
+    }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One algorithm, size and placement: a barrier, the warm-up and timed iterations back to back
+/// on every channel the size runs on, then (after a second barrier, so that no rank's check
+/// overlaps another's timed iterations) the untimed iteration whose result is checked.
 async fn measure(
     plan: &Plan,
-    algo: Algorithm,
-    schedule: &Schedule,
-    placement: Placement,
-    input: &[u8],
-    work: &mut [u8],
-    links: &mut Links,
+    m: &Arc<Measure>,
+    size: u64,
+    channels: &ChannelSet,
     control: &mut Control,
     epoch: &mut u64,
-    me: usize,
 ) -> Result<Report, NodeError> {
-    let program = &schedule.programs[me];
-    let position = control.position.clone();
-    let mut hist = wire::histogram::new();
-    let mut iter_ns = Vec::with_capacity(plan.iters as usize);
-    let dtype_op = (plan.dtype, plan.op);
-    let at = |it: u32| {
-        move || {
-            format!(
-                "rank {me}: {algo} {} bytes {} iteration {it}",
-                input.len(),
-                placement_name(placement)
-            )
-        }
-    };
-    // Out of place every iteration reads the input afresh, where it has not written `work`
-    // yet (no copy of the input first). In place the iterations reduce their own results, as
-    // nccl-tests' do; only the check below runs on the input.
-    let source = (placement == Placement::OutOfPlace).then_some(input);
-    if source.is_none() {
-        work.copy_from_slice(input);
-    }
-    // One barrier, then every iteration back to back, each timed from the end of the one
-    // before: the ranks pace each other through their messages, as in an application.
     *epoch += 1;
     control.barrier(*epoch).await?;
-    let total = plan.warmup_iters + plan.iters;
-    let mut last = Instant::now();
-    for it in 0..total {
-        run_steps(program, work, source, links, dtype_op, &position, &at(it)).await?;
-        let now = Instant::now();
-        let ns = now
-            .duration_since(last)
-            .as_nanos()
-            .min(u128::from(u64::MAX)) as u64;
-        last = now;
-        if it >= plan.warmup_iters {
-            iter_ns.push(ns);
-            wire::histogram::record(&mut hist, ns);
-        }
+    let timed = channels.timed(m).await?;
+    let mut hist = wire::histogram::new();
+    for &ns in &timed.iter_ns {
+        wire::histogram::record(&mut hist, ns);
     }
-    // The check: one more iteration from the input, untimed, after every rank has finished
-    // timing (so no rank's check iteration overlaps another's timed ones). The barrier is met
-    // either way: every measurement has the same barriers (`BARRIERS_PER_MEASUREMENT`).
-    if plan.check {
-        match source {
-            None => work.copy_from_slice(input),
-            // Out of place, what the timed iterations left would pass the check by itself:
-            // poison it, so a part the program neither wrote nor took from the input is wrong.
-            Some(_) => work.fill(0xFF),
-        }
-    }
+    // The barrier is met either way: every measurement has the same barriers
+    // (`BARRIERS_PER_MEASUREMENT`).
     *epoch += 1;
     control.barrier(*epoch).await?;
     let nwrong = if plan.check {
-        run_steps(
-            program,
-            work,
-            source,
-            links,
-            dtype_op,
-            &position,
-            &at(total),
-        )
-        .await?;
-        Some(count_wrong(plan.dtype, plan.op, plan.nranks as usize, work).await)
+        Some(channels.check(m).await?)
     } else {
         None
     };
     Ok(Report {
-        algorithm: algo,
-        size: input.len() as u64,
-        placement,
-        iter_ns,
+        algorithm: m.algorithm,
+        size,
+        placement: m.placement,
+        iter_ns: timed.iter_ns,
         histogram: wire::histogram::to_base64(&hist)?,
         nwrong,
+        channels: u32::try_from(m.channels).unwrap_or(u32::MAX),
+        cpu_ns: timed.cpu_ns,
+        sent_bytes: timed.sent_bytes,
     })
-}
-
-/// Elements per block of the input pattern: a multiple of its period, so every block starts
-/// where the pattern does.
-const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
-
-/// Rank `me`'s input: one block of the pattern, then copies of it (the pattern repeats), so a
-/// large buffer is made at memcpy speed rather than element by element.
-fn fill_input(dtype: DataType, me: usize, count: usize, input: &mut Vec<u8>) {
-    pattern::fill_into(dtype, me, count.min(PATTERN_BLOCK), input);
-    let want = count * dtype.size();
-    let block = input.len();
-    input.reserve(want - block);
-    while input.len() < want {
-        let n = (want - input.len()).min(block);
-        input.extend_from_within(..n);
-    }
-}
-
-/// nccl-tests' #wrong, a block at a time, yielding between blocks so that heartbeats and QUIC
-/// keep-alives go on while a large buffer is checked.
-async fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, work: &[u8]) -> u64 {
-    let mut wrong = 0;
-    for block in work.chunks(PATTERN_BLOCK * dtype.size()) {
-        wrong += pattern::count_wrong(dtype, op, nranks, block);
-        tokio::task::yield_now().await;
-    }
-    wrong
-}
-
-fn placement_name(p: Placement) -> &'static str {
-    match p {
-        Placement::OutOfPlace => "out-of-place",
-        Placement::InPlace => "in-place",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_block_at_a_time_gives_the_same_input_and_count() {
-        for count in [
-            0,
-            1,
-            12,
-            13,
-            PATTERN_BLOCK - 1,
-            PATTERN_BLOCK,
-            2 * PATTERN_BLOCK + 7,
-        ] {
-            for dtype in [DataType::Float, DataType::Int64] {
-                let mut fast = Vec::new();
-                fill_input(dtype, 3, count, &mut fast);
-                assert_eq!(fast, pattern::fill(dtype, 3, count), "{count} {dtype:?}");
-            }
-        }
-        let rt = tokio::runtime::Builder::new_current_thread().build();
-        let Ok(rt) = rt else { return };
-        let count = 2 * PATTERN_BLOCK + 5;
-        let mut sum = vec![0u8; count * 4];
-        let table = pattern::expected_table(4, ReduceOp::Sum);
-        for (i, c) in sum.chunks_exact_mut(4).enumerate() {
-            let v = table[i % pattern::PERIOD] as f32;
-            c.copy_from_slice(&v.to_ne_bytes());
-        }
-        // Two wrong elements, in different blocks, and a trailing partial element.
-        sum[0] ^= 0xff;
-        sum[(PATTERN_BLOCK + 3) * 4] ^= 0xff;
-        sum.push(0);
-        let got = rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, &sum));
-        assert_eq!(
-            got,
-            pattern::count_wrong(DataType::Float, ReduceOp::Sum, 4, &sum)
-        );
-        assert_eq!(got, 3);
-    }
 }

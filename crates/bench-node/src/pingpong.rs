@@ -10,15 +10,16 @@
 //! coordinator knows where every rank is. The exchange is [`topologies::pingpong`]'s schedule,
 //! run by the same executor; nothing is reduced and there is nothing to check.
 
-use std::time::Instant;
+use std::sync::Arc;
 
+use topologies::channels::channels_for;
 use topologies::pingpong::{self, PING};
 use wire::control::{PingPongReport, Plan};
 use wire::FromNode;
 
+use crate::channel_set::ChannelSet;
+use crate::channel_work::PingPong;
 use crate::control::Control;
-use crate::datalink::Links;
-use crate::steps::run_steps;
 use crate::NodeError;
 
 /// The ranks rank `me` exchanges with in the ping-pong (none when the plan has no ping-pong).
@@ -30,39 +31,39 @@ pub fn pingpong_peers(plan: &Plan, me: usize) -> Vec<usize> {
 }
 
 /// Runs every size of the ping-pong; `epoch` is the last barrier met and goes on from there.
+/// A size runs on as many channels as the all-reduce of that size did, each carrying its part.
 pub async fn run_pingpong(
     plan: &Plan,
-    work: &mut [u8],
-    links: &mut Links,
+    channels: &ChannelSet,
     control: &mut Control,
     epoch: &mut u64,
     me: usize,
 ) -> Result<(), NodeError> {
-    let position = control.position.clone();
     for &size in &plan.sizes {
         let count = size as usize / plan.dtype.size();
-        let schedule = pingpong::schedule(plan.nranks as usize, count);
-        let program = &schedule.programs[me];
-        let buf = &mut work[..count * plan.dtype.size()];
+        let used = channels_for(
+            count,
+            plan.dtype.size(),
+            channels.len(),
+            usize::try_from(plan.channel_min_bytes).unwrap_or(usize::MAX),
+        );
         let mut round_trip_ns = Vec::with_capacity(plan.iters as usize);
         for it in 0..plan.warmup_iters + plan.iters {
             *epoch += 1;
             control.barrier(*epoch).await?;
-            let start = Instant::now();
-            let at = || format!("rank {me}: ping-pong {size} bytes iteration {it}");
-            run_steps(
-                program,
-                buf,
-                None,
-                links,
-                (plan.dtype, plan.op),
-                &position,
-                &at,
-            )
-            .await?;
-            let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+            let round_trip = channels
+                .pingpong(&Arc::new(PingPong {
+                    nranks: plan.nranks as usize,
+                    count,
+                    channels: used,
+                    dtype: plan.dtype,
+                    op: plan.op,
+                    size,
+                    iteration: it,
+                }))
+                .await?;
             if it >= plan.warmup_iters {
-                round_trip_ns.push(ns);
+                round_trip_ns.push(u64::try_from(round_trip.as_nanos()).unwrap_or(u64::MAX));
             }
         }
         if me == PING {

@@ -14,8 +14,10 @@ use crate::NodeError;
 /// iteration 3".
 pub type Where<'a> = &'a dyn Fn() -> String;
 
-/// Runs `program` over `work`. Out of place, `input` is the iteration's input, read where the
-/// program has not written `work` yet (and copied into what it never writes).
+/// Runs `program` over `work` on channel `channel`'s links. Out of place, `input` is the
+/// iteration's input, read where the program has not written `work` yet (and copied into what it
+/// never writes).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_steps(
     program: &[Step],
     work: &mut [u8],
@@ -23,11 +25,12 @@ pub async fn run_steps(
     links: &mut Links,
     (dtype, op): (DataType, ReduceOp),
     position: &Position,
+    channel: usize,
     at: Where<'_>,
 ) -> Result<(), NodeError> {
     let mut source = input.map(|input| OutOfPlace::new(input, dtype));
     for (step, s) in program.iter().enumerate() {
-        position.in_step(step, s.recvs.iter().map(|r| r.peer));
+        position.in_step(channel, step, s.recvs.iter().map(|r| r.peer));
         run_program(
             std::slice::from_ref(s),
             work,
@@ -52,7 +55,7 @@ pub async fn run_steps(
             error: f.error,
             peer: f.peer,
         })?;
-        position.step_done();
+        position.step_done(channel);
     }
     if let Some(source) = source {
         source.finish(work);

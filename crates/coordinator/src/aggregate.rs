@@ -12,6 +12,8 @@ use wire::histogram;
 use wire::results::{Measured, PingPongRow};
 use wire::stats::{alg_bw, allreduce_bus_factor, slowest_rank_per_iteration, IterStats};
 
+use crate::cpu_use;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AggregateError {
     #[error("rank {rank} reported {got} timed iterations, the plan has {want}")]
@@ -25,7 +27,13 @@ pub enum AggregateError {
 }
 
 /// `reports[r]` is rank r's report; all are for the same algorithm, size and placement.
-pub fn measure(reports: &[Report], iters: usize, size: u64) -> Result<Measured, AggregateError> {
+/// `cores[r]`: the cores rank r was given, to judge whether its CPU set the number.
+pub fn measure(
+    reports: &[Report],
+    iters: usize,
+    size: u64,
+    cores: &[f64],
+) -> Result<Measured, AggregateError> {
     let mut merged = histogram::new();
     let mut per_rank_us = Vec::with_capacity(reports.len());
     for (rank, r) in reports.iter().enumerate() {
@@ -70,6 +78,8 @@ pub fn measure(reports: &[Report], iters: usize, size: u64) -> Result<Measured, 
         .iter()
         .map(|r| r.nwrong)
         .try_fold(0u64, |acc, w| w.map(|w| acc + w));
+    let rank_cpu: Vec<_> = reports.iter().map(cpu_use::rank_cpu).collect();
+    let cpu_bound_ranks = cpu_use::cpu_bound_ranks(&rank_cpu, cores);
     Ok(Measured {
         time,
         alg_bw: algbw,
@@ -81,6 +91,8 @@ pub fn measure(reports: &[Report], iters: usize, size: u64) -> Result<Measured, 
             error: e.to_string(),
         })?,
         rank_mean_us,
+        rank_cpu,
+        cpu_bound_ranks,
     })
 }
 
@@ -134,6 +146,9 @@ mod tests {
             iter_ns,
             histogram: histogram::to_base64(&h).unwrap(),
             nwrong,
+            channels: 1,
+            cpu_ns: vec![0],
+            sent_bytes: 0,
         }
     }
 
@@ -146,6 +161,7 @@ mod tests {
             ],
             2,
             1000,
+            &[],
         )
         .unwrap();
         // Rank means 2.5 us and 2.5 us; the slowest rank per iteration takes 3 us and 4 us.
@@ -182,10 +198,10 @@ mod tests {
 
     #[test]
     fn unchecked_is_none_and_short_reports_are_errors() {
-        let m = measure(&[report(vec![1000], None)], 1, 8).unwrap();
+        let m = measure(&[report(vec![1000], None)], 1, 8, &[]).unwrap();
         assert_eq!(m.nwrong, None);
         assert_eq!(
-            measure(&[report(vec![1000], None)], 2, 8),
+            measure(&[report(vec![1000], None)], 2, 8, &[]),
             Err(AggregateError::IterationCount {
                 rank: 0,
                 got: 1,

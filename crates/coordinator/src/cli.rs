@@ -145,6 +145,18 @@ pub struct RunArgs {
     /// small all-reduces when ranks share cores; it costs CPU only while a rank waits.
     #[arg(long = "poll-us", default_value_t = 500)]
     pub poll_us: u32,
+    /// Channels per rank, or 'auto': each its own UDP socket, QUIC endpoint, connection to
+    /// every peer and thread, carrying its own part of the buffer (as NCCL's channels), so a
+    /// rank's data plane can use as many cores. auto: the cores each rank was given (its
+    /// machine's CPUs it may run on, shared among the ranks there, within its cgroup's quota),
+    /// 1 to 16.
+    #[arg(long = "channels", default_value = "auto")]
+    pub channels: String,
+    /// The fewest bytes of the buffer a size gives each channel: smaller sizes run on fewer
+    /// channels (at least one), where more lanes would add only per-message costs. K, M
+    /// suffixes.
+    #[arg(long = "channel-min-bytes", default_value = "64K")]
+    pub channel_min_bytes: String,
     /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]

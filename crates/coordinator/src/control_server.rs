@@ -66,6 +66,9 @@ async fn admit(
             data_addr,
             host,
             pid,
+            cpus,
+            machine,
+            cpu_quota,
         } = msg
         else {
             return Err("first message was not a registration".to_string());
@@ -94,6 +97,10 @@ async fn admit(
                 host,
                 pid,
                 data_addr,
+                // Checked when the message was decoded.
+                cpus: wire::cpus::parse(&cpus).unwrap_or_default(),
+                machine,
+                cpu_quota,
                 conn: conn.clone(),
                 send,
             },

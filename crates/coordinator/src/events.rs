@@ -11,6 +11,10 @@ pub struct Registered {
     pub host: String,
     pub pid: u32,
     pub data_addr: String,
+    /// The CPUs it may run on, parsed from its registration.
+    pub cpus: std::collections::BTreeSet<u32>,
+    pub machine: String,
+    pub cpu_quota: Option<f64>,
     pub conn: Connection,
     pub send: SendStream,
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 
+use crate::channels::ChannelCount;
 use crate::cli::RunArgs;
 use crate::launcher::cluster_args::{default_nodes, ClusterOptions};
 use crate::launcher::faults::{Fault, FaultKind};
@@ -43,6 +44,10 @@ pub struct RunOptions {
     pub no_encryption: bool,
     /// `--poll-us`: how long a node polls for the next message before sleeping.
     pub poll_us: u32,
+    /// `--channels`: how many channels (sockets, endpoints, threads) each rank opens.
+    pub channels: ChannelCount,
+    /// `--channel-min-bytes`: the fewest bytes of a buffer a size gives each channel.
+    pub channel_min_bytes: u64,
     /// Set by a launcher that builds a fabric with shaped uplinks.
     pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
@@ -138,6 +143,12 @@ impl RunOptions {
                 ),
             ));
         }
+        let channels: ChannelCount = a
+            .channels
+            .parse()
+            .map_err(|e: String| bad("--channels", e))?;
+        let channel_min_bytes = parse_size(&a.channel_min_bytes)
+            .map_err(|e| bad("--channel-min-bytes", e.to_string()))?;
         if a.iters == 0 || a.iters > wire::control::MAX_ITERS {
             return Err(bad(
                 "-n/--iters",
@@ -316,6 +327,8 @@ impl RunOptions {
             mtu: a.mtu,
             no_encryption: a.no_encryption,
             poll_us: a.poll_us,
+            channels,
+            channel_min_bytes,
             uplink_rate_bps: None,
             topology,
             netns_groups,

@@ -42,6 +42,7 @@ use crate::launcher::{LaunchContext, Launcher, NodeProcess};
 use crate::options::RunOptions;
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
+use crate::channels::{channels, cores_given, RankCpus};
 use crate::progress::Progress;
 use crate::{clock, transport};
 
@@ -79,6 +80,8 @@ struct Orchestrator {
     tick: tokio::time::Interval,
     /// When the nodes were last sent a heartbeat.
     last_beat: Instant,
+    /// The cores each rank was given (see [`crate::channels::cores_given`]), once registered.
+    cores: Vec<f64>,
 }
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
@@ -165,6 +168,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         faults: FaultRunner::new(opts.faults.clone(), launcher.link_control()),
         liveness: Liveness::new(p, Instant::now()),
         last_beat: Instant::now(),
+        cores: Vec::new(),
         tick: {
             let mut t = tokio::time::interval(wait::TICK);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -249,6 +253,8 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             grid: has(Algorithm::Torus2d)
                 .then(|| torus2d::grid(p, b).ok())
                 .flatten(),
+            channels: None,
+            channel_min_bytes: Some(opts.channel_min_bytes),
         },
         results: Vec::new(),
         failure: None,
@@ -259,6 +265,15 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
 impl Orchestrator {
     async fn drive(&mut self, params: wire::control::TransportParams) -> Result<(), RunFailure> {
         self.register().await?;
+        let rank_cpus: Vec<RankCpus> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|s| s.cpus.clone())
+            .collect();
+        self.cores = cores_given(&rank_cpus);
+        let count = channels(self.opts.channels, &self.cores);
+        self.open_channels(count).await?;
         let hosts: Vec<RankHost> = self
             .slots
             .iter()
@@ -269,16 +284,20 @@ impl Orchestrator {
                     host: s.host.clone(),
                     pid: s.pid,
                     data_addr: s.data_addr.clone(),
+                    data_addrs: s.data_addrs.clone(),
+                    cpus: Some(wire::cpus::format(&s.cpus.cpus)),
+                    cores: self.cores.get(rank).copied(),
                 })
             })
             .collect();
         self.writer.file.config.hosts = hosts;
+        self.writer.file.config.channels = Some(count);
         self.writer
             .flush()
             .map_err(|e| RunFailure::new(format!("writing results: {e:#}")))?;
         print!("{}", table::run_header(&self.writer.file.config));
 
-        let plan = self.plan(params);
+        let plan = self.plan(params, count);
         self.broadcast(&FromCoordinator::Plan(plan))?;
         // Nodes send Ready once their data plane is up and then go straight to the first
         // barrier, which is released only when every rank has arrived; so the sweep's loop
@@ -290,7 +309,7 @@ impl Orchestrator {
         self.broadcast(&FromCoordinator::Done)
     }
 
-    fn plan(&self, transport: wire::control::TransportParams) -> Plan {
+    fn plan(&self, transport: wire::control::TransportParams, channels: u32) -> Plan {
         let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
         Plan {
             run_id: self.run_id.clone(),
@@ -301,7 +320,7 @@ impl Orchestrator {
                 .enumerate()
                 .map(|(rank, s)| PeerInfo {
                     rank: rank as u32,
-                    data_addr: s.as_ref().map(|s| s.data_addr.clone()).unwrap_or_default(),
+                    data_addrs: s.as_ref().map(|s| s.data_addrs.clone()).unwrap_or_default(),
                     cert_der_b64: b64(&self.creds.ranks[rank].cert_der),
                 })
                 .collect(),
@@ -316,6 +335,8 @@ impl Orchestrator {
             transport,
             pingpong: self.opts.pingpong,
             poll_us: self.opts.poll_us,
+            channels,
+            channel_min_bytes: self.opts.channel_min_bytes,
         }
     }
 }

@@ -313,9 +313,17 @@ impl Orchestrator {
 
     /// Registration timed out: the ranks that did not register are named.
     pub(super) fn unregistered(&self, missing: &[usize], limit: Duration) -> RunFailure {
-        let text = format!("did not register within {}", secs(limit));
+        self.missing_within(missing, &format!("did not register within {}", secs(limit)))
+    }
+
+    pub(super) fn channels_not_open(&self, missing: &[usize], limit: Duration) -> RunFailure {
+        let text = format!("did not open its channels within {}", secs(limit));
+        self.missing_within(missing, &text)
+    }
+
+    fn missing_within(&self, missing: &[usize], text: &str) -> RunFailure {
         match missing {
-            [one] => self.blame(*one, &text),
+            [one] => self.blame(*one, text),
             many => RunFailure::new(format!("{} {text}", rank_list(many))),
         }
     }

@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use tracing::warn;
+use wire::{FromCoordinator, FromNode};
 
 use super::failure::RunFailure;
 use super::wait::Deadline;
 use super::{Orchestrator, Slot};
+use crate::channels::RankCpus;
 use crate::events::{Event, Registered};
 
 impl Orchestrator {
@@ -34,6 +36,9 @@ impl Orchestrator {
                         host,
                         pid,
                         data_addr,
+                        cpus,
+                        machine,
+                        cpu_quota,
                         conn,
                         send,
                     } = *reg;
@@ -47,7 +52,47 @@ impl Orchestrator {
                     }
                     registered.insert(rank);
                     self.liveness.heard(rank, Instant::now());
-                    self.slots[rank] = Some(Slot::new(host, pid, data_addr, conn, send));
+                    let cpus = RankCpus {
+                        machine,
+                        cpus,
+                        quota: cpu_quota,
+                    };
+                    self.slots[rank] = Some(Slot::new(host, pid, data_addr, cpus, conn, send));
+                }
+                Some(Event::Node { rank, msg }) => {
+                    return Err(self.blame(rank, &format!("sent {msg:?} before the plan")))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks every rank to open `count` channels and waits until each has said where they are.
+    pub(super) async fn open_channels(&mut self, count: u32) -> Result<(), RunFailure> {
+        self.broadcast(&FromCoordinator::OpenChannels { count })?;
+        let mut open = BTreeSet::new();
+        while open.len() < self.nranks {
+            let waiting = |o: &Self, limit: Duration| o.channels_not_open(&o.missing(&open), limit);
+            let ev = self
+                .next_event(Deadline::Fixed(self.opts.cluster.setup_timeout, &waiting))
+                .await?;
+            match self.common(ev)? {
+                Some(Event::Node {
+                    rank,
+                    msg: FromNode::Channels { addrs },
+                }) => {
+                    if addrs.len() != count as usize {
+                        return Err(self.blame(
+                            rank,
+                            &format!("opened {} channels, it was asked for {count}", addrs.len()),
+                        ));
+                    }
+                    if let Some(slot) = self.slots[rank].as_mut() {
+                        slot.data_addr = addrs[0].clone();
+                        slot.data_addrs = addrs;
+                    }
+                    open.insert(rank);
                 }
                 Some(Event::Node { rank, msg }) => {
                     return Err(self.blame(rank, &format!("sent {msg:?} before the plan")))

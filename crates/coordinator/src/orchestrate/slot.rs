@@ -9,12 +9,18 @@ use tokio::sync::mpsc;
 use wire::control::{FromCoordinator, HEARTBEAT_INTERVAL_MS};
 
 use super::failure::RunFailure;
+use crate::channels::RankCpus;
 use super::Orchestrator;
 
 pub(super) struct Slot {
     pub host: String,
     pub pid: u32,
+    /// Where its control connection comes from, until its channels are open; then channel 0's
+    /// data-plane address.
     pub data_addr: String,
+    /// Every channel's data-plane address, once open.
+    pub data_addrs: Vec<String>,
+    pub cpus: RankCpus,
     pub conn: quinn::Connection,
     out: mpsc::UnboundedSender<FromCoordinator>,
 }
@@ -24,6 +30,7 @@ impl Slot {
         host: String,
         pid: u32,
         data_addr: String,
+        cpus: RankCpus,
         conn: quinn::Connection,
         mut send: quinn::SendStream,
     ) -> Slot {
@@ -41,6 +48,8 @@ impl Slot {
             host,
             pid,
             data_addr,
+            data_addrs: Vec::new(),
+            cpus,
             conn,
             out,
         }

@@ -117,6 +117,8 @@ impl Orchestrator {
         reports: &mut HashMap<(Algorithm, u64, Placement), Vec<Option<Report>>>,
     ) -> Result<ResultRow, RunFailure> {
         let iters = self.opts.iters as usize;
+        let cores = &self.cores;
+        let mut channels = None;
         let mut take = |pl: Placement| -> Result<_, RunFailure> {
             let list: Vec<Report> = reports
                 .remove(&(algo, size, pl))
@@ -124,7 +126,8 @@ impl Orchestrator {
                 .into_iter()
                 .flatten()
                 .collect();
-            measure(&list, iters, size).map_err(|e| RunFailure {
+            channels = list.iter().map(|r| r.channels).max();
+            measure(&list, iters, size, cores).map_err(|e| RunFailure {
                 message: e.to_string(),
                 algorithm: Some(algo),
                 size: Some(size),
@@ -142,6 +145,7 @@ impl Orchestrator {
             dtype: self.opts.dtype,
             redop: self.opts.op,
             root: -1,
+            channels,
             link_efficiency: link.map(|bps| out_of_place.bus_bw * 8e9 / bps),
             out_of_place,
             in_place,
@@ -165,6 +169,9 @@ impl Orchestrator {
             pr.println(table::table_header(row.algorithm.name()).trim_end());
         }
         pr.println(&table::row(&row));
+        if let Some(warning) = table::cpu_warning(&row, &self.cores) {
+            pr.println(&warning);
+        }
         let last_size = self.opts.sizes.last() == Some(&row.size);
         pr.step(&format!(
             "{} {}",

@@ -28,15 +28,34 @@ pub fn run_header(cfg: &RunConfig) -> String {
              handshake, to attribute the cipher's cost; not comparable with encrypted runs"
         );
     }
-    let _ = writeln!(s, "#\n# Using devices");
-    for h in &cfg.hosts {
+    if let Some(channels) = cfg.channels {
         let _ = writeln!(
             s,
-            "#  Rank {:>2} Group  0 Pid {:>7} on {:>10} device  0 [{}] quic",
+            "# Channels: {channels} per rank (each its own socket, QUIC endpoint and thread); a size runs on as many as give each at least {} bytes",
+            cfg.channel_min_bytes.unwrap_or(0)
+        );
+    }
+    let _ = writeln!(s, "#\n# Using devices");
+    for h in &cfg.hosts {
+        let cores = h
+            .cores
+            .map(|c| format!(" cores {c:.2}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "#  Rank {:>2} Group  0 Pid {:>7} on {:>10} device  0 [{}] quic{cores}",
             h.rank, h.pid, h.host, h.data_addr
         );
     }
     s
+}
+
+/// The comment under a row that a rank's CPU, not the network, set (see [`crate::cpu_use`]);
+/// out of place judged first.
+pub fn cpu_warning(r: &ResultRow, cores: &[f64]) -> Option<String> {
+    let channels = r.channels.unwrap_or(1);
+    crate::cpu_use::warning(&r.out_of_place.rank_cpu, cores, channels)
+        .or_else(|| crate::cpu_use::warning(&r.in_place.rank_cpu, cores, channels))
 }
 
 pub fn table_header(algorithm: &str) -> String {

@@ -1,0 +1,371 @@
+//! What a channel does in a measurement: its part of the input and work buffers, the schedule
+//! of its part, the timed iterations, the check, and the ping-pong's round trips.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use topologies::channels::part;
+use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule};
+use wire::control::Placement;
+
+use crate::control::Position;
+use crate::datalink::Links;
+use crate::host::thread_cpu_time;
+use crate::steps::run_steps;
+use crate::NodeError;
+
+/// One algorithm, size and placement, as every channel it runs on sees it.
+pub struct Measure {
+    pub algorithm: Algorithm,
+    pub nranks: usize,
+    /// Elements of the whole buffer.
+    pub count: usize,
+    /// Channels this size runs on; the buffer is cut into as many parts.
+    pub channels: usize,
+    pub placement: Placement,
+    pub dtype: DataType,
+    pub op: ReduceOp,
+    pub build: BuildOptions,
+    pub warmup_iters: u32,
+    pub iters: u32,
+    /// Where the channels meet at the end of every iteration: an iteration is over when every
+    /// part is.
+    pub iteration_end: tokio::sync::Barrier,
+}
+
+/// One round trip of the ping-pong at one size.
+pub struct PingPong {
+    pub nranks: usize,
+    /// Elements of the whole buffer.
+    pub count: usize,
+    pub channels: usize,
+    pub dtype: DataType,
+    pub op: ReduceOp,
+    pub size: u64,
+    pub iteration: u32,
+}
+
+/// One channel's warm-up and timed iterations.
+pub struct Timed {
+    /// When the channel began the first iteration.
+    pub start: Instant,
+    /// When each iteration (warm-up ones first) ended.
+    pub ends: Vec<Instant>,
+    /// CPU time of the channel's thread over the timed iterations.
+    pub cpu: Duration,
+    /// Bytes the channel sends per iteration.
+    pub sent_bytes: u64,
+}
+
+/// A channel's part of the input and of the work buffer, and the schedule of its part.
+#[derive(Default)]
+pub struct ChannelBuffers {
+    input: Vec<u8>,
+    /// The part and data type `input` holds.
+    filled: Option<(Range<usize>, DataType)>,
+    work: Vec<u8>,
+    schedule: Option<(ScheduleKey, Schedule)>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct ScheduleKey {
+    algorithm: Algorithm,
+    nranks: usize,
+    count: usize,
+    elem_size: usize,
+    build: BuildOptions,
+}
+
+/// Elements per block of the input pattern: a multiple of its period, so every block starts
+/// where the pattern does.
+const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
+
+impl ChannelBuffers {
+    /// Makes the input hold `part` of rank `me`'s input, and the work buffer as long.
+    fn prepare(&mut self, dtype: DataType, me: usize, part: &Range<usize>) {
+        if self.filled.as_ref() != Some(&(part.clone(), dtype)) {
+            fill_part(dtype, me, part, &mut self.input);
+            self.filled = Some((part.clone(), dtype));
+        }
+        self.work.resize(self.input.len(), 0);
+    }
+
+    /// The schedule of `count` elements (built once per shape and reused).
+    fn schedule(&mut self, key: ScheduleKey) -> Result<&Schedule, NodeError> {
+        if self.schedule.as_ref().map(|(k, _)| *k) != Some(key) {
+            let s = key
+                .algorithm
+                .build(key.nranks, key.count, key.elem_size, &key.build)
+                .map_err(|e| NodeError::Schedule(e.to_string()))?;
+            self.schedule = Some((key, s));
+        }
+        match &self.schedule {
+            Some((_, s)) => Ok(s),
+            None => Err(NodeError::Schedule("no schedule".into())),
+        }
+    }
+
+    pub async fn timed(
+        &mut self,
+        m: &Measure,
+        links: &mut Links,
+        position: &Position,
+        channel: usize,
+        me: usize,
+    ) -> Result<Timed, NodeError> {
+        let part = part(m.count, m.channels, channel);
+        self.prepare(m.dtype, me, &part);
+        let key = shape(m, part.len());
+        self.schedule(key)?;
+        let ChannelBuffers {
+            input,
+            work,
+            schedule,
+            ..
+        } = self;
+        let Some((_, schedule)) = schedule else {
+            return Err(NodeError::Schedule("no schedule".into()));
+        };
+        let program = &schedule.programs[me];
+        let sent_bytes: u64 = program
+            .iter()
+            .flat_map(|s| &s.sends)
+            .map(|s| (s.range.len() * m.dtype.size()) as u64)
+            .sum();
+        // Out of place every iteration reads the input afresh, where it has not written `work`
+        // yet (no copy of the input first). In place the iterations reduce their own results,
+        // as nccl-tests' do; only the check runs on the input.
+        let source = (m.placement == Placement::OutOfPlace).then_some(&input[..]);
+        if source.is_none() {
+            work.copy_from_slice(input);
+        }
+        let total = m.warmup_iters + m.iters;
+        let mut ends = Vec::with_capacity(total as usize);
+        let start = Instant::now();
+        let mut cpu_start = thread_cpu_time();
+        for it in 0..total {
+            if it == m.warmup_iters {
+                cpu_start = thread_cpu_time();
+            }
+            let at = || context(m.algorithm, m.count, m.dtype, m.placement, me, it, channel, m.channels);
+            run_steps(
+                program,
+                work,
+                source,
+                links,
+                (m.dtype, m.op),
+                position,
+                channel,
+                &at,
+            )
+            .await?;
+            if m.channels > 1 {
+                m.iteration_end.wait().await;
+            }
+            ends.push(Instant::now());
+        }
+        Ok(Timed {
+            start,
+            ends,
+            cpu: thread_cpu_time().saturating_sub(cpu_start),
+            sent_bytes,
+        })
+    }
+
+    /// One iteration from the input, untimed, and the wrong elements of this channel's part.
+    pub async fn check(
+        &mut self,
+        m: &Measure,
+        links: &mut Links,
+        position: &Position,
+        channel: usize,
+        me: usize,
+    ) -> Result<u64, NodeError> {
+        let part = part(m.count, m.channels, channel);
+        self.prepare(m.dtype, me, &part);
+        self.schedule(shape(m, part.len()))?;
+        let ChannelBuffers {
+            input,
+            work,
+            schedule,
+            ..
+        } = self;
+        let Some((_, schedule)) = schedule else {
+            return Err(NodeError::Schedule("no schedule".into()));
+        };
+        let source = match m.placement {
+            Placement::InPlace => {
+                work.copy_from_slice(input);
+                None
+            }
+            // Out of place, what the timed iterations left would pass the check by itself:
+            // poison it, so a part the program neither wrote nor took from the input is wrong.
+            Placement::OutOfPlace => {
+                work.fill(0xFF);
+                Some(&input[..])
+            }
+        };
+        let total = m.warmup_iters + m.iters;
+        let at = || context(m.algorithm, m.count, m.dtype, m.placement, me, total, channel, m.channels);
+        run_steps(
+            &schedule.programs[me],
+            work,
+            source,
+            links,
+            (m.dtype, m.op),
+            position,
+            channel,
+            &at,
+        )
+        .await?;
+        Ok(count_wrong(m.dtype, m.op, m.nranks, part.start, work).await)
+    }
+
+    /// One round trip of the ping-pong over this channel's part.
+    pub async fn pingpong(
+        &mut self,
+        pp: &PingPong,
+        links: &mut Links,
+        position: &Position,
+        channel: usize,
+        me: usize,
+    ) -> Result<(Instant, Instant), NodeError> {
+        let part = part(pp.count, pp.channels, channel);
+        let bytes = part.len() * pp.dtype.size();
+        if self.work.len() < bytes {
+            self.work.resize(bytes, 0);
+        }
+        let schedule = pingpong::schedule(pp.nranks, part.len());
+        let at = || {
+            let mut s = format!(
+                "rank {me}: ping-pong {} bytes iteration {}",
+                pp.size, pp.iteration
+            );
+            if pp.channels > 1 {
+                s.push_str(&format!(" channel {channel}"));
+            }
+            s
+        };
+        let start = Instant::now();
+        run_steps(
+            &schedule.programs[me],
+            &mut self.work[..bytes],
+            None,
+            links,
+            (pp.dtype, pp.op),
+            position,
+            channel,
+            &at,
+        )
+        .await?;
+        Ok((start, Instant::now()))
+    }
+}
+
+fn shape(m: &Measure, count: usize) -> ScheduleKey {
+    ScheduleKey {
+        algorithm: m.algorithm,
+        nranks: m.nranks,
+        count,
+        elem_size: m.dtype.size(),
+        build: m.build,
+    }
+}
+
+/// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
+/// iteration 3", and the channel when the size runs on more than one.
+#[allow(clippy::too_many_arguments)]
+fn context(
+    algorithm: Algorithm,
+    count: usize,
+    dtype: DataType,
+    placement: Placement,
+    me: usize,
+    iteration: u32,
+    channel: usize,
+    channels: usize,
+) -> String {
+    let placement = match placement {
+        Placement::OutOfPlace => "out-of-place",
+        Placement::InPlace => "in-place",
+    };
+    let mut s = format!(
+        "rank {me}: {algorithm} {} bytes {placement} iteration {iteration}",
+        count * dtype.size()
+    );
+    if channels > 1 {
+        s.push_str(&format!(" channel {channel}"));
+    }
+    s
+}
+
+/// Rank `me`'s input over `part`: one block of the pattern, then copies of it (the pattern
+/// repeats), so a large buffer is made at memcpy speed rather than element by element.
+fn fill_part(dtype: DataType, me: usize, part: &Range<usize>, input: &mut Vec<u8>) {
+    let block = part.start..part.start + part.len().min(PATTERN_BLOCK);
+    pattern::fill_part_into(dtype, me, block, input);
+    let want = part.len() * dtype.size();
+    let block = input.len();
+    input.reserve(want - block);
+    while input.len() < want {
+        let n = (want - input.len()).min(block);
+        input.extend_from_within(..n);
+    }
+}
+
+/// nccl-tests' #wrong over a part that starts at element `first`, a block at a time, yielding
+/// between blocks so that QUIC's keep-alives go on while a large buffer is checked.
+async fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, first: usize, work: &[u8]) -> u64 {
+    let mut wrong = 0;
+    for (i, block) in work.chunks(PATTERN_BLOCK * dtype.size()).enumerate() {
+        wrong += pattern::count_wrong_from(dtype, op, nranks, first + i * PATTERN_BLOCK, block);
+        tokio::task::yield_now().await;
+    }
+    wrong
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_filled_a_block_at_a_time_is_that_part_of_the_input() {
+        for (start, len) in [
+            (0, 0),
+            (0, 13),
+            (5, 12),
+            (7, PATTERN_BLOCK - 1),
+            (3, PATTERN_BLOCK),
+            (11, 2 * PATTERN_BLOCK + 7),
+        ] {
+            for dtype in [DataType::Float, DataType::Int64] {
+                let part = start..start + len;
+                let mut fast = Vec::new();
+                fill_part(dtype, 3, &part, &mut fast);
+                let mut slow = Vec::new();
+                pattern::fill_part_into(dtype, 3, part.clone(), &mut slow);
+                assert_eq!(fast, slow, "{part:?} {dtype:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_elements_are_counted_in_every_block_from_the_part_start() {
+        let rt = tokio::runtime::Builder::new_current_thread().build();
+        let Ok(rt) = rt else { return };
+        let (first, count) = (7, 2 * PATTERN_BLOCK + 5);
+        let table = pattern::expected_table(4, ReduceOp::Sum);
+        let mut sum = vec![0u8; count * 4];
+        for (i, c) in sum.chunks_exact_mut(4).enumerate() {
+            let v = table[(first + i) % pattern::PERIOD] as f32;
+            c.copy_from_slice(&v.to_ne_bytes());
+        }
+        let count_all = |s: &[u8]| rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, first, s));
+        assert_eq!(count_all(&sum), 0);
+        // Two wrong elements, in different blocks, and a trailing partial element.
+        sum[0] ^= 0xff;
+        sum[(PATTERN_BLOCK + 3) * 4] ^= 0xff;
+        sum.push(0);
+        assert_eq!(count_all(&sum), 3);
+    }
+}
