@@ -175,7 +175,11 @@ struct ChannelState {
 
 impl ChannelState {
     /// Runs jobs until told to close, the node stops, or the node drops its handle.
-    async fn serve(&mut self, mut jobs: mpsc::UnboundedReceiver<Job>, mut stop: watch::Receiver<bool>) {
+    async fn serve(
+        &mut self,
+        mut jobs: mpsc::UnboundedReceiver<Job>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             let job = tokio::select! {
                 biased;
@@ -271,7 +275,11 @@ impl ChannelState {
         .await?;
         links.set_poll(Duration::from_micros(u64::from(plan.poll_us)));
         refuse_latecomers(self.endpoint.clone());
-        debug!(channel = self.index, peers = peers.len(), "channel connected");
+        debug!(
+            channel = self.index,
+            peers = peers.len(),
+            "channel connected"
+        );
         self.links = Some(links);
         Ok(())
     }

@@ -131,16 +131,13 @@ impl ChannelSet {
     /// Closes every channel's connections (the peers are told) and waits for them, at most
     /// `limit`.
     pub async fn close(self, limit: Duration) {
-        let _ = tokio::time::timeout(limit, self.on(self.len(), |reply| Job::Close { reply })).await;
+        let _ =
+            tokio::time::timeout(limit, self.on(self.len(), |reply| Job::Close { reply })).await;
     }
 
     /// Gives the first `n` channels the job `make` builds, and collects their answers in
     /// channel order; the first failure of any channel ends the wait.
-    async fn on<T>(
-        &self,
-        n: usize,
-        make: impl Fn(Reply<T>) -> Job,
-    ) -> Result<Vec<T>, NodeError> {
+    async fn on<T>(&self, n: usize, make: impl Fn(Reply<T>) -> Job) -> Result<Vec<T>, NodeError> {
         let n = n.min(self.channels.len());
         let (tx, mut rx) = mpsc::unbounded_channel();
         for c in &self.channels[..n] {

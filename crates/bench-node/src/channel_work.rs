@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use topologies::channels::part;
 use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule};
 use wire::control::Placement;
@@ -60,7 +61,8 @@ pub struct Timed {
 /// A channel's part of the input and of the work buffer, and the schedule of its part.
 #[derive(Default)]
 pub struct ChannelBuffers {
-    input: Vec<u8>,
+    /// Shared, so that sends of parts of it need no copy (it does not change while filled).
+    input: Bytes,
     /// The part and data type `input` holds.
     filled: Option<(Range<usize>, DataType)>,
     work: Vec<u8>,
@@ -84,7 +86,13 @@ impl ChannelBuffers {
     /// Makes the input hold `part` of rank `me`'s input, and the work buffer as long.
     fn prepare(&mut self, dtype: DataType, me: usize, part: &Range<usize>) {
         if self.filled.as_ref() != Some(&(part.clone(), dtype)) {
-            fill_part(dtype, me, part, &mut self.input);
+            // Reuse the allocation when no earlier message still holds a piece of it.
+            let mut input = std::mem::take(&mut self.input)
+                .try_into_mut()
+                .map(Vec::from)
+                .unwrap_or_default();
+            fill_part(dtype, me, part, &mut input);
+            self.input = Bytes::from(input);
             self.filled = Some((part.clone(), dtype));
         }
         self.work.resize(self.input.len(), 0);
@@ -135,7 +143,7 @@ impl ChannelBuffers {
         // Out of place every iteration reads the input afresh, where it has not written `work`
         // yet (no copy of the input first). In place the iterations reduce their own results,
         // as nccl-tests' do; only the check runs on the input.
-        let source = (m.placement == Placement::OutOfPlace).then_some(&input[..]);
+        let source = (m.placement == Placement::OutOfPlace).then_some(&*input);
         if source.is_none() {
             work.copy_from_slice(input);
         }
@@ -147,7 +155,18 @@ impl ChannelBuffers {
             if it == m.warmup_iters {
                 cpu_start = thread_cpu_time();
             }
-            let at = || context(m.algorithm, m.count, m.dtype, m.placement, me, it, channel, m.channels);
+            let at = || {
+                context(
+                    m.algorithm,
+                    m.count,
+                    m.dtype,
+                    m.placement,
+                    me,
+                    it,
+                    channel,
+                    m.channels,
+                )
+            };
             run_steps(
                 program,
                 work,
@@ -202,11 +221,22 @@ impl ChannelBuffers {
             // poison it, so a part the program neither wrote nor took from the input is wrong.
             Placement::OutOfPlace => {
                 work.fill(0xFF);
-                Some(&input[..])
+                Some(&*input)
             }
         };
         let total = m.warmup_iters + m.iters;
-        let at = || context(m.algorithm, m.count, m.dtype, m.placement, me, total, channel, m.channels);
+        let at = || {
+            context(
+                m.algorithm,
+                m.count,
+                m.dtype,
+                m.placement,
+                me,
+                total,
+                channel,
+                m.channels,
+            )
+        };
         run_steps(
             &schedule.programs[me],
             work,
@@ -315,7 +345,13 @@ fn fill_part(dtype: DataType, me: usize, part: &Range<usize>, input: &mut Vec<u8
 
 /// nccl-tests' #wrong over a part that starts at element `first`, a block at a time, yielding
 /// between blocks so that QUIC's keep-alives go on while a large buffer is checked.
-async fn count_wrong(dtype: DataType, op: ReduceOp, nranks: usize, first: usize, work: &[u8]) -> u64 {
+async fn count_wrong(
+    dtype: DataType,
+    op: ReduceOp,
+    nranks: usize,
+    first: usize,
+    work: &[u8],
+) -> u64 {
     let mut wrong = 0;
     for (i, block) in work.chunks(PATTERN_BLOCK * dtype.size()).enumerate() {
         wrong += pattern::count_wrong_from(dtype, op, nranks, first + i * PATTERN_BLOCK, block);
@@ -360,7 +396,8 @@ mod tests {
             let v = table[(first + i) % pattern::PERIOD] as f32;
             c.copy_from_slice(&v.to_ne_bytes());
         }
-        let count_all = |s: &[u8]| rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, first, s));
+        let count_all =
+            |s: &[u8]| rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, first, s));
         assert_eq!(count_all(&sum), 0);
         // Two wrong elements, in different blocks, and a trailing partial element.
         sum[0] ^= 0xff;

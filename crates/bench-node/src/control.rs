@@ -103,11 +103,7 @@ impl Position {
 
     pub fn snapshot(&self) -> Heartbeat {
         let w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let behind = w
-            .channels
-            .iter()
-            .flatten()
-            .min_by_key(|(step, _)| *step);
+        let behind = w.channels.iter().flatten().min_by_key(|(step, _)| *step);
         Heartbeat {
             epoch: w.epoch,
             step: behind.map(|(step, _)| *step),

@@ -33,10 +33,30 @@ const MSG_HEADER: usize = 12;
 /// QUIC application error code sent when a connection is refused.
 pub const REFUSED: u32 = 0x43;
 
+/// A piece of a message: bytes to copy, or bytes shared as they are (the input, or a message
+/// received earlier that is forwarded unchanged), which are sent without a copy.
+pub enum Part<'a> {
+    Copy(&'a [u8]),
+    Shared(Bytes),
+}
+
+impl Part<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Part::Copy(b) => b.len(),
+            Part::Shared(b) => b.len(),
+        }
+    }
+}
+
 /// The sending half of a link: the messages queued and not yet taken by the stream.
 struct Outbox {
     stream: SendStream,
     queued: VecDeque<Bytes>,
+    /// Where copied parts and headers are written. Each message's copies are split off it;
+    /// once QUIC has released them all (acknowledged), the next message reuses the same memory
+    /// instead of a fresh allocation, whose pages the kernel would fault in and zero.
+    arena: BytesMut,
     seq: u32,
     /// Why the stream failed; every later send to this peer reports it.
     error: Option<String>,
@@ -272,6 +292,7 @@ impl Links {
                 Outbox {
                     stream: send,
                     queued: VecDeque::new(),
+                    arena: BytesMut::new(),
                     seq: 0,
                     error: None,
                 },
@@ -293,8 +314,8 @@ impl Links {
         self.poll = poll;
     }
 
-    /// Queues one message for `peer` whose payload is `parts` in order (copied); returns at once.
-    pub fn send(&mut self, peer: usize, parts: &[&[u8]]) -> Result<(), String> {
+    /// Queues one message for `peer` whose payload is `parts` in order; returns at once.
+    pub fn send(&mut self, peer: usize, parts: &[Part<'_>]) -> Result<(), String> {
         let out = self
             .outboxes
             .get_mut(&peer)
@@ -302,25 +323,47 @@ impl Links {
         if let Some(e) = &out.error {
             return Err(e.clone());
         }
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        let mut message = BytesMut::with_capacity(MSG_HEADER + len);
-        message.put_u32(out.seq);
-        message.put_u64(len as u64);
+        let len: usize = parts.iter().map(Part::len).sum();
+        let copied: usize = parts
+            .iter()
+            .map(|p| match p {
+                Part::Copy(b) => b.len(),
+                Part::Shared(_) => 0,
+            })
+            .sum();
+        let arena = &mut out.arena;
+        arena.reserve(MSG_HEADER + copied);
+        arena.put_u32(out.seq);
+        arena.put_u64(len as u64);
         for part in parts {
-            message.put_slice(part);
+            match part {
+                Part::Copy(b) => arena.put_slice(b),
+                Part::Shared(b) => {
+                    if !arena.is_empty() {
+                        out.queued.push_back(arena.split().freeze());
+                    }
+                    if !b.is_empty() {
+                        out.queued.push_back(b.clone());
+                    }
+                }
+            }
+        }
+        if !arena.is_empty() {
+            out.queued.push_back(arena.split().freeze());
         }
         out.seq = out.seq.wrapping_add(1);
-        out.queued.push_back(message.freeze());
         Ok(())
     }
 
     /// Receives the next message from `peer` into `dst`, applying it as it arrives, and writes
-    /// the queued sends meanwhile.
+    /// the queued sends meanwhile. With `keep`, the message's bytes are also kept there as
+    /// they arrived (shared, not copied), to be forwarded.
     pub async fn recv_into(
         &mut self,
         peer: usize,
         dst: &mut [u8],
         mut applier: Applier<'_>,
+        mut keep: Option<&mut Vec<Bytes>>,
     ) -> Result<(), String> {
         let Links {
             outboxes,
@@ -357,6 +400,9 @@ impl Links {
                 .ok_or_else(|| "stream ended mid-message".to_string())?;
             applier.apply(dst, &chunk.bytes);
             remaining -= chunk.bytes.len();
+            if let Some(kept) = keep.as_deref_mut() {
+                kept.push(chunk.bytes);
+            }
         }
         Ok(())
     }

@@ -1,33 +1,37 @@
 //! The network executor: runs one rank's program of a schedule over the data-plane links.
 //!
-//! It follows the step semantics documented on `topologies::Step`: a step's sends are copied out
-//! of the buffer when the step begins and queued (never blocking), then its receives are
+//! It follows the step semantics documented on `topologies::Step`: a step's sends are taken from
+//! the buffer as it was when the step began and queued (never blocking), then its receives are
 //! applied in order, each reduced or copied chunk by chunk as its bytes arrive, while the queued
 //! sends are written out meanwhile. What is still queued when the program ends is written by
 //! [`Links::flush`](crate::datalink::Links::flush). The same loop runs every algorithm.
 //!
-//! Out of place, the loop reads the input where the iteration has not written the buffer yet
-//! ([`OutOfPlace`]) instead of copying the input into the buffer first.
+//! A send copies only what may change before QUIC has sent it. Out of place, the loop reads the
+//! input where the iteration has not written the buffer yet ([`OutOfPlace`]) instead of copying
+//! the input into the buffer first, and sends those parts of the input as they are (it never
+//! changes). A range that the step before copied in unchanged and that this step sends on (a
+//! ring's all-gather, a tree's broadcast) goes out as the bytes that arrived ([`Forwarding`]).
 
 use std::ops::Range;
 
-use topologies::{DataType, ReduceOp, Step};
+use bytes::Bytes;
+use topologies::{DataType, RecvAction, ReduceOp, Step};
 
 use crate::apply::Applier;
-use crate::datalink::Links;
+use crate::datalink::{Links, Part};
 use crate::unwritten::Unwritten;
 
 /// An out-of-place iteration's input, and the elements of the buffer it has not written yet
 /// (which stand for the input until it does).
 pub struct OutOfPlace<'a> {
-    input: &'a [u8],
+    input: &'a Bytes,
     unwritten: Unwritten,
     esize: usize,
 }
 
 impl<'a> OutOfPlace<'a> {
     /// An iteration that has written nothing yet, over `input` (the whole buffer's worth).
-    pub fn new(input: &'a [u8], dtype: DataType) -> Self {
+    pub fn new(input: &'a Bytes, dtype: DataType) -> Self {
         let esize = dtype.size();
         OutOfPlace {
             input,
@@ -46,6 +50,29 @@ impl<'a> OutOfPlace<'a> {
     }
 }
 
+/// The messages the last step copied into the buffer, as they arrived, by element range: what
+/// the buffer holds there until a receive writes over it.
+#[derive(Default)]
+pub struct Forwarding {
+    received: Vec<(Range<usize>, Vec<Bytes>)>,
+}
+
+impl Forwarding {
+    /// The bytes that arrived for exactly `range`, if the buffer still holds them there.
+    fn take(&self, range: &Range<usize>) -> Option<&[Bytes]> {
+        self.received
+            .iter()
+            .rev()
+            .find(|(r, _)| r == range)
+            .map(|(_, b)| b.as_slice())
+    }
+}
+
+/// Drops what was kept for any range that `range` overlaps: the buffer no longer holds it.
+fn overwritten(kept: &mut Vec<(Range<usize>, Vec<Bytes>)>, range: &Range<usize>) {
+    kept.retain(|(r, _)| r.end <= range.start || range.end <= r.start);
+}
+
 fn bytes(elements: &Range<usize>, esize: usize) -> Range<usize> {
     elements.start * esize..elements.end * esize
 }
@@ -60,10 +87,12 @@ pub struct StepFailure {
 }
 
 /// Runs `program` over `buf`; out of place, `source` says where the input still stands in for it.
+/// `forwarding` carries what a step received to the next; a fresh one for each iteration.
 pub async fn run_program(
     program: &[Step],
     buf: &mut [u8],
     mut source: Option<&mut OutOfPlace<'_>>,
+    forwarding: &mut Forwarding,
     links: &mut Links,
     dtype: DataType,
     op: ReduceOp,
@@ -71,20 +100,29 @@ pub async fn run_program(
     let esize = dtype.size();
     for (step, s) in program.iter().enumerate() {
         for send in &s.sends {
-            // In place (no source) the message is one slice: no list of parts to allocate.
-            let sent = match source.as_deref() {
-                None => links.send(send.peer, &[&buf[bytes(&send.range, esize)]]),
-                Some(src) => {
-                    let parts: Vec<&[u8]> = src
-                        .unwritten
-                        .split(send.range.clone())
-                        .into_iter()
-                        .map(|(r, unwritten)| {
-                            let from = if unwritten { src.input } else { &*buf };
-                            &from[bytes(&r, esize)]
-                        })
-                        .collect();
-                    links.send(send.peer, &parts)
+            let sent = if let Some(arrived) = forwarding.take(&send.range) {
+                let parts: Vec<Part<'_>> = arrived.iter().cloned().map(Part::Shared).collect();
+                links.send(send.peer, &parts)
+            } else {
+                match source.as_deref() {
+                    // In place the message is one slice of the buffer.
+                    None => links.send(send.peer, &[Part::Copy(&buf[bytes(&send.range, esize)])]),
+                    Some(src) => {
+                        let parts: Vec<Part<'_>> = src
+                            .unwritten
+                            .split(send.range.clone())
+                            .into_iter()
+                            .map(|(r, unwritten)| {
+                                let b = bytes(&r, esize);
+                                if unwritten {
+                                    Part::Shared(src.input.slice(b))
+                                } else {
+                                    Part::Copy(&buf[b])
+                                }
+                            })
+                            .collect();
+                        links.send(send.peer, &parts)
+                    }
                 }
             };
             sent.map_err(|error| StepFailure {
@@ -94,7 +132,9 @@ pub async fn run_program(
                 error,
             })?;
         }
+        let mut received = Vec::new();
         for recv in &s.recvs {
+            overwritten(&mut received, &recv.range);
             let mut applier = Applier::new(dtype, op, recv.action);
             if let Some(src) = source.as_deref() {
                 let offset = recv.range.start;
@@ -107,8 +147,10 @@ pub async fn run_program(
                 applier = applier.over_input(&src.input[bytes(&recv.range, esize)], unwritten);
             }
             let dst = &mut buf[bytes(&recv.range, esize)];
+            let mut kept = Vec::new();
+            let keep = (recv.action == RecvAction::Copy).then_some(&mut kept);
             links
-                .recv_into(recv.peer, dst, applier)
+                .recv_into(recv.peer, dst, applier, keep)
                 .await
                 .map_err(|error| StepFailure {
                     step,
@@ -116,10 +158,16 @@ pub async fn run_program(
                     waiting: true,
                     error,
                 })?;
+            if recv.action == RecvAction::Copy {
+                received.push((recv.range.clone(), kept));
+            }
             if let Some(src) = source.as_deref_mut() {
                 src.unwritten.mark_written(recv.range.clone());
             }
         }
+        // What this step copied in is what the next may forward; older messages are let go
+        // (keeping them would hold a second copy of the buffer).
+        forwarding.received = received;
     }
     Ok(())
 }

@@ -84,7 +84,8 @@ mod tests {
 
     #[test]
     fn the_allowed_list_is_read_from_the_status_text() {
-        let status = "Name:\tcollbench\nCpus_allowed:\tff\nCpus_allowed_list:\t0-7\nMems_allowed_list:\t0\n";
+        let status =
+            "Name:\tcollbench\nCpus_allowed:\tff\nCpus_allowed_list:\t0-7\nMems_allowed_list:\t0\n";
         assert_eq!(cpus_allowed_list(status).as_deref(), Some("0-7"));
         assert_eq!(cpus_allowed_list("Name:\tx\n"), None);
         assert_eq!(cpus_allowed_list("Cpus_allowed_list:\tgarbage\n"), None);

@@ -242,11 +242,14 @@ async fn sweep(
     let me = cfg.rank;
     let plan = Arc::new(plan);
     let peers = Arc::new(peers_in_plan(&plan, me)?);
-    channels
-        .connect(&plan, &peers, cfg.setup_timeout)
-        .await?;
+    channels.connect(&plan, &peers, cfg.setup_timeout).await?;
     control.send(FromNode::Ready {})?;
-    info!(rank = me, peers = peers.len(), channels = channels.len(), "data plane ready");
+    info!(
+        rank = me,
+        peers = peers.len(),
+        channels = channels.len(),
+        "data plane ready"
+    );
 
     let mut epoch = 0u64;
     for &algo in &plan.algorithms {

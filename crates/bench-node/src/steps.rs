@@ -3,11 +3,12 @@
 //! step and the peer. The all-reduce sweep and the ping-pong both time their iterations around
 //! this.
 
+use bytes::Bytes;
 use topologies::{DataType, ReduceOp, Step};
 
 use crate::control::Position;
 use crate::datalink::Links;
-use crate::execute::{run_program, OutOfPlace};
+use crate::execute::{run_program, Forwarding, OutOfPlace};
 use crate::NodeError;
 
 /// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
@@ -21,7 +22,7 @@ pub type Where<'a> = &'a dyn Fn() -> String;
 pub async fn run_steps(
     program: &[Step],
     work: &mut [u8],
-    input: Option<&[u8]>,
+    input: Option<&Bytes>,
     links: &mut Links,
     (dtype, op): (DataType, ReduceOp),
     position: &Position,
@@ -29,12 +30,14 @@ pub async fn run_steps(
     at: Where<'_>,
 ) -> Result<(), NodeError> {
     let mut source = input.map(|input| OutOfPlace::new(input, dtype));
+    let mut forwarding = Forwarding::default();
     for (step, s) in program.iter().enumerate() {
         position.in_step(channel, step, s.recvs.iter().map(|r| r.peer));
         run_program(
             std::slice::from_ref(s),
             work,
             source.as_mut(),
+            &mut forwarding,
             links,
             dtype,
             op,

@@ -110,7 +110,9 @@ mod tests {
         assert_eq!(cpu_bound_ranks(&ranks, &cores), vec![0, 2]);
         let w = warning(&ranks, &cores, 1).unwrap();
         assert!(
-            w.starts_with("# 2 ranks (rank 0 used 3.9 of 4 cores): this row measures the host's CPU"),
+            w.starts_with(
+                "# 2 ranks (rank 0 used 3.9 of 4 cores): this row measures the host's CPU"
+            ),
             "{w}"
         );
         assert!(w.contains("--channels"), "{w}");

@@ -36,13 +36,13 @@ use wire::results::{IterationTiming, RankHost, ResultsFile, RunConfig, SCHEMA_VE
 use self::failure::RunFailure;
 use self::liveness::Liveness;
 use self::slot::Slot;
+use crate::channels::{channels, cores_given, RankCpus};
 use crate::events::Event;
 use crate::launcher::faults::FaultRunner;
 use crate::launcher::{LaunchContext, Launcher, NodeProcess};
 use crate::options::RunOptions;
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
-use crate::channels::{channels, cores_given, RankCpus};
 use crate::progress::Progress;
 use crate::{clock, transport};
 

@@ -60,6 +60,14 @@ fn measured(time: f64) -> Measured {
         },
         rank_histogram: histogram_of(&[(1_000_000, 3), (1_200_000, 2)]),
         rank_mean_us: vec![time; 4],
+        rank_cpu: (0..4)
+            .map(|r| wire::results::RankCpu {
+                busy_cores: 0.5 + r as f64 / 10.0,
+                cpu_s_per_gb: Some(1.2),
+                thread_cpu_s: vec![0.01, 0.02],
+            })
+            .collect(),
+        cpu_bound_ranks: vec![3],
     }
 }
 
@@ -73,6 +81,7 @@ fn valid_results(failure: bool) -> ResultsFile {
         dtype: DataType::Float,
         redop: ReduceOp::Sum,
         root: -1,
+        channels: Some(2),
         out_of_place: measured(100.0 + size as f64 / 100.0),
         in_place: measured(90.0 + size as f64 / 100.0),
         link_rate_bps: Some(5e8),
@@ -105,6 +114,12 @@ fn valid_results(failure: bool) -> ResultsFile {
                     host: "vm".into(),
                     pid: 1000 + r as u32,
                     data_addr: format!("127.0.0.1:{}", 40000 + r),
+                    data_addrs: vec![
+                        format!("127.0.0.1:{}", 40000 + r),
+                        format!("127.0.0.1:{}", 41000 + r),
+                    ],
+                    cpus: Some("0-1".into()),
+                    cores: Some(0.5),
                 })
                 .collect(),
             link_rate_bps: Some(5e8),
@@ -117,6 +132,8 @@ fn valid_results(failure: bool) -> ResultsFile {
             hier_inner: Some(Algorithm::Ring),
             hier_outer: Some(Algorithm::Rhd),
             grid: Some((2, 2)),
+            channels: Some(2),
+            channel_min_bytes: Some(65536),
         },
         results: vec![
             row(Algorithm::Ring, 1024),

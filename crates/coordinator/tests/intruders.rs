@@ -54,6 +54,9 @@ async fn try_register(coord: SocketAddr, creds: &NodeCredentials, rank: u32, tok
         data_addr: "127.0.0.1:9".into(),
         host: "intruder".into(),
         pid: 1,
+        cpus: "0".into(),
+        machine: "intruder".into(),
+        cpu_quota: None,
     };
     let _ = control_io::send(&mut send, &msg).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;
@@ -128,7 +131,7 @@ fn data_plane_accepts_only_the_scheduled_peer() {
         let peers: Vec<PeerInfo> = (0..3)
             .map(|r| PeerInfo {
                 rank: r as u32,
-                data_addr: eps[r].local_addr().unwrap().to_string(),
+                data_addrs: vec![eps[r].local_addr().unwrap().to_string()],
                 cert_der_b64: b64(&run.ranks[r].cert_der),
             })
             .collect();
@@ -162,6 +165,7 @@ fn data_plane_accepts_only_the_scheduled_peer() {
             Links::connect(
                 &eps[1],
                 1,
+                0,
                 &only_zero,
                 &peers,
                 &server1,
@@ -171,6 +175,7 @@ fn data_plane_accepts_only_the_scheduled_peer() {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 Links::connect(
                     &eps[0],
+                    0,
                     0,
                     &only_one,
                     &peers,

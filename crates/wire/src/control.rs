@@ -598,7 +598,13 @@ mod tests {
         p.channels = 2;
         let e = p.validate().unwrap_err();
         assert!(
-            matches!(e, WireError::Invalid { field: "peers.data_addrs", .. }),
+            matches!(
+                e,
+                WireError::Invalid {
+                    field: "peers.data_addrs",
+                    ..
+                }
+            ),
             "{e}"
         );
         for peer in &mut p.peers {
@@ -608,7 +614,10 @@ mod tests {
         p.channels = MAX_CHANNELS + 1;
         assert!(matches!(
             p.validate(),
-            Err(WireError::Invalid { field: "channels", .. })
+            Err(WireError::Invalid {
+                field: "channels",
+                ..
+            })
         ));
     }
 
@@ -634,7 +643,10 @@ mod tests {
         ));
         assert!(matches!(
             decode(&with("0", Some(-1.0))),
-            Err(WireError::Invalid { field: "cpu_quota", .. })
+            Err(WireError::Invalid {
+                field: "cpu_quota",
+                ..
+            })
         ));
     }
 
@@ -657,16 +669,25 @@ mod tests {
         assert!(decode(&report(2, 2)).is_ok());
         assert!(matches!(
             decode(&report(2, 1)),
-            Err(WireError::Invalid { field: "cpu_ns", .. })
+            Err(WireError::Invalid {
+                field: "cpu_ns",
+                ..
+            })
         ));
         assert!(matches!(
             decode(&report(0, 0)),
-            Err(WireError::Invalid { field: "channels", .. })
+            Err(WireError::Invalid {
+                field: "channels",
+                ..
+            })
         ));
         let open = serde_json::to_vec(&FromCoordinator::OpenChannels { count: 0 }).unwrap();
         assert!(matches!(
             decode_from_coordinator(&open),
-            Err(WireError::Invalid { field: "channels", .. })
+            Err(WireError::Invalid {
+                field: "channels",
+                ..
+            })
         ));
     }
 

@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use scale_model::measurement::expand_histogram;
 use scale_model::{Measurement, PingPongSample, Shape};
 use topologies::{Algorithm, BuildOptions};
-use wire::results::{PingPongRow, ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
+use wire::results::{
+    PingPongRow, ResultRow, ResultsFile, RunConfig, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION,
+};
 
 /// Latency samples kept per measurement for the straggler model.
 pub const MAX_SAMPLES: usize = 2000;
@@ -150,10 +152,10 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
     let value: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{name}: not JSON (expected a collbench results.json)"))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) if (u64::from(OLDEST_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
         Some(v) => bail!(
-            "{name}: schema_version {v} is not the supported version {SCHEMA_VERSION} \
-             (results/schema.json)"
+            "{name}: schema_version {v} is not a supported version \
+             ({OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}; results/schema.json)"
         ),
         None => bail!(
             "{name}: not a collbench results file (no schema_version; see results/schema.json)"

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use wire::control::{FromCoordinator, HEARTBEAT_INTERVAL_MS};
 
 use super::failure::RunFailure;
-use crate::channels::RankCpus;
 use super::Orchestrator;
+use crate::channels::RankCpus;
 
 pub(super) struct Slot {
     pub host: String,

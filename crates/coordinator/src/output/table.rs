@@ -182,6 +182,8 @@ mod tests {
             per_iter: s,
             rank_histogram: String::new(),
             rank_mean_us: vec![time],
+            rank_cpu: Vec::new(),
+            cpu_bound_ranks: Vec::new(),
         }
     }
 
@@ -195,6 +197,7 @@ mod tests {
             dtype: DataType::Float,
             redop: ReduceOp::Sum,
             root: -1,
+            channels: Some(1),
             out_of_place: measured(12.5, Some(0)),
             in_place: measured(123456.0, None),
             link_rate_bps: None,

@@ -101,6 +101,9 @@ pub fn synthetic_config(
                 host: format!("h{rank}"),
                 pid: 1,
                 data_addr: "127.0.0.1:1".into(),
+                data_addrs: Vec::new(),
+                cpus: None,
+                cores: None,
             })
             .collect(),
         link_rate_bps: None,
@@ -113,6 +116,8 @@ pub fn synthetic_config(
         hier_inner: None,
         hier_outer: None,
         grid: None,
+        channels: None,
+        channel_min_bytes: None,
     }
 }
 
@@ -141,6 +146,8 @@ pub fn synthetic_row(
         },
         rank_histogram: histogram,
         rank_mean_us: vec![time_us; nranks],
+        rank_cpu: Vec::new(),
+        cpu_bound_ranks: Vec::new(),
     };
     wire::results::ResultRow {
         algorithm,
@@ -150,6 +157,7 @@ pub fn synthetic_row(
         dtype: topologies::DataType::Float,
         redop: topologies::ReduceOp::Sum,
         root: -1,
+        channels: None,
         out_of_place: measured(histogram.clone()),
         in_place: measured(histogram),
         link_rate_bps: None,
