@@ -334,6 +334,7 @@ async fn measure(
         nwrong,
         channels: u32::try_from(m.channels).unwrap_or(u32::MAX),
         cpu_ns: timed.cpu_ns,
+        poll_ns: timed.poll_ns,
         sent_bytes: timed.sent_bytes,
     })
 }

@@ -148,6 +148,7 @@ mod tests {
             nwrong,
             channels: 1,
             cpu_ns: vec![0],
+            poll_ns: vec![0],
             sent_bytes: 0,
         }
     }

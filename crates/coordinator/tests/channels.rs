@@ -1,0 +1,177 @@
+//! Channels over QUIC between separate processes: every algorithm exact on 1 to 8 channels in
+//! both placements, `--channels auto` from the cores each rank was given, and the warning under
+//! rows that a host's CPU, not the network, set.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::*;
+
+/// `collbench run` limited to `cpus` (taskset's list), so that the cores a rank is given do not
+/// depend on the machine the test runs on.
+fn collbench_on(cpus: &str) -> Command {
+    let mut c = Command::new("taskset");
+    c.args(["-c", cpus, env!("CARGO_BIN_EXE_collbench")])
+        .env("RUST_LOG", "warn");
+    c
+}
+
+#[test]
+fn every_algorithm_is_exact_on_one_to_eight_channels() {
+    for channels in 1..=8usize {
+        let p = 2 + channels % 4;
+        let dir = tempdir(&format!("channels{channels}"));
+        // 1, 3, 9, 27, 81 and 243 floats: fewer elements than channels, and counts that do not
+        // divide by the channels; no minimum part size, so every size uses all it can.
+        let out = collbench()
+            .args(["run", "-N", &p.to_string(), "--algo", "all"])
+            .args(["-b", "4", "-e", "972", "-f", "3", "-n", "2", "-w", "1"])
+            .args(["--segment", "8", "--ring-segment", "8"])
+            .args([
+                "--channels",
+                &channels.to_string(),
+                "--channel-min-bytes",
+                "0",
+            ])
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{channels} channels: {}",
+            stderr(&out)
+        );
+        let v = results(&dir);
+        assert_eq!(v["config"]["channels"], channels);
+        // Every rank opened its own endpoint per channel.
+        let hosts = v["config"]["hosts"].as_array().unwrap();
+        let addrs: BTreeSet<&str> = hosts
+            .iter()
+            .flat_map(|h| h["data_addrs"].as_array().unwrap())
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(addrs.len(), p * channels);
+        let rows = v["results"].as_array().unwrap();
+        assert_eq!(rows.len(), 7 * 6);
+        for r in rows {
+            let what = format!(
+                "{channels} channels, p={p}, {} {}",
+                r["algorithm"], r["size"]
+            );
+            assert_eq!(r["nwrong"], 0, "{what}");
+            assert_eq!(r["in_place"]["nwrong"], 0, "{what}");
+            let count = r["count"].as_u64().unwrap() as usize;
+            let used = channels.min(count);
+            assert_eq!(r["channels"], used, "{what}");
+            for cpu in r["rank_cpu"].as_array().unwrap() {
+                assert_eq!(
+                    cpu["thread_cpu_s"].as_array().unwrap().len(),
+                    used,
+                    "{what}"
+                );
+            }
+        }
+        assert!(
+            stdout(&out).contains(&format!("# Channels: {channels} per rank")),
+            "{}",
+            stdout(&out)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn auto_opens_a_channel_per_core_each_rank_was_given() {
+    let dir = tempdir("channels-auto");
+    // Two ranks on two CPUs: one core each.
+    let out = collbench_on("0,1")
+        .args([
+            "run", "-N", "2", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    if !std::path::Path::new("/sys/devices/system/cpu/cpu1").exists() {
+        // A one-CPU machine cannot run this one; taskset says so and the run fails.
+        assert!(!out.status.success());
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    assert_eq!(v["config"]["channels"], 1);
+    for h in v["config"]["hosts"].as_array().unwrap() {
+        assert_eq!(h["cpus"], "0-1");
+        assert_eq!(h["cores"], 1.0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // One rank on the same two CPUs: two cores, two channels, and a 1 MiB buffer split in two.
+    let out = collbench_on("0,1")
+        .args([
+            "run", "-N", "1", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    assert_eq!(v["config"]["channels"], 2);
+    assert_eq!(v["results"][0]["channels"], 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Eight ranks on one CPU: every rank's data plane has an eighth of a core, uses it, and the
+/// table says the rows measure the host.
+#[test]
+fn ranks_with_too_few_cores_are_named_under_their_rows() {
+    let dir = tempdir("channels-cpu-bound");
+    let out = collbench_on("0")
+        .args([
+            "run", "-N", "8", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("this row measures the host's CPU, not the link"),
+        "{text}"
+    );
+    let v = results(&dir);
+    let row = &v["results"][0];
+    assert!(
+        !row["cpu_bound_ranks"].as_array().unwrap().is_empty(),
+        "{row}"
+    );
+    for (rank, h) in v["config"]["hosts"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(h["cores"], 0.125, "rank {rank}");
+        let cpu = &row["rank_cpu"][rank];
+        assert!(cpu["busy_cores"].as_f64().unwrap() > 0.0, "{cpu}");
+        assert!(cpu["cpu_s_per_gb"].as_f64().unwrap() > 0.0, "{cpu}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_channel_count_is_refused_naming_the_flag() {
+    for bad in ["0", "65", "many"] {
+        let out = collbench()
+            .args(["run", "--channels", bad])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("--channels") && err.contains("'auto' or a count of 1 to 64"),
+            "{err}"
+        );
+    }
+}
