@@ -9,22 +9,20 @@
 
 pub mod apply;
 pub mod control;
-pub mod control_io;
-pub mod credentials;
 pub mod datalink;
 pub mod execute;
-pub mod gso;
 pub mod node;
 pub mod pingpong;
 pub mod steps;
-pub mod tls;
-pub mod unencrypted;
 pub mod unwritten;
 
 pub use node::{run_node, NodeConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// The QUIC plumbing's errors keep their own texts (`TLS: ...`, `credentials: ...`).
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("credentials: {0}")]

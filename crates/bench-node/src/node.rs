@@ -7,17 +7,18 @@ use std::time::{Duration, Instant};
 
 use topologies::{pattern, Algorithm, DataType, ReduceOp, Schedule};
 use tracing::{debug, info};
+use transport::credentials::{NodeCredentials, COORDINATOR_NAME};
+use transport::tls;
 use wire::control::{
     FromCoordinator, FromNode, Placement, Plan, Report, TransportParams, CONTROL_IDLE_TIMEOUT_MS,
     PROTOCOL,
 };
 
 use crate::control::Control;
-use crate::credentials::{NodeCredentials, COORDINATOR_NAME};
 use crate::datalink::{refuse_latecomers, Links};
 use crate::pingpong::{pingpong_peers, run_pingpong};
 use crate::steps::run_steps;
-use crate::{tls, NodeError};
+use crate::NodeError;
 
 pub struct NodeConfig {
     pub coordinator: SocketAddr,

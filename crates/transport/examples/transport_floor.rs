@@ -2,7 +2,7 @@
 //! plain TCP, on loopback, with nothing else in the way.
 //!
 //! ```text
-//! cargo run --release -p bench-node --example transport_floor -- [--bytes 2G] [--mode all] [--rounds 2]
+//! cargo run --release -p transport --example transport_floor -- [--bytes 2G] [--mode all] [--rounds 2]
 //! ```
 //!
 //! # What it measures
@@ -13,9 +13,9 @@
 //! itself again as the receiver.
 //!
 //! - `quic`: the data plane's QUIC exactly as a node builds it: `RunCredentials::generate` and
-//!   `for_rank`, `bench_node::tls::endpoint` (mutual TLS 1.3, AES-128-GCM first, ring), with the
+//!   `for_rank`, `transport::tls::endpoint` (mutual TLS 1.3, AES-128-GCM first, ring), with the
 //!   transport parameters the coordinator picks on loopback (see [`loopback_params`]): 8952-byte
-//!   datagrams, GSO batches capped by `bench_node::gso`, 10 MB stream and 20 MB connection
+//!   datagrams, GSO batches capped by `transport::gso`, 10 MB stream and 20 MB connection
 //!   windows. Each process runs a current-thread tokio runtime, as a node does. The sender writes
 //!   one 1 MiB `Bytes` again and again (`write_chunk` of a clone: no copy) on one unidirectional
 //!   stream; the receiver takes what arrives with `read_chunk(usize::MAX, true)` and drops it.
@@ -51,10 +51,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use bench_node::credentials::{rank_name, NodeCredentials, RunCredentials};
-use bench_node::gso::segments_for;
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use transport::credentials::{rank_name, NodeCredentials, RunCredentials};
+use transport::gso::segments_for;
 use wire::control::TransportParams;
 
 /// What the sender writes and the receiver reads at a time.
@@ -332,7 +332,7 @@ fn receive_quic(unencrypted: bool) -> Result<u64> {
     let creds = NodeCredentials::from_env().context("the receiver's credentials")?;
     let params = loopback_params(unencrypted);
     runtime()?.block_on(async move {
-        let endpoint = bench_node::tls::endpoint(([127, 0, 0, 1], 0).into(), &creds, &params)
+        let endpoint = transport::tls::endpoint(([127, 0, 0, 1], 0).into(), &creds, &params)
             .context("the receiver's QUIC endpoint")?;
         announce(endpoint.local_addr().context("QUIC endpoint address")?)?;
         let incoming = tokio::time::timeout(SETUP_TIMEOUT, endpoint.accept())
@@ -542,7 +542,7 @@ fn send_quic(
     let params = loopback_params(unencrypted);
     let mine = creds.for_rank(0);
     runtime()?.block_on(async move {
-        let endpoint = bench_node::tls::endpoint(([127, 0, 0, 1], 0).into(), &mine, &params)
+        let endpoint = transport::tls::endpoint(([127, 0, 0, 1], 0).into(), &mine, &params)
             .context("the sender's QUIC endpoint")?;
         // As datalink.rs dials a peer: by its rank's certificate name.
         let connecting = endpoint
@@ -700,7 +700,7 @@ fn measure(cli: &Cli) -> Result<()> {
     );
     println!("# tcp:        std::net::TcpStream, blocking, 1 MiB writes and 1 MiB reads (kernel copies only)");
     println!(
-        "# quic:       bench_node::tls::endpoint, TLS 1.3 AES-128-GCM, {DATAGRAM_BYTES}-byte datagrams, GSO {} per send (bench_node::gso),",
+        "# quic:       transport::tls::endpoint, TLS 1.3 AES-128-GCM, {DATAGRAM_BYTES}-byte datagrams, GSO {} per send (transport::gso),",
         segments_for(usize::from(DATAGRAM_BYTES))
     );
     println!(
