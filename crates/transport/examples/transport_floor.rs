@@ -55,6 +55,7 @@ use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use transport::credentials::{rank_name, NodeCredentials, RunCredentials};
 use transport::gso::segments_for;
+use transport::settings::{self, DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, JUMBO_MTU};
 use wire::control::TransportParams;
 
 /// What the sender writes and the receiver reads at a time.
@@ -64,27 +65,16 @@ const RANKS: f64 = 4.0;
 /// How long set-up steps (dial, accept, the receiver's exit) may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
-// The data plane's transport parameters on loopback, as the coordinator computes them:
-// `coordinator::transport::params(DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, mtu)` in
-// crates/coordinator/src/{transport,orchestrate}.rs, with the local launcher's loopback MTU
-// (`JUMBO_MTU`). bench-node cannot depend on the coordinator, so the numbers are repeated here.
-/// Twice the bandwidth-delay product of 40 Gbit/s x 1 ms (`DEFAULT_RATE_BPS`, `DEFAULT_RTT_S`).
-const STREAM_WINDOW: u64 = 10_000_000;
-/// Twice the stream window (connection receive and send windows).
-const CONNECTION_WINDOW: u64 = 2 * STREAM_WINDOW;
-/// The data plane's idle timeout (orchestrate.rs `IDLE_TIMEOUT_MS`).
-const IDLE_TIMEOUT_MS: u64 = 30_000;
-/// `JUMBO_MTU` (9000) less the IPv6 and UDP headers (48): `transport::datagram_bytes`.
-const DATAGRAM_BYTES: u16 = 9000 - 48;
-
+/// The data plane's transport parameters on loopback, from the function the coordinator uses
+/// (orchestrate.rs): no `--link-rate`, so the default rate and RTT, the data plane's idle
+/// timeout, and the local launcher's loopback MTU (`JUMBO_MTU`). That comes to a 10,000,000-byte
+/// stream window (twice 40 Gbit/s x 1 ms), 20,000,000-byte connection receive and send windows
+/// and 8952-byte datagrams (`datagram_bytes(JUMBO_MTU)`): the numbers this example used to repeat
+/// by hand (`settings`' tests check them).
 fn loopback_params(unencrypted: bool) -> TransportParams {
     TransportParams {
-        stream_receive_window: STREAM_WINDOW,
-        receive_window: CONNECTION_WINDOW,
-        send_window: CONNECTION_WINDOW,
-        idle_timeout_ms: IDLE_TIMEOUT_MS,
-        datagram_bytes: DATAGRAM_BYTES,
         unencrypted,
+        ..settings::params(DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, JUMBO_MTU)
     }
 }
 
@@ -699,12 +689,15 @@ fn measure(cli: &Cli) -> Result<()> {
         cli.bytes
     );
     println!("# tcp:        std::net::TcpStream, blocking, 1 MiB writes and 1 MiB reads (kernel copies only)");
+    let quic = loopback_params(false);
     println!(
-        "# quic:       transport::tls::endpoint, TLS 1.3 AES-128-GCM, {DATAGRAM_BYTES}-byte datagrams, GSO {} per send (transport::gso),",
-        segments_for(usize::from(DATAGRAM_BYTES))
+        "# quic:       transport::tls::endpoint, TLS 1.3 AES-128-GCM, {}-byte datagrams, GSO {} per send (transport::gso),",
+        quic.datagram_bytes,
+        segments_for(usize::from(quic.datagram_bytes))
     );
     println!(
-        "#             windows: stream {STREAM_WINDOW}, connection receive/send {CONNECTION_WINDOW} B; current-thread tokio; 1 MiB Bytes, write_chunk / read_chunk"
+        "#             windows: stream {}, connection receive/send {} B; current-thread tokio; 1 MiB Bytes, write_chunk / read_chunk",
+        quic.stream_receive_window, quic.receive_window
     );
     println!("# quic-clear: the same with payloads in clear (--no-encryption)");
     println!(

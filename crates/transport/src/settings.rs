@@ -66,6 +66,17 @@ mod tests {
         assert_eq!(params(1e6, 1e-3, 1, 1500).stream_receive_window, 1 << 20);
     }
 
+    /// What `examples/transport_floor.rs` measures and prints, and what it once repeated by hand.
+    #[test]
+    fn loopback_defaults() {
+        let p = params(DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, JUMBO_MTU);
+        assert_eq!(p.stream_receive_window, 10_000_000);
+        assert_eq!((p.receive_window, p.send_window), (20_000_000, 20_000_000));
+        assert_eq!(p.datagram_bytes, 8952);
+        assert_eq!(p.idle_timeout_ms, 30_000);
+        assert!(!p.unencrypted);
+    }
+
     #[test]
     fn datagrams_fit_the_mtu_and_quic() {
         assert_eq!(datagram_bytes(1500), 1452);
