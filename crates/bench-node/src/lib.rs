@@ -47,3 +47,24 @@ pub enum NodeError {
     #[error("schedule: {0}")]
     Schedule(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NodeError;
+    use transport::TransportError;
+
+    /// The transport's errors read as they did when that code was part of bench-node.
+    #[test]
+    fn transport_errors_keep_their_texts() {
+        let text = |e: TransportError| NodeError::from(e).to_string();
+        assert_eq!(text(TransportError::Tls("x".into())), "TLS: x");
+        assert_eq!(
+            text(TransportError::Credentials("y".into())),
+            "credentials: y"
+        );
+        assert_eq!(
+            text(TransportError::Io("bind 1.2.3.4:5: z".into())),
+            "bind 1.2.3.4:5: z"
+        );
+    }
+}
