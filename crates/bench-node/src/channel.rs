@@ -19,9 +19,11 @@ use wire::control::{Plan, TransportParams};
 
 use crate::channel_work::{ChannelBuffers, Measure, PingPong, Timed};
 use crate::control::Position;
-use crate::credentials::NodeCredentials;
 use crate::datalink::{refuse_latecomers, Links};
-use crate::{tls, NodeError};
+use transport::credentials::NodeCredentials;
+use transport::tls;
+
+use crate::NodeError;
 
 /// What the node asks of a channel. Each job answers on its own reply channel, tagged with the
 /// channel's index.
@@ -135,6 +137,7 @@ fn thread_main(
             &start.credentials,
             &BOOTSTRAP,
         )
+        .map_err(NodeError::from)
         .and_then(|ep| {
             let addr = ep
                 .local_addr()

@@ -12,8 +12,8 @@ use wire::control::Plan;
 use crate::channel::{Channel, ChannelStart, Job, Reply};
 use crate::channel_work::{Measure, PingPong, Timed};
 use crate::control::Position;
-use crate::credentials::NodeCredentials;
 use crate::NodeError;
+use transport::credentials::NodeCredentials;
 
 pub struct ChannelSet {
     channels: Vec<Channel>,

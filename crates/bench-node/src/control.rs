@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use quinn::{Connection, RecvStream, SendStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use transport::control_io;
 use wire::control::{
     decode_from_coordinator, FromCoordinator, FromNode, Heartbeat, HEARTBEAT_INTERVAL_MS,
     MAX_AWAITED,
 };
 
-use crate::{control_io, NodeError};
+use crate::NodeError;
 
 /// The coordinator is gone when silent this long at least (a little longer than the
 /// coordinator waits for a node, so that a node cut off is named by the coordinator for its
@@ -185,7 +186,7 @@ impl Control {
                 let msg = match control_io::recv_payload(&mut recv).await {
                     Ok(Some(p)) => decode_from_coordinator(&p).map_err(NodeError::from),
                     Ok(None) => Err(NodeError::Coordinator("closed the control stream".into())),
-                    Err(e) => Err(e),
+                    Err(e) => Err(NodeError::from(e)),
                 };
                 if msg.is_ok() {
                     heard_by_reader

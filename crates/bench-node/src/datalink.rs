@@ -21,12 +21,12 @@ use base64::Engine;
 use bytes::{BufMut, Bytes, BytesMut};
 use quinn::{Connection, Endpoint, RecvStream, SendStream, ServerConfig};
 use tracing::{debug, warn};
+use transport::credentials::rank_name;
+use transport::tls::peer_leaf;
 use wire::control::PeerInfo;
 
 use crate::apply::Applier;
-use crate::credentials::rank_name;
 use crate::host::thread_cpu_time;
-use crate::tls::peer_leaf;
 use crate::NodeError;
 
 const STREAM_MAGIC: [u8; 4] = *b"CBDP";

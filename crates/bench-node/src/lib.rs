@@ -12,23 +12,21 @@ pub mod channel;
 pub mod channel_set;
 pub mod channel_work;
 pub mod control;
-pub mod control_io;
-pub mod credentials;
 pub mod datalink;
 pub mod execute;
-pub mod gso;
 pub mod host;
 pub mod node;
 pub mod pingpong;
 pub mod steps;
-pub mod tls;
-pub mod unencrypted;
 pub mod unwritten;
 
 pub use node::{run_node, NodeConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// The QUIC plumbing's errors keep their own texts (`TLS: ...`, `credentials: ...`).
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("credentials: {0}")]
@@ -52,4 +50,25 @@ pub enum NodeError {
     Aborted(String),
     #[error("schedule: {0}")]
     Schedule(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NodeError;
+    use transport::TransportError;
+
+    /// The transport's errors read as they did when that code was part of bench-node.
+    #[test]
+    fn transport_errors_keep_their_texts() {
+        let text = |e: TransportError| NodeError::from(e).to_string();
+        assert_eq!(text(TransportError::Tls("x".into())), "TLS: x");
+        assert_eq!(
+            text(TransportError::Credentials("y".into())),
+            "credentials: y"
+        );
+        assert_eq!(
+            text(TransportError::Io("bind 1.2.3.4:5: z".into())),
+            "bind 1.2.3.4:5: z"
+        );
+    }
 }

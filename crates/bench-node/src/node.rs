@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use topologies::channels::channels_for;
 use tracing::{debug, info};
+use transport::credentials::{NodeCredentials, COORDINATOR_NAME};
+use transport::tls;
 use wire::control::{
     FromCoordinator, FromNode, Placement, Plan, Report, TransportParams, CONTROL_IDLE_TIMEOUT_MS,
     PROTOCOL,
@@ -16,9 +18,8 @@ use wire::control::{
 use crate::channel_set::ChannelSet;
 use crate::channel_work::Measure;
 use crate::control::Control;
-use crate::credentials::{NodeCredentials, COORDINATOR_NAME};
 use crate::pingpong::{pingpong_peers, run_pingpong};
-use crate::{host, tls, NodeError};
+use crate::{host, NodeError};
 
 pub struct NodeConfig {
     pub coordinator: SocketAddr,

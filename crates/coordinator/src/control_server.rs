@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bench_node::control_io;
-use bench_node::credentials::{constant_time_eq, RunCredentials};
-use bench_node::tls::peer_leaf;
 use quinn::{Endpoint, Incoming};
 use tokio::sync::mpsc;
+use transport::control_io;
+use transport::credentials::{constant_time_eq, RunCredentials};
+use transport::tls::peer_leaf;
 use wire::control::{decode_from_node, FromNode, PROTOCOL};
 
 use crate::events::{Event, Registered};

@@ -12,7 +12,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use bench_node::credentials::{
+use transport::credentials::{
     Identity, NodeCredentials, RunCredentials, ENV_CA, ENV_CERT, ENV_KEY, ENV_TOKEN,
 };
 

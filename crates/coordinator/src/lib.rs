@@ -25,7 +25,6 @@ pub mod progress;
 pub mod rate;
 pub mod sizes;
 pub mod topology_file;
-pub mod transport;
 
 use anyhow::{Context, Result};
 

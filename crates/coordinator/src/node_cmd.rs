@@ -6,8 +6,8 @@ use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bench_node::credentials::NodeCredentials;
 use bench_node::{run_node, NodeConfig};
+use transport::credentials::NodeCredentials;
 
 use crate::cli::NodeArgs;
 use crate::{credentials_io, node_addr, node_env};

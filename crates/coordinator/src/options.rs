@@ -295,7 +295,7 @@ impl RunOptions {
             .map(|r| parse_rate(r).map_err(|e| bad("--link-rate", e.to_string())))
             .transpose()?;
         if let Some(mtu) = a.mtu {
-            let max = bench_node::tls::MAX_MTU;
+            let max = transport::tls::MAX_MTU;
             if !(1280..=max).contains(&mtu) {
                 return Err(bad("--mtu", format!("{mtu} is outside 1280..{max} bytes")));
             }

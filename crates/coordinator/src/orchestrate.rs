@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use base64::Engine;
-use bench_node::credentials::random_token;
-use bench_node::credentials::RunCredentials;
-use bench_node::tls;
 use tokio::sync::mpsc;
 use topologies::{hier, torus2d, Algorithm};
 use tracing::info;
+use transport::credentials::random_token;
+use transport::credentials::RunCredentials;
+use transport::{settings, tls};
 use wire::control::{FromCoordinator, PeerInfo, Plan, TransportParams, CONTROL_IDLE_TIMEOUT_MS};
 use wire::results::{IterationTiming, RankHost, ResultsFile, RunConfig, SCHEMA_VERSION};
 
@@ -37,6 +37,7 @@ use self::failure::RunFailure;
 use self::liveness::Liveness;
 use self::slot::Slot;
 use crate::channels::{channels, cores_given, RankCpus};
+use crate::clock;
 use crate::events::Event;
 use crate::launcher::faults::FaultRunner;
 use crate::launcher::{LaunchContext, Launcher, NodeProcess};
@@ -44,17 +45,11 @@ use crate::options::RunOptions;
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
-use crate::{clock, transport};
 
 /// How long nodes get to exit after the run.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long nodes get to exit after an abort before they are killed.
 const ABORT_GRACE: Duration = Duration::from_secs(2);
-/// QUIC idle timeout of the data plane: a peer silent this long (no keep-alives) is dead. A
-/// backstop only: the coordinator finds a dead node in seconds from its heartbeats (see
-/// [`liveness`]) and aborts the run, which nodes take mid-step; long enough that a node of an
-/// oversubscribed machine that is not scheduled for a few seconds is not taken for dead.
-const IDLE_TIMEOUT_MS: u64 = 30_000;
 
 type Interrupt = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
@@ -123,11 +118,12 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
 
     let params = TransportParams {
         unencrypted: opts.no_encryption,
-        ..transport::params(
-            opts.link_rate_bps.unwrap_or(transport::DEFAULT_RATE_BPS),
-            transport::DEFAULT_RTT_S,
-            IDLE_TIMEOUT_MS,
-            opts.mtu.unwrap_or(transport::ETHERNET_MTU),
+        ..settings::params(
+            opts.link_rate_bps.unwrap_or(settings::DEFAULT_RATE_BPS),
+            settings::DEFAULT_RTT_S,
+            // A backstop to the heartbeats (see `liveness`).
+            settings::IDLE_TIMEOUT_MS,
+            opts.mtu.unwrap_or(settings::ETHERNET_MTU),
         )
     };
     // The control plane is always encrypted; only the data plane's payloads may go in clear.

@@ -6,12 +6,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bench_node::control_io;
-use bench_node::credentials::{NodeCredentials, RunCredentials, COORDINATOR_NAME};
 use bench_node::datalink::Links;
-use bench_node::tls;
 use coordinator::events::Event;
 use tokio::sync::mpsc;
+use transport::control_io;
+use transport::credentials::{NodeCredentials, RunCredentials, COORDINATOR_NAME};
+use transport::tls;
 use wire::control::{FromNode, PeerInfo, TransportParams, PROTOCOL};
 
 const PARAMS: TransportParams = TransportParams {

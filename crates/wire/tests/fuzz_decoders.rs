@@ -199,7 +199,7 @@ fn json_bound(input: &[u8]) -> usize {
 // Targets.
 
 /// The frame header: only a collbench frame of this version with a length within MAX_FRAME is
-/// accepted, so the reader (bench-node control_io) never allocates more than MAX_FRAME bytes.
+/// accepted, so the reader (transport::control_io) never allocates more than MAX_FRAME bytes.
 #[test]
 fn fuzz_frame_header() {
     let valid = wire::frame::encode(br#"{"type":"ready"}"#).unwrap();

@@ -10,8 +10,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use bench_node::credentials::{random_token, RunCredentials};
 use clap::{Args, Parser};
+use transport::credentials::{random_token, RunCredentials};
 
 use crate::cli::RunArgs;
 use crate::launcher::cluster_args::K8S_PORT;

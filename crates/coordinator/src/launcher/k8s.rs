@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
-use bench_node::credentials::RunCredentials;
+use transport::credentials::RunCredentials;
 
 use super::cluster_args::{ClusterOptions, K8S_PORT};
 use super::{LaunchContext, Launcher, NodeProcess};
@@ -33,7 +33,7 @@ impl Launcher for K8s {
             .opts
             .listen
             .unwrap_or(SocketAddr::from(([0, 0, 0, 0], K8S_PORT)));
-        bench_node::tls::udp_socket(listen)
+        transport::tls::udp_socket(listen)
             .with_context(|| format!("--listen {listen}: binding the control socket"))
     }
 

@@ -5,9 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bench_node::credentials::RunCredentials;
 use tokio::process::Command;
 use tokio::sync::mpsc;
+use transport::credentials::RunCredentials;
 
 use super::{node_command, watch, NodeProcess};
 use crate::events::Event;

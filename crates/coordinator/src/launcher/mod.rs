@@ -18,8 +18,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use anyhow::Result;
-use bench_node::credentials::RunCredentials;
 use tokio::sync::{mpsc, oneshot};
+use transport::credentials::RunCredentials;
 
 use crate::events::Event;
 
@@ -95,7 +95,7 @@ impl Launcher for Local {
         "local"
     }
     fn prepare(&mut self, _run_id: &str) -> Result<std::net::UdpSocket> {
-        Ok(bench_node::tls::udp_socket(SocketAddr::new(self.bind, 0))?)
+        Ok(transport::tls::udp_socket(SocketAddr::new(self.bind, 0))?)
     }
     fn launch(&mut self, ctx: &LaunchContext<'_>) -> Result<Vec<NodeProcess>> {
         local::launch(ctx.exe, ctx.coordinator, self.bind, ctx.creds, ctx.events)
@@ -106,9 +106,9 @@ impl Launcher for Local {
     /// Loopback carries jumbo datagrams; another local address is assumed to be Ethernet.
     fn fabric(&self) -> Fabric {
         let default = if self.bind.is_loopback() {
-            crate::transport::JUMBO_MTU
+            transport::settings::JUMBO_MTU
         } else {
-            crate::transport::ETHERNET_MTU
+            transport::settings::ETHERNET_MTU
         };
         Fabric {
             mtu: Some(self.mtu.unwrap_or(default)),

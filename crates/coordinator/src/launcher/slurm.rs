@@ -132,7 +132,7 @@ impl Launcher for Slurm {
         self.run_id = run_id.to_string();
         let listen = self.listen_addr(&alloc)?;
         info!(job = %alloc.job_id, tasks = alloc.ntasks, nodes = alloc.nodes, %listen, "in a Slurm allocation");
-        bench_node::tls::udp_socket(listen)
+        transport::tls::udp_socket(listen)
             .with_context(|| format!("--listen {listen}: binding the control socket"))
     }
 

@@ -19,11 +19,11 @@ use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use bench_node::credentials::random_token;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::oneshot;
 use tracing::{info, warn};
+use transport::credentials::random_token;
 
 use super::cluster_args::ClusterOptions;
 use super::ssh_remote::{classify, host_name, preflight_script, sh_line, ssh_args};
@@ -229,7 +229,7 @@ impl Launcher for Ssh {
 
     fn prepare(&mut self, _run_id: &str) -> Result<std::net::UdpSocket> {
         let listen = self.listen_addr()?;
-        let socket = bench_node::tls::udp_socket(listen)
+        let socket = transport::tls::udp_socket(listen)
             .with_context(|| format!("--listen {listen}: binding the control socket"))?;
         let bound = socket.local_addr()?;
         self.preflight(&socket, bound)?;

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use bench_node::control_io;
 use tokio::sync::mpsc;
+use transport::control_io;
 use wire::control::{FromCoordinator, HEARTBEAT_INTERVAL_MS};
 
 use super::failure::RunFailure;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bench_node::credentials::ENV_TOKEN;
+use transport::credentials::ENV_TOKEN;
 
 use crate::common::alive;
 

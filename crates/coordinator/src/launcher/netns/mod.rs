@@ -67,7 +67,7 @@ impl Netns {
             .netns_groups
             .clone()
             .unwrap_or_else(|| vec![0; opts.nranks]);
-        let mtu = opts.mtu.unwrap_or(crate::transport::JUMBO_MTU);
+        let mtu = opts.mtu.unwrap_or(transport::settings::JUMBO_MTU);
         Netns::new(group_of, opts.link_rate_bps, opts.netns_uplink_bps, mtu)
     }
 

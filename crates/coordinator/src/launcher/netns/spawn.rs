@@ -4,9 +4,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bench_node::credentials::RunCredentials;
 use tokio::process::Command;
 use tokio::sync::mpsc;
+use transport::credentials::RunCredentials;
 
 use super::names::{node_addr, Names};
 use crate::events::Event;
@@ -23,7 +23,7 @@ pub fn udp_socket_in(ns: &str, addr: SocketAddr) -> Result<std::net::UdpSocket> 
     std::thread::spawn(move || -> Result<std::net::UdpSocket> {
         nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
             .with_context(|| format!("entering network namespace {ns_name}"))?;
-        Ok(bench_node::tls::udp_socket(addr)?)
+        Ok(transport::tls::udp_socket(addr)?)
     })
     .join()
     .map_err(|_| anyhow::anyhow!("the thread binding the control socket in {ns} panicked"))?

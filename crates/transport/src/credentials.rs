@@ -9,7 +9,7 @@
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 
-use crate::NodeError;
+use crate::TransportError;
 
 pub const COORDINATOR_NAME: &str = "coordinator.collbench.invalid";
 
@@ -40,11 +40,15 @@ pub struct RunCredentials {
     pub token: String,
 }
 
-fn tls_err(e: impl std::fmt::Display) -> NodeError {
-    NodeError::Tls(e.to_string())
+fn tls_err(e: impl std::fmt::Display) -> TransportError {
+    TransportError::Tls(e.to_string())
 }
 
-fn leaf(name: String, ca: &rcgen::Certificate, ca_key: &KeyPair) -> Result<Identity, NodeError> {
+fn leaf(
+    name: String,
+    ca: &rcgen::Certificate,
+    ca_key: &KeyPair,
+) -> Result<Identity, TransportError> {
     let key = KeyPair::generate().map_err(tls_err)?;
     let mut params = CertificateParams::new(vec![name.clone()]).map_err(tls_err)?;
     params.distinguished_name.push(DnType::CommonName, name);
@@ -56,14 +60,15 @@ fn leaf(name: String, ca: &rcgen::Certificate, ca_key: &KeyPair) -> Result<Ident
 }
 
 /// A random token of 32 bytes, hex.
-pub fn random_token() -> Result<String, NodeError> {
+pub fn random_token() -> Result<String, TransportError> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| NodeError::Tls(format!("no randomness: {e}")))?;
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| TransportError::Tls(format!("no randomness: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl RunCredentials {
-    pub fn generate(run_id: &str, nranks: usize) -> Result<Self, NodeError> {
+    pub fn generate(run_id: &str, nranks: usize) -> Result<Self, TransportError> {
         let ca_key = KeyPair::generate().map_err(tls_err)?;
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -126,14 +131,15 @@ impl NodeCredentials {
     }
 
     /// Reads credentials from the environment; names the variable that is missing or invalid.
-    pub fn from_env() -> Result<Self, NodeError> {
+    pub fn from_env() -> Result<Self, TransportError> {
         let var = |name: &'static str| {
-            std::env::var(name).map_err(|_| NodeError::Credentials(format!("{name} is not set")))
+            std::env::var(name)
+                .map_err(|_| TransportError::Credentials(format!("{name} is not set")))
         };
-        let der = |name: &'static str| -> Result<Vec<u8>, NodeError> {
+        let der = |name: &'static str| -> Result<Vec<u8>, TransportError> {
             base64::engine::general_purpose::STANDARD
                 .decode(var(name)?.trim())
-                .map_err(|e| NodeError::Credentials(format!("{name} is not base64: {e}")))
+                .map_err(|e| TransportError::Credentials(format!("{name} is not base64: {e}")))
         };
         Ok(NodeCredentials {
             token: var(ENV_TOKEN)?,

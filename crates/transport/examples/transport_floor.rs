@@ -2,7 +2,7 @@
 //! plain TCP, on loopback, with nothing else in the way.
 //!
 //! ```text
-//! cargo run --release -p bench-node --example transport_floor -- [--bytes 2G] [--mode all] [--rounds 2]
+//! cargo run --release -p transport --example transport_floor -- [--bytes 2G] [--mode all] [--rounds 2]
 //! ```
 //!
 //! # What it measures
@@ -13,9 +13,9 @@
 //! itself again as the receiver.
 //!
 //! - `quic`: the data plane's QUIC exactly as a node builds it: `RunCredentials::generate` and
-//!   `for_rank`, `bench_node::tls::endpoint` (mutual TLS 1.3, AES-128-GCM first, ring), with the
+//!   `for_rank`, `transport::tls::endpoint` (mutual TLS 1.3, AES-128-GCM first, ring), with the
 //!   transport parameters the coordinator picks on loopback (see [`loopback_params`]): 8952-byte
-//!   datagrams, GSO batches capped by `bench_node::gso`, 10 MB stream and 20 MB connection
+//!   datagrams, GSO batches capped by `transport::gso`, 10 MB stream and 20 MB connection
 //!   windows. Each process runs a current-thread tokio runtime, as a node does. The sender writes
 //!   one 1 MiB `Bytes` again and again (`write_chunk` of a clone: no copy) on one unidirectional
 //!   stream; the receiver takes what arrives with `read_chunk(usize::MAX, true)` and drops it.
@@ -51,10 +51,11 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use bench_node::credentials::{rank_name, NodeCredentials, RunCredentials};
-use bench_node::gso::segments_for;
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use transport::credentials::{rank_name, NodeCredentials, RunCredentials};
+use transport::gso::segments_for;
+use transport::settings::{self, DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, JUMBO_MTU};
 use wire::control::TransportParams;
 
 /// What the sender writes and the receiver reads at a time.
@@ -64,27 +65,16 @@ const RANKS: f64 = 4.0;
 /// How long set-up steps (dial, accept, the receiver's exit) may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
-// The data plane's transport parameters on loopback, as the coordinator computes them:
-// `coordinator::transport::params(DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, mtu)` in
-// crates/coordinator/src/{transport,orchestrate}.rs, with the local launcher's loopback MTU
-// (`JUMBO_MTU`). bench-node cannot depend on the coordinator, so the numbers are repeated here.
-/// Twice the bandwidth-delay product of 40 Gbit/s x 1 ms (`DEFAULT_RATE_BPS`, `DEFAULT_RTT_S`).
-const STREAM_WINDOW: u64 = 10_000_000;
-/// Twice the stream window (connection receive and send windows).
-const CONNECTION_WINDOW: u64 = 2 * STREAM_WINDOW;
-/// The data plane's idle timeout (orchestrate.rs `IDLE_TIMEOUT_MS`).
-const IDLE_TIMEOUT_MS: u64 = 30_000;
-/// `JUMBO_MTU` (9000) less the IPv6 and UDP headers (48): `transport::datagram_bytes`.
-const DATAGRAM_BYTES: u16 = 9000 - 48;
-
+/// The data plane's transport parameters on loopback, from the function the coordinator uses
+/// (orchestrate.rs): no `--link-rate`, so the default rate and RTT, the data plane's idle
+/// timeout, and the local launcher's loopback MTU (`JUMBO_MTU`). That comes to a 10,000,000-byte
+/// stream window (twice 40 Gbit/s x 1 ms), 20,000,000-byte connection receive and send windows
+/// and 8952-byte datagrams (`datagram_bytes(JUMBO_MTU)`): the numbers this example used to repeat
+/// by hand (`settings`' tests check them).
 fn loopback_params(unencrypted: bool) -> TransportParams {
     TransportParams {
-        stream_receive_window: STREAM_WINDOW,
-        receive_window: CONNECTION_WINDOW,
-        send_window: CONNECTION_WINDOW,
-        idle_timeout_ms: IDLE_TIMEOUT_MS,
-        datagram_bytes: DATAGRAM_BYTES,
         unencrypted,
+        ..settings::params(DEFAULT_RATE_BPS, DEFAULT_RTT_S, IDLE_TIMEOUT_MS, JUMBO_MTU)
     }
 }
 
@@ -332,7 +322,7 @@ fn receive_quic(unencrypted: bool) -> Result<u64> {
     let creds = NodeCredentials::from_env().context("the receiver's credentials")?;
     let params = loopback_params(unencrypted);
     runtime()?.block_on(async move {
-        let endpoint = bench_node::tls::endpoint(([127, 0, 0, 1], 0).into(), &creds, &params)
+        let endpoint = transport::tls::endpoint(([127, 0, 0, 1], 0).into(), &creds, &params)
             .context("the receiver's QUIC endpoint")?;
         announce(endpoint.local_addr().context("QUIC endpoint address")?)?;
         let incoming = tokio::time::timeout(SETUP_TIMEOUT, endpoint.accept())
@@ -542,7 +532,7 @@ fn send_quic(
     let params = loopback_params(unencrypted);
     let mine = creds.for_rank(0);
     runtime()?.block_on(async move {
-        let endpoint = bench_node::tls::endpoint(([127, 0, 0, 1], 0).into(), &mine, &params)
+        let endpoint = transport::tls::endpoint(([127, 0, 0, 1], 0).into(), &mine, &params)
             .context("the sender's QUIC endpoint")?;
         // As datalink.rs dials a peer: by its rank's certificate name.
         let connecting = endpoint
@@ -699,12 +689,15 @@ fn measure(cli: &Cli) -> Result<()> {
         cli.bytes
     );
     println!("# tcp:        std::net::TcpStream, blocking, 1 MiB writes and 1 MiB reads (kernel copies only)");
+    let quic = loopback_params(false);
     println!(
-        "# quic:       bench_node::tls::endpoint, TLS 1.3 AES-128-GCM, {DATAGRAM_BYTES}-byte datagrams, GSO {} per send (bench_node::gso),",
-        segments_for(usize::from(DATAGRAM_BYTES))
+        "# quic:       transport::tls::endpoint, TLS 1.3 AES-128-GCM, {}-byte datagrams, GSO {} per send (transport::gso),",
+        quic.datagram_bytes,
+        segments_for(usize::from(quic.datagram_bytes))
     );
     println!(
-        "#             windows: stream {STREAM_WINDOW}, connection receive/send {CONNECTION_WINDOW} B; current-thread tokio; 1 MiB Bytes, write_chunk / read_chunk"
+        "#             windows: stream {}, connection receive/send {} B; current-thread tokio; 1 MiB Bytes, write_chunk / read_chunk",
+        quic.stream_receive_window, quic.receive_window
     );
     println!("# quic-clear: the same with payloads in clear (--no-encryption)");
     println!(

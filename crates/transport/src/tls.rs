@@ -14,7 +14,7 @@ use rustls::RootCertStore;
 use wire::control::TransportParams;
 
 use crate::credentials::NodeCredentials;
-use crate::NodeError;
+use crate::TransportError;
 
 pub const ALPN: &[u8] = b"collbench/1";
 
@@ -27,8 +27,8 @@ pub const MAX_DATAGRAM: u16 = (MAX_MTU - 48) as u16;
 /// The largest MTU `--mtu` takes.
 pub const MAX_MTU: u32 = 9216;
 
-fn tls_err(e: impl std::fmt::Display) -> NodeError {
-    NodeError::Tls(e.to_string())
+fn tls_err(e: impl std::fmt::Display) -> TransportError {
+    TransportError::Tls(e.to_string())
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -42,11 +42,11 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(p)
 }
 
-fn roots(creds: &NodeCredentials) -> Result<Arc<RootCertStore>, NodeError> {
+fn roots(creds: &NodeCredentials) -> Result<Arc<RootCertStore>, TransportError> {
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from(creds.ca_der.clone()))
-        .map_err(|e| NodeError::Credentials(format!("CA certificate: {e}")))?;
+        .map_err(|e| TransportError::Credentials(format!("CA certificate: {e}")))?;
     Ok(Arc::new(roots))
 }
 
@@ -57,10 +57,11 @@ fn chain(creds: &NodeCredentials) -> (Vec<CertificateDer<'static>>, PrivateKeyDe
     )
 }
 
-pub fn transport(params: &TransportParams) -> Result<TransportConfig, NodeError> {
+pub fn transport(params: &TransportParams) -> Result<TransportConfig, TransportError> {
     let mut t = TransportConfig::default();
-    let window =
-        |v: u64| VarInt::from_u64(v).map_err(|_| NodeError::Tls(format!("window {v} too large")));
+    let window = |v: u64| {
+        VarInt::from_u64(v).map_err(|_| TransportError::Tls(format!("window {v} too large")))
+    };
     t.stream_receive_window(window(params.stream_receive_window)?)
         .receive_window(window(params.receive_window)?)
         .send_window(params.send_window)
@@ -76,7 +77,7 @@ pub fn transport(params: &TransportParams) -> Result<TransportConfig, NodeError>
     // finishes. quinn's initial window of 14,720 bytes would not fit one jumbo datagram.
     let datagram = params.datagram_bytes;
     if !(MIN_DATAGRAM..=MAX_DATAGRAM).contains(&datagram) {
-        return Err(NodeError::Tls(format!(
+        return Err(TransportError::Tls(format!(
             "datagram size {datagram} outside {MIN_DATAGRAM}..={MAX_DATAGRAM} bytes"
         )));
     }
@@ -92,7 +93,7 @@ pub fn transport(params: &TransportParams) -> Result<TransportConfig, NodeError>
 pub fn server_config(
     creds: &NodeCredentials,
     params: &TransportParams,
-) -> Result<ServerConfig, NodeError> {
+) -> Result<ServerConfig, TransportError> {
     let provider = provider();
     let verifier = WebPkiClientVerifier::builder_with_provider(roots(creds)?, provider.clone())
         .build()
@@ -103,7 +104,7 @@ pub fn server_config(
         .map_err(tls_err)?
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)
-        .map_err(|e| NodeError::Credentials(format!("node certificate or key: {e}")))?;
+        .map_err(|e| TransportError::Credentials(format!("node certificate or key: {e}")))?;
     crypto.alpn_protocols = vec![ALPN.to_vec()];
     let crypto: Arc<dyn quinn::crypto::ServerConfig> =
         Arc::new(QuicServerConfig::try_from(crypto).map_err(tls_err)?);
@@ -120,14 +121,14 @@ pub fn server_config(
 pub fn client_config(
     creds: &NodeCredentials,
     params: &TransportParams,
-) -> Result<ClientConfig, NodeError> {
+) -> Result<ClientConfig, TransportError> {
     let (certs, key) = chain(creds);
     let mut crypto = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_err)?
         .with_root_certificates(roots(creds)?)
         .with_client_auth_cert(certs, key)
-        .map_err(|e| NodeError::Credentials(format!("node certificate or key: {e}")))?;
+        .map_err(|e| TransportError::Credentials(format!("node certificate or key: {e}")))?;
     crypto.alpn_protocols = vec![ALPN.to_vec()];
     let crypto: Arc<dyn quinn::crypto::ClientConfig> =
         Arc::new(QuicClientConfig::try_from(crypto).map_err(tls_err)?);
@@ -144,19 +145,19 @@ pub fn client_config(
 /// A UDP socket bound to `bind`, with large buffers so bursts on loopback are not dropped by the
 /// kernel. Made separately from the endpoint so a launcher can bind it inside another network
 /// namespace.
-pub fn udp_socket(bind: SocketAddr) -> Result<std::net::UdpSocket, NodeError> {
+pub fn udp_socket(bind: SocketAddr) -> Result<std::net::UdpSocket, TransportError> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(bind),
         socket2::Type::DGRAM,
         Some(socket2::Protocol::UDP),
     )
-    .map_err(|e| NodeError::Io(format!("UDP socket: {e}")))?;
+    .map_err(|e| TransportError::Io(format!("UDP socket: {e}")))?;
     // The kernel caps these at net.core.{r,w}mem_max; asking for more is harmless.
     let _ = socket.set_recv_buffer_size(8 << 20);
     let _ = socket.set_send_buffer_size(8 << 20);
     socket
         .bind(&bind.into())
-        .map_err(|e| NodeError::Io(format!("bind {bind}: {e}")))?;
+        .map_err(|e| TransportError::Io(format!("bind {bind}: {e}")))?;
     Ok(socket.into())
 }
 
@@ -165,7 +166,7 @@ pub fn endpoint(
     bind: SocketAddr,
     creds: &NodeCredentials,
     params: &TransportParams,
-) -> Result<Endpoint, NodeError> {
+) -> Result<Endpoint, TransportError> {
     endpoint_on(udp_socket(bind)?, creds, params)
 }
 
@@ -174,27 +175,27 @@ pub fn endpoint_on(
     socket: std::net::UdpSocket,
     creds: &NodeCredentials,
     params: &TransportParams,
-) -> Result<Endpoint, NodeError> {
+) -> Result<Endpoint, TransportError> {
     let local = socket
         .local_addr()
-        .map_err(|e| NodeError::Io(format!("socket address: {e}")))?;
+        .map_err(|e| TransportError::Io(format!("socket address: {e}")))?;
     let runtime = quinn::default_runtime()
-        .ok_or_else(|| NodeError::Io("no async runtime for QUIC".to_string()))?;
+        .ok_or_else(|| TransportError::Io("no async runtime for QUIC".to_string()))?;
     // Accept datagrams of any size a peer's plan may choose.
     let mut config = quinn::EndpointConfig::default();
     config
         .max_udp_payload_size(MAX_DATAGRAM)
-        .map_err(|e| NodeError::Io(format!("QUIC endpoint: {e}")))?;
+        .map_err(|e| TransportError::Io(format!("QUIC endpoint: {e}")))?;
     let socket = runtime
         .wrap_udp_socket(socket)
-        .map_err(|e| NodeError::Io(format!("UDP socket on {local}: {e}")))?;
+        .map_err(|e| TransportError::Io(format!("UDP socket on {local}: {e}")))?;
     let mut endpoint = Endpoint::new_with_abstract_socket(
         config,
         Some(server_config(creds, params)?),
         crate::gso::GsoLimited::new(socket),
         runtime,
     )
-    .map_err(|e| NodeError::Io(format!("QUIC endpoint on {local}: {e}")))?;
+    .map_err(|e| TransportError::Io(format!("QUIC endpoint on {local}: {e}")))?;
     endpoint.set_default_client_config(client_config(creds, params)?);
     Ok(endpoint)
 }
