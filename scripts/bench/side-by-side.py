@@ -10,13 +10,20 @@ median busbw of each and collbench's ratio to the best peer:
   the emulated cluster (root): p = 4 (--netns-ranks), 500 Mbit/s links, MTU 9000 - collbench's netns launcher,
   and the peers on the same fabric built by scripts/netns-fabric.sh;
   1 KiB at p = 4: collbench's fastest algorithm against Open MPI;
-  peak RSS of the largest collbench process against 2 x the largest buffer + 64 MiB.
+  peak RSS of the largest collbench process against 2 x the largest buffer + 64 MiB;
+  the channel sweep (--channel-sweep, or --channels-only): collbench's ring on 1, 2, 4 and 8
+  channels at p = 2 and 4, 16 MiB .. 256 MiB, with the scaling against one channel, the cores
+  each rank kept busy and its CPU-seconds per GB sent (polling left out), beside the peers.
+
+collbench's columns carry its CPU-seconds per GB sent (mean over ranks), comparable with
+`transport_floor`'s CPU per GB moved: what its own work adds to the transport's. PyTorch's gloo
+(../shared/peers/torch_gloo.py) joins the peers where `import torch` works.
 
 Under the loopback and emulated tables, every run's busbw at 64 MiB with the machine's busy and
 stolen CPU while it ran; rounds in which the hypervisor took more than 5% are flagged.
 
 Usage: scripts/bench/side-by-side.py [--rounds 3] [--ranks 4,8] [--skip-netns | --netns-only |
-       --small-only] [--netns-ranks 4,8] [--out FILE]
+       --small-only | --channels-only] [--channel-sweep] [--netns-ranks 4,8] [--out FILE]
 Needs: openmpi-bin libopenmpi-dev libgloo-dev (the peers are built with their build.sh when
 missing), a release build of collbench (built when missing), root for the netns part.
 """
@@ -70,14 +77,37 @@ def peer_table(text):
 
 
 def collbench_table(out_dir, algorithm="ring"):
-    """{size: (time_us, busbw GB/s)} of out-of-place rows from results.json."""
+    """{size: (time_us, busbw GB/s, CPU-s per GB, busy cores)} of out-of-place rows from
+    results.json; the CPU numbers are means over ranks (None in files without them)."""
     with open(os.path.join(out_dir, "results.json")) as f:
         doc = json.load(f)
     rows = {}
     for r in doc["results"]:
         if r["algorithm"] == algorithm and r.get("nwrong") in (0, None):
-            rows[r["size"]] = (r["time"], r["bus_bw"])
+            cpu = r.get("rank_cpu") or []
+            per_gb = [c["cpu_s_per_gb"] for c in cpu if c.get("cpu_s_per_gb")]
+            busy = [c["busy_cores"] for c in cpu]
+            rows[r["size"]] = (r["time"], r["bus_bw"],
+                               statistics.mean(per_gb) if per_gb else None,
+                               statistics.mean(busy) if busy else None)
     return rows
+
+
+TORCH_ROW = re.compile(r"^\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+([\d.]+)\s*$")
+
+
+def torch_table(text):
+    """{size: (time_us, busbw GB/s)} from torch_gloo.py's table."""
+    rows = {}
+    for line in (text or "").splitlines():
+        m = TORCH_ROW.match(line)
+        if m:
+            rows[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
+    return rows
+
+
+def have_torch():
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
 
 
 class Tools:
@@ -87,6 +117,10 @@ class Tools:
         self.peers = args.peers
         self.tmp = tempfile.mkdtemp(prefix="side-by-side-")
 
+    def torch(self, n, sizes):
+        script = os.path.join(self.peers, "torch_gloo.py")
+        return torch_table(run([sys.executable, script, str(n), ",".join(str(s) for s in sizes), "3", "10"]))
+
     def collbench_run(self, n, extra, algorithm="ring", sizes=SIZES, iters=("-n", "10", "-w", "3")):
         out = os.path.join(self.tmp, "cb")
         cmd = [self.collbench, "run", "-N", str(n), *sizes, *iters, "--out", out, "--force", *extra]
@@ -94,8 +128,8 @@ class Tools:
             return {}
         return collbench_table(out, algorithm)
 
-    def gloo(self, n):
-        return peer_table(run([os.path.join(self.peers, "gloo_run.sh"), str(n), "-a", "ring", *SIZES],
+    def gloo(self, n, sizes=SIZES):
+        return peer_table(run([os.path.join(self.peers, "gloo_run.sh"), str(n), "-a", "ring", *sizes],
                               env={**os.environ, "BUILD_DIR": self.build}))
 
     def mpi(self, n, sizes=SIZES):
@@ -105,12 +139,17 @@ class Tools:
 
 
 def medians(samples):
-    """{size: median busbw, median time} over rounds."""
+    """{size: (median time, median busbw, ...)} over rounds, each column on its own (None where
+    a tool has no such column)."""
     out = {}
     sizes = set().union(*[s.keys() for s in samples]) if samples else set()
     for size in sizes:
         vals = [s[size] for s in samples if size in s]
-        out[size] = (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+        cols = []
+        for i in range(max(len(v) for v in vals)):
+            col = [v[i] for v in vals if len(v) > i and v[i] is not None]
+            cols.append(statistics.median(col) if col else None)
+        out[size] = tuple(cols)
     return out
 
 
@@ -179,16 +218,72 @@ def busbw_table(title, results, link_gbs=None):
     peers = [n for n in names if n != "collbench"]
     sizes = sorted(set().union(*[results[n].keys() for n in names]))
     lines = [f"### {title}", "", "| size | " + " | ".join(f"{n} busbw GB/s" for n in names)
-             + " | collbench / best peer |" + (" collbench / link |" if link_gbs else ""),
-             "|---|" + "---|" * (len(names) + 1 + (1 if link_gbs else 0))]
+             + " | collbench / best peer |" + (" collbench / link |" if link_gbs else "")
+             + " collbench CPU-s/GB | collbench busy cores |",
+             "|---|" + "---|" * (len(names) + 3 + (1 if link_gbs else 0))]
     for s in sizes:
         cells = [f"{results[n][s][1]:.4f}" if s in results[n] else "-" for n in names]
         best = max((results[p][s][1] for p in peers if s in results[p]), default=None)
         cb = results["collbench"].get(s)
         ratio = f"{cb[1] / best:.2f}" if cb and best else "-"
         link = f" {cb[1] / link_gbs:.1%} |" if link_gbs and cb else (" - |" if link_gbs else "")
-        lines.append(f"| {size_name(s)} | " + " | ".join(cells) + f" | {ratio} |" + link)
+        cpu = fmt_cpu(cb)
+        lines.append(f"| {size_name(s)} | " + " | ".join(cells) + f" | {ratio} |" + link + cpu)
     return "\n".join(lines) + "\n"
+
+
+def fmt_cpu(cb):
+    """collbench's CPU-s per GB and busy cores cells (from collbench_table's columns)."""
+    per_gb = cb[2] if cb and len(cb) > 2 else None
+    busy = cb[3] if cb and len(cb) > 3 else None
+    return (f" {per_gb:.2f} |" if per_gb is not None else " - |") + \
+        (f" {busy:.2f} |" if busy is not None else " - |")
+
+
+CHANNEL_COUNTS = (1, 2, 4, 8)
+CHANNEL_RANKS = (2, 4)
+CHANNEL_SIZES = "-b 16M -e 256M -f 4".split()
+
+
+def channel_sweep(args, tools):
+    """collbench's ring on 1, 2, 4 and 8 channels at p = 2 and 4, 16-256 MiB, interleaved with the
+    peers at the same sizes; per size busbw, scaling against one channel, CPU-s/GB, busy cores."""
+    sections = []
+    sizes = [16 << 20, 64 << 20, 256 << 20]
+    torch_ok = have_torch()
+    for n in CHANNEL_RANKS:
+        tools_list = [(f"collbench c={c}",
+                       (lambda c=c: tools.collbench_run(n, ["--channels", str(c)], sizes=CHANNEL_SIZES,
+                                                        iters=("-n", "5", "-w", "2"))))
+                      for c in CHANNEL_COUNTS]
+        tools_list.append(("gloo", lambda: tools.gloo(n, CHANNEL_SIZES)))
+        if torch_ok:
+            tools_list.append(("torch-gloo", lambda: tools.torch(n, sizes)))
+        detail = []
+        res = interleave(args.rounds, tools_list, detail)
+        lines = [f"### Channel sweep, loopback, p = {n}, ring", "",
+                 "| size | channels | busbw GB/s | x one channel | CPU-s/GB | busy cores |",
+                 "|---|---|---|---|---|---|"]
+        for s in sizes:
+            one = res["collbench c=1"].get(s)
+            for c in CHANNEL_COUNTS:
+                cb = res[f"collbench c={c}"].get(s)
+                if not cb:
+                    continue
+                scale = f"{cb[1] / one[1]:.2f}" if one else "-"
+                lines.append(f"| {size_name(s)} | {c} | {cb[1]:.3f} | {scale} |" + fmt_cpu(cb))
+        peers = [name for name, _ in tools_list if not name.startswith("collbench")]
+        lines += ["", "| size | " + " | ".join(f"{p} busbw GB/s" for p in peers)
+                  + " | best collbench / best peer |", "|---|" + "---|" * (len(peers) + 1)]
+        for s in sizes:
+            cells = [f"{res[p][s][1]:.3f}" if s in res[p] else "-" for p in peers]
+            best_peer = max((res[p][s][1] for p in peers if s in res[p]), default=None)
+            best_cb = max((res[f"collbench c={c}"][s][1] for c in CHANNEL_COUNTS
+                           if s in res[f"collbench c={c}"]), default=None)
+            ratio = f"{best_cb / best_peer:.2f}" if best_cb and best_peer else "-"
+            lines.append(f"| {size_name(s)} | " + " | ".join(cells) + f" | {ratio} |")
+        sections.append("\n".join(lines) + "\n" + rounds_table(detail, 64 << 20))
+    return sections
 
 
 def loopback(args, tools):
@@ -311,6 +406,9 @@ def main():
     ap.add_argument("--netns-ranks", default="4", help="emulated cluster rank counts")
     ap.add_argument("--netns-only", action="store_true", help="the emulated cluster only")
     ap.add_argument("--small-only", action="store_true", help="the 1 KiB comparison only")
+    ap.add_argument("--channel-sweep", action="store_true",
+                    help="add the channel sweep (1, 2, 4, 8 channels at p = 2 and 4, 16-256 MiB)")
+    ap.add_argument("--channels-only", action="store_true", help="the channel sweep only")
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"))
     ap.add_argument("--build-dir", default="/tmp/peers_build", help="where the peers' binaries are")
     ap.add_argument("--collbench", default=os.path.join(ROOT, "target", "release", "collbench"))
@@ -330,6 +428,8 @@ def main():
     if args.collbench == os.path.join(ROOT, "target", "release", "collbench"):
         log("cargo build --release")
         subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    if args.channels_only:
+        args.skip_netns = True
     if not args.skip_netns and not args.small_only and os.geteuid() != 0:
         sys.exit("the emulated cluster needs root (or pass --skip-netns)")
 
@@ -338,12 +438,16 @@ def main():
         head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %cs"], capture_output=True,
                               text=True).stdout.strip()
         parts = [f"## collbench side by side ({head}; {args.rounds} interleaved rounds, medians)\n"]
-        if args.small_only:
+        if args.channels_only:
+            parts += channel_sweep(args, tools)
+        elif args.small_only:
             parts.append(small_message(args, tools))
         elif not args.netns_only:
             parts += loopback(args, tools)
             parts.append(small_message(args, tools))
             parts.append(peak_rss(tools))
+            if args.channel_sweep:
+                parts += channel_sweep(args, tools)
         if not args.skip_netns and not args.small_only:
             parts += [netns(args, tools, n) for n in args.netns_ranks]
         text = "\n".join(parts)

@@ -151,6 +151,11 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
         !row["cpu_bound_ranks"].as_array().unwrap().is_empty(),
         "{row}"
     );
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("## Rows the host's CPU set") && report.contains("**host-bound**"),
+        "{report}"
+    );
     for (rank, h) in v["config"]["hosts"].as_array().unwrap().iter().enumerate() {
         assert_eq!(h["cores"], 0.125, "rank {rank}");
         let cpu = &row["rank_cpu"][rank];

@@ -355,6 +355,65 @@ fn an_oversubscribed_uplink_lowers_busbw() {
     );
 }
 
+/// A link far slower than the CPU: the link sets the number, so no row is called CPU-bound;
+/// and channels (each its own socket and endpoint) run inside the namespaces too.
+#[test]
+fn a_link_well_below_the_cpu_is_not_called_cpu_bound() {
+    require_root();
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-cpu-quiet");
+    let out = netns_run(
+        &[
+            "-N",
+            "4",
+            "--link-rate",
+            "100mbit",
+            "-b",
+            "1M",
+            "-e",
+            "4M",
+            "-f",
+            "4",
+            "-n",
+            "2",
+            "-w",
+            "1",
+            "--channels",
+            "2",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("measures the host's CPU"), "{text}");
+    let v = results(&dir);
+    assert_eq!(v["config"]["channels"], 2);
+    for h in v["config"]["hosts"].as_array().unwrap() {
+        let addrs = h["data_addrs"].as_array().unwrap();
+        assert_eq!(addrs.len(), 2);
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.as_str().unwrap().starts_with("10.77.")),
+            "{h}"
+        );
+    }
+    for r in rows(&v) {
+        assert_eq!(r["nwrong"], 0, "{r}");
+        assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
+        assert_eq!(r["channels"], 2, "{r}");
+        assert!(r.get("cpu_bound_ranks").is_none(), "{r}");
+        for cpu in r["rank_cpu"].as_array().unwrap() {
+            // A 100 Mbit/s link leaves each rank's half core mostly idle.
+            assert!(cpu["busy_cores"].as_f64().unwrap() < 0.3, "{cpu}");
+        }
+    }
+    let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+    assert_gone(&run_id, &pids(&v), &links_before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn parse(rate: &str) -> f64 {
     rate.trim_end_matches("mbit").parse::<f64>().unwrap() * 1e6
 }

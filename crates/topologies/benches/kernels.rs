@@ -1,11 +1,13 @@
 //! Micro-benchmarks of the pieces every iteration runs: the reduction kernel (per byte, as a
-//! node applies arriving data) and building and replaying schedules (per collective).
+//! node applies arriving data, and split over channels, each part on its own thread) and
+//! building and replaying schedules (per collective, and per channel's part).
 //!
 //! `cargo bench -p topologies` prints time and throughput per case. These are for finding where
 //! time goes and comparing commits on one machine, not for absolute claims.
 
 use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
+use topologies::channels::{channels_for, parts};
 use topologies::executor::execute;
 use topologies::pattern::fill;
 use topologies::reduce::reduce_into;
@@ -85,4 +87,43 @@ fn execute_p8_256kib(bencher: Bencher, algo: Algorithm) {
         .counter(BytesCount::new(p * count * 4))
         .with_inputs(|| inputs.clone())
         .bench_local_values(|inputs| execute(&schedule, ReduceOp::Sum, inputs).expect("replays"));
+}
+
+const CHANNELS: [usize; 4] = [1, 2, 4, 8];
+
+/// What a node does for each size: cut the buffer into its channels' parts and build each
+/// part's schedule (p = 64, 16 MiB of floats, 64 KiB per channel at least).
+#[divan::bench(args = CHANNELS)]
+fn channel_schedules_p64_16mib(channels: usize) {
+    let count = 4 << 20;
+    let used = channels_for(count, 4, channels, 64 << 10);
+    for part in parts(count, used) {
+        let s = Algorithm::Ring
+            .build(64, part.len(), 4, &BuildOptions::default())
+            .expect("a valid schedule");
+        black_box(s);
+    }
+}
+
+/// The reduction of a 16 MiB float buffer split over channels, each part reduced on its own
+/// thread as a channel's part is: how far the kernel scales with threads before memory
+/// bandwidth caps it (the threads are started in each run: tens of microseconds beside the
+/// milliseconds of 16 MiB).
+#[divan::bench(args = CHANNELS)]
+fn reduce_sum_16mib_over_channels(bencher: Bencher, channels: usize) {
+    let count = 4 << 20;
+    let src = fill(DataType::Float, 1, count);
+    let mut dst = fill(DataType::Float, 2, count);
+    let cut: Vec<usize> = parts(count, channels).iter().map(|p| p.len() * 4).collect();
+    bencher.counter(BytesCount::new(count * 4)).bench_local(|| {
+        std::thread::scope(|scope| {
+            let (mut d, mut s) = (&mut dst[..], &src[..]);
+            for &len in &cut {
+                let (dh, dt) = d.split_at_mut(len);
+                let (sh, st) = s.split_at(len);
+                (d, s) = (dt, st);
+                scope.spawn(move || reduce_into(DataType::Float, ReduceOp::Sum, dh, sh));
+            }
+        });
+    });
 }

@@ -42,13 +42,46 @@ pub fn busbw_svg(file: &ResultsFile) -> String {
     .render()
 }
 
-fn algo_table(rows: &[&ResultRow]) -> String {
-    let mut s = String::from("| size | time (us) | algbw (GB/s) | busbw (GB/s) | p50 (us) | p99 (us) | #wrong | in-place busbw | link eff. |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+/// The busiest rank's cores used and given, marked when beyond 90%, and the mean CPU-seconds
+/// per GB over ranks, out of place.
+fn cpu_cells(r: &ResultRow, cores: &[f64]) -> (String, String) {
+    let o = &r.out_of_place;
+    let busiest = o
+        .rank_cpu
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.busy_cores.total_cmp(&b.1.busy_cores));
+    let busy = match busiest {
+        Some((rank, u)) => {
+            let given = cores
+                .get(rank)
+                .map_or(String::new(), |c| format!(" of {c:.2}"));
+            let mark = if o.cpu_bound_ranks.is_empty() {
+                ""
+            } else {
+                " **host-bound**"
+            };
+            format!("rank {rank}: {:.2}{given}{mark}", u.busy_cores)
+        }
+        None => "-".into(),
+    };
+    let per_gb: Vec<f64> = o.rank_cpu.iter().filter_map(|u| u.cpu_s_per_gb).collect();
+    let per_gb = if per_gb.is_empty() {
+        "-".into()
+    } else {
+        format!("{:.2}", per_gb.iter().sum::<f64>() / per_gb.len() as f64)
+    };
+    (busy, per_gb)
+}
+
+fn algo_table(rows: &[&ResultRow], cores: &[f64]) -> String {
+    let mut s = String::from("| size | time (us) | algbw (GB/s) | busbw (GB/s) | p50 (us) | p99 (us) | #wrong | in-place busbw | link eff. | channels | busiest rank (cores) | CPU-s/GB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
     for r in rows {
         let o = &r.out_of_place;
+        let (busy, per_gb) = cpu_cells(r, cores);
         let _ = writeln!(
             s,
-            "| {} | {:.1} | {:.3} | {:.3} | {:.1} | {:.1} | {} | {:.3} | {} |",
+            "| {} | {:.1} | {:.3} | {:.3} | {:.1} | {:.1} | {} | {:.3} | {} | {} | {busy} | {per_gb} |",
             format_size(r.size),
             o.time,
             o.alg_bw,
@@ -59,6 +92,34 @@ fn algo_table(rows: &[&ResultRow]) -> String {
             r.in_place.bus_bw,
             r.link_efficiency
                 .map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
+            r.channels.unwrap_or(1),
+        );
+    }
+    s
+}
+
+/// The rows a rank's CPU, not the network, set, with what the table printed under them.
+fn host_bound_section(file: &ResultsFile, cores: &[f64]) -> String {
+    let warned: Vec<(&ResultRow, String)> = file
+        .results
+        .iter()
+        .filter_map(|r| super::table::cpu_warning(r, cores).map(|w| (r, w)))
+        .collect();
+    if warned.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n## Rows the host's CPU set\n\nIn these rows a rank's data plane kept more than 90% of \
+         the cores it was given busy (CPU time of its channel threads over the timed \
+         iterations): the number is the host's, not the network's.\n\n",
+    );
+    for (r, w) in warned {
+        let _ = writeln!(
+            s,
+            "- {} {}: {}",
+            r.algorithm,
+            format_size(r.size),
+            w.trim_start_matches("# ")
         );
     }
     s
@@ -109,6 +170,13 @@ pub fn markdown(file: &ResultsFile) -> String {
         );
     }
     let _ = writeln!(s, "Times are the slowest rank's per iteration; busbw = algbw x 2(p-1)/p (nccl-tests' definitions).\n\n![busbw against size](busbw.svg)\n");
+    if let Some(channels) = c.channels {
+        let _ = writeln!(
+            s,
+            "Each rank ran {channels} channel(s): its own UDP socket, QUIC endpoint, connections and thread each, with its own part of the buffer.\n"
+        );
+    }
+    let cores: Vec<f64> = c.hosts.iter().map(|h| h.cores.unwrap_or(0.0)).collect();
     let mut algos: Vec<Algorithm> = Vec::new();
     for r in &file.results {
         if !algos.contains(&r.algorithm) {
@@ -117,24 +185,35 @@ pub fn markdown(file: &ResultsFile) -> String {
     }
     for a in &algos {
         let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.algorithm == *a).collect();
-        let _ = writeln!(s, "## {a}\n\n{}", algo_table(&rows));
+        let _ = writeln!(s, "## {a}\n\n{}", algo_table(&rows, &cores));
     }
     if algos.len() > 1 {
         let _ = writeln!(s, "## Comparison\n\nOut-of-place time of each algorithm relative to the fastest at that size.\n");
         s.push_str(&crate::compare::markdown(&file.results));
     }
+    s.push_str(&host_bound_section(file, &cores));
     if let Some(rows) = file.pingpong.as_deref().filter(|r| !r.is_empty()) {
         s.push_str(&pingpong_section(rows));
     }
     let _ = writeln!(
         s,
-        "\n## Ranks\n\n| rank | host | pid | data-plane address |\n|---:|---|---:|---|"
+        "\n## Ranks\n\n| rank | host | pid | data-plane address | CPUs | cores given |\n|---:|---|---:|---|---|---:|"
     );
     for h in &c.hosts {
+        let more = h.data_addrs.len().saturating_sub(1);
+        let addr = if more > 0 {
+            format!("{} (+{more} channels)", h.data_addr)
+        } else {
+            h.data_addr.clone()
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} |",
-            h.rank, h.host, h.pid, h.data_addr
+            "| {} | {} | {} | {addr} | {} | {} |",
+            h.rank,
+            h.host,
+            h.pid,
+            h.cpus.as_deref().unwrap_or("-"),
+            h.cores.map_or("-".into(), |c| format!("{c:.2}")),
         );
     }
     s
