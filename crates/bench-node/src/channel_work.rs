@@ -52,11 +52,8 @@ pub struct Timed {
     pub start: Instant,
     /// When each iteration (warm-up ones first) ended.
     pub ends: Vec<Instant>,
-    /// CPU time of the channel's thread over the timed iterations, `polled` included.
+    /// CPU time of the channel's thread over the timed iterations.
     pub cpu: Duration,
-    /// CPU time the thread spent polling for messages over the timed iterations (waiting for
-    /// the network, not working).
-    pub polled: Duration,
     /// Bytes the channel sends per iteration.
     pub sent_bytes: u64,
 }
@@ -154,11 +151,9 @@ impl ChannelBuffers {
         let mut ends = Vec::with_capacity(total as usize);
         let start = Instant::now();
         let mut cpu_start = thread_cpu_time();
-        let mut polled_start = links.polled();
         for it in 0..total {
             if it == m.warmup_iters {
                 cpu_start = thread_cpu_time();
-                polled_start = links.polled();
             }
             let at = || {
                 context(
@@ -188,12 +183,10 @@ impl ChannelBuffers {
             }
             ends.push(Instant::now());
         }
-        let polled = links.polled().saturating_sub(polled_start);
         Ok(Timed {
             start,
             ends,
             cpu: thread_cpu_time().saturating_sub(cpu_start),
-            polled,
             sent_bytes,
         })
     }

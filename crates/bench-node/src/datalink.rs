@@ -26,7 +26,6 @@ use transport::tls::peer_leaf;
 use wire::control::PeerInfo;
 
 use crate::apply::Applier;
-use crate::host::thread_cpu_time;
 use crate::NodeError;
 
 const STREAM_MAGIC: [u8; 4] = *b"CBDP";
@@ -102,9 +101,6 @@ pub struct Links {
     inboxes: HashMap<usize, Inbox>,
     /// How long a receive polls for its message before the thread may sleep.
     poll: Duration,
-    /// CPU time this thread has spent polling for messages (waiting on the network, not
-    /// working), since the links were made.
-    polled: Duration,
 }
 
 /// Pinned certificates of every rank, from the plan.
@@ -268,7 +264,6 @@ impl Links {
             outboxes: HashMap::new(),
             inboxes: HashMap::new(),
             poll: Duration::ZERO,
-            polled: Duration::ZERO,
         };
         for (rank, conn) in conns {
             let mut recv = tokio::time::timeout(timeout, conn.accept_uni())
@@ -317,11 +312,6 @@ impl Links {
     /// Receives poll for up to `poll` before letting the thread sleep (see [`poll_then_await`]).
     pub fn set_poll(&mut self, poll: Duration) {
         self.poll = poll;
-    }
-
-    /// CPU time this thread has spent polling for messages so far.
-    pub fn polled(&self) -> Duration {
-        self.polled
     }
 
     /// Queues one message for `peer` whose payload is `parts` in order; returns at once.
@@ -379,7 +369,6 @@ impl Links {
             outboxes,
             inboxes,
             poll,
-            polled,
             ..
         } = self;
         let inbox = inboxes
@@ -387,7 +376,7 @@ impl Links {
             .ok_or_else(|| format!("no link to rank {peer}"))?;
         let mut header = [0u8; MSG_HEADER];
         let read = inbox.stream.read_exact(&mut header);
-        poll_then_await(writing_meanwhile(outboxes, read), *poll, polled)
+        poll_then_await(writing_meanwhile(outboxes, read), *poll)
             .await
             .map_err(|e| e.to_string())?;
         let seq = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
@@ -467,31 +456,23 @@ impl Links {
 /// meanwhile is taken without a sleeping process being woken, the cost that dominates small
 /// messages when ranks share cores (Open MPI polls the same way, `mpi_yield_when_idle`).
 ///
-/// The CPU time spent polling is added to `spent`: it is waiting for the network, not work.
-async fn poll_then_await<F: Future>(fut: F, poll: Duration, spent: &mut Duration) -> F::Output {
+/// (The CPU this costs cannot be told apart from the work the runtime does meanwhile: each
+/// yield runs QUIC's drivers, which send and receive. The CPU a rank reports includes both.)
+async fn poll_then_await<F: Future>(fut: F, poll: Duration) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     if !poll.is_zero() {
         let deadline = std::time::Instant::now() + poll;
-        let mut since: Option<Duration> = None;
         loop {
             let polled =
                 std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
             if let std::task::Poll::Ready(v) = polled {
-                if let Some(t0) = since {
-                    *spent += thread_cpu_time().saturating_sub(t0);
-                }
                 return v;
             }
-            // Only a wait that polls at all pays for reading the clock.
-            since.get_or_insert_with(thread_cpu_time);
             if std::time::Instant::now() >= deadline {
                 break;
             }
             std::thread::yield_now();
             tokio::task::yield_now().await;
-        }
-        if let Some(t0) = since {
-            *spent += thread_cpu_time().saturating_sub(t0);
         }
     }
     fut.await

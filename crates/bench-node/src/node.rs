@@ -335,7 +335,6 @@ async fn measure(
         nwrong,
         channels: u32::try_from(m.channels).unwrap_or(u32::MAX),
         cpu_ns: timed.cpu_ns,
-        poll_ns: timed.poll_ns,
         sent_bytes: timed.sent_bytes,
     })
 }

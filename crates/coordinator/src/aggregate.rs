@@ -148,7 +148,6 @@ mod tests {
             nwrong,
             channels: 1,
             cpu_ns: vec![0],
-            poll_ns: vec![0],
             sent_bytes: 0,
         }
     }

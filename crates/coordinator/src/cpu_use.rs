@@ -8,10 +8,8 @@ use wire::results::{RankCpu, CPU_BOUND_SHARE};
 /// What rank `report` says its data-plane threads used over its timed iterations.
 pub fn rank_cpu(report: &Report) -> RankCpu {
     let cpu_ns: u64 = report.cpu_ns.iter().sum();
-    let poll_ns: u64 = report.poll_ns.iter().sum();
     let wall_ns: u64 = report.iter_ns.iter().sum();
     let sent = report.sent_bytes as f64 * report.iter_ns.len() as f64;
-    let work_ns = cpu_ns.saturating_sub(poll_ns);
     RankCpu {
         busy_cores: if wall_ns > 0 {
             cpu_ns as f64 / wall_ns as f64
@@ -19,9 +17,8 @@ pub fn rank_cpu(report: &Report) -> RankCpu {
             0.0
         },
         // CPU-ns per byte is CPU-s per GB (10^9 bytes).
-        cpu_s_per_gb: (sent > 0.0).then(|| work_ns as f64 / sent),
+        cpu_s_per_gb: (sent > 0.0).then(|| cpu_ns as f64 / sent),
         thread_cpu_s: report.cpu_ns.iter().map(|&ns| ns as f64 / 1e9).collect(),
-        poll_cpu_s: poll_ns as f64 / 1e9,
     }
 }
 
@@ -40,16 +37,9 @@ pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64]) -> Vec<usize> {
 pub fn warning(used: &[RankCpu], cores: &[f64], channels: u32) -> Option<String> {
     let bound = cpu_bound_ranks(used, cores);
     let &first = bound.first()?;
-    let u = &used[first];
-    let cpu_s: f64 = u.thread_cpu_s.iter().sum();
-    let polling = if cpu_s > 0.0 && u.poll_cpu_s > 0.5 * cpu_s {
-        ", most of it polling for messages (--poll-us 0 stops that)"
-    } else {
-        ""
-    };
     let usage = format!(
-        "{:.1} of {} cores{polling}",
-        u.busy_cores,
+        "{:.1} of {} cores",
+        used[first].busy_cores,
         fmt_cores(cores[first])
     );
     let who = match bound.len() {
@@ -89,7 +79,6 @@ mod tests {
             iter_ns,
             histogram: String::new(),
             nwrong: None,
-            poll_ns: vec![0; cpu_ns.len()],
             cpu_ns,
             sent_bytes,
         }
@@ -117,19 +106,8 @@ mod tests {
             busy_cores: busy,
             cpu_s_per_gb: Some(1.0),
             thread_cpu_s: vec![],
-            poll_cpu_s: 0.0,
         };
         let ranks = [used(3.9), used(1.0), used(0.46)];
-        let polling = RankCpu {
-            thread_cpu_s: vec![0.4],
-            poll_cpu_s: 0.3,
-            ..used(0.5)
-        };
-        let w = warning(&[polling], &[0.5], 1).unwrap();
-        assert!(
-            w.starts_with("# rank 0 used 0.5 of 0.50 cores, most of it polling"),
-            "{w}"
-        );
         let cores = [4.0, 4.0, 0.5];
         assert_eq!(cpu_bound_ranks(&ranks, &cores), vec![0, 2]);
         let w = warning(&ranks, &cores, 1).unwrap();

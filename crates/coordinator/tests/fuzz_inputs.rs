@@ -65,7 +65,6 @@ fn measured(time: f64) -> Measured {
                 busy_cores: 0.5 + r as f64 / 10.0,
                 cpu_s_per_gb: Some(1.2),
                 thread_cpu_s: vec![0.01, 0.02],
-                poll_cpu_s: 0.001,
             })
             .collect(),
         cpu_bound_ranks: vec![3],

@@ -187,10 +187,8 @@ pub struct Report {
     pub nwrong: Option<u64>,
     /// Channels this size ran on.
     pub channels: u32,
-    /// CPU time of each channel's thread over the timed iterations, nanoseconds, and how much
-    /// of it went to polling for messages (`poll_ns`: waiting for the network, not working).
+    /// CPU time of each channel's thread over the timed iterations, nanoseconds.
     pub cpu_ns: Vec<u64>,
-    pub poll_ns: Vec<u64>,
     /// Bytes this rank sends per iteration, over all channels.
     pub sent_bytes: u64,
 }
@@ -338,13 +336,11 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
                     format!("{} is outside 1..={MAX_CHANNELS}", r.channels),
                 ));
             }
-            for (field, v) in [("cpu_ns", &r.cpu_ns), ("poll_ns", &r.poll_ns)] {
-                if v.len() != r.channels as usize {
-                    return Err(invalid(
-                        field,
-                        format!("{} entries for {} channels", v.len(), r.channels),
-                    ));
-                }
+            if r.cpu_ns.len() != r.channels as usize {
+                return Err(invalid(
+                    "cpu_ns",
+                    format!("{} entries for {} channels", r.cpu_ns.len(), r.channels),
+                ));
             }
         }
         FromNode::PingPong(r) => {
@@ -668,7 +664,6 @@ mod tests {
                 nwrong: None,
                 channels,
                 cpu_ns: vec![1; cpu],
-                poll_ns: vec![0; channels as usize],
                 sent_bytes: 8,
             })
         };

@@ -121,18 +121,13 @@ pub struct RankHost {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RankCpu {
     /// CPU-seconds of its data-plane threads per second of the timed iterations: the cores it
-    /// kept busy, polling for messages included.
+    /// kept busy (polling for the next message, `--poll-us`, included).
     pub busy_cores: f64,
-    /// CPU-seconds of its data-plane threads per GB (10^9 bytes) it sent, polling left out;
-    /// null when it sent nothing. Comparable with the transport's own cost per GB moved
-    /// (`transport_floor`).
+    /// CPU-seconds of its data-plane threads per GB (10^9 bytes) it sent; null when it sent
+    /// nothing. Comparable with the transport's own cost per GB moved (`transport_floor`).
     pub cpu_s_per_gb: Option<f64>,
-    /// CPU-seconds of each channel's thread, polling included.
+    /// CPU-seconds of each channel's thread.
     pub thread_cpu_s: Vec<f64>,
-    /// CPU-seconds its threads spent polling for the next message (`--poll-us`): waiting for the
-    /// network, not working.
-    #[serde(default)]
-    pub poll_cpu_s: f64,
 }
 
 /// One placement's measurement of one algorithm at one size.

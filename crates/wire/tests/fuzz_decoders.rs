@@ -93,7 +93,6 @@ fn from_node_seeds() -> Vec<FromNode> {
             nwrong: Some(0),
             channels: 2,
             cpu_ns: vec![500, 700],
-            poll_ns: vec![0, 20],
             sent_bytes: 1536,
         }),
         FromNode::PingPong(PingPongReport {
