@@ -13,7 +13,7 @@ use common::*;
 /// Starts a long sweep and waits until at least one size has been written. The caller reaps the
 /// child in `finish`.
 #[allow(clippy::zombie_processes)]
-fn start_long_run(dir: &std::path::Path, p: usize) -> (Child, serde_json::Value) {
+fn start_long_run(dir: &std::path::Path, p: usize, extra: &[&str]) -> (Child, serde_json::Value) {
     let mut child = collbench()
         .args([
             "run",
@@ -30,6 +30,7 @@ fn start_long_run(dir: &std::path::Path, p: usize) -> (Child, serde_json::Value)
             "--out",
         ])
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -85,8 +86,18 @@ fn signal(pid: u32, sig: &str) {
 
 #[test]
 fn a_killed_node_is_named_and_nothing_is_lost_or_left() {
-    let dir = tempdir("kill");
-    let (child, before) = start_long_run(&dir, 4);
+    killed_rank_2(&[]);
+}
+
+/// The same on three channels: the node's threads and every channel's connections go with it.
+#[test]
+fn a_killed_node_on_three_channels_is_named_and_nothing_is_lost_or_left() {
+    killed_rank_2(&["--channels", "3", "--channel-min-bytes", "1K"]);
+}
+
+fn killed_rank_2(extra: &[&str]) {
+    let dir = tempdir(&format!("kill{}", extra.len()));
+    let (child, before) = start_long_run(&dir, 4, extra);
     let pids = pids(&before);
     signal(pids[2], "-KILL");
     let (status, err) = finish(child);
@@ -110,7 +121,7 @@ fn a_killed_node_is_named_and_nothing_is_lost_or_left() {
 #[test]
 fn ctrl_c_ends_the_run_cleanly() {
     let dir = tempdir("sigint");
-    let (child, before) = start_long_run(&dir, 3);
+    let (child, before) = start_long_run(&dir, 3, &[]);
     signal(child.id(), "-INT");
     let (status, err) = finish(child);
     assert!(!status.success());

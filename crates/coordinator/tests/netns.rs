@@ -425,9 +425,15 @@ fn fault_hooks_kill_a_node_and_take_a_link_down() {
     require_root();
     let _s = serial();
     let links_before = root_links();
-    for (fault, expect) in [("kill:1@64K", "rank 1"), ("link-down:2@64K", "rank")] {
+    // The link-down again on two channels: the cut reaches every channel's connections.
+    let two_channels: &[&str] = &["--channels", "2", "--channel-min-bytes", "1K"];
+    for (fault, expect, extra) in [
+        ("kill:1@64K", "rank 1", &[][..]),
+        ("link-down:2@64K", "rank", &[][..]),
+        ("link-down:2@64K", "rank", two_channels),
+    ] {
         let dir = tempdir("netns-fault");
-        let out = netns_run(
+        let args = [
             &[
                 "-N",
                 "3",
@@ -447,9 +453,11 @@ fn fault_hooks_kill_a_node_and_take_a_link_down() {
                 "4",
                 "--fault",
                 fault,
-            ],
-            &dir,
-        );
+            ][..],
+            extra,
+        ]
+        .concat();
+        let out = netns_run(&args, &dir);
         let err = stderr(&out);
         assert!(!out.status.success(), "{fault}: the run should fail");
         assert!(err.contains(expect), "{fault}: {err}");
