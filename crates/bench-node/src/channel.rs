@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::debug;
 use wire::control::{Plan, TransportParams};
 
-use crate::channel_work::{ChannelBuffers, Measure, PingPong, Timed};
+use crate::channel_work::{ChannelBuffers, Lane, Measure, PingPong, Timed};
 use crate::control::Position;
 use crate::datalink::{refuse_latecomers, Links};
 use transport::credentials::NodeCredentials;
@@ -217,40 +217,44 @@ impl ChannelState {
                 let _ = reply.send((index, r));
             }
             Job::Timed { measure, reply } => {
-                let r = match &mut self.links {
-                    Some(links) => {
-                        self.buffers
-                            .timed(&measure, links, &self.position, index, self.me)
-                            .await
-                    }
-                    None => Err(not_connected(index)),
+                let r = match self.lane() {
+                    Ok((buffers, lane)) => buffers.timed(&measure, lane).await,
+                    Err(e) => Err(e),
                 };
                 let _ = reply.send((index, r));
             }
             Job::Check { measure, reply } => {
-                let r = match &mut self.links {
-                    Some(links) => {
-                        self.buffers
-                            .check(&measure, links, &self.position, index, self.me)
-                            .await
-                    }
-                    None => Err(not_connected(index)),
+                let r = match self.lane() {
+                    Ok((buffers, lane)) => buffers.check(&measure, lane).await,
+                    Err(e) => Err(e),
                 };
                 let _ = reply.send((index, r));
             }
             Job::PingPong { pingpong, reply } => {
-                let r = match &mut self.links {
-                    Some(links) => {
-                        self.buffers
-                            .pingpong(&pingpong, links, &self.position, index, self.me)
-                            .await
-                    }
-                    None => Err(not_connected(index)),
+                let r = match self.lane() {
+                    Ok((buffers, lane)) => buffers.pingpong(&pingpong, lane).await,
+                    Err(e) => Err(e),
                 };
                 let _ = reply.send((index, r));
             }
             Job::Close { .. } => {}
         }
+    }
+
+    /// The buffers and the lane a data-plane job runs with; an error before the links are up.
+    fn lane(&mut self) -> Result<(&mut ChannelBuffers, Lane<'_>), NodeError> {
+        let links = self.links.as_mut().ok_or_else(|| {
+            NodeError::Io(format!("channel {} has no connections yet", self.index))
+        })?;
+        Ok((
+            &mut self.buffers,
+            Lane {
+                links,
+                position: &self.position,
+                channel: self.index,
+                me: self.me,
+            },
+        ))
     }
 
     async fn connect(
@@ -294,10 +298,6 @@ impl ChannelState {
         self.endpoint.close(0u32.into(), b"node stopping");
         let _ = tokio::time::timeout(linger, self.endpoint.wait_idle()).await;
     }
-}
-
-fn not_connected(index: usize) -> NodeError {
-    NodeError::Io(format!("channel {index} has no connections yet"))
 }
 
 /// Resolves once the node has asked its channels to stop (or is gone).

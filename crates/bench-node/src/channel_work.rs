@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use topologies::channels::part;
-use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule};
+use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule, Step};
 use wire::control::Placement;
 
 use crate::control::Position;
@@ -69,6 +69,23 @@ pub struct ChannelBuffers {
     schedule: Option<(ScheduleKey, Schedule)>,
 }
 
+/// The channel a job runs on: its links, its index, the rank, and where the node reports its
+/// position.
+pub struct Lane<'a> {
+    pub links: &'a mut Links,
+    pub position: &'a Position,
+    pub channel: usize,
+    pub me: usize,
+}
+
+/// A channel's part of one measurement, ready to run.
+struct Ready<'a> {
+    part: Range<usize>,
+    input: &'a Bytes,
+    work: &'a mut Vec<u8>,
+    program: &'a [Step],
+}
+
 #[derive(Clone, Copy, PartialEq)]
 struct ScheduleKey {
     algorithm: Algorithm,
@@ -98,8 +115,8 @@ impl ChannelBuffers {
         self.work.resize(self.input.len(), 0);
     }
 
-    /// The schedule of `count` elements (built once per shape and reused).
-    fn schedule(&mut self, key: ScheduleKey) -> Result<&Schedule, NodeError> {
+    /// Builds the schedule of `key`'s shape, unless it is the one built last.
+    fn build_schedule(&mut self, key: ScheduleKey) -> Result<(), NodeError> {
         if self.schedule.as_ref().map(|(k, _)| *k) != Some(key) {
             let s = key
                 .algorithm
@@ -107,34 +124,45 @@ impl ChannelBuffers {
                 .map_err(|e| NodeError::Schedule(e.to_string()))?;
             self.schedule = Some((key, s));
         }
-        match &self.schedule {
-            Some((_, s)) => Ok(s),
-            None => Err(NodeError::Schedule("no schedule".into())),
-        }
+        Ok(())
     }
 
-    pub async fn timed(
-        &mut self,
-        m: &Measure,
-        links: &mut Links,
-        position: &Position,
-        channel: usize,
-        me: usize,
-    ) -> Result<Timed, NodeError> {
+    /// Channel `channel`'s part of `m`: its input and work buffers made ready, and its program.
+    fn ready(&mut self, m: &Measure, channel: usize, me: usize) -> Result<Ready<'_>, NodeError> {
         let part = part(m.count, m.channels, channel);
         self.prepare(m.dtype, me, &part);
-        let key = shape(m, part.len());
-        self.schedule(key)?;
+        self.build_schedule(shape(m, part.len()))?;
         let ChannelBuffers {
             input,
             work,
             schedule,
             ..
         } = self;
-        let Some((_, schedule)) = schedule else {
-            return Err(NodeError::Schedule("no schedule".into()));
-        };
-        let program = &schedule.programs[me];
+        let program = schedule
+            .as_ref()
+            .and_then(|(_, s)| s.programs.get(me))
+            .ok_or_else(|| NodeError::Schedule(format!("no program for rank {me}")))?;
+        Ok(Ready {
+            part,
+            input,
+            work,
+            program,
+        })
+    }
+
+    pub async fn timed(&mut self, m: &Measure, lane: Lane<'_>) -> Result<Timed, NodeError> {
+        let Lane {
+            links,
+            position,
+            channel,
+            me,
+        } = lane;
+        let Ready {
+            input,
+            work,
+            program,
+            ..
+        } = self.ready(m, channel, me)?;
         let sent_bytes: u64 = program
             .iter()
             .flat_map(|s| &s.sends)
@@ -143,7 +171,7 @@ impl ChannelBuffers {
         // Out of place every iteration reads the input afresh, where it has not written `work`
         // yet (no copy of the input first). In place the iterations reduce their own results,
         // as nccl-tests' do; only the check runs on the input.
-        let source = (m.placement == Placement::OutOfPlace).then_some(&*input);
+        let source = (m.placement == Placement::OutOfPlace).then_some(input);
         if source.is_none() {
             work.copy_from_slice(input);
         }
@@ -192,26 +220,19 @@ impl ChannelBuffers {
     }
 
     /// One iteration from the input, untimed, and the wrong elements of this channel's part.
-    pub async fn check(
-        &mut self,
-        m: &Measure,
-        links: &mut Links,
-        position: &Position,
-        channel: usize,
-        me: usize,
-    ) -> Result<u64, NodeError> {
-        let part = part(m.count, m.channels, channel);
-        self.prepare(m.dtype, me, &part);
-        self.schedule(shape(m, part.len()))?;
-        let ChannelBuffers {
+    pub async fn check(&mut self, m: &Measure, lane: Lane<'_>) -> Result<u64, NodeError> {
+        let Lane {
+            links,
+            position,
+            channel,
+            me,
+        } = lane;
+        let Ready {
+            part,
             input,
             work,
-            schedule,
-            ..
-        } = self;
-        let Some((_, schedule)) = schedule else {
-            return Err(NodeError::Schedule("no schedule".into()));
-        };
+            program,
+        } = self.ready(m, channel, me)?;
         let source = match m.placement {
             Placement::InPlace => {
                 work.copy_from_slice(input);
@@ -221,7 +242,7 @@ impl ChannelBuffers {
             // poison it, so a part the program neither wrote nor took from the input is wrong.
             Placement::OutOfPlace => {
                 work.fill(0xFF);
-                Some(&*input)
+                Some(input)
             }
         };
         let total = m.warmup_iters + m.iters;
@@ -238,7 +259,7 @@ impl ChannelBuffers {
             )
         };
         run_steps(
-            &schedule.programs[me],
+            program,
             work,
             source,
             links,
@@ -255,11 +276,14 @@ impl ChannelBuffers {
     pub async fn pingpong(
         &mut self,
         pp: &PingPong,
-        links: &mut Links,
-        position: &Position,
-        channel: usize,
-        me: usize,
+        lane: Lane<'_>,
     ) -> Result<(Instant, Instant), NodeError> {
+        let Lane {
+            links,
+            position,
+            channel,
+            me,
+        } = lane;
         let part = part(pp.count, pp.channels, channel);
         let bytes = part.len() * pp.dtype.size();
         if self.work.len() < bytes {
