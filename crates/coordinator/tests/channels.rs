@@ -165,6 +165,41 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Payloads in clear (`--no-encryption`) on several channels, in both placements, with the
+/// ping-pong split over them too.
+#[test]
+fn unencrypted_channels_and_the_ping_pong_are_exact() {
+    let dir = tempdir("channels-clear");
+    let out = collbench()
+        .args([
+            "run", "-N", "3", "--algo", "ring,rhd", "-b", "4K", "-e", "256K", "-f", "8",
+        ])
+        .args([
+            "-n",
+            "2",
+            "-w",
+            "1",
+            "--channels",
+            "3",
+            "--channel-min-bytes",
+            "1K",
+        ])
+        .args(["--no-encryption", "--pingpong", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    assert_eq!(v["config"]["data_plane_unencrypted"], true);
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["nwrong"], 0, "{r}");
+        assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
+        assert_eq!(r["channels"], 3, "{r}");
+    }
+    assert_eq!(v["pingpong"].as_array().unwrap().len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_bad_channel_count_is_refused_naming_the_flag() {
     for bad in ["0", "65", "many"] {

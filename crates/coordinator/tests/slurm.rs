@@ -77,6 +77,7 @@ fn a_sweep_runs_as_a_batch_job_and_too_many_ranks_are_refused() {
         .arg(&log)
         .arg(script("collbench.sbatch"))
         .args(["-b", "1K", "-e", "16K", "-f", "4", "-n", "3", "-w", "1"])
+        .args(["--channels", "2", "--channel-min-bytes", "512"])
         .arg("--shared-dir")
         .arg(&shared)
         .arg("--out")
@@ -142,9 +143,12 @@ fn a_sweep_runs_as_a_batch_job_and_too_many_ranks_are_refused() {
         4,
         "four distinct tasks: {pids:?}"
     );
+    // Two channels each (a socket, endpoint and thread per channel), every size split over them.
+    assert_eq!(results["config"]["channels"], 2);
     for row in results["results"].as_array().unwrap() {
         assert_eq!(row["nwrong"], 0, "{row}");
         assert_eq!(row["in_place"]["nwrong"], 0, "{row}");
+        assert_eq!(row["channels"], 2, "{row}");
     }
 
     // More ranks than the allocation's tasks: refused at once instead of pending.

@@ -282,7 +282,22 @@ fn a_sweep_runs_across_two_ssh_hosts() {
         .collbench(
             &hostfile,
             "id",
-            &["-b", "1K", "-e", "64K", "-f", "8", "-n", "3", "-w", "1"],
+            &[
+                "-b",
+                "1K",
+                "-e",
+                "64K",
+                "-f",
+                "8",
+                "-n",
+                "3",
+                "-w",
+                "1",
+                "--channels",
+                "2",
+                "--channel-min-bytes",
+                "1K",
+            ],
             &out,
         )
         .stdout(Stdio::piped())
@@ -326,9 +341,17 @@ fn a_sweep_runs_across_two_ssh_hosts() {
     for (rank, h) in hosts.iter().enumerate() {
         assert_eq!(h["rank"], rank);
         assert_eq!(h["host"], want[rank].as_str(), "rank {rank}");
-        // --bind auto: each node's data plane is on its host's own address.
+        // --bind auto: each node's data plane, both channels, is on its host's own address.
         let data = h["data_addr"].as_str().unwrap();
         assert!(data.starts_with(&format!("{}:", want[rank])), "{data}");
+        let channels = h["data_addrs"].as_array().unwrap();
+        assert_eq!(channels.len(), 2, "{h}");
+        for a in channels {
+            assert!(
+                a.as_str().unwrap().starts_with(&format!("{}:", want[rank])),
+                "{h}"
+            );
+        }
     }
     let rows = results["results"].as_array().unwrap();
     let sizes: Vec<u64> = rows.iter().map(|r| r["size"].as_u64().unwrap()).collect();
