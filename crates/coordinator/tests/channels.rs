@@ -81,6 +81,16 @@ fn every_algorithm_is_exact_on_one_to_eight_channels() {
             "{}",
             stdout(&out)
         );
+        // results.csv carries the same: a channels column on every line.
+        let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let col = header.iter().position(|h| *h == "channels").unwrap();
+        for (line, r) in lines.zip(rows) {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), header.len(), "{line}");
+            assert_eq!(fields[col], r["channels"].to_string(), "{line}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

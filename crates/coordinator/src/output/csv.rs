@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use wire::results::{PingPongRow, ResultRow};
+use wire::results::{Measured, PingPongRow, ResultRow};
 
 const COLUMNS: &[&str] = &[
     "algorithm",
@@ -30,6 +30,10 @@ const COLUMNS: &[&str] = &[
     "ip_nwrong",
     "link_rate_bps",
     "link_efficiency",
+    "channels",
+    "busiest_rank_cores",
+    "cpu_s_per_gb",
+    "cpu_bound_ranks",
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -44,15 +48,32 @@ pub fn render(rows: &[ResultRow]) -> String {
         let i = &r.in_place;
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{:.3},{:.6},{:.6},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{},{},{}",
+            "{},{},{},{},{},{},{},{:.3},{:.6},{:.6},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{},{},{},{},{},{},{}",
             r.algorithm, r.nranks, r.size, r.count, r.dtype, r.redop, r.root,
             o.time, o.alg_bw, o.bus_bw, opt(o.nwrong),
             o.per_iter.min_us, o.per_iter.p50_us, o.per_iter.p95_us, o.per_iter.p99_us, o.per_iter.max_us, o.per_iter.stdev_us,
             i.time, i.alg_bw, i.bus_bw, opt(i.nwrong),
             opt(r.link_rate_bps), opt(r.link_efficiency),
+            opt(r.channels), opt(busiest(o)), opt(mean_cpu_per_gb(o)),
+            o.cpu_bound_ranks.iter().map(usize::to_string).collect::<Vec<_>>().join(";"),
         );
     }
     s
+}
+
+/// The busy cores of the busiest rank, out of place.
+fn busiest(m: &Measured) -> Option<String> {
+    m.rank_cpu
+        .iter()
+        .map(|c| c.busy_cores)
+        .max_by(f64::total_cmp)
+        .map(|b| format!("{b:.3}"))
+}
+
+/// CPU-seconds per GB sent, the mean over ranks that sent anything.
+fn mean_cpu_per_gb(m: &Measured) -> Option<String> {
+    let v: Vec<f64> = m.rank_cpu.iter().filter_map(|c| c.cpu_s_per_gb).collect();
+    (!v.is_empty()).then(|| format!("{:.3}", v.iter().sum::<f64>() / v.len() as f64))
 }
 
 const PINGPONG_COLUMNS: &[&str] = &[
