@@ -115,6 +115,8 @@ pub enum FromNode {
         token: String,
         rank: u32,
         nranks: u32,
+        /// The node's control endpoint; its data-plane addresses follow in
+        /// [`FromNode::Channels`].
         data_addr: String,
         host: String,
         pid: u32,
