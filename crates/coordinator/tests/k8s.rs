@@ -95,6 +95,10 @@ fn manifests_validate_and_wire_ranks_and_the_service() {
             "2",
             "-w",
             "1",
+            "--channels",
+            "2",
+            "--channel-min-bytes",
+            "512",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -274,8 +278,11 @@ fn manifests_validate_and_wire_ranks_and_the_service() {
     {
         assert_eq!(h["host"], format!("k8s-node-a/collbench-nodes-{rank}-x"));
     }
+    // The run's flags reach the coordinator's pod: two channels, each size split over them.
+    assert_eq!(results["config"]["channels"], 2);
     for row in results["results"].as_array().unwrap() {
         assert_eq!(row["nwrong"], 0, "{row}");
+        assert_eq!(row["channels"], 2, "{row}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
