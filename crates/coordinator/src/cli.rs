@@ -97,7 +97,7 @@ pub struct RunArgs {
     #[arg(long = "hier-outer", default_value = "ring")]
     pub hier_outer: String,
     /// A topology file (TOML) placing ranks on hosts, racks and pods; hier groups and torus2d
-    /// rows follow it. See topologies/README.md.
+    /// rows follow it. See placements/README.md.
     #[arg(long = "topology")]
     pub topology: Option<PathBuf>,
     /// After the all-reduce sweep, a ping-pong between ranks 0 and 1 at every size (same

@@ -1,5 +1,5 @@
 //! Topology files: where ranks live (hosts, racks, pods), so `hier` and `torus2d` follow physical
-//! locality. The format is documented in `topologies/README.md`.
+//! locality. The format is documented in `placements/README.md`.
 //!
 //! Ranks are numbered in file order, host by host, so every host's ranks are consecutive. Hosts
 //! of one rack (or pod) must stand together in the file; `hier` groups ranks by the level named in
@@ -284,7 +284,7 @@ mod shipped_examples {
 
     #[test]
     fn the_example_files_parse() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../placements");
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

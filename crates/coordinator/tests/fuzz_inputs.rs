@@ -2,7 +2,7 @@
 //! model (the typed reader, the model's loader and its histogram expansion) and topology files.
 //!
 //! Each target feeds arbitrary bytes or text and structure-aware mutations of valid inputs (a
-//! results.json made here from the writer's types, the shipped `topologies/*.toml`): byte
+//! results.json made here from the writer's types, the shipped `placements/*.toml`): byte
 //! flips, splices, dictionary tokens, and JSON edits that swap a value, drop a field or add one.
 //! Asserted: no panic; every error is clear (names the file and line or the field); no single
 //! allocation during a parse beyond a stated bound (measured by a counting global allocator).
@@ -311,7 +311,7 @@ fn fuzz_histogram_samples() {
 /// Topology files: errors name the file, the line and the field.
 #[test]
 fn fuzz_topology_files() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../topologies");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../placements");
     let mut seeds = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let p = entry.unwrap().path();

@@ -526,7 +526,7 @@ fn racks_of_a_topology_file_become_groups() {
     let links_before = root_links();
     let dir = tempdir("netns-racks");
     let topo =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies/2-racks-x-2-nodes.toml");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../placements/2-racks-x-2-nodes.toml");
     let out = netns_run(
         &[
             "--topology",
