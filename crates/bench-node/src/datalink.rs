@@ -26,6 +26,7 @@ use transport::tls::peer_leaf;
 use wire::control::PeerInfo;
 
 use crate::apply::Applier;
+use crate::link_error::LinkError;
 use crate::NodeError;
 
 const STREAM_MAGIC: [u8; 4] = *b"CBDP";
@@ -59,7 +60,7 @@ struct Outbox {
     arena: BytesMut,
     seq: u32,
     /// Why the stream failed; every later send to this peer reports it.
-    error: Option<String>,
+    error: Option<quinn::WriteError>,
 }
 
 impl Outbox {
@@ -80,7 +81,7 @@ impl Outbox {
                     }
                 }
                 Poll::Ready(Err(e)) => {
-                    self.error = Some(e.to_string());
+                    self.error = Some(e);
                     self.queued.clear();
                 }
                 Poll::Pending => return,
@@ -143,9 +144,9 @@ async fn dial(
         Some(r) if r == rank => Ok((rank, conn)),
         _ => {
             conn.close(REFUSED.into(), b"unexpected certificate");
-            Err(NodeError::Tls(format!(
+            Err(NodeError::from(transport::TransportError::Tls(format!(
                 "rank {rank} at {addr} presented a certificate that is not the one pinned for it"
-            )))
+            ))))
         }
     }
 }
@@ -315,13 +316,13 @@ impl Links {
     }
 
     /// Queues one message for `peer` whose payload is `parts` in order; returns at once.
-    pub fn send(&mut self, peer: usize, parts: &[Part<'_>]) -> Result<(), String> {
+    pub fn send(&mut self, peer: usize, parts: &[Part<'_>]) -> Result<(), LinkError> {
         let out = self
             .outboxes
             .get_mut(&peer)
-            .ok_or_else(|| format!("no link to rank {peer}"))?;
+            .ok_or(LinkError::NoLink(peer))?;
         if let Some(e) = &out.error {
-            return Err(e.clone());
+            return Err(LinkError::Write(e.clone()));
         }
         let len: usize = parts.iter().map(Part::len).sum();
         let copied: usize = parts
@@ -364,31 +365,30 @@ impl Links {
         dst: &mut [u8],
         mut applier: Applier<'_>,
         mut keep: Option<&mut Vec<Bytes>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), LinkError> {
         let Links {
             outboxes,
             inboxes,
             poll,
             ..
         } = self;
-        let inbox = inboxes
-            .get_mut(&peer)
-            .ok_or_else(|| format!("no link to rank {peer}"))?;
+        let inbox = inboxes.get_mut(&peer).ok_or(LinkError::NoLink(peer))?;
         let mut header = [0u8; MSG_HEADER];
         let read = inbox.stream.read_exact(&mut header);
         poll_then_await(writing_meanwhile(outboxes, read), *poll)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(LinkError::ReadHeader)?;
         let seq = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         let mut len8 = [0u8; 8];
         len8.copy_from_slice(&header[4..]);
         let len = u64::from_be_bytes(len8);
         if seq != inbox.seq || len != dst.len() as u64 {
-            return Err(format!(
-                "out of step: got message {seq} of {len} bytes, expected message {} of {} bytes",
-                inbox.seq,
-                dst.len()
-            ));
+            return Err(LinkError::OutOfStep {
+                got_seq: seq,
+                got_len: len,
+                want_seq: inbox.seq,
+                want_len: dst.len() as u64,
+            });
         }
         inbox.seq = inbox.seq.wrapping_add(1);
         let mut remaining = dst.len();
@@ -396,8 +396,8 @@ impl Links {
             let read = inbox.stream.read_chunk(remaining, true);
             let chunk = writing_meanwhile(outboxes, read)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "stream ended mid-message".to_string())?;
+                .map_err(LinkError::Read)?
+                .ok_or(LinkError::EndedMidMessage)?;
             applier.apply(dst, &chunk.bytes);
             remaining -= chunk.bytes.len();
             if let Some(kept) = keep.as_deref_mut() {
@@ -410,14 +410,14 @@ impl Links {
     /// Waits until every queued message is in its stream, from which quinn sends it; a failed
     /// stream comes back as `(peer, error)`. Every receive of the iteration has been applied by
     /// then, so no peer waits on this node to take a message before it can take ours.
-    pub async fn flush(&mut self) -> Result<(), (usize, String)> {
+    pub async fn flush(&mut self) -> Result<(), (usize, LinkError)> {
         let outboxes = &mut self.outboxes;
         std::future::poll_fn(|cx| {
             let mut queued = false;
             for (&peer, out) in outboxes.iter_mut() {
                 out.poll_write(cx);
                 if let Some(e) = &out.error {
-                    return Poll::Ready(Err((peer, e.clone())));
+                    return Poll::Ready(Err((peer, LinkError::Write(e.clone()))));
                 }
                 queued |= !out.queued.is_empty();
             }

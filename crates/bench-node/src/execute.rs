@@ -19,6 +19,7 @@ use topologies::{DataType, RecvAction, ReduceOp, Step};
 
 use crate::apply::Applier;
 use crate::datalink::{Links, Part};
+use crate::link_error::LinkError;
 use crate::unwritten::Unwritten;
 
 /// An out-of-place iteration's input, and the elements of the buffer it has not written yet
@@ -83,7 +84,7 @@ pub struct StepFailure {
     pub step: usize,
     pub peer: usize,
     pub waiting: bool,
-    pub error: String,
+    pub error: LinkError,
 }
 
 /// Runs `program` over `buf`; out of place, `source` says where the input still stands in for it.

@@ -15,11 +15,13 @@ pub mod control;
 pub mod datalink;
 pub mod execute;
 pub mod host;
+pub mod link_error;
 pub mod node;
 pub mod pingpong;
 pub mod steps;
 pub mod unwritten;
 
+pub use link_error::LinkError;
 pub use node::{run_node, NodeConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,10 +29,6 @@ pub enum NodeError {
     /// The QUIC plumbing's errors keep their own texts (`TLS: ...`, `credentials: ...`).
     #[error(transparent)]
     Transport(#[from] transport::TransportError),
-    #[error("TLS: {0}")]
-    Tls(String),
-    #[error("credentials: {0}")]
-    Credentials(String),
     #[error("{0}")]
     Io(String),
     #[error("protocol: {0}")]
@@ -39,12 +37,16 @@ pub enum NodeError {
     Coordinator(String),
     #[error("coordinator gone: {0}")]
     CoordinatorGone(String),
-    #[error("{context}: {error}")]
+    /// A data-plane link failed: where (`context`, `step`), with which peer, and why.
+    #[error("{context}: {source}")]
     Peer {
         context: String,
-        error: String,
         /// The rank the node was waiting for or sending to.
         peer: usize,
+        /// The step of the schedule; `None` after the last step (while its sends drain).
+        step: Option<u32>,
+        #[source]
+        source: LinkError,
     },
     #[error("aborted by the coordinator: {0}")]
     Aborted(String),
@@ -56,6 +58,23 @@ pub enum NodeError {
 mod tests {
     use super::NodeError;
     use transport::TransportError;
+
+    /// A data-plane failure keeps its fields and quinn's error as its source.
+    #[test]
+    fn a_peer_failure_keeps_its_step_and_source() {
+        let e = NodeError::Peer {
+            context: "rank 1: ring 1024 bytes in-place iteration 0 step 3: waiting for rank 2"
+                .into(),
+            peer: 2,
+            step: Some(3),
+            source: crate::LinkError::Read(quinn::ReadError::ClosedStream),
+        };
+        assert!(e
+            .to_string()
+            .ends_with("step 3: waiting for rank 2: receiving: closed stream"));
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("receiving: closed stream"));
+    }
 
     /// The transport's errors read as they did when that code was part of bench-node.
     #[test]

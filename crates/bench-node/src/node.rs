@@ -117,19 +117,26 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     // The coordinator is told why, unless it is gone or asked for the stop itself.
     let gone = conn.close_reason().is_some() || matches!(&e, NodeError::CoordinatorGone(_));
     if !gone && !matches!(e, NodeError::Aborted(_)) {
-        let (context, error, peer) = match &e {
+        let failed = match &e {
             NodeError::Peer {
                 context,
-                error,
                 peer,
-            } => (context.clone(), error.clone(), u32::try_from(*peer).ok()),
-            other => (format!("rank {}", cfg.rank), other.to_string(), None),
+                step,
+                source,
+            } => FromNode::Failed {
+                context: context.clone(),
+                error: source.chain(),
+                peer: u32::try_from(*peer).ok(),
+                step: *step,
+            },
+            other => FromNode::Failed {
+                context: format!("rank {}", cfg.rank),
+                error: other.to_string(),
+                peer: None,
+                step: None,
+            },
         };
-        let _ = control.send(FromNode::Failed {
-            context,
-            error,
-            peer,
-        });
+        let _ = control.send(failed);
     }
     drop(channels);
     let linger = Duration::from_millis(if gone { 100 } else { 500 });

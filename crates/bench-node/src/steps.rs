@@ -55,8 +55,9 @@ pub async fn run_steps(
                 },
                 f.peer
             ),
-            error: f.error,
             peer: f.peer,
+            step: u32::try_from(step + f.step).ok(),
+            source: f.error,
         })?;
         position.step_done(channel);
     }
@@ -66,9 +67,10 @@ pub async fn run_steps(
     links
         .flush()
         .await
-        .map_err(|(peer, error)| NodeError::Peer {
+        .map_err(|(peer, source)| NodeError::Peer {
             context: format!("{} after the last step: sending to rank {peer}", at()),
-            error,
             peer,
+            step: None,
+            source,
         })
 }

@@ -139,13 +139,16 @@ pub enum FromNode {
     Report(Report),
     /// Round trips of one size of the ping-pong, from the rank that timed them.
     PingPong(PingPongReport),
-    /// The node hit an error it cannot recover from; `context` says where, and `peer` the rank
-    /// it was waiting for or sending to when the error came from the data plane.
+    /// The node hit an error it cannot recover from; `context` says where, in words. When the
+    /// error came from the data plane, `peer` is the rank it was waiting for or sending to and
+    /// `step` the step of the schedule it was in (none while its last sends drained).
     Failed {
         context: String,
         error: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<u32>,
     },
     /// Sent every [`HEARTBEAT_INTERVAL_MS`] from registration on: the node is alive, and where it is.
     Heartbeat(Heartbeat),
@@ -557,7 +560,8 @@ mod tests {
             FromNode::Failed {
                 context: "c".into(),
                 error: "e".into(),
-                peer: None
+                peer: None,
+                step: None,
             }
         );
     }

@@ -103,6 +103,7 @@ fn from_node_seeds() -> Vec<FromNode> {
             context: "ring step 2".into(),
             error: "peer 1 closed".into(),
             peer: Some(1),
+            step: Some(2),
         },
         FromNode::Heartbeat(Heartbeat {
             epoch: 9,

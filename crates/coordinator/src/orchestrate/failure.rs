@@ -219,16 +219,24 @@ impl Orchestrator {
                         context,
                         error,
                         peer,
+                        step,
                     },
-            } => Err(self.reported(rank, &context, &error, peer)),
+            } => Err(self.reported(rank, &context, &error, peer, step)),
             other => Ok(Some(other)),
         }
     }
 
     /// A node's own failure report. A data-plane error names the peer it was waiting for or
     /// sending to: that peer is the culprit (a node that could still report has a working
-    /// control path; the one it lost is the one gone).
-    fn reported(&self, rank: usize, context: &str, error: &str, peer: Option<u32>) -> RunFailure {
+    /// control path; the one it lost is the one gone), and the step the reporter was in.
+    fn reported(
+        &self,
+        rank: usize,
+        context: &str,
+        error: &str,
+        peer: Option<u32>,
+        step: Option<u32>,
+    ) -> RunFailure {
         let peer = peer
             .map(|p| p as usize)
             .filter(|&p| p < self.nranks && p != rank);
@@ -245,9 +253,7 @@ impl Orchestrator {
                     f.waiting_ranks.push(rank);
                     f.waiting_ranks.sort_unstable();
                 }
-                if f.step.is_none() {
-                    f.step = step_in(context);
-                }
+                f.step = f.step.or(step);
                 f
             }
             None => {
@@ -255,7 +261,8 @@ impl Orchestrator {
                 f.message = format!(
                     "rank {rank} ({}) failed: {context}: {error}{}",
                     self.host_of(rank),
-                    if context.contains(" step ") {
+                    // A data-plane context already says where; anything else gets the sweep's.
+                    if step.is_some() {
                         String::new()
                     } else {
                         self.during(self.epoch_of(rank))
@@ -329,27 +336,13 @@ impl Orchestrator {
     }
 }
 
-/// The step number in a node's failure context ("... step 3: waiting for rank 1").
-fn step_in(context: &str) -> Option<u32> {
-    let rest = &context[context.rfind(" step ")? + 6..];
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_step_is_read_from_a_failure_context() {
-        assert_eq!(
-            step_in("rank 1: ring 1024 bytes out-of-place iteration 0 step 3: waiting for rank 2"),
-            Some(3)
-        );
-        assert_eq!(step_in("rank 1"), None);
-        assert_eq!(step_in("step x"), None);
+    fn rank_lists_read_as_words() {
         assert_eq!(rank_list(&[1, 3]), "ranks 1, 3");
+        assert_eq!(rank_list(&[2]), "rank 2");
     }
 }
