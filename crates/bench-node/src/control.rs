@@ -110,6 +110,7 @@ impl Position {
             step: behind.map(|(step, _)| *step),
             awaiting: behind.map(|(_, a)| a.clone()).unwrap_or_default(),
             steps_done: w.steps_done,
+            refused: 0,
         }
     }
 
@@ -230,7 +231,11 @@ impl Control {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if out.send(FromNode::Heartbeat(position.snapshot())).is_err() {
+                let beat = Heartbeat {
+                    refused: crate::refused::total(),
+                    ..position.snapshot()
+                };
+                if out.send(FromNode::Heartbeat(beat)).is_err() {
                     return;
                 }
             }

@@ -27,6 +27,7 @@ use wire::control::PeerInfo;
 
 use crate::apply::Applier;
 use crate::link_error::LinkError;
+use crate::refused;
 use crate::NodeError;
 
 const STREAM_MAGIC: [u8; 4] = *b"CBDP";
@@ -164,21 +165,22 @@ async fn accept_one(
     let connecting = match incoming.accept_with(config.clone()) {
         Ok(c) => c,
         Err(e) => {
-            warn!(%remote, "refused a data-plane connection: {e}");
+            refused::data_plane(remote, &e.to_string());
             return None;
         }
     };
     let conn = match connecting.await {
         Ok(c) => c,
         Err(e) => {
-            warn!(%remote, "refused a data-plane connection: handshake failed: {e}");
+            refused::data_plane(remote, &format!("handshake failed: {e}"));
             return None;
         }
     };
     match peer_leaf(&conn).and_then(|der| pinned.get(&der).copied()) {
         Some(rank) if expected.contains(&rank) => Some((rank, conn)),
         claimed => {
-            warn!(%remote, ?claimed, "refused a data-plane connection from a process that is not a scheduled peer");
+            let who = claimed.map_or("no run certificate".to_string(), |r| format!("rank {r}"));
+            refused::data_plane(remote, &format!("not a scheduled peer ({who})"));
             conn.close(REFUSED.into(), b"not a scheduled peer");
             None
         }
@@ -189,7 +191,7 @@ async fn accept_one(
 pub fn refuse_latecomers(endpoint: Endpoint) {
     tokio::spawn(async move {
         while let Some(incoming) = endpoint.accept().await {
-            warn!(remote = %incoming.remote_address(), "refused a data-plane connection after set-up");
+            refused::data_plane(incoming.remote_address(), "after set-up");
             incoming.refuse();
         }
     });

@@ -18,6 +18,7 @@ pub mod host;
 pub mod link_error;
 pub mod node;
 pub mod pingpong;
+pub mod refused;
 pub mod steps;
 pub mod unwritten;
 

@@ -109,6 +109,7 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         e = &mut watchers => Err(e.unwrap_or_else(|e| NodeError::Io(format!("watcher task: {e}")))),
     };
     watchers.abort();
+    crate::refused::flush();
     let Err(e) = result else {
         control.close(Duration::from_secs(1)).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;

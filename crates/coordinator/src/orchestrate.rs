@@ -45,6 +45,7 @@ use crate::options::RunOptions;
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
+use transport::refusals::Refusals;
 
 /// How long nodes get to exit after the run.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,6 +78,8 @@ struct Orchestrator {
     last_beat: Instant,
     /// The cores each rank was given (see [`crate::channels::cores_given`]), once registered.
     cores: Vec<f64>,
+    /// Control connections refused (intruders, strays), counted and logged in summary.
+    refused: Refusals,
 }
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
@@ -165,6 +168,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         liveness: Liveness::new(p, Instant::now()),
         last_beat: Instant::now(),
         cores: Vec::new(),
+        refused: Refusals::new(),
         tick: {
             let mut t = tokio::time::interval(wait::TICK);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -180,8 +184,15 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
     if let Some(pr) = &o.progress {
         pr.finish();
     }
+    for line in o.refused.flush(Instant::now()) {
+        tracing::warn!("{line}");
+    }
+    o.note_refusals();
     let result = match outcome {
-        Ok(()) => Ok(o.writer.dir().to_path_buf()),
+        Ok(()) => match o.writer.flush() {
+            Ok(()) => Ok(o.writer.dir().to_path_buf()),
+            Err(e) => Err(e).context("writing results"),
+        },
         Err(f) => {
             let failure = o.failure_record(&f);
             if let (true, Some(rank)) = (f.unresponsive, f.rank) {
@@ -254,11 +265,25 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
         },
         results: Vec::new(),
         failure: None,
+        refused: Default::default(),
         pingpong: opts.pingpong.then(Vec::new),
     }
 }
 
 impl Orchestrator {
+    /// Puts the refusals counted so far into the results file (written with the next row):
+    /// the coordinator's own and the latest total each node reported.
+    fn note_refusals(&mut self) {
+        let mut refused = self.refused.totals();
+        let data: u64 = (0..self.nranks)
+            .filter_map(|r| self.liveness.position(r).map(|h| h.refused))
+            .sum();
+        if data > 0 {
+            refused.insert("data-plane connection".into(), data);
+        }
+        self.writer.file.refused = refused;
+    }
+
     async fn drive(&mut self, params: wire::control::TransportParams) -> Result<(), RunFailure> {
         self.register().await?;
         let rank_cpus: Vec<RankCpus> = self

@@ -162,6 +162,7 @@ fn valid_results(failure: bool) -> ResultsFile {
                 })
                 .collect(),
         ),
+        refused: [("control connection".to_string(), 2)].into(),
     }
 }
 

@@ -203,7 +203,75 @@ fn data_plane_accepts_only_the_scheduled_peer() {
             !foreign_result.is_empty(),
             "foreign certificate got through"
         );
+        // Both were counted (the process's refusals, logged in summary).
+        assert!(
+            bench_node::refused::total() >= 2,
+            "{}",
+            bench_node::refused::total()
+        );
     });
+}
+
+/// Knocks at a running run's data plane with a certificate from another CA: refused, counted
+/// by the node, and recorded in results.json, while the run finishes correct.
+#[test]
+fn refused_attempts_during_a_run_are_recorded_with_its_results() {
+    let dir = std::env::temp_dir().join(format!("collbench-test-refused-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_collbench"))
+        .args([
+            "run", "-N", "2", "-b", "1M", "-e", "16M", "-f", "2", "-n", "20", "-w", "1",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The ranks' data-plane addresses, once results.json has them.
+    let start = std::time::Instant::now();
+    let target: SocketAddr = loop {
+        let addr = std::fs::read_to_string(dir.join("results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| {
+                v["config"]["hosts"][0]["data_addrs"][0]
+                    .as_str()
+                    .map(str::to_owned)
+            });
+        if let Some(a) = addr {
+            break a.parse().unwrap();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no hosts in results.json"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    runtime().block_on(async {
+        let outsider = RunCredentials::generate("outsider", 1).unwrap().for_rank(0);
+        let ep = tls::endpoint(loopback(), &outsider, &PARAMS).unwrap();
+        for _ in 0..3 {
+            if let Ok(connecting) = ep.connect(target, "rank-0.collbench.invalid") {
+                let _ = tokio::time::timeout(Duration::from_secs(5), connecting).await;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let refused = v["refused"]["data-plane connection"].as_u64().unwrap_or(0);
+    assert!(refused >= 3, "{}", v["refused"]);
+    for row in v["results"].as_array().unwrap() {
+        assert_eq!(row["nwrong"], 0, "{row}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn base64_encode(d: &[u8]) -> String {

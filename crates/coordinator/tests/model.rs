@@ -242,6 +242,7 @@ fn synthetic(nranks: usize, algorithms: &[Algorithm]) -> ResultsFile {
         results: rows,
         failure: None,
         pingpong: None,
+        refused: Default::default(),
     }
 }
 

@@ -51,6 +51,7 @@ fn run(nranks: usize, algorithms: &[Algorithm], build: &BuildOptions) -> Results
         results,
         failure: None,
         pingpong: None,
+        refused: Default::default(),
     }
 }
 

@@ -176,6 +176,9 @@ pub struct Heartbeat {
     pub awaiting: Vec<u32>,
     /// Steps the node has finished since the sweep began; grows while data moves.
     pub steps_done: u64,
+    /// Data-plane connection attempts the node has refused so far (absent from older nodes).
+    #[serde(default)]
+    pub refused: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -516,6 +519,7 @@ mod tests {
             step: Some(2),
             awaiting: vec![1, 3],
             steps_done: 40,
+            refused: 0,
         });
         let bytes = serde_json::to_vec(&hb).unwrap();
         assert_eq!(decode_from_node(&bytes).unwrap(), hb);

@@ -26,6 +26,10 @@ pub struct ResultsFile {
     /// absent when the run was not asked for one (and in files written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pingpong: Option<Vec<PingPongRow>>,
+    /// Connection attempts refused during the run, by kind ("control connection": at the
+    /// coordinator; "data-plane connection": at the nodes, summed); absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub refused: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -110,6 +110,7 @@ fn from_node_seeds() -> Vec<FromNode> {
             step: Some(2),
             awaiting: vec![1, 3],
             steps_done: 57,
+            refused: 0,
         }),
     ]
 }

@@ -195,7 +195,12 @@ impl Orchestrator {
     pub(super) fn common(&mut self, ev: Event) -> Result<Option<Event>, RunFailure> {
         match ev {
             Event::Refused { remote, reason } => {
-                warn!(%remote, "refused a control connection: {reason}");
+                let line =
+                    self.refused
+                        .record("control connection", remote, &reason, Instant::now());
+                if let Some(line) = line {
+                    warn!("{line}");
+                }
                 Ok(None)
             }
             Event::Exited { rank, status } => {

@@ -98,12 +98,13 @@ impl Liveness {
     /// `rank` reached barrier `epoch`: where it is, and progress.
     pub fn arrived(&mut self, rank: usize, epoch: u64, now: Instant) {
         if let Some(slot) = self.position.get_mut(rank) {
-            let steps_done = slot.as_ref().map_or(0, |h| h.steps_done);
+            let (steps_done, refused) = slot.as_ref().map_or((0, 0), |h| (h.steps_done, h.refused));
             *slot = Some(Heartbeat {
                 epoch,
                 step: None,
                 awaiting: Vec::new(),
                 steps_done,
+                refused,
             });
         }
         self.last_progress = now;
@@ -280,6 +281,7 @@ mod tests {
             step: Some(step),
             awaiting: awaiting.to_vec(),
             steps_done: 0,
+            refused: 0,
         }
     }
 

@@ -102,6 +102,7 @@ impl Orchestrator {
             "ping-pong {}",
             crate::sizes::format_size(row.size)
         ));
+        self.note_refusals();
         self.writer
             .push_pingpong(row)
             .map_err(|e| RunFailure::new(format!("writing results: {e:#}")))

@@ -186,6 +186,7 @@ impl Orchestrator {
                 pr.println(&line);
             }
         }
+        self.note_refusals();
         self.writer
             .push(row)
             .map_err(|e| RunFailure::new(format!("writing results: {e:#}")))
