@@ -37,8 +37,10 @@ pub struct RunOptions {
     pub stall_timeout: Duration,
     pub launcher: LauncherKind,
     pub bind: IpAddr,
+    /// `--link-rate`, bits per second (a launcher that builds the fabric knows its own: see
+    /// `launcher::Fabric::or_flags`).
     pub link_rate_bps: Option<f64>,
-    /// `--mtu`, or the MTU a launcher knows (set when it is prepared).
+    /// `--mtu` (likewise).
     pub mtu: Option<u32>,
     /// `--no-encryption`: data-plane payloads in clear.
     pub no_encryption: bool,
@@ -48,8 +50,6 @@ pub struct RunOptions {
     pub channels: ChannelCount,
     /// `--channel-min-bytes`: the fewest bytes of a buffer a size gives each channel.
     pub channel_min_bytes: u64,
-    /// Set by a launcher that builds a fabric with shaped uplinks.
-    pub uplink_rate_bps: Option<f64>,
     pub topology: Option<Topology>,
     /// netns: the group (leaf switch) of each rank, when the fabric has groups.
     pub netns_groups: Option<Vec<usize>>,
@@ -329,7 +329,6 @@ impl RunOptions {
             poll_us: a.poll_us,
             channels,
             channel_min_bytes,
-            uplink_rate_bps: None,
             topology,
             netns_groups,
             netns_uplink_bps,

@@ -40,7 +40,7 @@ use crate::channels::{channels, cores_given, RankCpus};
 use crate::clock;
 use crate::events::Event;
 use crate::launcher::faults::FaultRunner;
-use crate::launcher::{LaunchContext, Launcher, NodeProcess};
+use crate::launcher::{Fabric, LaunchContext, Launcher, NodeProcess};
 use crate::options::RunOptions;
 use crate::output::table;
 use crate::output::writer::ResultsWriter;
@@ -80,6 +80,8 @@ struct Orchestrator {
     cores: Vec<f64>,
     /// Control connections refused (intruders, strays), counted and logged in summary.
     refused: Refusals,
+    /// The fabric the run uses (the launcher's, else the flags').
+    fabric: Fabric,
 }
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
@@ -93,7 +95,7 @@ pub async fn run(opts: RunOptions) -> Result<PathBuf> {
     Ok(dir)
 }
 
-async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathBuf> {
+async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathBuf> {
     let p = opts.nranks;
     let run_id = clock::run_id(&random_token().context("making the run id")?);
     let creds = Arc::new(
@@ -111,22 +113,19 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         .prepare(&run_id)
         .with_context(|| format!("preparing the {} launcher", launcher.name()))?;
     // A launcher that built the fabric knows its rates; otherwise --link-rate says.
-    let fabric = launcher.fabric();
-    opts.link_rate_bps = fabric.link_rate_bps.or(opts.link_rate_bps);
-    opts.uplink_rate_bps = fabric.uplink_rate_bps;
-    opts.mtu = fabric.mtu.or(opts.mtu);
-    let mut file = initial_file(&opts, &run_id);
+    let fabric = launcher.fabric().or_flags(&opts);
+    let mut file = initial_file(&opts, &fabric, &run_id);
     file.config.launcher = launcher.name().to_string();
     let writer = ResultsWriter::create(&dir, opts.force, file)?;
 
     let params = TransportParams {
         unencrypted: opts.no_encryption,
         ..settings::params(
-            opts.link_rate_bps.unwrap_or(settings::DEFAULT_RATE_BPS),
+            fabric.link_rate_bps.unwrap_or(settings::DEFAULT_RATE_BPS),
             settings::DEFAULT_RTT_S,
             // A backstop to the heartbeats (see `liveness`).
             settings::IDLE_TIMEOUT_MS,
-            opts.mtu.unwrap_or(settings::ETHERNET_MTU),
+            fabric.mtu.unwrap_or(settings::ETHERNET_MTU),
         )
     };
     // The control plane is always encrypted; only the data plane's payloads may go in clear.
@@ -169,6 +168,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
         last_beat: Instant::now(),
         cores: Vec::new(),
         refused: Refusals::new(),
+        fabric,
         tick: {
             let mut t = tokio::time::interval(wait::TICK);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -221,7 +221,7 @@ async fn run_with(mut opts: RunOptions, launcher: &mut dyn Launcher) -> Result<P
     result
 }
 
-fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
+fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile {
     // hier's and torus2d's shape as run (given, from the topology file, or the default for the
     // rank count), for the algorithms the run has: the model prices their points with it.
     let has = |a: Algorithm| opts.algorithms.contains(&a);
@@ -248,9 +248,9 @@ fn initial_file(opts: &RunOptions, run_id: &str) -> ResultsFile {
             segment_bytes: opts.build.segment_bytes as u64,
             ring_segment_bytes: Some(opts.build.ring_segment_bytes as u64),
             hosts: Vec::new(),
-            link_rate_bps: opts.link_rate_bps,
-            uplink_rate_bps: opts.uplink_rate_bps,
-            mtu: opts.mtu,
+            link_rate_bps: fabric.link_rate_bps,
+            uplink_rate_bps: fabric.uplink_rate_bps,
+            mtu: fabric.mtu,
             data_plane_unencrypted: opts.no_encryption,
             poll_us: Some(opts.poll_us),
             timing: Some(IterationTiming::BackToBack),

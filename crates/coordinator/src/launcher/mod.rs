@@ -42,6 +42,18 @@ pub struct Fabric {
     pub mtu: Option<u32>,
 }
 
+impl Fabric {
+    /// The fabric the run uses: what the launcher knows of the one it built, else what the
+    /// flags say (`--link-rate`, `--mtu`; uplinks only a launcher that shaped them knows).
+    pub fn or_flags(self, opts: &crate::options::RunOptions) -> Fabric {
+        Fabric {
+            link_rate_bps: self.link_rate_bps.or(opts.link_rate_bps),
+            uplink_rate_bps: self.uplink_rate_bps,
+            mtu: self.mtu.or(opts.mtu),
+        }
+    }
+}
+
 pub trait Launcher {
     /// Name recorded in results (`local`, `netns`, ...).
     fn name(&self) -> &'static str;

@@ -136,7 +136,7 @@ impl Orchestrator {
         };
         let out_of_place = take(Placement::OutOfPlace)?;
         let in_place = take(Placement::InPlace)?;
-        let link = self.opts.link_rate_bps;
+        let link = self.fabric.link_rate_bps;
         Ok(ResultRow {
             algorithm: algo,
             nranks: self.nranks,
@@ -150,7 +150,7 @@ impl Orchestrator {
             out_of_place,
             in_place,
             link_rate_bps: link,
-            uplink_rate_bps: self.opts.uplink_rate_bps,
+            uplink_rate_bps: self.fabric.uplink_rate_bps,
         })
     }
 
