@@ -32,7 +32,7 @@ pub enum Command {
     Model(Box<crate::model::args::ModelArgs>),
     /// Write Kubernetes manifests for a run: an Indexed Job of bench-nodes, a headless Service,
     /// the coordinator and a Secret with the run's credentials.
-    K8s(Box<crate::k8s::K8sArgs>),
+    K8s(Box<crate::k8s::args::K8sArgs>),
     /// Send a reachability probe to a coordinator (what launchers run on each host first).
     #[command(hide = true)]
     Probe(crate::probe::ProbeArgs),

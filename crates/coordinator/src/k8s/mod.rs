@@ -2,65 +2,22 @@
 //! with a fresh CA, certificates and token in the run's Secret. The Secret's file is written
 //! with mode 0600; delete it with the run (`kubectl delete -f DIR`) once results are copied.
 
+pub mod args;
 pub mod manifests;
 pub mod yaml;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser};
+use clap::Parser;
 use transport::credentials::{random_token, RunCredentials};
 
-use crate::cli::RunArgs;
-use crate::launcher::cluster_args::K8S_PORT;
-use crate::options::RunOptions;
+pub use args::K8sArgs;
 
-#[derive(Args, Debug, Clone)]
-#[command(after_help = "Flags after -- go to the coordinator's `collbench run` \
-(for example: -- -b 1K -e 64M --algo ring,rhd). Then:\n  \
-kubectl apply -f DIR\n  kubectl logs -f job/<name>-coordinator\n  \
-kubectl cp <namespace>/<coordinator pod>:/results/run ./results/k8s-run\n  \
-kubectl delete -f DIR")]
-pub struct K8sArgs {
-    /// Bench-nodes (ranks): the Indexed Job's completions and parallelism.
-    #[arg(long)]
-    pub nodes: usize,
-    /// Container image holding /usr/local/bin/collbench (see Containerfile).
-    #[arg(long)]
-    pub image: String,
-    /// Directory to write the manifests to (created; the Secret's file gets mode 0600).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Namespace of every object.
-    #[arg(long, default_value = "default")]
-    pub namespace: String,
-    /// Prefix of every object's name (a DNS label).
-    #[arg(long, default_value = "collbench")]
-    pub name: String,
-    /// UDP port of the coordinator's control endpoint (and the Service).
-    #[arg(long, default_value_t = K8S_PORT)]
-    pub port: u16,
-    /// imagePullPolicy of the pods.
-    #[arg(long, default_value = "IfNotPresent")]
-    pub pull_policy: String,
-    /// Seconds the coordinator's pod stays up after the run, for `kubectl cp` of the results.
-    #[arg(long, default_value_t = 600)]
-    pub keep_seconds: u64,
-    /// At most one bench-node per Kubernetes node (required pod anti-affinity).
-    #[arg(long)]
-    pub one_per_node: bool,
-    /// Seconds pods get to start and register (image pulls count).
-    #[arg(long, default_value_t = 600)]
-    pub setup_timeout: u64,
-    /// Overwrite manifests already in --out.
-    #[arg(long)]
-    pub force: bool,
-    /// Flags for the coordinator's `collbench run`.
-    #[arg(last = true)]
-    pub run_args: Vec<String>,
-}
+use crate::cli::RunArgs;
+use crate::options::RunOptions;
 
 /// The most ranks one run's Secret holds (a Secret is at most 1 MiB; a rank takes about 1.3 KiB).
 pub const MAX_NODES: usize = 512;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ssh_hostfile::{self, HostEntry};
-use crate::options::{LauncherKind, OptionError};
+use crate::options::kinds::{LauncherKind, OptionError};
 
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Cluster launchers (ssh, slurm, k8s)")]

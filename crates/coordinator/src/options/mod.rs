@@ -7,11 +7,17 @@ use std::time::Duration;
 
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 
+pub mod kinds;
+
+pub use kinds::{LauncherKind, OptionError};
+
+use kinds::bad;
+
 use crate::channels::ChannelCount;
 use crate::cli::RunArgs;
 use crate::launcher::cluster_args::{default_nodes, ClusterOptions};
-use crate::launcher::faults::{Fault, FaultKind};
 use crate::launcher::netns::fabric::even_groups;
+use crate::launcher::netns::faults::{Fault, FaultKind, FaultSyntax};
 use crate::rate::parse_rate;
 use crate::sizes::{parse_size, sweep};
 use crate::topology_file::Topology;
@@ -59,29 +65,6 @@ pub struct RunOptions {
     pub faults: Vec<Fault>,
     /// ssh, slurm and k8s: hosts, addresses and credentials (`--hostfile`, `--listen`, ...).
     pub cluster: ClusterOptions,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LauncherKind {
-    Local,
-    Netns,
-    Ssh,
-    Slurm,
-    K8s,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{flag}: {message}")]
-pub struct OptionError {
-    pub flag: &'static str,
-    pub message: String,
-}
-
-fn bad(flag: &'static str, message: impl Into<String>) -> OptionError {
-    OptionError {
-        flag,
-        message: message.into(),
-    }
 }
 
 /// The most ranks one machine's local launcher will start.
@@ -430,7 +413,7 @@ fn parse_faults(
         .map(|spec| {
             let f: Fault = spec
                 .parse()
-                .map_err(|e: crate::launcher::faults::FaultSyntax| bad("--fault", e.to_string()))?;
+                .map_err(|e: FaultSyntax| bad("--fault", e.to_string()))?;
             if f.rank >= nodes {
                 return Err(bad(
                     "--fault",
