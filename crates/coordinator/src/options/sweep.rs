@@ -1,0 +1,190 @@
+//! The sweep's flags: sizes, iterations, data type and operator, checking, polling, channels,
+//! the stall limit.
+
+use std::time::Duration;
+
+use topologies::{DataType, ReduceOp};
+use wire::control::{MAX_ITERS, MAX_POLL_US, MAX_SIZE};
+
+use super::kinds::{bad, OptionError};
+use crate::channels::ChannelCount;
+use crate::cli::RunArgs;
+use crate::sizes::{parse_size, sweep};
+
+/// The sweep as the flags describe it, checked.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub minbytes: u64,
+    pub maxbytes: u64,
+    pub stepfactor: u64,
+    pub sizes: Vec<u64>,
+    pub iters: u32,
+    pub warmup_iters: u32,
+    pub check: bool,
+    pub dtype: DataType,
+    pub op: ReduceOp,
+    pub poll_us: u32,
+    pub channels: ChannelCount,
+    pub channel_min_bytes: u64,
+    pub stall_timeout: Duration,
+}
+
+pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
+    let dtype: DataType = a
+        .datatype
+        .parse()
+        .map_err(|e| bad("-d/--datatype", format!("{e}")))?;
+    let op: ReduceOp = a.op.parse().map_err(|e| bad("-o/--op", format!("{e}")))?;
+    let (minbytes, maxbytes) = size_range(a, dtype)?;
+    if a.stepfactor < 2 {
+        return Err(bad(
+            "-f/--stepfactor",
+            format!("{} must be 2 or more", a.stepfactor),
+        ));
+    }
+    iterations(a)?;
+    if a.poll_us > MAX_POLL_US {
+        return Err(bad(
+            "--poll-us",
+            format!("{} is above {MAX_POLL_US} (one second)", a.poll_us),
+        ));
+    }
+    let channels: ChannelCount = a
+        .channels
+        .parse()
+        .map_err(|e: String| bad("--channels", e))?;
+    let channel_min_bytes =
+        parse_size(&a.channel_min_bytes).map_err(|e| bad("--channel-min-bytes", e.to_string()))?;
+    let check = match a.check {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(bad(
+                "-c/--check",
+                format!("{other} is not 0 (off) or 1 (on)"),
+            ))
+        }
+    };
+    if a.timeout == 0 {
+        return Err(bad("--timeout", "must be at least 1 second"));
+    }
+    Ok(Sweep {
+        minbytes,
+        maxbytes,
+        stepfactor: a.stepfactor,
+        // Every size holds whole elements: both ends do, and the steps multiply.
+        sizes: sweep(minbytes, maxbytes, a.stepfactor),
+        iters: a.iters,
+        warmup_iters: a.warmup_iters,
+        check,
+        dtype,
+        op,
+        poll_us: a.poll_us,
+        channels,
+        channel_min_bytes,
+        stall_timeout: Duration::from_secs(a.timeout),
+    })
+}
+
+/// `-b` and `-e`: whole elements, within the limit, in order.
+fn size_range(a: &RunArgs, dtype: DataType) -> Result<(u64, u64), OptionError> {
+    let minbytes = parse_size(&a.minbytes).map_err(|e| bad("-b/--minbytes", e.to_string()))?;
+    let maxbytes = parse_size(&a.maxbytes).map_err(|e| bad("-e/--maxbytes", e.to_string()))?;
+    let esize = dtype.size() as u64;
+    for (flag, v) in [("-b/--minbytes", minbytes), ("-e/--maxbytes", maxbytes)] {
+        if v == 0 {
+            return Err(bad(flag, "must be at least one element"));
+        }
+        if !v.is_multiple_of(esize) {
+            return Err(bad(
+                flag,
+                format!("{v} bytes is not a multiple of the {dtype} element size ({esize} bytes)"),
+            ));
+        }
+        if v > MAX_SIZE {
+            return Err(bad(
+                flag,
+                format!("{v} bytes is above the limit of {MAX_SIZE} bytes"),
+            ));
+        }
+    }
+    if minbytes > maxbytes {
+        return Err(bad(
+            "-b/--minbytes",
+            format!("{minbytes} bytes is larger than -e/--maxbytes ({maxbytes} bytes)"),
+        ));
+    }
+    Ok((minbytes, maxbytes))
+}
+
+fn iterations(a: &RunArgs) -> Result<(), OptionError> {
+    if a.iters == 0 || a.iters > MAX_ITERS {
+        return Err(bad(
+            "-n/--iters",
+            format!("{} is outside 1..={MAX_ITERS}", a.iters),
+        ));
+    }
+    if a.warmup_iters > MAX_ITERS {
+        return Err(bad(
+            "-w/--warmup_iters",
+            format!("{} is above {MAX_ITERS}", a.warmup_iters),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::test_args::{args, refused};
+
+    #[test]
+    fn sizes_are_whole_elements_in_order_and_within_the_limit() {
+        let s = sweep_of(&args("-b 1K -e 8K -f 2")).unwrap();
+        assert_eq!(s.sizes, [1024, 2048, 4096, 8192]);
+        assert_eq!(
+            refused(sweep_of(&args("-b 0"))),
+            ("-b/--minbytes", "must be at least one element".into())
+        );
+        let (flag, why) = refused(sweep_of(&args("-d double -b 12")));
+        assert_eq!(flag, "-b/--minbytes");
+        assert!(
+            why.contains("not a multiple of the double element size (8 bytes)"),
+            "{why}"
+        );
+        let (flag, why) = refused(sweep_of(&args("-b 64M -e 1K")));
+        assert_eq!(flag, "-b/--minbytes");
+        assert!(why.contains("larger than -e/--maxbytes"), "{why}");
+        assert_eq!(refused(sweep_of(&args("-e 32G"))).0, "-e/--maxbytes");
+        assert_eq!(refused(sweep_of(&args("-f 1"))).0, "-f/--stepfactor");
+    }
+
+    #[test]
+    fn iterations_check_and_types_have_their_ranges() {
+        assert_eq!(refused(sweep_of(&args("-n 0"))).0, "-n/--iters");
+        assert_eq!(
+            refused(sweep_of(&args("-w 2000000"))).0,
+            "-w/--warmup_iters"
+        );
+        assert_eq!(refused(sweep_of(&args("-c 2"))).0, "-c/--check");
+        assert!(!sweep_of(&args("-c 0")).unwrap().check);
+        assert_eq!(refused(sweep_of(&args("-d half"))).0, "-d/--datatype");
+        assert_eq!(refused(sweep_of(&args("-o avg"))).0, "-o/--op");
+        assert_eq!(refused(sweep_of(&args("--poll-us 2000000"))).0, "--poll-us");
+        assert_eq!(refused(sweep_of(&args("--timeout 0"))).0, "--timeout");
+    }
+
+    #[test]
+    fn channels_take_auto_or_a_count() {
+        assert_eq!(sweep_of(&args("")).unwrap().channels, ChannelCount::Auto);
+        assert_eq!(
+            sweep_of(&args("--channels 3")).unwrap().channels,
+            ChannelCount::Fixed(3)
+        );
+        assert_eq!(refused(sweep_of(&args("--channels 0"))).0, "--channels");
+        assert_eq!(
+            refused(sweep_of(&args("--channel-min-bytes 1Q"))).0,
+            "--channel-min-bytes"
+        );
+    }
+}
