@@ -20,7 +20,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::{BufMut, Bytes, BytesMut};
 use quinn::{Connection, Endpoint, RecvStream, SendStream, ServerConfig};
-use tracing::{debug, warn};
+use tracing::debug;
 use transport::credentials::rank_name;
 use transport::tls::peer_leaf;
 use wire::control::PeerInfo;
@@ -187,6 +187,37 @@ async fn accept_one(
     }
 }
 
+/// Accepts one connection from each rank of `expected`; anything else is refused (and counted).
+async fn accept_expected(
+    endpoint: &Endpoint,
+    expected: &BTreeSet<usize>,
+    server_config: &Arc<ServerConfig>,
+    pinned: &HashMap<Vec<u8>, usize>,
+) -> Result<HashMap<usize, Connection>, NodeError> {
+    let mut got = HashMap::new();
+    while got.len() < expected.len() {
+        let Some(inc) = endpoint.accept().await else {
+            return Err(NodeError::Io("endpoint closed during set-up".into()));
+        };
+        let Some((rank, conn)) = accept_one(inc, server_config, expected, pinned).await else {
+            continue;
+        };
+        match got.entry(rank) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                refused::data_plane(
+                    conn.remote_address(),
+                    &format!("a second connection claiming rank {rank}"),
+                );
+                conn.close(REFUSED.into(), b"duplicate");
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(conn);
+            }
+        }
+    }
+    Ok(got)
+}
+
 /// Refuses every connection that arrives after set-up, so a late intruder gets an answer.
 pub fn refuse_latecomers(endpoint: Endpoint) {
     tokio::spawn(async move {
@@ -216,28 +247,7 @@ impl Links {
                 .filter(|&&q| q > me)
                 .map(|&q| dial(endpoint, &plan_peers[q], channel, &pinned));
             let expected: BTreeSet<usize> = peers.iter().copied().filter(|&q| q < me).collect();
-            let incoming = async {
-                let mut got = HashMap::new();
-                while got.len() < expected.len() {
-                    let Some(inc) = endpoint.accept().await else {
-                        return Err(NodeError::Io("endpoint closed during set-up".into()));
-                    };
-                    if let Some((rank, conn)) =
-                        accept_one(inc, server_config, &expected, &pinned).await
-                    {
-                        match got.entry(rank) {
-                            std::collections::hash_map::Entry::Occupied(_) => {
-                                warn!(rank, "refused a second connection claiming the same rank");
-                                conn.close(REFUSED.into(), b"duplicate");
-                            }
-                            std::collections::hash_map::Entry::Vacant(slot) => {
-                                slot.insert(conn);
-                            }
-                        }
-                    }
-                }
-                Ok::<_, NodeError>(got)
-            };
+            let incoming = accept_expected(endpoint, &expected, server_config, &pinned);
             let (out, mut conns) = tokio::try_join!(dial_in_turn(outgoing), incoming)?;
             conns.extend(out);
             Ok::<_, NodeError>(conns)
@@ -247,8 +257,16 @@ impl Links {
                 "data-plane set-up did not finish within {timeout:?}"
             ))
         })??;
+        Self::open_streams(me, conns, timeout).await
+    }
 
-        // One stream per direction, announced with a preamble naming the sender.
+    /// One stream per direction on each connection, announced with a preamble naming the
+    /// sender, checked on the way in.
+    async fn open_streams(
+        me: usize,
+        conns: HashMap<usize, Connection>,
+        timeout: Duration,
+    ) -> Result<Links, NodeError> {
         let mut sends = HashMap::new();
         for (&rank, conn) in &conns {
             let mut s = conn

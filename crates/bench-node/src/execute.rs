@@ -101,36 +101,13 @@ pub async fn run_program(
     let esize = dtype.size();
     for (step, s) in program.iter().enumerate() {
         for send in &s.sends {
-            let sent = if let Some(arrived) = forwarding.take(&send.range) {
-                let parts: Vec<Part<'_>> = arrived.iter().cloned().map(Part::Shared).collect();
-                links.send(send.peer, &parts)
-            } else {
-                match source.as_deref() {
-                    // In place the message is one slice of the buffer.
-                    None => links.send(send.peer, &[Part::Copy(&buf[bytes(&send.range, esize)])]),
-                    Some(src) => {
-                        let parts: Vec<Part<'_>> = src
-                            .unwritten
-                            .split(send.range.clone())
-                            .into_iter()
-                            .map(|(r, unwritten)| {
-                                let b = bytes(&r, esize);
-                                if unwritten {
-                                    Part::Shared(src.input.slice(b))
-                                } else {
-                                    Part::Copy(&buf[b])
-                                }
-                            })
-                            .collect();
-                        links.send(send.peer, &parts)
-                    }
+            send_one(links, send, buf, source.as_deref(), forwarding, esize).map_err(|error| {
+                StepFailure {
+                    step,
+                    peer: send.peer,
+                    waiting: false,
+                    error,
                 }
-            };
-            sent.map_err(|error| StepFailure {
-                step,
-                peer: send.peer,
-                waiting: false,
-                error,
             })?;
         }
         let mut received = Vec::new();
@@ -171,4 +148,40 @@ pub async fn run_program(
         forwarding.received = received;
     }
     Ok(())
+}
+
+/// Queues the message `send` makes: what the step before copied in unchanged, as it arrived;
+/// out of place, the input where the iteration has not written yet and the buffer elsewhere;
+/// in place, the buffer (one slice: no list of parts to allocate).
+fn send_one(
+    links: &mut Links,
+    send: &topologies::Send,
+    buf: &[u8],
+    source: Option<&OutOfPlace<'_>>,
+    forwarding: &Forwarding,
+    esize: usize,
+) -> Result<(), LinkError> {
+    if let Some(arrived) = forwarding.take(&send.range) {
+        let parts: Vec<Part<'_>> = arrived.iter().cloned().map(Part::Shared).collect();
+        return links.send(send.peer, &parts);
+    }
+    match source {
+        None => links.send(send.peer, &[Part::Copy(&buf[bytes(&send.range, esize)])]),
+        Some(src) => {
+            let parts: Vec<Part<'_>> = src
+                .unwritten
+                .split(send.range.clone())
+                .into_iter()
+                .map(|(r, unwritten)| {
+                    let b = bytes(&r, esize);
+                    if unwritten {
+                        Part::Shared(src.input.slice(b))
+                    } else {
+                        Part::Copy(&buf[b])
+                    }
+                })
+                .collect();
+            links.send(send.peer, &parts)
+        }
+    }
 }

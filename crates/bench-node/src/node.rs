@@ -53,23 +53,8 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         .map_err(|e| NodeError::Io(format!("local address: {e}")))?;
     // The control endpoint only dials; the channels accept the data plane.
     endpoint.set_server_config(None);
-    let connecting = endpoint
-        .connect(cfg.coordinator, COORDINATOR_NAME)
-        .map_err(|e| NodeError::Io(format!("connect to coordinator {}: {e}", cfg.coordinator)))?;
-    // A QUIC handshake to a coordinator that has died is retried until the timeout; the
-    // process that started this node going away says so sooner.
     let parent = std::os::unix::process::parent_id();
-    let conn = tokio::select! {
-        c = tokio::time::timeout(cfg.setup_timeout, connecting) => c
-            .map_err(|_| {
-                NodeError::Coordinator(format!(
-                    "{} did not answer within {:?}",
-                    cfg.coordinator, cfg.setup_timeout
-                ))
-            })?
-            .map_err(|e| NodeError::Coordinator(format!("connect to {}: {e}", cfg.coordinator)))?,
-        e = parent_gone(parent) => return Err(e),
-    };
+    let conn = dial_coordinator(&cfg, &endpoint, parent).await?;
     let (send, recv) = conn
         .open_bi()
         .await
@@ -118,26 +103,7 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     // The coordinator is told why, unless it is gone or asked for the stop itself.
     let gone = conn.close_reason().is_some() || matches!(&e, NodeError::CoordinatorGone(_));
     if !gone && !matches!(e, NodeError::Aborted(_)) {
-        let failed = match &e {
-            NodeError::Peer {
-                context,
-                peer,
-                step,
-                source,
-            } => FromNode::Failed {
-                context: context.clone(),
-                error: source.chain(),
-                peer: u32::try_from(*peer).ok(),
-                step: *step,
-            },
-            other => FromNode::Failed {
-                context: format!("rank {}", cfg.rank),
-                error: other.to_string(),
-                peer: None,
-                step: None,
-            },
-        };
-        let _ = control.send(failed);
+        let _ = control.send(failure_report(&e, cfg.rank));
     }
     drop(channels);
     let linger = Duration::from_millis(if gone { 100 } else { 500 });
@@ -145,6 +111,52 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
     endpoint.close(0u32.into(), b"node stopping");
     let _ = tokio::time::timeout(linger, endpoint.wait_idle()).await;
     Err(e)
+}
+
+/// Connects to the coordinator. A QUIC handshake to a coordinator that has died is retried until
+/// the set-up timeout; the process that started this node (`parent`) going away says so sooner.
+async fn dial_coordinator(
+    cfg: &NodeConfig,
+    endpoint: &quinn::Endpoint,
+    parent: u32,
+) -> Result<quinn::Connection, NodeError> {
+    let connecting = endpoint
+        .connect(cfg.coordinator, COORDINATOR_NAME)
+        .map_err(|e| NodeError::Io(format!("connect to coordinator {}: {e}", cfg.coordinator)))?;
+    tokio::select! {
+        c = tokio::time::timeout(cfg.setup_timeout, connecting) => c
+            .map_err(|_| {
+                NodeError::Coordinator(format!(
+                    "{} did not answer within {:?}",
+                    cfg.coordinator, cfg.setup_timeout
+                ))
+            })?
+            .map_err(|e| NodeError::Coordinator(format!("connect to {}: {e}", cfg.coordinator))),
+        e = parent_gone(parent) => Err(e),
+    }
+}
+
+/// What the coordinator is told of `e`: a data-plane failure with its peer and step as fields.
+fn failure_report(e: &NodeError, rank: usize) -> FromNode {
+    match e {
+        NodeError::Peer {
+            context,
+            peer,
+            step,
+            source,
+        } => FromNode::Failed {
+            context: context.clone(),
+            error: source.chain(),
+            peer: u32::try_from(*peer).ok(),
+            step: *step,
+        },
+        other => FromNode::Failed {
+            context: format!("rank {rank}"),
+            error: other.to_string(),
+            peer: None,
+            step: None,
+        },
+    }
 }
 
 /// Resolves with the first of: the coordinator's connection lost, an abort, the coordinator
