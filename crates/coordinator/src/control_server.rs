@@ -48,65 +48,7 @@ async fn admit(
             return;
         }
     };
-    let registration = async {
-        let (send, mut recv) = conn
-            .accept_bi()
-            .await
-            .map_err(|e| format!("no control stream: {e}"))?;
-        let payload = control_io::recv_payload(&mut recv)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("closed before registering")?;
-        let msg = decode_from_node(&payload).map_err(|e| e.to_string())?;
-        let FromNode::Register {
-            protocol,
-            token,
-            rank,
-            nranks: claimed,
-            data_addr,
-            host,
-            pid,
-            cpus,
-            machine,
-            cpu_quota,
-        } = msg
-        else {
-            return Err("first message was not a registration".to_string());
-        };
-        if protocol != PROTOCOL {
-            return Err(format!(
-                "protocol {protocol}, this coordinator speaks {PROTOCOL}"
-            ));
-        }
-        if !constant_time_eq(token.as_bytes(), creds.token.as_bytes()) {
-            return Err(format!("wrong run token (claimed rank {rank})"));
-        }
-        let rank = rank as usize;
-        if claimed as usize != nranks {
-            return Err(format!(
-                "rank {rank} was started for {claimed} ranks, the run has {nranks}"
-            ));
-        }
-        let presented = peer_leaf(&conn).ok_or("no client certificate")?;
-        if creds.ranks.get(rank).map(|id| id.cert_der.as_slice()) != Some(presented.as_slice()) {
-            return Err(format!("certificate is not the one issued to rank {rank}"));
-        }
-        Ok((
-            Registered {
-                rank,
-                host,
-                pid,
-                data_addr,
-                // Checked when the message was decoded.
-                cpus: wire::cpus::parse(&cpus).unwrap_or_default(),
-                machine,
-                cpu_quota,
-                conn: conn.clone(),
-                send,
-            },
-            recv,
-        ))
-    };
+    let registration = register(&conn, &creds, nranks);
     match tokio::time::timeout(Duration::from_secs(10), registration).await {
         Ok(Ok((reg, recv))) => {
             let rank = reg.rank;
@@ -122,6 +64,73 @@ async fn admit(
             let _ = events.send(refused("did not register within 10 s".into()));
         }
     }
+}
+
+/// Reads a new connection's registration and checks it: the protocol, the run's token, the rank
+/// count, and that the certificate presented is the one issued for the rank claimed. The reason
+/// when it is refused.
+async fn register(
+    conn: &quinn::Connection,
+    creds: &RunCredentials,
+    nranks: usize,
+) -> Result<(Registered, quinn::RecvStream), String> {
+    let (send, mut recv) = conn
+        .accept_bi()
+        .await
+        .map_err(|e| format!("no control stream: {e}"))?;
+    let payload = control_io::recv_payload(&mut recv)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("closed before registering")?;
+    let msg = decode_from_node(&payload).map_err(|e| e.to_string())?;
+    let FromNode::Register {
+        protocol,
+        token,
+        rank,
+        nranks: claimed,
+        data_addr,
+        host,
+        pid,
+        cpus,
+        machine,
+        cpu_quota,
+    } = msg
+    else {
+        return Err("first message was not a registration".to_string());
+    };
+    if protocol != PROTOCOL {
+        return Err(format!(
+            "protocol {protocol}, this coordinator speaks {PROTOCOL}"
+        ));
+    }
+    if !constant_time_eq(token.as_bytes(), creds.token.as_bytes()) {
+        return Err(format!("wrong run token (claimed rank {rank})"));
+    }
+    let rank = rank as usize;
+    if claimed as usize != nranks {
+        return Err(format!(
+            "rank {rank} was started for {claimed} ranks, the run has {nranks}"
+        ));
+    }
+    let presented = peer_leaf(conn).ok_or("no client certificate")?;
+    if creds.ranks.get(rank).map(|id| id.cert_der.as_slice()) != Some(presented.as_slice()) {
+        return Err(format!("certificate is not the one issued to rank {rank}"));
+    }
+    Ok((
+        Registered {
+            rank,
+            host,
+            pid,
+            data_addr,
+            // Checked when the message was decoded.
+            cpus: wire::cpus::parse(&cpus).unwrap_or_default(),
+            machine,
+            cpu_quota,
+            conn: conn.clone(),
+            send,
+        },
+        recv,
+    ))
 }
 
 async fn read_loop(rank: usize, mut recv: quinn::RecvStream, events: mpsc::UnboundedSender<Event>) {

@@ -118,22 +118,7 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
     file.config.launcher = launcher.name().to_string();
     let writer = ResultsWriter::create(&dir, opts.force, file)?;
 
-    let params = TransportParams {
-        unencrypted: opts.no_encryption,
-        ..settings::params(
-            fabric.link_rate_bps.unwrap_or(settings::DEFAULT_RATE_BPS),
-            settings::DEFAULT_RTT_S,
-            // A backstop to the heartbeats (see `liveness`).
-            settings::IDLE_TIMEOUT_MS,
-            fabric.mtu.unwrap_or(settings::ETHERNET_MTU),
-        )
-    };
-    // The control plane is always encrypted; only the data plane's payloads may go in clear.
-    let control_params = TransportParams {
-        idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
-        unencrypted: false,
-        ..params
-    };
+    let (params, control_params) = transport_params(&opts, &fabric);
     let endpoint = tls::endpoint_on(socket, &creds.coordinator_credentials(), &control_params)
         .context("starting the control endpoint")?;
     let control_addr = endpoint.local_addr().context("control endpoint address")?;
@@ -177,39 +162,7 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
         opts,
     };
     let outcome = o.drive(params).await;
-    info!(
-        largest_gap_ms = o.liveness.max_gap().as_millis() as u64,
-        "heartbeats: largest gap between two messages of one rank"
-    );
-    if let Some(pr) = &o.progress {
-        pr.finish();
-    }
-    for line in o.refused.flush(Instant::now()) {
-        tracing::warn!("{line}");
-    }
-    o.note_refusals();
-    let result = match outcome {
-        Ok(()) => match o.writer.flush() {
-            Ok(()) => Ok(o.writer.dir().to_path_buf()),
-            Err(e) => Err(e).context("writing results"),
-        },
-        Err(f) => {
-            let failure = o.failure_record(&f);
-            if let (true, Some(rank)) = (f.unresponsive, f.rank) {
-                o.kill_rank(rank);
-            }
-            o.abort(&f.message);
-            let written = o.writer.fail(failure);
-            let dir = o.writer.dir().display().to_string();
-            match written {
-                Ok(()) => Err(anyhow::anyhow!("{}", f.message))
-                    .with_context(|| format!("run failed; results so far are in {dir}")),
-                Err(e) => Err(anyhow::anyhow!("{}", f.message)).with_context(|| {
-                    format!("run failed, and recording it in {dir} failed: {e:#}")
-                }),
-            }
-        }
-    };
+    let result = o.conclude(outcome);
     // After a failure the nodes get a moment to take the abort, then are killed.
     o.reap(if result.is_ok() {
         EXIT_TIMEOUT
@@ -219,6 +172,27 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
     .await;
     endpoint.close(0u32.into(), b"run over");
     result
+}
+
+/// The data plane's QUIC settings for this fabric, and the control plane's: always encrypted
+/// (only the data plane's payloads may go in clear), with its own idle timeout.
+fn transport_params(opts: &RunOptions, fabric: &Fabric) -> (TransportParams, TransportParams) {
+    let params = TransportParams {
+        unencrypted: opts.no_encryption,
+        ..settings::params(
+            fabric.link_rate_bps.unwrap_or(settings::DEFAULT_RATE_BPS),
+            settings::DEFAULT_RTT_S,
+            // A backstop to the heartbeats (see `liveness`).
+            settings::IDLE_TIMEOUT_MS,
+            fabric.mtu.unwrap_or(settings::ETHERNET_MTU),
+        )
+    };
+    let control = TransportParams {
+        idle_timeout_ms: CONTROL_IDLE_TIMEOUT_MS,
+        unencrypted: false,
+        ..params
+    };
+    (params, control)
 }
 
 fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile {
@@ -271,6 +245,42 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
 }
 
 impl Orchestrator {
+    /// After the run: the results written with what it ended in, and on a failure the abort
+    /// sent (the unresponsive culprit killed first) and the error that names it.
+    fn conclude(&mut self, outcome: Result<(), RunFailure>) -> Result<PathBuf> {
+        info!(
+            largest_gap_ms = self.liveness.max_gap().as_millis() as u64,
+            "heartbeats: largest gap between two messages of one rank"
+        );
+        if let Some(pr) = &self.progress {
+            pr.finish();
+        }
+        for line in self.refused.flush(Instant::now()) {
+            tracing::warn!("{line}");
+        }
+        self.note_refusals();
+        let f = match outcome {
+            Ok(()) => {
+                self.writer.flush().context("writing results")?;
+                return Ok(self.writer.dir().to_path_buf());
+            }
+            Err(f) => f,
+        };
+        let failure = self.failure_record(&f);
+        if let (true, Some(rank)) = (f.unresponsive, f.rank) {
+            self.kill_rank(rank);
+        }
+        self.abort(&f.message);
+        let written = self.writer.fail(failure);
+        let dir = self.writer.dir().display().to_string();
+        match written {
+            Ok(()) => Err(anyhow::anyhow!("{}", f.message))
+                .with_context(|| format!("run failed; results so far are in {dir}")),
+            Err(e) => Err(anyhow::anyhow!("{}", f.message))
+                .with_context(|| format!("run failed, and recording it in {dir} failed: {e:#}")),
+        }
+    }
+
     /// Puts the refusals counted so far into the results file (written with the next row):
     /// the coordinator's own and the latest total each node reported.
     fn note_refusals(&mut self) {
