@@ -42,6 +42,55 @@ pub fn busbw_svg(file: &ResultsFile) -> String {
     .render()
 }
 
+/// The run's title and what it was: sizes, iterations, the link rate, an unencrypted data plane
+/// or a failure when there was one.
+fn heading(file: &ResultsFile) -> String {
+    let c = &file.config;
+    let mut s = String::new();
+    let _ = writeln!(s, "# collbench run {}\n", c.run_id);
+    let _ = writeln!(
+        s,
+        "Started {} · {} ranks · launcher `{}` · {} {} · sizes {}..{} (x{}) · {} warm-up + {} timed iterations · check {}\n",
+        c.started_at,
+        c.nranks,
+        c.launcher,
+        c.dtype,
+        c.redop,
+        format_size(c.minbytes),
+        format_size(c.maxbytes),
+        c.stepfactor,
+        c.warmup_iters,
+        c.iters,
+        if c.check { "on" } else { "off" }
+    );
+    if let Some(rate) = c.link_rate_bps {
+        let _ = writeln!(
+            s,
+            "Configured link rate: {:.0} Mbit/s{}.\n",
+            rate / 1e6,
+            c.uplink_rate_bps.map_or(String::new(), |u| format!(
+                ", uplinks {:.0} Mbit/s",
+                u / 1e6
+            ))
+        );
+    }
+    if c.data_plane_unencrypted {
+        let _ = writeln!(
+            s,
+            "**Data plane unencrypted** (`--no-encryption`): payloads in clear after the TLS \
+             handshake, to attribute the cipher's cost; not comparable with encrypted runs.\n"
+        );
+    }
+    if let Some(f) = &file.failure {
+        let _ = writeln!(
+            s,
+            "**The run failed:** {}\n\nEvery row below was measured in full before the failure.\n",
+            f.message
+        );
+    }
+    s
+}
+
 /// The busiest rank's cores used and given, marked when beyond 90%, and the mean CPU-seconds
 /// per GB over ranks, out of place.
 fn cpu_cells(r: &ResultRow, cores: &[f64]) -> (String, String) {
@@ -127,48 +176,7 @@ fn host_bound_section(file: &ResultsFile, cores: &[f64]) -> String {
 
 pub fn markdown(file: &ResultsFile) -> String {
     let c = &file.config;
-    let mut s = String::new();
-    let _ = writeln!(s, "# collbench run {}\n", c.run_id);
-    let _ = writeln!(
-        s,
-        "Started {} · {} ranks · launcher `{}` · {} {} · sizes {}..{} (x{}) · {} warm-up + {} timed iterations · check {}\n",
-        c.started_at,
-        c.nranks,
-        c.launcher,
-        c.dtype,
-        c.redop,
-        format_size(c.minbytes),
-        format_size(c.maxbytes),
-        c.stepfactor,
-        c.warmup_iters,
-        c.iters,
-        if c.check { "on" } else { "off" }
-    );
-    if let Some(rate) = c.link_rate_bps {
-        let _ = writeln!(
-            s,
-            "Configured link rate: {:.0} Mbit/s{}.\n",
-            rate / 1e6,
-            c.uplink_rate_bps.map_or(String::new(), |u| format!(
-                ", uplinks {:.0} Mbit/s",
-                u / 1e6
-            ))
-        );
-    }
-    if c.data_plane_unencrypted {
-        let _ = writeln!(
-            s,
-            "**Data plane unencrypted** (`--no-encryption`): payloads in clear after the TLS \
-             handshake, to attribute the cipher's cost; not comparable with encrypted runs.\n"
-        );
-    }
-    if let Some(f) = &file.failure {
-        let _ = writeln!(
-            s,
-            "**The run failed:** {}\n\nEvery row below was measured in full before the failure.\n",
-            f.message
-        );
-    }
+    let mut s = heading(file);
     let _ = writeln!(s, "Times are the slowest rank's per iteration; busbw = algbw x 2(p-1)/p (nccl-tests' definitions).\n\n![busbw against size](busbw.svg)\n");
     if let Some(channels) = c.channels {
         let _ = writeln!(
@@ -195,6 +203,14 @@ pub fn markdown(file: &ResultsFile) -> String {
     if let Some(rows) = file.pingpong.as_deref().filter(|r| !r.is_empty()) {
         s.push_str(&pingpong_section(rows));
     }
+    s.push_str(&ranks_section(c));
+    s
+}
+
+/// Where each rank ran: host, PID, its data-plane address(es), its CPUs and the cores it was
+/// given.
+fn ranks_section(c: &wire::results::RunConfig) -> String {
+    let mut s = String::new();
     let _ = writeln!(
         s,
         "\n## Ranks\n\n| rank | host | pid | data-plane address | CPUs | cores given |\n|---:|---|---:|---|---|---:|"
