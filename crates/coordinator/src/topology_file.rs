@@ -70,6 +70,130 @@ pub struct TopologyError {
     pub message: String,
 }
 
+/// Where an error in the file is: its name and text, to turn a byte offset into a line.
+struct Locator<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn error(&self, offset: usize, field: &str, message: String) -> TopologyError {
+        TopologyError {
+            file: self.file.to_string(),
+            line: line_of(self.text, offset),
+            field: field.to_string(),
+            message,
+        }
+    }
+}
+
+/// The hosts in file order, each with its first rank; names unique, rank counts in range.
+fn hosts_of(raw: &RawFile, at: &Locator<'_>) -> Result<Vec<Host>, TopologyError> {
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut next_rank = 0usize;
+    for h in &raw.host {
+        let name = h.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(at.error(h.name.span().start, "name", "empty host name".into()));
+        }
+        if hosts.iter().any(|x| x.name == name) {
+            return Err(at.error(
+                h.name.span().start,
+                "name",
+                format!("host '{name}' appears twice"),
+            ));
+        }
+        let ranks = match &h.ranks {
+            None => 1,
+            Some(r) if *r.get_ref() >= 1 && *r.get_ref() <= 4096 => *r.get_ref() as usize,
+            Some(r) => {
+                return Err(at.error(
+                    r.span().start,
+                    "ranks",
+                    format!("{} is outside 1..=4096", r.get_ref()),
+                ))
+            }
+        };
+        hosts.push(Host {
+            name,
+            rack: h.rack.as_ref().map(|r| r.get_ref().clone()),
+            pod: h.pod.as_ref().map(|p| p.get_ref().clone()),
+            address: h.address.as_ref().map(|a| a.get_ref().clone()),
+            first_rank: next_rank,
+            ranks,
+        });
+        next_rank += ranks;
+    }
+    Ok(hosts)
+}
+
+/// The hosts grouped at `level` (each group's hosts consecutive in the file, every group with
+/// as many ranks): the ranks per group and the number of groups.
+fn groups_of(
+    raw: &RawFile,
+    hosts: &[Host],
+    level: Level,
+    at: &Locator<'_>,
+) -> Result<(usize, usize), TopologyError> {
+    let field = match level {
+        Level::Node => "name",
+        Level::Rack => "rack",
+        Level::Pod => "pod",
+    };
+    let key = |i: usize| -> Result<String, TopologyError> {
+        let value = match level {
+            Level::Node => Some(hosts[i].name.clone()),
+            Level::Rack => hosts[i].rack.clone(),
+            Level::Pod => hosts[i].pod.clone(),
+        };
+        value.ok_or_else(|| {
+            at.error(
+                raw.host[i].name.span().start,
+                field,
+                format!(
+                    "host '{}' has no {field}, but hier_level groups by it",
+                    hosts[i].name
+                ),
+            )
+        })
+    };
+    let mut groups: Vec<(String, usize, usize)> = Vec::new(); // (name, ranks, first host index)
+    for (i, host) in hosts.iter().enumerate() {
+        let k = key(i)?;
+        match groups.last_mut() {
+            Some((name, ranks, _)) if *name == k => *ranks += host.ranks,
+            _ => {
+                if groups.iter().any(|(n, _, _)| *n == k) {
+                    let span = match level {
+                        Level::Rack => raw.host[i].rack.as_ref().map(|r| r.span().start),
+                        Level::Pod => raw.host[i].pod.as_ref().map(|r| r.span().start),
+                        Level::Node => None,
+                    }
+                    .unwrap_or(raw.host[i].name.span().start);
+                    return Err(at.error(
+                        span,
+                        field,
+                        format!("the hosts of '{k}' must stand together in the file"),
+                    ));
+                }
+                groups.push((k, host.ranks, i));
+            }
+        }
+    }
+    let group_size = groups[0].1;
+    if let Some((name, ranks, first)) = groups.iter().find(|g| g.1 != group_size) {
+        return Err(at.error(
+            raw.host[*first].name.span().start,
+            "ranks",
+            format!(
+                "group '{name}' has {ranks} ranks but '{}' has {group_size}; hier needs equal groups",
+                groups[0].0
+            ),
+        ));
+    }
+    Ok((group_size, groups.len()))
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -86,15 +210,10 @@ impl Topology {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Topology, TopologyError> {
-        let err = |offset: usize, field: &str, message: String| TopologyError {
-            file: file.to_string(),
-            line: line_of(text, offset),
-            field: field.to_string(),
-            message,
-        };
+        let at = Locator { file, text };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
-            err(offset, "syntax", e.message().to_string())
+            at.error(offset, "syntax", e.message().to_string())
         })?;
         let hier_level = match &raw.hier_level {
             None => Level::Node,
@@ -103,7 +222,7 @@ impl Topology {
                 "rack" => Level::Rack,
                 "pod" => Level::Pod,
                 other => {
-                    return Err(err(
+                    return Err(at.error(
                         l.span().start,
                         "hier_level",
                         format!("'{other}' is not node, rack or pod"),
@@ -112,101 +231,14 @@ impl Topology {
             },
         };
         if raw.host.is_empty() {
-            return Err(err(0, "host", "no [[host]] entries".into()));
+            return Err(at.error(0, "host", "no [[host]] entries".into()));
         }
-        let mut hosts = Vec::new();
-        let mut next_rank = 0usize;
-        for h in &raw.host {
-            let name = h.name.get_ref().trim().to_string();
-            if name.is_empty() {
-                return Err(err(h.name.span().start, "name", "empty host name".into()));
-            }
-            if hosts.iter().any(|x: &Host| x.name == name) {
-                return Err(err(
-                    h.name.span().start,
-                    "name",
-                    format!("host '{name}' appears twice"),
-                ));
-            }
-            let ranks = match &h.ranks {
-                None => 1,
-                Some(r) if *r.get_ref() >= 1 && *r.get_ref() <= 4096 => *r.get_ref() as usize,
-                Some(r) => {
-                    return Err(err(
-                        r.span().start,
-                        "ranks",
-                        format!("{} is outside 1..=4096", r.get_ref()),
-                    ))
-                }
-            };
-            hosts.push(Host {
-                name,
-                rack: h.rack.as_ref().map(|r| r.get_ref().clone()),
-                pod: h.pod.as_ref().map(|p| p.get_ref().clone()),
-                address: h.address.as_ref().map(|a| a.get_ref().clone()),
-                first_rank: next_rank,
-                ranks,
-            });
-            next_rank += ranks;
-        }
-        // Group hosts at the chosen level; a group's hosts must be consecutive in the file.
-        let key = |i: usize| -> Result<String, TopologyError> {
-            let (value, what) = match hier_level {
-                Level::Node => (Some(hosts[i].name.clone()), "name"),
-                Level::Rack => (hosts[i].rack.clone(), "rack"),
-                Level::Pod => (hosts[i].pod.clone(), "pod"),
-            };
-            value.ok_or_else(|| {
-                err(
-                    raw.host[i].name.span().start,
-                    what,
-                    format!(
-                        "host '{}' has no {what}, but hier_level groups by it",
-                        hosts[i].name
-                    ),
-                )
-            })
-        };
-        let mut groups: Vec<(String, usize, usize)> = Vec::new(); // (name, ranks, first host index)
-        for (i, host) in hosts.iter().enumerate() {
-            let k = key(i)?;
-            match groups.last_mut() {
-                Some((name, ranks, _)) if *name == k => *ranks += host.ranks,
-                _ => {
-                    if groups.iter().any(|(n, _, _)| *n == k) {
-                        let field = match hier_level {
-                            Level::Node => "name",
-                            Level::Rack => "rack",
-                            Level::Pod => "pod",
-                        };
-                        let span = match hier_level {
-                            Level::Rack => raw.host[i].rack.as_ref().map(|r| r.span().start),
-                            Level::Pod => raw.host[i].pod.as_ref().map(|r| r.span().start),
-                            Level::Node => None,
-                        }
-                        .unwrap_or(raw.host[i].name.span().start);
-                        return Err(err(
-                            span,
-                            field,
-                            format!("the hosts of '{k}' must stand together in the file"),
-                        ));
-                    }
-                    groups.push((k, host.ranks, i));
-                }
-            }
-        }
-        let group_size = groups[0].1;
-        if let Some((name, ranks, first)) = groups.iter().find(|g| g.1 != group_size) {
-            return Err(err(
-                raw.host[*first].name.span().start,
-                "ranks",
-                format!("group '{name}' has {ranks} ranks but '{}' has {group_size}; hier needs equal groups", groups[0].0),
-            ));
-        }
+        let hosts = hosts_of(&raw, &at)?;
+        let (group_size, groups) = groups_of(&raw, &hosts, hier_level, &at)?;
         Ok(Topology {
-            nranks: next_rank,
+            nranks: hosts.iter().map(|h| h.ranks).sum(),
             group_size,
-            groups: groups.len(),
+            groups,
             hosts,
             hier_level,
         })
