@@ -134,37 +134,7 @@ impl ClusterOptions {
             .as_deref()
             .map(|s| parse_listen(s).map_err(|m| bad("--listen", m)))
             .transpose()?;
-        let hosts = match (launcher, &a.hostfile) {
-            (Ssh, None) => {
-                return Err(bad(
-                    "--hostfile",
-                    "--launcher ssh needs a hostfile: one host per line, optional slots=N",
-                ))
-            }
-            (Ssh, Some(p)) => {
-                let hosts = ssh_hostfile::load(p).map_err(|e| bad("--hostfile", e.to_string()))?;
-                let slots = ssh_hostfile::total_slots(&hosts);
-                if slots < nodes {
-                    return Err(bad(
-                        "-N/--nodes",
-                        format!(
-                            "{nodes} ranks, but {} gives {slots} slots; add hosts or slots=N",
-                            p.display()
-                        ),
-                    ));
-                }
-                // Only the hosts that get ranks take part (and are checked).
-                let mut left = nodes;
-                let mut hosts = hosts;
-                hosts.retain(|h| {
-                    let keep = left > 0;
-                    left = left.saturating_sub(h.slots);
-                    keep
-                });
-                hosts
-            }
-            _ => Vec::new(),
-        };
+        let hosts = ssh_hosts(a, launcher, nodes)?;
         if launcher == Ssh {
             if let Some(l) = listen.filter(|l| l.ip().is_unspecified()) {
                 return Err(bad(
@@ -173,25 +143,7 @@ impl ClusterOptions {
                 ));
             }
         }
-        for o in &a.ssh_option {
-            let ok = o.split_once('=').is_some_and(|(k, _)| {
-                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric())
-            });
-            if !ok {
-                return Err(bad(
-                    "--ssh-option",
-                    format!("'{o}' is not KEY=VALUE (for example IdentityFile=~/.ssh/lab)"),
-                ));
-            }
-        }
-        if let Some(p) = a.remote_exe.as_deref() {
-            if !p.starts_with('/') {
-                return Err(bad(
-                    "--remote-exe",
-                    format!("'{p}' is not an absolute path"),
-                ));
-            }
-        }
+        ssh_flags(a)?;
         if launcher == K8s && a.credentials.is_none() {
             return Err(bad(
                 "--credentials",
@@ -215,6 +167,71 @@ impl ClusterOptions {
             setup_timeout: Duration::from_secs(setup_timeout),
         })
     }
+}
+
+/// `--hostfile`: with ssh, the hosts that get ranks (only they take part and are checked),
+/// enough slots for them all.
+fn ssh_hosts(
+    a: &ClusterArgs,
+    launcher: LauncherKind,
+    nodes: usize,
+) -> Result<Vec<ssh_hostfile::HostEntry>, OptionError> {
+    use LauncherKind::*;
+    Ok(match (launcher, &a.hostfile) {
+        (Ssh, None) => {
+            return Err(bad(
+                "--hostfile",
+                "--launcher ssh needs a hostfile: one host per line, optional slots=N",
+            ))
+        }
+        (Ssh, Some(p)) => {
+            let hosts = ssh_hostfile::load(p).map_err(|e| bad("--hostfile", e.to_string()))?;
+            let slots = ssh_hostfile::total_slots(&hosts);
+            if slots < nodes {
+                return Err(bad(
+                    "-N/--nodes",
+                    format!(
+                        "{nodes} ranks, but {} gives {slots} slots; add hosts or slots=N",
+                        p.display()
+                    ),
+                ));
+            }
+            // Only the hosts that get ranks take part (and are checked).
+            let mut left = nodes;
+            let mut hosts = hosts;
+            hosts.retain(|h| {
+                let keep = left > 0;
+                left = left.saturating_sub(h.slots);
+                keep
+            });
+            hosts
+        }
+        _ => Vec::new(),
+    })
+}
+
+/// `--ssh-option` is KEY=VALUE, `--remote-exe` an absolute path.
+fn ssh_flags(a: &ClusterArgs) -> Result<(), OptionError> {
+    for o in &a.ssh_option {
+        let ok = o
+            .split_once('=')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !ok {
+            return Err(bad(
+                "--ssh-option",
+                format!("'{o}' is not KEY=VALUE (for example IdentityFile=~/.ssh/lab)"),
+            ));
+        }
+    }
+    if let Some(p) = a.remote_exe.as_deref() {
+        if !p.starts_with('/') {
+            return Err(bad(
+                "--remote-exe",
+                format!("'{p}' is not an absolute path"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
