@@ -100,28 +100,11 @@ impl Ssh {
         let mut jobs = Vec::new();
         for (host, _) in &hosts {
             let nonce = random_token()?;
-            let script = preflight_script(
-                self.opts.remote_exe.as_deref(),
-                &coordinator.to_string(),
-                &nonce,
-            );
+            jobs.push((
+                host.clone(),
+                self.start_probe(host, coordinator, &nonce, exe_bytes.as_deref())?,
+            ));
             nonces.insert(host.clone(), nonce);
-            let mut cmd = self.ssh(host, &script);
-            match &exe_bytes {
-                Some(path) => {
-                    let file = std::fs::File::open(path)
-                        .with_context(|| format!("opening {}", path.display()))?;
-                    cmd.stdin(Stdio::from(file));
-                }
-                None => {
-                    cmd.stdin(Stdio::null());
-                }
-            }
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-            let child = cmd
-                .spawn()
-                .context("starting ssh (is OpenSSH installed?)")?;
-            jobs.push((host.clone(), child));
         }
         let mut failed: BTreeMap<String, String> = BTreeMap::new();
         for (host, child) in jobs {
@@ -173,20 +156,36 @@ impl Ssh {
         if failed.is_empty() {
             return Ok(());
         }
-        let lines: Vec<String> = hosts
-            .iter()
-            .filter_map(|(h, line)| {
-                failed
-                    .get(h)
-                    .map(|why| format!("  {h} (hostfile line {line}): {why}"))
-            })
-            .collect();
-        bail!(
-            "ssh launcher: {} of {} hosts cannot take part; nothing was started:\n{}",
-            failed.len(),
-            hosts.len(),
-            lines.join("\n")
-        )
+        refused_hosts(&hosts, &failed)
+    }
+
+    /// Starts the probe on `host`: copies this binary there (from `exe`) unless `--remote-exe`
+    /// names one, and has it send `nonce` to the coordinator.
+    fn start_probe(
+        &self,
+        host: &str,
+        coordinator: SocketAddr,
+        nonce: &str,
+        exe: Option<&std::path::Path>,
+    ) -> Result<std::process::Child> {
+        let script = preflight_script(
+            self.opts.remote_exe.as_deref(),
+            &coordinator.to_string(),
+            nonce,
+        );
+        let mut cmd = self.ssh(host, &script);
+        match exe {
+            Some(path) => {
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                cmd.stdin(Stdio::from(file));
+            }
+            None => {
+                cmd.stdin(Stdio::null());
+            }
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.spawn().context("starting ssh (is OpenSSH installed?)")
     }
 
     fn remove_copies(&mut self) -> Result<()> {
@@ -332,4 +331,22 @@ async fn forward_stderr(err: tokio::process::ChildStderr, label: String) {
     while let Ok(Some(line)) = lines.next_line().await {
         eprintln!("[{label}] {line}");
     }
+}
+
+/// The error naming every host that cannot take part, with its hostfile line and why.
+fn refused_hosts(hosts: &[(String, usize)], failed: &BTreeMap<String, String>) -> Result<()> {
+    let lines: Vec<String> = hosts
+        .iter()
+        .filter_map(|(h, line)| {
+            failed
+                .get(h)
+                .map(|why| format!("  {h} (hostfile line {line}): {why}"))
+        })
+        .collect();
+    bail!(
+        "ssh launcher: {} of {} hosts cannot take part; nothing was started:\n{}",
+        failed.len(),
+        hosts.len(),
+        lines.join("\n")
+    )
 }
