@@ -111,11 +111,22 @@ fn veth(sw: &str, a: &str, b: &str, mtu: &str, peer_ns: Option<&str>) -> Cmd {
 
 /// The commands that build `spec` for the run `names`, in order.
 pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
+    let (switch, core) = switch_step(names, spec);
+    let mut steps = vec![switch, coordinator_step(names, spec, &core)];
+    steps.extend(
+        spec.group_of
+            .iter()
+            .enumerate()
+            .map(|(rank, &g)| node_step(names, spec, rank, g)),
+    );
+    steps
+}
+
+/// The switch: leaf bridges, and a spine joined to them by uplinks when there are groups; and
+/// the core bridge the coordinator joins (the spine, or the one leaf).
+fn switch_step(names: &Names, spec: &FabricSpec) -> (Step, String) {
     let sw = names.fabric_ns();
     let groups = spec.groups();
-    let mut steps = Vec::new();
-
-    // The switch: leaf bridges, and a spine joined to them by uplinks when there are groups.
     let mtu = spec.mtu.to_string();
     let mut fabric = ns_step(&sw);
     let bridge = |cmds: &mut Vec<Cmd>, name: &str| {
@@ -127,37 +138,39 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
     for g in 0..groups {
         bridge(&mut fabric.cmds, &ifname::leaf(g));
     }
-    let core = if groups > 1 {
-        bridge(&mut fabric.cmds, ifname::SPINE);
-        for g in 0..groups {
-            let (up, dn, leaf) = (ifname::uplink(g), ifname::downlink(g), ifname::leaf(g));
-            let c = &mut fabric.cmds;
-            c.push(veth(&sw, &up, &dn, &mtu, None));
-            c.push(Cmd::ip(&["-n", &sw, "link", "set", &up, "master", &leaf]));
-            c.push(Cmd::ip(&[
-                "-n",
-                &sw,
-                "link",
-                "set",
-                &dn,
-                "master",
-                ifname::SPINE,
-            ]));
-            if let Some(shape) = spec.uplink {
-                c.push(shape.tc(&sw, &up));
-                c.push(shape.tc(&sw, &dn));
-            }
-            c.push(Cmd::ip(&["-n", &sw, "link", "set", &up, "up"]));
-            c.push(Cmd::ip(&["-n", &sw, "link", "set", &dn, "up"]));
+    if groups <= 1 {
+        return (fabric, ifname::leaf(0));
+    }
+    bridge(&mut fabric.cmds, ifname::SPINE);
+    for g in 0..groups {
+        let (up, dn, leaf) = (ifname::uplink(g), ifname::downlink(g), ifname::leaf(g));
+        let c = &mut fabric.cmds;
+        c.push(veth(&sw, &up, &dn, &mtu, None));
+        c.push(Cmd::ip(&["-n", &sw, "link", "set", &up, "master", &leaf]));
+        c.push(Cmd::ip(&[
+            "-n",
+            &sw,
+            "link",
+            "set",
+            &dn,
+            "master",
+            ifname::SPINE,
+        ]));
+        if let Some(shape) = spec.uplink {
+            c.push(shape.tc(&sw, &up));
+            c.push(shape.tc(&sw, &dn));
         }
-        ifname::SPINE.to_string()
-    } else {
-        ifname::leaf(0)
-    };
-    steps.push(fabric);
+        c.push(Cmd::ip(&["-n", &sw, "link", "set", &up, "up"]));
+        c.push(Cmd::ip(&["-n", &sw, "link", "set", &dn, "up"]));
+    }
+    (fabric, ifname::SPINE.to_string())
+}
 
-    // The coordinator, on the core bridge by an unshaped link.
+/// The coordinator, on the core bridge by an unshaped link.
+fn coordinator_step(names: &Names, spec: &FabricSpec, core: &str) -> Step {
+    let sw = names.fabric_ns();
     let co = names.coordinator_ns();
+    let mtu = spec.mtu.to_string();
     let mut coord = ns_step(&co);
     let addr = format!("{COORDINATOR_ADDR}/{PREFIX_LEN}");
     coord.cmds.extend([
@@ -175,36 +188,45 @@ pub fn plan(names: &Names, spec: &FabricSpec) -> Vec<Step> {
             "set",
             ifname::COORDINATOR_PORT,
             "master",
-            &core,
+            core,
         ]),
         Cmd::ip(&["-n", &sw, "link", "set", ifname::COORDINATOR_PORT, "up"]),
         Cmd::ip(&["-n", &co, "addr", "add", &addr, "dev", ifname::COORDINATOR]),
         Cmd::ip(&["-n", &co, "link", "set", ifname::COORDINATOR, "up"]),
     ]);
-    steps.push(coord);
+    coord
+}
 
-    // The nodes, each on its group's bridge, shaped both ways.
-    for (rank, &g) in spec.group_of.iter().enumerate() {
-        let ns = names.node_ns(rank);
-        let port = ifname::port(rank);
-        let addr = format!("{}/{PREFIX_LEN}", node_addr(rank));
-        let mut node = ns_step(&ns);
-        node.cmds.extend([
-            veth(&sw, &port, ifname::NODE, &mtu, Some(&ns)),
-            Cmd::ip(&["-n", &sw, "link", "set", &port, "master", &ifname::leaf(g)]),
-        ]);
-        if let Some(shape) = spec.link {
-            node.cmds.push(shape.tc(&ns, ifname::NODE));
-            node.cmds.push(shape.tc(&sw, &port));
-        }
-        node.cmds.extend([
-            Cmd::ip(&["-n", &sw, "link", "set", &port, "up"]),
-            Cmd::ip(&["-n", &ns, "addr", "add", &addr, "dev", ifname::NODE]),
-            Cmd::ip(&["-n", &ns, "link", "set", ifname::NODE, "up"]),
-        ]);
-        steps.push(node);
+/// Node `rank`, on its group's bridge, shaped both ways.
+fn node_step(names: &Names, spec: &FabricSpec, rank: usize, group: usize) -> Step {
+    let sw = names.fabric_ns();
+    let mtu = spec.mtu.to_string();
+    let ns = names.node_ns(rank);
+    let port = ifname::port(rank);
+    let addr = format!("{}/{PREFIX_LEN}", node_addr(rank));
+    let mut node = ns_step(&ns);
+    node.cmds.extend([
+        veth(&sw, &port, ifname::NODE, &mtu, Some(&ns)),
+        Cmd::ip(&[
+            "-n",
+            &sw,
+            "link",
+            "set",
+            &port,
+            "master",
+            &ifname::leaf(group),
+        ]),
+    ]);
+    if let Some(shape) = spec.link {
+        node.cmds.push(shape.tc(&ns, ifname::NODE));
+        node.cmds.push(shape.tc(&sw, &port));
     }
-    steps
+    node.cmds.extend([
+        Cmd::ip(&["-n", &sw, "link", "set", &port, "up"]),
+        Cmd::ip(&["-n", &ns, "addr", "add", &addr, "dev", ifname::NODE]),
+        Cmd::ip(&["-n", &ns, "link", "set", ifname::NODE, "up"]),
+    ]);
+    node
 }
 
 #[cfg(test)]
