@@ -4,7 +4,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use scale_model::export::simai::SimaiGroups;
 use scale_model::export::{astra_network, simai_busbw, Profile};
-use scale_model::predict::Carried;
+use scale_model::predict::{Carried, LabReference};
+use scale_model::scenario::Scenario;
 use scale_model::{PredictInput, PredictOptions, Strategy};
 use topologies::Algorithm;
 
@@ -60,11 +61,12 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         write_file(path, &net.to_yaml())?;
     }
     if let Some(path) = &args.simai {
-        let input = PredictInput {
-            fits: &lab.fits,
-            scenario: &scenario,
-            lab: lab_ref,
-            stragglers: lab.stragglers.as_ref(),
+        let groups = SimaiGroups {
+            tp_ranks: tp_ranks(&scenario),
+            tp_bytes,
+            dp_ranks: ranks,
+            dp_stride: stride,
+            dp_bytes: point.as_ref().map(|p| p.bytes).unwrap_or(1 << 30),
         };
         let opts = PredictOptions {
             mode,
@@ -76,22 +78,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             stragglers: !args.input.no_stragglers,
             ..PredictOptions::default()
         };
-        let tp_ranks = scenario
-            .workload
-            .as_ref()
-            .and_then(|w| w.model.as_ref())
-            .map(|m| m.tp)
-            .unwrap_or(scenario.cluster.gpus_per_node)
-            .max(1);
-        let groups = SimaiGroups {
-            tp_ranks,
-            tp_bytes,
-            dp_ranks: ranks,
-            dp_stride: stride,
-            dp_bytes: point.as_ref().map(|p| p.bytes).unwrap_or(1 << 30),
-        };
-        let table = simai_busbw(&input, &opts, &groups).context("pricing SimAI's busbw table")?;
-        write_file(path, &table.to_yaml())?;
+        simai_file(path, &lab, lab_ref, &scenario, &opts, &groups)?;
     }
     if let Some(path) = &args.profile {
         let mut profile = Profile::new(lab.fits.clone());
@@ -109,4 +96,34 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         eprintln!("collbench: note: {n}");
     }
     Ok(())
+}
+
+/// The tensor-parallel group: the workload's model's, else a node's GPUs.
+fn tp_ranks(scenario: &Scenario) -> usize {
+    scenario
+        .workload
+        .as_ref()
+        .and_then(|w| w.model.as_ref())
+        .map(|m| m.tp)
+        .unwrap_or(scenario.cluster.gpus_per_node)
+        .max(1)
+}
+
+/// `--simai FILE`: SimAI's busbw table for these groups, priced by the model.
+fn simai_file(
+    path: &std::path::Path,
+    lab: &Lab,
+    lab_ref: LabReference,
+    scenario: &Scenario,
+    opts: &PredictOptions,
+    groups: &SimaiGroups,
+) -> Result<()> {
+    let input = PredictInput {
+        fits: &lab.fits,
+        scenario,
+        lab: lab_ref,
+        stragglers: lab.stragglers.as_ref(),
+    };
+    let table = simai_busbw(&input, opts, groups).context("pricing SimAI's busbw table")?;
+    write_file(path, &table.to_yaml())
 }

@@ -35,24 +35,7 @@ struct PredictJson<'a> {
 
 pub fn run(args: &PredictArgs) -> Result<()> {
     let scenario = read_scenario(&args.scenario)?;
-    let ranks = match &args.ranks {
-        Some(r) => parse_ranks(r).map_err(|e| anyhow!(e))?,
-        None => vec![scenario.cluster.gpus],
-    };
-    let sizes = match &args.sizes {
-        Some(s) => Some(parse_list(s, "--sizes").map_err(|e| anyhow!(e))?),
-        None => None,
-    };
-    if sizes.is_none() && !args.workload {
-        bail!("give --sizes LIST (bytes per rank; K, M, G suffixes) or --workload");
-    }
-    if args.workload && scenario.workload.is_none() {
-        bail!(
-            "--workload: scenario {} ('{}') has no [workload] table",
-            args.scenario.display(),
-            scenario.name
-        );
-    }
+    let (ranks, sizes) = points(args, &scenario)?;
     let lab = Lab::from_input(&args.input)?;
     let lab_ref = lab_reference(args.lab.as_deref())?;
     let strategies = strategies(args.algo.as_deref(), &lab)?;
@@ -104,11 +87,47 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         out.push_str(&render(p, Some(&what)));
     }
     print!("{out}");
+    write_json_file(args, &lab, grid.as_ref(), workload.as_ref())?;
+    if let Some(path) = &args.svg {
+        write_svgs(path, &input, &opts, &scenario, &ranks, sizes.as_deref())?;
+    }
+    Ok(())
+}
 
+/// The rank counts (`--ranks`, or the scenario's GPUs) and the sizes (`--sizes`) to predict;
+/// one of `--sizes` and `--workload` is needed, and `--workload` a scenario that has one.
+fn points(args: &PredictArgs, scenario: &Scenario) -> Result<(Vec<usize>, Option<Vec<u64>>)> {
+    let ranks = match &args.ranks {
+        Some(r) => parse_ranks(r).map_err(|e| anyhow!(e))?,
+        None => vec![scenario.cluster.gpus],
+    };
+    let sizes = match &args.sizes {
+        Some(s) => Some(parse_list(s, "--sizes").map_err(|e| anyhow!(e))?),
+        None => None,
+    };
+    if sizes.is_none() && !args.workload {
+        bail!("give --sizes LIST (bytes per rank; K, M, G suffixes) or --workload");
+    }
+    if args.workload && scenario.workload.is_none() {
+        bail!(
+            "--workload: scenario {} ('{}') has no [workload] table",
+            args.scenario.display(),
+            scenario.name
+        );
+    }
+    Ok((ranks, sizes))
+}
+
+/// `--json`: the prediction (the grid, or the workload's), with the lab it came from.
+fn write_json_file(
+    args: &PredictArgs,
+    lab: &Lab,
+    grid: Option<&Prediction>,
+    workload: Option<&Prediction>,
+) -> Result<()> {
     if let Some(path) = &args.json {
         let main = grid
-            .as_ref()
-            .or(workload.as_ref())
+            .or(workload)
             .ok_or_else(|| anyhow!("nothing was predicted"))?;
         write_json(
             path,
@@ -116,14 +135,11 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 tool: format!("collbench {}", env!("CARGO_PKG_VERSION")),
                 sources: &lab.sources,
                 prediction: main,
-                workload: workload.as_ref(),
+                workload,
                 link: lab.link.as_ref(),
                 lab_notes: &lab.notes,
             },
         )?;
-    }
-    if let Some(path) = &args.svg {
-        write_svgs(path, &input, &opts, &scenario, &ranks, sizes.as_deref())?;
     }
     Ok(())
 }
@@ -214,8 +230,27 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
     }
     out.push_str(&t.render());
     out.push_str("  (* the fastest at that rank count and size)\n");
+    out.push_str(&best_and_levels(p));
+    if !p.stragglers.is_empty() {
+        out.push_str("# straggler term (expected slowest-of-p delay beyond the fitted runs')\n");
+        for s in &p.stragglers {
+            out.push_str(&format!(
+                "  {} ranks: {} (interval {} .. {})\n",
+                count(s.ranks),
+                table::time(s.delay_us),
+                table::time(s.low_us),
+                table::time(s.high_us)
+            ));
+        }
+    }
+    out.push_str("# assumptions\n");
+    out.push_str(&bullets(&p.assumptions));
+    out
+}
 
-    out.push_str("# best algorithm per size\n");
+/// The best algorithm per size, and the levels of the fabric each rank count crosses.
+fn best_and_levels(p: &Prediction) -> String {
+    let mut out = String::from("# best algorithm per size\n");
     let mut b =
         Table::new(&["ranks", "size", "best", "time", "busbw GB/s", "dominant"]).left(&[2, 5]);
     for r in &p.best {
@@ -265,20 +300,6 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
             }
         ));
     }
-    if !p.stragglers.is_empty() {
-        out.push_str("# straggler term (expected slowest-of-p delay beyond the fitted runs')\n");
-        for s in &p.stragglers {
-            out.push_str(&format!(
-                "  {} ranks: {} (interval {} .. {})\n",
-                count(s.ranks),
-                table::time(s.delay_us),
-                table::time(s.low_us),
-                table::time(s.high_us)
-            ));
-        }
-    }
-    out.push_str("# assumptions\n");
-    out.push_str(&bullets(&p.assumptions));
     out
 }
 
