@@ -81,21 +81,32 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         simai_file(path, &lab, lab_ref, &scenario, &opts, &groups)?;
     }
     if let Some(path) = &args.profile {
-        let mut profile = Profile::new(lab.fits.clone());
-        profile.link = lab.link.clone();
         notes.extend(
             lab.link_summary()
                 .map(|l| format!("{l} (in {})", path.display())),
         );
-        profile.stragglers = lab.stragglers.clone();
-        profile.carried = carried;
-        profile.scenario = Some(scenario.clone());
-        write_file(path, &(profile.to_json() + "\n"))?;
+        profile_file(path, &lab, carried, &scenario)?;
     }
     for n in notes {
         eprintln!("collbench: note: {n}");
     }
     Ok(())
+}
+
+/// `--profile FILE`: the fits, the link, the straggler samples, what was carried to the
+/// scenario and the scenario, as JSON.
+fn profile_file(
+    path: &std::path::Path,
+    lab: &Lab,
+    carried: Vec<Carried>,
+    scenario: &Scenario,
+) -> Result<()> {
+    let mut profile = Profile::new(lab.fits.clone());
+    profile.link = lab.link.clone();
+    profile.stragglers = lab.stragglers.clone();
+    profile.carried = carried;
+    profile.scenario = Some(scenario.clone());
+    write_file(path, &(profile.to_json() + "\n"))
 }
 
 /// The tensor-parallel group: the workload's model's, else a node's GPUs.
