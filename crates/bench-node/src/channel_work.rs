@@ -150,19 +150,13 @@ impl ChannelBuffers {
         })
     }
 
-    pub async fn timed(&mut self, m: &Measure, lane: Lane<'_>) -> Result<Timed, NodeError> {
-        let Lane {
-            links,
-            position,
-            channel,
-            me,
-        } = lane;
+    pub async fn timed(&mut self, m: &Measure, mut lane: Lane<'_>) -> Result<Timed, NodeError> {
         let Ready {
             input,
             work,
             program,
             ..
-        } = self.ready(m, channel, me)?;
+        } = self.ready(m, lane.channel, lane.me)?;
         let sent_bytes: u64 = program
             .iter()
             .flat_map(|s| &s.sends)
@@ -183,29 +177,7 @@ impl ChannelBuffers {
             if it == m.warmup_iters {
                 cpu_start = thread_cpu_time();
             }
-            let at = || {
-                context(
-                    m.algorithm,
-                    m.count,
-                    m.dtype,
-                    m.placement,
-                    me,
-                    it,
-                    channel,
-                    m.channels,
-                )
-            };
-            run_steps(
-                program,
-                work,
-                source,
-                links,
-                (m.dtype, m.op),
-                position,
-                channel,
-                &at,
-            )
-            .await?;
+            iteration(m, program, work, source, &mut lane, it).await?;
             if m.channels > 1 {
                 m.iteration_end.wait().await;
             }
@@ -220,19 +192,13 @@ impl ChannelBuffers {
     }
 
     /// One iteration from the input, untimed, and the wrong elements of this channel's part.
-    pub async fn check(&mut self, m: &Measure, lane: Lane<'_>) -> Result<u64, NodeError> {
-        let Lane {
-            links,
-            position,
-            channel,
-            me,
-        } = lane;
+    pub async fn check(&mut self, m: &Measure, mut lane: Lane<'_>) -> Result<u64, NodeError> {
         let Ready {
             part,
             input,
             work,
             program,
-        } = self.ready(m, channel, me)?;
+        } = self.ready(m, lane.channel, lane.me)?;
         let source = match m.placement {
             Placement::InPlace => {
                 work.copy_from_slice(input);
@@ -246,29 +212,7 @@ impl ChannelBuffers {
             }
         };
         let total = m.warmup_iters + m.iters;
-        let at = || {
-            context(
-                m.algorithm,
-                m.count,
-                m.dtype,
-                m.placement,
-                me,
-                total,
-                channel,
-                m.channels,
-            )
-        };
-        run_steps(
-            program,
-            work,
-            source,
-            links,
-            (m.dtype, m.op),
-            position,
-            channel,
-            &at,
-        )
-        .await?;
+        iteration(m, program, work, source, &mut lane, total).await?;
         Ok(count_wrong(m.dtype, m.op, m.nranks, part.start, work).await)
     }
 
@@ -314,6 +258,41 @@ impl ChannelBuffers {
         .await?;
         Ok((start, Instant::now()))
     }
+}
+
+/// Iteration `it` of `m`'s program on this channel; a failure names where it was.
+async fn iteration(
+    m: &Measure,
+    program: &[Step],
+    work: &mut [u8],
+    source: Option<&Bytes>,
+    lane: &mut Lane<'_>,
+    it: u32,
+) -> Result<(), NodeError> {
+    let (me, channel) = (lane.me, lane.channel);
+    let at = || {
+        context(
+            m.algorithm,
+            m.count,
+            m.dtype,
+            m.placement,
+            me,
+            it,
+            channel,
+            m.channels,
+        )
+    };
+    run_steps(
+        program,
+        work,
+        source,
+        lane.links,
+        (m.dtype, m.op),
+        lane.position,
+        channel,
+        &at,
+    )
+    .await
 }
 
 fn shape(m: &Measure, count: usize) -> ScheduleKey {
