@@ -22,7 +22,6 @@ use tokio::sync::mpsc;
 use topologies::{hier, torus2d, Algorithm};
 use tracing::info;
 use transport::credentials::random_token;
-use transport::credentials::RunCredentials;
 use transport::refusals::Refusals;
 use transport::{settings, tls};
 use wire::control::{TransportParams, CONTROL_IDLE_TIMEOUT_MS};

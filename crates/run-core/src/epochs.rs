@@ -117,7 +117,9 @@ mod tests {
         assert_eq!(e.pingpong_position(17), Some((1024, 0)));
         assert_eq!(e.pingpong_position(20), Some((4096, 0)));
         assert_eq!(e.pingpong_position(23), None);
-        assert!(e.during(17).contains("ping-pong (rank 0 <-> 1) 1024 bytes iteration 0"));
+        assert!(e
+            .during(17)
+            .contains("ping-pong (rank 0 <-> 1) 1024 bytes iteration 0"));
         assert_eq!(e.during(0), " before the sweep started");
         let no_pp = Epochs::new(&[Algorithm::Ring], &[8], None);
         assert_eq!(no_pp.pingpong_position(5), None);

@@ -24,13 +24,24 @@ pub struct Registration {
 pub enum Input {
     Registered(Registration),
     /// A message from a registered rank.
-    Node { rank: usize, msg: FromNode },
+    Node {
+        rank: usize,
+        msg: FromNode,
+    },
     /// A registered rank's control stream broke or carried garbage.
-    Lost { rank: usize, error: String },
+    Lost {
+        rank: usize,
+        error: String,
+    },
     /// A launched process exited (`status` says how).
-    Exited { rank: usize, status: String },
+    Exited {
+        rank: usize,
+        status: String,
+    },
     /// A rank's control stream cannot take a message any more.
-    Unreachable { rank: usize },
+    Unreachable {
+        rank: usize,
+    },
     /// The timer: liveness, deadlines and the coordinator's own heartbeats are judged here.
     Tick,
     /// Ctrl-C.
@@ -58,7 +69,7 @@ pub enum Command {
     /// A size of the sweep starts (its first barrier was released): the `--fault` hooks for it.
     SizeStarted { size: u64 },
     /// A measured row of the sweep.
-    Row(ResultRow),
+    Row(Box<ResultRow>),
     /// The sweep's last row is out.
     SweepDone,
     /// A measured size of the ping-pong.

@@ -15,11 +15,7 @@ use crate::roster::Member;
 use crate::run::{Phase, Run};
 
 impl Run {
-    pub(crate) fn registered(
-        &mut self,
-        reg: Registration,
-        now: Instant,
-    ) -> Result<(), RunFailure> {
+    pub(crate) fn registered(&mut self, reg: Registration, now: Instant) -> Result<(), RunFailure> {
         let rank = reg.rank;
         if !matches!(self.phase, Phase::Registering { .. })
             || !self.roster.join(

@@ -60,7 +60,10 @@ impl Roster {
 
     /// "host H, pid P" once registered; "pid P" of a process started here; "not registered".
     pub fn describe(&self, rank: usize) -> String {
-        match (self.get(rank), self.launched_pids.get(rank).copied().flatten()) {
+        match (
+            self.get(rank),
+            self.launched_pids.get(rank).copied().flatten(),
+        ) {
             (Some(m), _) => format!("host {}, pid {}", m.host, m.pid),
             (None, Some(pid)) => format!("pid {pid}"),
             (None, None) => "not registered".into(),
@@ -73,7 +76,11 @@ impl Roster {
 
     /// Every registered rank's CPUs, in rank order.
     pub fn cpus(&self) -> Vec<RankCpus> {
-        self.members.iter().flatten().map(|m| m.cpus.clone()).collect()
+        self.members
+            .iter()
+            .flatten()
+            .map(|m| m.cpus.clone())
+            .collect()
     }
 
     /// Where each rank ran, for the results file.

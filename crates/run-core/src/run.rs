@@ -63,9 +63,7 @@ pub struct Run {
 
 impl Run {
     pub fn new(spec: RunSpec, now: Instant) -> Run {
-        let pingpong = spec
-            .pingpong
-            .then_some(spec.warmup_iters + spec.iters);
+        let pingpong = spec.pingpong.then_some(spec.warmup_iters + spec.iters);
         Run {
             roster: Roster::new(spec.nranks, &spec.launched_pids),
             epochs: Epochs::new(&spec.algorithms, &spec.sizes, pingpong),
@@ -155,7 +153,8 @@ impl Run {
             >= Duration::from_millis(HEARTBEAT_INTERVAL_MS)
         {
             self.last_beat = now;
-            self.out.push(Command::Broadcast(FromCoordinator::Heartbeat));
+            self.out
+                .push(Command::Broadcast(FromCoordinator::Heartbeat));
         }
         match &self.phase {
             Phase::Registering { since } => {
@@ -169,8 +168,9 @@ impl Run {
             Phase::Opening { since, open, .. } => {
                 let limit = self.spec.setup_timeout;
                 if now.saturating_duration_since(*since) > limit {
-                    let missing: Vec<usize> =
-                        (0..self.spec.nranks).filter(|r| !open.contains(r)).collect();
+                    let missing: Vec<usize> = (0..self.spec.nranks)
+                        .filter(|r| !open.contains(r))
+                        .collect();
                     let what = format!(
                         "did not open its channels within {}",
                         crate::failure::secs(limit)

@@ -86,7 +86,7 @@ impl Run {
         }
         let row = self.row(algo, size)?;
         self.rows_done += 1;
-        self.out.push(Command::Row(row));
+        self.out.push(Command::Row(Box::new(row)));
         if self.rows_done == self.spec.rows() {
             self.out.push(Command::SweepDone);
             if self.spec.pingpong {
@@ -139,7 +139,12 @@ impl Run {
         })
     }
 
-    fn pingpong(&mut self, rank: usize, r: &PingPongReport, now: Instant) -> Result<(), RunFailure> {
+    fn pingpong(
+        &mut self,
+        rank: usize,
+        r: &PingPongReport,
+        now: Instant,
+    ) -> Result<(), RunFailure> {
         self.liveness.progress(now);
         let Phase::PingPong { done } = self.phase else {
             return Ok(());

@@ -2,11 +2,10 @@
 //! timer, Ctrl-C) into run-core's inputs, and carries out its commands: messages to the nodes,
 //! rows printed and written, faults fired, processes killed.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use quinn::VarInt;
-use run_core::{Command, Input, Registration, Run};
+use run_core::{Command, Input, Registration};
 use wire::control::FromCoordinator;
 use wire::results::Failure;
 
@@ -85,7 +84,10 @@ impl Driver {
         });
         let cmds = self.run.handle(input, Instant::now());
         if cmds.contains(&Command::Refuse { rank }) {
-            tracing::warn!(rank, "refused a second registration for a rank already taken");
+            tracing::warn!(
+                rank,
+                "refused a second registration for a rank already taken"
+            );
             conn.close(VarInt::from_u32(0x52), b"rank already taken");
         } else if let Some(slot) = self.slots.get_mut(rank) {
             *slot = Some(Slot::new(conn, send));
@@ -131,7 +133,7 @@ impl Driver {
                 }
                 None
             }
-            Command::Row(row) => self.emit(row),
+            Command::Row(row) => self.emit(*row),
             Command::SweepDone => {
                 if self.algorithms > 1 {
                     let text = crate::compare::render(&self.writer.file.results);
@@ -181,9 +183,5 @@ impl Driver {
         unreachable
             .filter(|_| !best_effort)
             .map(|rank| Input::Unreachable { rank })
-    }
-
-    pub(super) fn exited_ranks(&self) -> &BTreeSet<usize> {
-        &self.exited
     }
 }

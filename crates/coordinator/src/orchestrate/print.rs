@@ -57,7 +57,7 @@ impl Driver {
         if let Some(warning) = table::cpu_warning(&row, &self.cores) {
             self.println(&warning);
         }
-        if let Some(pr) = &self.progress {
+        if let Some(pr) = &mut self.progress {
             pr.step(&format!(
                 "{} {}",
                 row.algorithm,
@@ -91,7 +91,7 @@ impl Driver {
             self.println(table::pingpong_header(row.ranks).trim_end());
         }
         self.println(&table::pingpong_row(&row));
-        if let Some(pr) = &self.progress {
+        if let Some(pr) = &mut self.progress {
             pr.step(&format!(
                 "ping-pong {}",
                 crate::sizes::format_size(row.size)
