@@ -7,10 +7,14 @@
 
 use std::time::{Duration, Instant};
 
-use topologies::Algorithm;
+use std::collections::HashMap;
+
+use topologies::channels::{channels_for, part};
+use topologies::{pingpong, Algorithm, Schedule};
 use wire::control::HEARTBEAT_INTERVAL_MS;
 
 use crate::liveness::Silent;
+use crate::lost::{self, At};
 use crate::run::Run;
 
 /// Why a run stopped, with whatever is known of where.
@@ -178,9 +182,13 @@ impl Run {
         f
     }
 
-    /// Everyone alive, nothing moving: blame where the waits lead.
+    /// Everyone alive, nothing moving: blame the link that lost a message, or else where the
+    /// waits lead.
     pub(crate) fn stall_failure(&self, now: Instant, limit: Duration) -> RunFailure {
         let stalled = secs(self.liveness.since_progress(now));
+        if let Some(f) = self.lost_message(&stalled, limit) {
+            return f;
+        }
         let stuck: Vec<usize> = (0..self.spec.nranks)
             .filter(|&r| self.liveness.position(r).is_some_and(|h| h.step.is_some()))
             .collect();
@@ -209,10 +217,77 @@ impl Run {
         }
     }
 
-    /// The ranks in `missing` did not do `what` within the set-up limit.
+    /// A rank waiting for a message its sender is already past: the link between them lost it.
+    fn lost_message(&self, stalled: &str, limit: Duration) -> Option<RunFailure> {
+        let p = self.spec.nranks;
+        let at = |rank: usize| {
+            let h = self.liveness.position(rank)?;
+            Some(At {
+                epoch: h.epoch,
+                step: h.iteration.zip(h.step).map(|(i, s)| (i, s as usize)),
+            })
+        };
+        let mut schedules: HashMap<u64, Option<Schedule>> = HashMap::new();
+        for waiter in 0..p {
+            let Some(waiter_at) = at(waiter).filter(|a| a.step.is_some()) else {
+                continue;
+            };
+            let schedule = schedules
+                .entry(waiter_at.epoch)
+                .or_insert_with(|| self.schedule_at(waiter_at.epoch));
+            let Some(schedule) = schedule.as_ref() else {
+                continue;
+            };
+            let awaited = self.liveness.position(waiter)?.awaiting.clone();
+            for sender in awaited.into_iter().map(|r| r as usize).filter(|&r| r < p) {
+                let Some(sender_at) = at(sender) else {
+                    continue;
+                };
+                if lost::already_sent(schedule, waiter, waiter_at, sender, sender_at) {
+                    let mut f = self.blame(
+                        sender,
+                        &format!(
+                            "sent rank {waiter} a message it never received (no rank made \
+                             progress for {stalled}, limit {}): the link between them lost it",
+                            secs(limit)
+                        ),
+                    );
+                    f.waiting_ranks = vec![waiter];
+                    f.step = waiter_at.step.map(|(_, s)| s as u32);
+                    return Some(f);
+                }
+            }
+        }
+        None
+    }
+
+    /// The schedule the ranks run after barrier `epoch` (channel 0's part, the largest).
+    fn schedule_at(&self, epoch: u64) -> Option<Schedule> {
+        let s = &self.spec;
+        let elem = s.dtype.size();
+        let part = |size: u64| {
+            let count = usize::try_from(size).ok()? / elem;
+            let min = usize::try_from(s.channel_min_bytes).unwrap_or(usize::MAX);
+            let used = channels_for(count, elem, self.channels as usize, min);
+            Some(part(count, used, 0).len())
+        };
+        match self.epochs.position(epoch) {
+            Some((algo, size, _, _)) => algo.build(s.nranks, part(size)?, elem, &s.build).ok(),
+            None => {
+                let (size, _) = self.epochs.pingpong_position(epoch)?;
+                Some(pingpong::schedule(s.nranks, part(size)?))
+            }
+        }
+    }
+
+    /// The ranks in `missing` did not do `what` within the set-up limit. One rank alone is
+    /// unresponsive (stopped, or hung): it is killed rather than left to take the abort.
     pub(crate) fn missing_within(&self, missing: &[usize], what: &str) -> RunFailure {
         match missing {
-            [one] => self.blame(*one, what),
+            [one] => RunFailure {
+                unresponsive: true,
+                ..self.blame(*one, what)
+            },
             many => RunFailure::new(format!("{} {what}", rank_list(many))),
         }
     }

@@ -14,6 +14,7 @@ pub mod epochs;
 pub mod failure;
 pub mod io;
 pub mod liveness;
+pub mod lost;
 mod registration;
 pub mod roster;
 pub mod run;

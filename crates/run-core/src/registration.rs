@@ -40,6 +40,7 @@ impl Run {
         if self.roster.missing().is_empty() {
             self.cores = cores_given(&self.roster.cpus());
             let count = channels(self.spec.channels, &self.cores);
+            self.channels = count;
             self.out
                 .push(Command::Broadcast(FromCoordinator::OpenChannels { count }));
             self.phase = Phase::Opening {

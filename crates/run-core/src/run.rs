@@ -12,14 +12,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use topologies::Algorithm;
-use wire::control::{FromCoordinator, Placement, Report, HEARTBEAT_INTERVAL_MS};
+use wire::control::{
+    FromCoordinator, Placement, Report, COORDINATOR_SILENCE_MIN_MS, HEARTBEAT_INTERVAL_MS,
+};
 use wire::results::Failure;
 use wire::FromNode;
 
 use crate::epochs::Epochs;
 use crate::failure::RunFailure;
 use crate::io::{Command, Input};
-use crate::liveness::Liveness;
+use crate::liveness::{Liveness, PAUSE};
 use crate::roster::Roster;
 use crate::spec::RunSpec;
 
@@ -56,8 +58,14 @@ pub struct Run {
     pub(crate) rows_done: usize,
     /// The cores each rank was given, once registered.
     pub(crate) cores: Vec<f64>,
+    /// The channels every rank opened.
+    pub(crate) channels: u32,
     /// When the ranks were last sent a heartbeat.
     last_beat: Instant,
+    /// When the last input was handled, and the last pause of the coordinator itself (when it
+    /// ended, how long it was).
+    last_input: Instant,
+    pause: Option<(Instant, Duration)>,
     pub(crate) out: Vec<Command>,
 }
 
@@ -74,7 +82,10 @@ impl Run {
             reports: HashMap::new(),
             rows_done: 0,
             cores: Vec::new(),
+            channels: 1,
             last_beat: now,
+            last_input: now,
+            pause: None,
             out: Vec::new(),
             spec,
         }
@@ -95,8 +106,16 @@ impl Run {
 
     /// Takes `input`, which happened at `now`; returns what the driver is to do, in order.
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Command> {
+        // The timer ticks several times a second: a longer gap between two inputs is time the
+        // coordinator itself was not scheduled.
+        let gap = now.saturating_duration_since(self.last_input);
+        if gap > PAUSE {
+            self.pause = Some((now, gap));
+        }
+        self.last_input = now;
         if self.phase != Phase::Over {
             if let Err(f) = self.step(input, now) {
+                let f = self.after_pause(f, now);
                 self.fail(f);
             }
         }
@@ -195,6 +214,34 @@ impl Run {
             return Err(self.stall_failure(now, limit));
         }
         Ok(())
+    }
+
+    /// A failure just after the coordinator was not scheduled for longer than a node waits for
+    /// it: the nodes gave up on the coordinator, so no rank is to blame.
+    fn after_pause(&self, f: RunFailure, now: Instant) -> RunFailure {
+        let patience = Duration::from_millis(COORDINATOR_SILENCE_MIN_MS);
+        match self.pause {
+            Some((resumed, gap))
+                if gap >= patience
+                    && f.rank.is_some()
+                    && now.saturating_duration_since(resumed) <= PAUSE =>
+            {
+                RunFailure {
+                    message: format!(
+                        "the coordinator was not scheduled for {}, longer than a node waits for \
+                         it ({}), and the nodes gave up: {}",
+                        crate::failure::secs(gap),
+                        crate::failure::secs(patience),
+                        f.message
+                    ),
+                    rank: None,
+                    waiting_ranks: Vec::new(),
+                    unresponsive: false,
+                    ..f
+                }
+            }
+            _ => f,
+        }
     }
 
     /// Ends the run: the unresponsive culprit killed, every rank told to stop, the failure out.
