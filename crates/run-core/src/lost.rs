@@ -55,9 +55,7 @@ pub fn already_sent(
     }
     match sender_at.step {
         Some((it, _)) if it != iteration => it > iteration,
-        Some((_, at)) => {
-            sending_step(schedule, waiter, step, sender).is_some_and(|t| at > t)
-        }
+        Some((_, at)) => sending_step(schedule, waiter, step, sender).is_some_and(|t| at > t),
         None => false,
     }
 }
@@ -81,7 +79,11 @@ mod tests {
         for step in 0..s.programs[1].len() {
             assert_eq!(sending_step(&s, 1, step, 0), Some(step));
         }
-        assert_eq!(sending_step(&s, 1, 0, 2), None, "rank 2 sends nothing to rank 1");
+        assert_eq!(
+            sending_step(&s, 1, 0, 2),
+            None,
+            "rank 2 sends nothing to rank 1"
+        );
     }
 
     #[test]

@@ -28,9 +28,10 @@ const SIZES: [u64; 2] = [1 << 10, 8 << 10];
 const SLACK_US: Micros = 600_000;
 
 fn builds(a: Algorithm, p: usize, sizes: &[u64]) -> bool {
-    sizes
-        .iter()
-        .all(|&s| a.build(p, s as usize / 4, 4, &BuildOptions::default()).is_ok())
+    sizes.iter().all(|&s| {
+        a.build(p, s as usize / 4, 4, &BuildOptions::default())
+            .is_ok()
+    })
 }
 
 /// A run without its fault: ranks, one or two algorithms that build for them, one or two sizes.
@@ -45,35 +46,37 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         any::<u64>(),
     )
-        .prop_map(|(p, pick, sizes, warmup, iters, pingpong, short_stall, seed)| {
-            let sizes: Vec<u64> = match sizes {
-                1 => vec![SIZES[0]],
-                2 => vec![SIZES[1]],
-                _ => SIZES.to_vec(),
-            };
-            let usable: Vec<Algorithm> = Algorithm::ALL
-                .into_iter()
-                .filter(|&a| builds(a, p, &sizes))
-                .collect();
-            let first = usable[(pick % usable.len() as u64) as usize];
-            let second = usable[((pick >> 32) % usable.len() as u64) as usize];
-            let mut algorithms = vec![first];
-            if pick & (1 << 20) != 0 && second != first {
-                algorithms.push(second);
-            }
-            Case {
-                nranks: p,
-                algorithms,
-                sizes,
-                warmup,
-                iters,
-                pingpong,
-                stall_timeout: Duration::from_secs(if short_stall { 5 } else { 60 }),
-                setup_timeout: Duration::from_secs(30),
-                fault: Fault::None,
-                seed,
-            }
-        })
+        .prop_map(
+            |(p, pick, sizes, warmup, iters, pingpong, short_stall, seed)| {
+                let sizes: Vec<u64> = match sizes {
+                    1 => vec![SIZES[0]],
+                    2 => vec![SIZES[1]],
+                    _ => SIZES.to_vec(),
+                };
+                let usable: Vec<Algorithm> = Algorithm::ALL
+                    .into_iter()
+                    .filter(|&a| builds(a, p, &sizes))
+                    .collect();
+                let first = usable[(pick % usable.len() as u64) as usize];
+                let second = usable[((pick >> 32) % usable.len() as u64) as usize];
+                let mut algorithms = vec![first];
+                if pick & (1 << 20) != 0 && second != first {
+                    algorithms.push(second);
+                }
+                Case {
+                    nranks: p,
+                    algorithms,
+                    sizes,
+                    warmup,
+                    iters,
+                    pingpong,
+                    stall_timeout: Duration::from_secs(if short_stall { 5 } else { 60 }),
+                    setup_timeout: Duration::from_secs(30),
+                    fault: Fault::None,
+                    seed,
+                }
+            },
+        )
 }
 
 /// The case's fault-free run (which must complete), and the moment `fraction` of the way through

@@ -8,22 +8,22 @@
 //! coordinator that is paused (not scheduled) handles nothing until it resumes, and then handles
 //! everything that came meanwhile at the resumption's time.
 
+pub mod case;
 pub mod links;
 pub mod node;
+mod program;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use run_core::{Command, Input, Registration, Run, RunSpec};
-use topologies::pingpong::{self, PING};
-use topologies::{Algorithm, BuildOptions};
-use wire::control::{FromCoordinator, Placement, Plan, HEARTBEAT_INTERVAL_MS};
-use wire::results::Failure;
+use run_core::{Command, Input, Registration, Run};
+use wire::control::{FromCoordinator, HEARTBEAT_INTERVAL_MS};
 use wire::FromNode;
 
+pub use case::{Case, Fault, Outcome};
 use links::{Links, Micros, LATENCY_US};
-use node::{Action, Effect, Life, Node};
+use node::{Effect, Life, Node};
+use program::program;
 
 /// The coordinator's timer, as in the coordinator.
 pub const TICK_US: Micros = 250_000;
@@ -35,65 +35,6 @@ pub const IDLE_US: Micros = wire::control::CONTROL_IDLE_TIMEOUT_MS * 1_000;
 pub const NODE_PATIENCE_US: Micros = wire::control::COORDINATOR_SILENCE_MIN_MS * 1_000;
 /// No case runs longer than this in virtual time.
 const HORIZON_US: Micros = 600_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Fault {
-    None,
-    /// SIGKILL of `rank` at `at`.
-    Kill { rank: usize, at: Micros },
-    /// SIGSTOP of `rank` at `at`.
-    Stop { rank: usize, at: Micros },
-    /// The data-plane link between `a` and `b` carries nothing from `at` on.
-    Cut { a: usize, b: usize, at: Micros },
-    /// `rank` computes `factor` times slower from `at` on.
-    Slow { rank: usize, factor: u32, at: Micros },
-    /// The coordinator is not scheduled from `at` for `for_us`.
-    Pause { at: Micros, for_us: Micros },
-}
-
-impl Fault {
-    pub fn at(&self) -> Option<Micros> {
-        match *self {
-            Fault::None => None,
-            Fault::Kill { at, .. }
-            | Fault::Stop { at, .. }
-            | Fault::Cut { at, .. }
-            | Fault::Slow { at, .. }
-            | Fault::Pause { at, .. } => Some(at),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Case {
-    pub nranks: usize,
-    pub algorithms: Vec<Algorithm>,
-    pub sizes: Vec<u64>,
-    pub warmup: u32,
-    pub iters: u32,
-    pub pingpong: bool,
-    pub stall_timeout: Duration,
-    pub setup_timeout: Duration,
-    pub fault: Fault,
-    /// Orders events of the same instant and staggers the launches.
-    pub seed: u64,
-}
-
-/// What came out of a case.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// The rows written, in order.
-    pub rows: Vec<(Algorithm, u64)>,
-    pub pingpong_rows: usize,
-    pub failure: Option<(Failure, Micros)>,
-    pub killed: Vec<usize>,
-    pub done: bool,
-    /// Per row: when its last report was sent (by any rank, either placement), and how many.
-    pub reports_sent: HashMap<(Algorithm, u64), (Micros, usize)>,
-    /// When the plan went out (the sweep began), if it did.
-    pub started: Option<Micros>,
-    pub end: Micros,
-}
 
 enum Event {
     Launch(usize),
@@ -141,14 +82,13 @@ struct Sim {
 
 pub fn simulate(case: Case) -> Outcome {
     let base = Instant::now();
-    let spec = spec(&case);
     let p = case.nranks;
     let mut sim = Sim {
         base,
         now: 0,
         queue: BTreeMap::new(),
         rng: Rng(case.seed),
-        run: Run::new(spec, base),
+        run: Run::new(case::spec(&case), base),
         nodes: (0..p).map(Node::new).collect(),
         links: Links::new(p),
         registered: BTreeSet::new(),
@@ -179,39 +119,6 @@ pub fn simulate(case: Case) -> Outcome {
     sim.out
 }
 
-fn spec(case: &Case) -> RunSpec {
-    RunSpec {
-        run_id: format!("sim-{}", case.seed),
-        nranks: case.nranks,
-        algorithms: case.algorithms.clone(),
-        sizes: case.sizes.clone(),
-        dtype: topologies::DataType::Float,
-        op: topologies::ReduceOp::Sum,
-        warmup_iters: case.warmup,
-        iters: case.iters,
-        check: true,
-        build: BuildOptions::default(),
-        pingpong: case.pingpong,
-        poll_us: 0,
-        channels: run_core::channels::ChannelCount::Auto,
-        channel_min_bytes: 64 << 10,
-        transport: wire::control::TransportParams {
-            stream_receive_window: 1 << 20,
-            receive_window: 1 << 22,
-            send_window: 1 << 22,
-            idle_timeout_ms: wire::control::CONTROL_IDLE_TIMEOUT_MS,
-            datagram_bytes: wire::control::ETHERNET_DATAGRAM,
-            unencrypted: false,
-        },
-        certs_b64: vec![String::new(); case.nranks],
-        stall_timeout: case.stall_timeout,
-        setup_timeout: case.setup_timeout,
-        link_rate_bps: None,
-        uplink_rate_bps: None,
-        launched_pids: (0..case.nranks).map(|r| Some(1_000 + r as u32)).collect(),
-    }
-}
-
 impl Sim {
     fn at(&mut self, t: Micros, event: Event) {
         let tie = self.rng.next();
@@ -226,11 +133,13 @@ impl Sim {
         match event {
             Event::Launch(rank) => self.launch(rank),
             Event::ToCoordinator(input) => self.coordinator(input),
-            Event::ToNode(rank, msg) => self.to_node(rank, msg),
-            Event::Wake(rank) => self.progress(rank, |n, links, now, out| n.advance(links, now, out)),
-            Event::StepDone { rank, token } => {
-                self.progress(rank, |n, links, now, out| n.step_done(token, links, now, out))
+            Event::ToNode(rank, msg) => self.node_hears(rank, msg),
+            Event::Wake(rank) => {
+                self.progress(rank, |n, links, now, out| n.advance(links, now, out))
             }
+            Event::StepDone { rank, token } => self.progress(rank, |n, links, now, out| {
+                n.step_done(token, links, now, out)
+            }),
             Event::NodeBeat(rank) => self.node_beat(rank),
             Event::LinkIdle { rank, peer } => self.link_idle(rank, peer),
             Event::Tick => {
@@ -271,7 +180,7 @@ impl Sim {
         self.at(t, Event::ToCoordinator(input));
     }
 
-    fn from_node(&mut self, rank: usize, msg: FromNode) {
+    fn node_says(&mut self, rank: usize, msg: FromNode) {
         if let FromNode::Report(r) = &msg {
             let e = self
                 .out
@@ -307,7 +216,7 @@ impl Sim {
         self.paused_until = None;
         let mut inputs = std::mem::take(&mut self.deferred);
         // The timer fires first or last after a pause, as the runtime happens to order it.
-        if self.rng.next() % 2 == 0 {
+        if self.rng.next().is_multiple_of(2) {
             inputs.insert(0, Input::Tick);
         } else {
             inputs.push(Input::Tick);
@@ -319,10 +228,10 @@ impl Sim {
 
     fn command(&mut self, c: Command) {
         match c {
-            Command::Send { rank, msg } => self.to_rank(rank, msg),
+            Command::Send { rank, msg } => self.send_to(rank, msg),
             Command::Broadcast(msg) => {
                 for rank in self.registered.clone() {
-                    self.to_rank(rank, msg.clone());
+                    self.send_to(rank, msg.clone());
                 }
             }
             Command::Refuse { .. } | Command::SizeStarted { .. } | Command::SweepDone => {}
@@ -344,14 +253,14 @@ impl Sim {
         }
     }
 
-    fn to_rank(&mut self, rank: usize, msg: FromCoordinator) {
+    fn send_to(&mut self, rank: usize, msg: FromCoordinator) {
         let t = self.now + LATENCY_US;
         self.at(t, Event::ToNode(rank, msg));
     }
 
     // ---- the nodes ----
 
-    fn to_node(&mut self, rank: usize, msg: FromCoordinator) {
+    fn node_hears(&mut self, rank: usize, msg: FromCoordinator) {
         if !self.nodes[rank].running() {
             return;
         }
@@ -364,15 +273,17 @@ impl Sim {
         match msg {
             FromCoordinator::OpenChannels { count } => {
                 let addrs = (0..count).map(|k| format!("sim:{rank}:{k}")).collect();
-                self.from_node(rank, FromNode::Channels { addrs });
+                self.node_says(rank, FromNode::Channels { addrs });
             }
             FromCoordinator::Plan(plan) => {
                 self.nodes[rank].program = program(&plan, rank);
-                self.from_node(rank, FromNode::Ready {});
+                self.node_says(rank, FromNode::Ready {});
                 self.progress(rank, |n, links, now, out| n.advance(links, now, out));
             }
             FromCoordinator::Release { epoch } => {
-                self.progress(rank, |n, links, now, out| n.released(epoch, links, now, out));
+                self.progress(rank, |n, links, now, out| {
+                    n.released(epoch, links, now, out)
+                });
             }
             FromCoordinator::Heartbeat => {}
             FromCoordinator::Abort { .. } => self.exit(rank, "exited with status 1"),
@@ -390,10 +301,15 @@ impl Sim {
             return;
         }
         let mut effects = Vec::new();
-        f(&mut self.nodes[rank], &mut self.links, self.now, &mut effects);
+        f(
+            &mut self.nodes[rank],
+            &mut self.links,
+            self.now,
+            &mut effects,
+        );
         for e in effects {
             match e {
-                Effect::Send(msg) => self.from_node(rank, msg),
+                Effect::Send(msg) => self.node_says(rank, msg),
                 Effect::Wake(peer) => {
                     let now = self.now;
                     self.at(now, Event::Wake(peer));
@@ -423,7 +339,7 @@ impl Sim {
             return;
         }
         let step = n.step();
-        self.from_node(
+        self.node_says(
             rank,
             FromNode::Failed {
                 context: format!("receiving from rank {peer}"),
@@ -441,10 +357,11 @@ impl Sim {
             return;
         }
         if let Some(heard) = n.coordinator_heard {
-            let limit = NODE_PATIENCE_US.max(4 * n.coordinator_gap.max(HEARTBEAT_INTERVAL_MS * 1_000));
+            let limit =
+                NODE_PATIENCE_US.max(4 * n.coordinator_gap.max(HEARTBEAT_INTERVAL_MS * 1_000));
             if self.now - heard > limit {
                 let step = n.step();
-                self.from_node(
+                self.node_says(
                     rank,
                     FromNode::Failed {
                         context: "the coordinator".into(),
@@ -458,7 +375,7 @@ impl Sim {
             }
         }
         let hb = n.heartbeat();
-        self.from_node(rank, FromNode::Heartbeat(hb));
+        self.node_says(rank, FromNode::Heartbeat(hb));
         let next = self.now + HEARTBEAT_INTERVAL_MS * 1_000;
         self.at(next, Event::NodeBeat(rank));
     }
@@ -531,62 +448,4 @@ impl Sim {
             }
         }
     }
-}
-
-/// A node's plan, action by action, in the order bench-node follows it: per algorithm, size and
-/// placement a barrier, the warm-up and timed iterations, a barrier, the checked iteration, the
-/// report; then per ping-pong size and iteration a barrier and the round trip.
-fn program(plan: &Plan, rank: usize) -> Vec<Action> {
-    let p = plan.nranks as usize;
-    let elem = plan.dtype.size();
-    let mut actions = Vec::new();
-    let mut epoch = 0;
-    for &algorithm in &plan.algorithms {
-        for &size in &plan.sizes {
-            let schedule = Rc::new(
-                algorithm
-                    .build(p, size as usize / elem, elem, &plan.build)
-                    .expect("the case's algorithms build"),
-            );
-            for placement in Placement::BOTH {
-                epoch += 1;
-                actions.push(Action::Arrive(epoch));
-                actions.push(Action::Iterate {
-                    schedule: schedule.clone(),
-                    times: plan.warmup_iters + plan.iters,
-                    timed_from: plan.warmup_iters,
-                });
-                epoch += 1;
-                actions.push(Action::Arrive(epoch));
-                actions.push(Action::Iterate {
-                    schedule: schedule.clone(),
-                    times: 1,
-                    timed_from: 1,
-                });
-                actions.push(Action::Report {
-                    algorithm,
-                    size,
-                    placement,
-                });
-            }
-        }
-    }
-    if plan.pingpong {
-        for &size in &plan.sizes {
-            let schedule = Rc::new(pingpong::schedule(p, size as usize / elem));
-            for it in 0..plan.warmup_iters + plan.iters {
-                epoch += 1;
-                actions.push(Action::Arrive(epoch));
-                actions.push(Action::Iterate {
-                    schedule: schedule.clone(),
-                    times: 1,
-                    timed_from: u32::from(it < plan.warmup_iters),
-                });
-            }
-            if rank == PING {
-                actions.push(Action::PingPong { size });
-            }
-        }
-    }
-    actions
 }

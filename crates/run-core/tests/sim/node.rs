@@ -199,9 +199,9 @@ impl Node {
                     size,
                     placement,
                 } => {
-                    out.push(Effect::Send(FromNode::Report(self.report(
-                        algorithm, size, placement,
-                    ))));
+                    out.push(Effect::Send(FromNode::Report(
+                        self.report(algorithm, size, placement),
+                    )));
                     self.pc += 1;
                 }
                 Action::PingPong { size } => {
