@@ -270,6 +270,7 @@ async fn iteration(
     it: u32,
 ) -> Result<(), NodeError> {
     let (me, channel) = (lane.me, lane.channel);
+    lane.position.iteration(channel, it);
     let at = || {
         context(
             m.algorithm,

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use transport::control_io;
 use wire::control::{
-    decode_from_coordinator, FromCoordinator, FromNode, Heartbeat, HEARTBEAT_INTERVAL_MS,
-    MAX_AWAITED,
+    decode_from_coordinator, FromCoordinator, FromNode, Heartbeat, COORDINATOR_SILENCE_MIN_MS,
+    HEARTBEAT_INTERVAL_MS, MAX_AWAITED,
 };
 
 use crate::NodeError;
@@ -23,7 +23,7 @@ use crate::NodeError;
 /// The coordinator is gone when silent this long at least (a little longer than the
 /// coordinator waits for a node, so that a node cut off is named by the coordinator for its
 /// silence before the node gives up)...
-pub const MIN_SILENCE: Duration = Duration::from_secs(4);
+pub const MIN_SILENCE: Duration = Duration::from_millis(COORDINATOR_SILENCE_MIN_MS);
 /// ... and at least this many times the largest gap seen between two of its messages.
 pub const GAP_FACTOR: u32 = 4;
 /// Before its first message, the coordinator gets this long from the control connection's start
@@ -95,6 +95,8 @@ struct Where {
     /// Per channel: the step it is in and the peers that step receives from; `None` between
     /// steps.
     channels: Vec<Option<(u32, Vec<u32>)>>,
+    /// Per channel: the iteration after the barrier it is in.
+    iterations: Vec<u32>,
 }
 
 impl Position {
@@ -104,11 +106,17 @@ impl Position {
 
     pub fn snapshot(&self) -> Heartbeat {
         let w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let behind = w.channels.iter().flatten().min_by_key(|(step, _)| *step);
+        let behind = w
+            .channels
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| Some((k, c.as_ref()?)))
+            .min_by_key(|(_, (step, _))| *step);
         Heartbeat {
             epoch: w.epoch,
-            step: behind.map(|(step, _)| *step),
-            awaiting: behind.map(|(_, a)| a.clone()).unwrap_or_default(),
+            step: behind.map(|(_, (step, _))| *step),
+            iteration: behind.map(|(k, _)| w.iterations.get(k).copied().unwrap_or(0)),
+            awaiting: behind.map(|(_, (_, a))| a.clone()).unwrap_or_default(),
             steps_done: w.steps_done,
             refused: 0,
         }
@@ -119,6 +127,17 @@ impl Position {
         self.update(|w| {
             w.epoch = epoch;
             w.channels.iter_mut().for_each(|c| *c = None);
+            w.iterations.iter_mut().for_each(|i| *i = 0);
+        });
+    }
+
+    /// Channel `channel` begins iteration `it` after the barrier.
+    pub fn iteration(&self, channel: usize, it: u32) {
+        self.update(|w| {
+            if w.iterations.len() <= channel {
+                w.iterations.resize(channel + 1, 0);
+            }
+            w.iterations[channel] = it;
         });
     }
 

@@ -2,13 +2,10 @@
 //!
 //! `main` only parses arguments and calls [`cli_main`]; tests drive the same code.
 
-pub mod aggregate;
-pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod compare;
 pub mod control_server;
-pub mod cpu_use;
 pub mod credentials_io;
 pub mod events;
 pub mod k8s;

@@ -1,21 +1,14 @@
-//! One run, end to end: credentials, control endpoint, launch, registration, plan, barriers,
-//! reports, results, and clean-up on every path out.
-//!
-//! The pieces: [`sweep`] (barriers, reports, rows, fault hooks), [`pingpong`] (the
-//! `--pingpong` phase after the sweep), [`wait`] (the next event and the deadlines),
-//! [`liveness`] (heartbeats, silence and progress limits, the culprit), [`failure`] (what a
-//! failed run says and records), [`cleanup`] (abort, reap).
+//! One run, end to end: credentials, control endpoint, launch, then the run itself — a pure
+//! state machine (`run-core`) that this module drives: [`driver`] turns connections, messages,
+//! exits, the timer and Ctrl-C into its inputs and carries out its commands, [`print`] shows and
+//! writes the rows, [`cleanup`] reaps the nodes on every path out.
 
 mod cleanup;
-mod failure;
-mod liveness;
-mod pingpong;
-mod registration;
+mod driver;
+mod print;
 mod slot;
-mod sweep;
-mod wait;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -24,28 +17,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use base64::Engine;
+use run_core::{Run, RunSpec};
 use tokio::sync::mpsc;
 use topologies::{hier, torus2d, Algorithm};
 use tracing::info;
 use transport::credentials::random_token;
-use transport::credentials::RunCredentials;
+use transport::refusals::Refusals;
 use transport::{settings, tls};
-use wire::control::{FromCoordinator, PeerInfo, Plan, TransportParams, CONTROL_IDLE_TIMEOUT_MS};
-use wire::results::{IterationTiming, RankHost, ResultsFile, RunConfig, SCHEMA_VERSION};
+use wire::control::{TransportParams, CONTROL_IDLE_TIMEOUT_MS};
+use wire::results::{Failure, IterationTiming, ResultRow, ResultsFile, RunConfig, SCHEMA_VERSION};
 
-use self::failure::RunFailure;
-use self::liveness::Liveness;
 use self::slot::Slot;
-use crate::channels::{channels, cores_given, RankCpus};
 use crate::clock;
 use crate::events::Event;
 use crate::launcher::faults::FaultRunner;
 use crate::launcher::{Fabric, LaunchContext, Launcher, NodeProcess};
 use crate::options::RunOptions;
-use crate::output::table;
 use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
-use transport::refusals::Refusals;
 
 /// How long nodes get to exit after the run.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,34 +43,32 @@ const ABORT_GRACE: Duration = Duration::from_secs(2);
 
 type Interrupt = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
-struct Orchestrator {
-    opts: RunOptions,
+/// Everything the run needs that is not pure: the nodes' processes and control streams, the
+/// events, the timer, the results files, the terminal.
+struct Driver {
+    run: Run,
     nranks: usize,
-    run_id: String,
-    creds: Arc<RunCredentials>,
+    algorithms: usize,
+    sizes: Vec<u64>,
+    pingpong: bool,
     events: mpsc::UnboundedReceiver<Event>,
     nodes: Vec<NodeProcess>,
     slots: Vec<Option<Slot>>,
     writer: ResultsWriter,
     progress: Option<Progress>,
     interrupt: Interrupt,
-    /// Highest barrier epoch any rank has reached.
-    epoch: u64,
-    /// The ranks at each barrier not yet released.
-    arrivals: BTreeMap<u64, BTreeSet<usize>>,
     exited: BTreeSet<usize>,
     /// `--fault` hooks not fired yet.
     faults: FaultRunner,
-    liveness: Liveness,
     tick: tokio::time::Interval,
-    /// When the nodes were last sent a heartbeat.
-    last_beat: Instant,
-    /// The cores each rank was given (see [`crate::channels::cores_given`]), once registered.
+    /// The cores each rank was given, once the ranks are up (for the CPU warning).
     cores: Vec<f64>,
     /// Control connections refused (intruders, strays), counted and logged in summary.
     refused: Refusals,
-    /// The fabric the run uses (the launcher's, else the flags').
-    fabric: Fabric,
+    /// The rows of the algorithm being printed (its table's footer needs them).
+    algo_rows: Vec<ResultRow>,
+    /// What run-core said the run ended in, once it did.
+    outcome: Option<Result<(), Failure>>,
 }
 
 /// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
@@ -135,36 +122,63 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
     })?;
     drop(tx);
 
-    let mut o = Orchestrator {
+    let spec = RunSpec {
+        run_id: run_id.clone(),
         nranks: p,
-        run_id,
-        creds,
+        algorithms: opts.algorithms.clone(),
+        sizes: opts.sizes.clone(),
+        dtype: opts.dtype,
+        op: opts.op,
+        warmup_iters: opts.warmup_iters,
+        iters: opts.iters,
+        check: opts.check,
+        build: opts.build,
+        pingpong: opts.pingpong,
+        poll_us: opts.poll_us,
+        channels: opts.channels,
+        channel_min_bytes: opts.channel_min_bytes,
+        transport: params,
+        certs_b64: creds
+            .ranks
+            .iter()
+            .map(|r| base64::engine::general_purpose::STANDARD.encode(&r.cert_der))
+            .collect(),
+        stall_timeout: opts.stall_timeout,
+        setup_timeout: opts.cluster.setup_timeout,
+        link_rate_bps: fabric.link_rate_bps,
+        uplink_rate_bps: fabric.uplink_rate_bps,
+        launched_pids: (0..p)
+            .map(|r| nodes.iter().find(|n| n.rank == r).and_then(|n| n.pid))
+            .collect(),
+    };
+    let mut d = Driver {
+        run: Run::new(spec, Instant::now()),
+        nranks: p,
+        algorithms: opts.algorithms.len(),
+        sizes: opts.sizes.clone(),
+        pingpong: opts.pingpong,
         events: rx,
         nodes,
         slots: (0..p).map(|_| None).collect(),
         writer,
         progress: None,
         interrupt: Box::pin(tokio::signal::ctrl_c()),
-        epoch: 0,
-        arrivals: BTreeMap::new(),
         exited: BTreeSet::new(),
         faults: FaultRunner::new(opts.faults.clone(), launcher.link_control()),
-        liveness: Liveness::new(p, Instant::now()),
-        last_beat: Instant::now(),
-        cores: Vec::new(),
-        refused: Refusals::new(),
-        fabric,
         tick: {
-            let mut t = tokio::time::interval(wait::TICK);
+            let mut t = tokio::time::interval(TICK);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         },
-        opts,
+        cores: Vec::new(),
+        refused: Refusals::new(),
+        algo_rows: Vec::new(),
+        outcome: None,
     };
-    let outcome = o.drive(params).await;
-    let result = o.conclude(outcome);
+    let outcome = d.drive().await;
+    let result = d.conclude(outcome);
     // After a failure the nodes get a moment to take the abort, then are killed.
-    o.reap(if result.is_ok() {
+    d.reap(if result.is_ok() {
         EXIT_TIMEOUT
     } else {
         ABORT_GRACE
@@ -173,6 +187,9 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
     endpoint.close(0u32.into(), b"run over");
     result
 }
+
+/// How often the driver gives run-core a tick: liveness, deadlines, heartbeats.
+const TICK: Duration = Duration::from_millis(250);
 
 /// The data plane's QUIC settings for this fabric, and the control plane's: always encrypted
 /// (only the data plane's payloads may go in clear), with its own idle timeout.
@@ -244,12 +261,12 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
     }
 }
 
-impl Orchestrator {
-    /// After the run: the results written with what it ended in, and on a failure the abort
-    /// sent (the unresponsive culprit killed first) and the error that names it.
-    fn conclude(&mut self, outcome: Result<(), RunFailure>) -> Result<PathBuf> {
+impl Driver {
+    /// After the run: the results written with what it ended in, and on a failure the error that
+    /// names it (run-core has told the nodes to stop).
+    fn conclude(&mut self, outcome: Result<(), Failure>) -> Result<PathBuf> {
         info!(
-            largest_gap_ms = self.liveness.max_gap().as_millis() as u64,
+            largest_gap_ms = self.run.liveness().max_gap().as_millis() as u64,
             "heartbeats: largest gap between two messages of one rank"
         );
         if let Some(pr) = &self.progress {
@@ -259,115 +276,21 @@ impl Orchestrator {
             tracing::warn!("{line}");
         }
         self.note_refusals();
-        let f = match outcome {
+        let failure = match outcome {
             Ok(()) => {
                 self.writer.flush().context("writing results")?;
                 return Ok(self.writer.dir().to_path_buf());
             }
             Err(f) => f,
         };
-        let failure = self.failure_record(&f);
-        if let (true, Some(rank)) = (f.unresponsive, f.rank) {
-            self.kill_rank(rank);
-        }
-        self.abort(&f.message);
+        let message = failure.message.clone();
         let written = self.writer.fail(failure);
         let dir = self.writer.dir().display().to_string();
         match written {
-            Ok(()) => Err(anyhow::anyhow!("{}", f.message))
+            Ok(()) => Err(anyhow::anyhow!("{message}"))
                 .with_context(|| format!("run failed; results so far are in {dir}")),
-            Err(e) => Err(anyhow::anyhow!("{}", f.message))
+            Err(e) => Err(anyhow::anyhow!("{message}"))
                 .with_context(|| format!("run failed, and recording it in {dir} failed: {e:#}")),
-        }
-    }
-
-    /// Puts the refusals counted so far into the results file (written with the next row):
-    /// the coordinator's own and the latest total each node reported.
-    fn note_refusals(&mut self) {
-        let mut refused = self.refused.totals();
-        let data: u64 = (0..self.nranks)
-            .filter_map(|r| self.liveness.position(r).map(|h| h.refused))
-            .sum();
-        if data > 0 {
-            refused.insert("data-plane connection".into(), data);
-        }
-        self.writer.file.refused = refused;
-    }
-
-    async fn drive(&mut self, params: wire::control::TransportParams) -> Result<(), RunFailure> {
-        self.register().await?;
-        let rank_cpus: Vec<RankCpus> = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|s| s.cpus.clone())
-            .collect();
-        self.cores = cores_given(&rank_cpus);
-        let count = channels(self.opts.channels, &self.cores);
-        self.open_channels(count).await?;
-        let hosts: Vec<RankHost> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(rank, s)| {
-                s.as_ref().map(|s| RankHost {
-                    rank,
-                    host: s.host.clone(),
-                    pid: s.pid,
-                    data_addr: s.data_addr.clone(),
-                    data_addrs: s.data_addrs.clone(),
-                    cpus: Some(wire::cpus::format(&s.cpus.cpus)),
-                    cores: self.cores.get(rank).copied(),
-                })
-            })
-            .collect();
-        self.writer.file.config.hosts = hosts;
-        self.writer.file.config.channels = Some(count);
-        self.writer
-            .flush()
-            .map_err(|e| RunFailure::new(format!("writing results: {e:#}")))?;
-        print!("{}", table::run_header(&self.writer.file.config));
-
-        let plan = self.plan(params, count);
-        self.broadcast(&FromCoordinator::Plan(plan))?;
-        // Nodes send Ready once their data plane is up and then go straight to the first
-        // barrier, which is released only when every rank has arrived; so the sweep's loop
-        // takes both.
-        self.sweep().await?;
-        if self.opts.pingpong {
-            self.pingpong().await?;
-        }
-        self.broadcast(&FromCoordinator::Done)
-    }
-
-    fn plan(&self, transport: wire::control::TransportParams, channels: u32) -> Plan {
-        let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
-        Plan {
-            run_id: self.run_id.clone(),
-            nranks: self.nranks as u32,
-            peers: self
-                .slots
-                .iter()
-                .enumerate()
-                .map(|(rank, s)| PeerInfo {
-                    rank: rank as u32,
-                    data_addrs: s.as_ref().map(|s| s.data_addrs.clone()).unwrap_or_default(),
-                    cert_der_b64: b64(&self.creds.ranks[rank].cert_der),
-                })
-                .collect(),
-            algorithms: self.opts.algorithms.clone(),
-            sizes: self.opts.sizes.clone(),
-            dtype: self.opts.dtype,
-            op: self.opts.op,
-            warmup_iters: self.opts.warmup_iters,
-            iters: self.opts.iters,
-            check: self.opts.check,
-            build: self.opts.build,
-            transport,
-            pingpong: self.opts.pingpong,
-            poll_us: self.opts.poll_us,
-            channels,
-            channel_min_bytes: self.opts.channel_min_bytes,
         }
     }
 }

@@ -170,7 +170,7 @@ fn ping_pong_after_the_sweep() {
             "-f",
             "4",
         ])
-        .args(["-n", "5", "-w", "2", "--out"])
+        .args(["-n", "20", "-w", "2", "--out"])
         .arg(&dir)
         .output()
         .expect("runs");
@@ -183,7 +183,7 @@ fn ping_pong_after_the_sweep() {
     assert_eq!(got, sizes, "one row per size of the sweep, in order");
     let mean = |r: &serde_json::Value| r["one_way"]["mean_us"].as_f64().unwrap();
     for r in rows {
-        assert_eq!(r["iterations"], 5);
+        assert_eq!(r["iterations"], 20);
         assert_eq!(r["ranks"], serde_json::json!([0, 1]));
         assert_eq!(r["hosts"][0], v["config"]["hosts"][0]["host"]);
         let w = &r["one_way"];

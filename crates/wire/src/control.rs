@@ -160,6 +160,10 @@ pub const HEARTBEAT_INTERVAL_MS: u64 = 500;
 /// even a keep-alive) is gone. A backstop: both sides find the other gone sooner from its
 /// heartbeats, with a limit that follows how late heartbeats have come.
 pub const CONTROL_IDLE_TIMEOUT_MS: u64 = 30_000;
+/// A node gives up on a coordinator silent this long at least (longer than the coordinator
+/// waits for a node, so that a node cut off is named for its silence before it gives up); the
+/// coordinator, after a pause of its own this long, knows the nodes may have given up on it.
+pub const COORDINATOR_SILENCE_MIN_MS: u64 = 4_000;
 /// Most peers a heartbeat names as awaited.
 pub const MAX_AWAITED: usize = 64;
 
@@ -172,6 +176,10 @@ pub struct Heartbeat {
     /// The step of the iteration after barrier `epoch` the node is in; `None` while it waits at
     /// the barrier (or before the sweep).
     pub step: Option<u32>,
+    /// The iteration after barrier `epoch` that step belongs to (warm-up iterations count; absent
+    /// from older nodes and between iterations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration: Option<u32>,
     /// The ranks whose data that step waits for.
     pub awaiting: Vec<u32>,
     /// Steps the node has finished since the sweep began; grows while data moves.
@@ -517,6 +525,7 @@ mod tests {
         let hb = FromNode::Heartbeat(Heartbeat {
             epoch: 3,
             step: Some(2),
+            iteration: Some(1),
             awaiting: vec![1, 3],
             steps_done: 40,
             refused: 0,
@@ -525,6 +534,7 @@ mod tests {
         assert_eq!(decode_from_node(&bytes).unwrap(), hb);
         let big = FromNode::Heartbeat(Heartbeat {
             step: Some(0),
+            iteration: None,
             awaiting: vec![0; MAX_AWAITED + 1],
             ..Default::default()
         });

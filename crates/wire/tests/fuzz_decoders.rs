@@ -108,6 +108,7 @@ fn from_node_seeds() -> Vec<FromNode> {
         FromNode::Heartbeat(Heartbeat {
             epoch: 9,
             step: Some(2),
+            iteration: Some(1),
             awaiting: vec![1, 3],
             steps_done: 57,
             refused: 0,

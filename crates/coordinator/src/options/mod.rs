@@ -23,11 +23,11 @@ pub(crate) mod test_args;
 pub use kinds::{LauncherKind, OptionError};
 pub use ranks::MAX_LOCAL_RANKS;
 
-use crate::channels::ChannelCount;
 use crate::cli::RunArgs;
 use crate::launcher::cluster_args::ClusterOptions;
 use crate::launcher::netns::faults::Fault;
 use crate::topology_file::Topology;
+use run_core::channels::ChannelCount;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {

@@ -7,9 +7,9 @@ use topologies::{DataType, ReduceOp};
 use wire::control::{MAX_ITERS, MAX_POLL_US, MAX_SIZE};
 
 use super::kinds::{bad, OptionError};
-use crate::channels::ChannelCount;
 use crate::cli::RunArgs;
 use crate::sizes::{parse_size, sweep};
+use run_core::channels::ChannelCount;
 
 /// The sweep as the flags describe it, checked.
 #[derive(Debug, Clone)]

@@ -1,25 +1,14 @@
-//! Clean-up on every path out: tell the nodes to stop, wait for them to exit, kill the ones
-//! that do not.
+//! Clean-up on every path out: wait for the nodes to exit (run-core told them to stop), kill
+//! the ones that do not.
 
 use std::time::Duration;
 
 use tracing::{info, warn};
-use wire::control::FromCoordinator;
 
-use super::Orchestrator;
+use super::Driver;
 use crate::events::Event;
 
-impl Orchestrator {
-    /// Tells every reachable node to stop (best effort; the reap kills the others).
-    pub(super) fn abort(&mut self, reason: &str) {
-        let msg = FromCoordinator::Abort {
-            reason: reason.to_string(),
-        };
-        for slot in self.slots.iter().flatten() {
-            slot.send(msg.clone());
-        }
-    }
-
+impl Driver {
     /// Kills `rank`'s node now (one that no longer responds will not take an abort).
     pub(super) fn kill_rank(&mut self, rank: usize) {
         if let Some(n) = self.nodes.iter_mut().find(|n| n.rank == rank) {

@@ -50,12 +50,12 @@ pub fn run_header(cfg: &RunConfig) -> String {
     s
 }
 
-/// The comment under a row that a rank's CPU, not the network, set (see [`crate::cpu_use`]);
+/// The comment under a row that a rank's CPU, not the network, set (see [`run_core::cpu_use`]);
 /// out of place judged first.
 pub fn cpu_warning(r: &ResultRow, cores: &[f64]) -> Option<String> {
     let channels = r.channels.unwrap_or(1);
-    crate::cpu_use::warning(&r.out_of_place.rank_cpu, cores, channels)
-        .or_else(|| crate::cpu_use::warning(&r.in_place.rank_cpu, cores, channels))
+    run_core::cpu_use::warning(&r.out_of_place.rank_cpu, cores, channels)
+        .or_else(|| run_core::cpu_use::warning(&r.in_place.rank_cpu, cores, channels))
 }
 
 pub fn table_header(algorithm: &str) -> String {

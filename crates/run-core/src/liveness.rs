@@ -102,6 +102,7 @@ impl Liveness {
             *slot = Some(Heartbeat {
                 epoch,
                 step: None,
+                iteration: None,
                 awaiting: Vec::new(),
                 steps_done,
                 refused,
@@ -279,6 +280,7 @@ mod tests {
         Heartbeat {
             epoch: 1,
             step: Some(step),
+            iteration: Some(0),
             awaiting: awaiting.to_vec(),
             steps_done: 0,
             refused: 0,

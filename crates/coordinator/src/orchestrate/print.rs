@@ -1,0 +1,120 @@
+//! What the driver shows and writes as the run goes: the header once the ranks are up, each row
+//! with its table's header and footer (and the warning when a host's CPU set it), the ping-pong's
+//! rows, and the results files after each.
+
+use run_core::Input;
+use wire::results::{PingPongRow, RankHost, ResultRow};
+
+use super::Driver;
+use crate::output::table;
+use crate::progress::Progress;
+
+impl Driver {
+    pub(super) fn println(&self, line: &str) {
+        if let Some(pr) = &self.progress {
+            pr.println(line);
+        }
+    }
+
+    /// Every rank is up: where each runs goes into the results, the header is printed, and the
+    /// progress bar starts.
+    pub(super) fn started(
+        &mut self,
+        hosts: Vec<RankHost>,
+        channels: u32,
+        cores: Vec<f64>,
+    ) -> Option<Input> {
+        self.writer.file.config.hosts = hosts;
+        self.writer.file.config.channels = Some(channels);
+        self.cores = cores;
+        if let Err(e) = self.writer.flush() {
+            return Some(Input::Fatal(format!("writing results: {e:#}")));
+        }
+        print!("{}", table::run_header(&self.writer.file.config));
+        let rows = (self.writer.file.config.algorithms.len() * self.sizes.len()) as u64;
+        let pingpong = if self.pingpong {
+            self.sizes.len() as u64
+        } else {
+            0
+        };
+        self.progress = Some(Progress::new(rows + pingpong));
+        None
+    }
+
+    /// Prints a finished row (with its table's header and footer) and writes the results files.
+    pub(super) fn emit(&mut self, row: ResultRow) -> Option<Input> {
+        if self
+            .algo_rows
+            .first()
+            .is_some_and(|r| r.algorithm != row.algorithm)
+        {
+            self.algo_rows.clear();
+        }
+        if self.algo_rows.is_empty() {
+            self.println(table::table_header(row.algorithm.name()).trim_end());
+        }
+        self.println(&table::row(&row));
+        if let Some(warning) = table::cpu_warning(&row, &self.cores) {
+            self.println(&warning);
+        }
+        if let Some(pr) = &mut self.progress {
+            pr.step(&format!(
+                "{} {}",
+                row.algorithm,
+                crate::sizes::format_size(row.size)
+            ));
+        }
+        self.algo_rows.push(row.clone());
+        if self.sizes.last() == Some(&row.size) {
+            let refs: Vec<&ResultRow> = self.algo_rows.iter().collect();
+            self.println(table::footer(&refs).trim_end());
+            if let Some(line) = table::link_efficiency(&refs) {
+                self.println(&line);
+            }
+        }
+        self.note_refusals();
+        self.writer
+            .push(row)
+            .err()
+            .map(|e| Input::Fatal(format!("writing results: {e:#}")))
+    }
+
+    /// Prints a ping-pong row (after the table's header, for the first) and writes the results.
+    pub(super) fn emit_pingpong(&mut self, row: PingPongRow) -> Option<Input> {
+        let first = self
+            .writer
+            .file
+            .pingpong
+            .as_ref()
+            .is_none_or(|rows| rows.is_empty());
+        if first {
+            self.println(table::pingpong_header(row.ranks).trim_end());
+        }
+        self.println(&table::pingpong_row(&row));
+        if let Some(pr) = &mut self.progress {
+            pr.step(&format!(
+                "ping-pong {}",
+                crate::sizes::format_size(row.size)
+            ));
+        }
+        self.note_refusals();
+        self.writer
+            .push_pingpong(row)
+            .err()
+            .map(|e| Input::Fatal(format!("writing results: {e:#}")))
+    }
+
+    /// Puts the refusals counted so far into the results file (written with the next row):
+    /// the coordinator's own and the latest total each node reported.
+    pub(super) fn note_refusals(&mut self) {
+        let mut refused = self.refused.totals();
+        let live = self.run.liveness();
+        let data: u64 = (0..self.nranks)
+            .filter_map(|r| live.position(r).map(|h| h.refused))
+            .sum();
+        if data > 0 {
+            refused.insert("data-plane connection".into(), data);
+        }
+        self.writer.file.refused = refused;
+    }
+}

@@ -1,0 +1,27 @@
+//! run-core: one collbench run as a pure state machine, in the manner of quinn-proto.
+//!
+//! [`Run`] takes [`Input`]s (a rank registered, a node's message, a process exited, a timer
+//! tick), each with the time it happened, and returns [`Command`]s (send, broadcast, kill, a row
+//! to write, the run's end). It owns the plan, the barriers, the reports and their aggregation
+//! ([`aggregate`], [`cpu_use`]), the channel count ([`channels`]), liveness ([`liveness`]) and
+//! blame ([`failure`]). It has no tokio, no sockets, no files and no clock: the coordinator is
+//! the driver, and the fault tests replay runs in virtual time.
+
+pub mod aggregate;
+pub mod channels;
+pub mod cpu_use;
+pub mod epochs;
+pub mod failure;
+pub mod io;
+pub mod liveness;
+pub mod lost;
+mod registration;
+pub mod roster;
+pub mod run;
+pub mod spec;
+mod sweep;
+
+pub use failure::RunFailure;
+pub use io::{Command, Input, Registration};
+pub use run::{Phase, Run};
+pub use spec::RunSpec;

@@ -1,0 +1,126 @@
+//! The run's start: every rank registers (a second claim on a rank is refused), the coordinator
+//! decides the channel count from the cores each rank was given, every rank opens its channels
+//! and says where, and the plan goes out with every rank's addresses.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use wire::control::{FromCoordinator, PeerInfo, Plan};
+use wire::FromNode;
+
+use crate::channels::{channels, cores_given, RankCpus};
+use crate::failure::RunFailure;
+use crate::io::{Command, Registration};
+use crate::roster::Member;
+use crate::run::{Phase, Run};
+
+impl Run {
+    pub(crate) fn registered(&mut self, reg: Registration, now: Instant) -> Result<(), RunFailure> {
+        let rank = reg.rank;
+        if !matches!(self.phase, Phase::Registering { .. })
+            || !self.roster.join(
+                rank,
+                Member {
+                    host: reg.host,
+                    pid: reg.pid,
+                    data_addr: reg.data_addr,
+                    data_addrs: Vec::new(),
+                    cpus: RankCpus {
+                        machine: reg.machine,
+                        cpus: reg.cpus,
+                        quota: reg.cpu_quota,
+                    },
+                },
+            )
+        {
+            self.out.push(Command::Refuse { rank });
+            return Ok(());
+        }
+        self.liveness.heard(rank, now);
+        if self.roster.missing().is_empty() {
+            self.cores = cores_given(&self.roster.cpus());
+            let count = channels(self.spec.channels, &self.cores);
+            self.channels = count;
+            self.out
+                .push(Command::Broadcast(FromCoordinator::OpenChannels { count }));
+            self.phase = Phase::Opening {
+                since: now,
+                count,
+                open: BTreeSet::new(),
+            };
+        }
+        Ok(())
+    }
+
+    /// A message while the ranks open their channels: only their addresses are expected.
+    pub(crate) fn channels_message(
+        &mut self,
+        rank: usize,
+        msg: FromNode,
+        _now: Instant,
+    ) -> Result<(), RunFailure> {
+        let FromNode::Channels { addrs } = msg else {
+            return Err(self.blame(rank, &format!("sent {msg:?} before the plan")));
+        };
+        let Phase::Opening { count, open, .. } = &mut self.phase else {
+            return Ok(());
+        };
+        let count = *count;
+        if addrs.len() != count as usize {
+            return Err(self.blame(
+                rank,
+                &format!("opened {} channels, it was asked for {count}", addrs.len()),
+            ));
+        }
+        open.insert(rank);
+        let all = open.len() == self.spec.nranks;
+        if let Some(m) = self.roster.get_mut(rank) {
+            m.data_addr = addrs[0].clone();
+            m.data_addrs = addrs;
+        }
+        if all {
+            self.out.push(Command::Started {
+                hosts: self.roster.hosts(&self.cores),
+                channels: count,
+                cores: self.cores.clone(),
+            });
+            let plan = self.plan(count);
+            self.out
+                .push(Command::Broadcast(FromCoordinator::Plan(plan)));
+            self.phase = Phase::Sweeping;
+        }
+        Ok(())
+    }
+
+    fn plan(&self, channels: u32) -> Plan {
+        let s = &self.spec;
+        Plan {
+            run_id: s.run_id.clone(),
+            nranks: s.nranks as u32,
+            peers: (0..s.nranks)
+                .map(|rank| PeerInfo {
+                    rank: rank as u32,
+                    data_addrs: self
+                        .roster
+                        .get(rank)
+                        .map(|m| m.data_addrs.clone())
+                        .unwrap_or_default(),
+                    cert_der_b64: s.certs_b64.get(rank).cloned().unwrap_or_default(),
+                })
+                .collect(),
+            algorithms: s.algorithms.clone(),
+            sizes: s.sizes.clone(),
+            dtype: s.dtype,
+            op: s.op,
+            warmup_iters: s.warmup_iters,
+            iters: s.iters,
+            check: s.check,
+            build: s.build,
+            transport: s.transport,
+            pingpong: s.pingpong,
+            poll_us: s.poll_us,
+            channels,
+            channel_min_bytes: s.channel_min_bytes,
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! What a run is asked to do: the options the state machine needs, checked before it starts.
+
+use std::time::Duration;
+
+use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+use wire::control::TransportParams;
+
+use crate::channels::ChannelCount;
+
+/// One run's plan as the coordinator's options and launcher made it.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub run_id: String,
+    pub nranks: usize,
+    pub algorithms: Vec<Algorithm>,
+    pub sizes: Vec<u64>,
+    pub dtype: DataType,
+    pub op: ReduceOp,
+    pub warmup_iters: u32,
+    pub iters: u32,
+    pub check: bool,
+    pub build: BuildOptions,
+    /// After the sweep, ranks 0 and 1 ping-pong every size.
+    pub pingpong: bool,
+    pub poll_us: u32,
+    pub channels: ChannelCount,
+    pub channel_min_bytes: u64,
+    /// The data plane's QUIC settings.
+    pub transport: TransportParams,
+    /// Each rank's certificate (DER, base64), pinned in the plan.
+    pub certs_b64: Vec<String>,
+    /// `--timeout`: the least time without progress before the run is declared stuck.
+    pub stall_timeout: Duration,
+    /// How long registering, and opening the channels, may take.
+    pub setup_timeout: Duration,
+    /// The fabric's rates, recorded with every row.
+    pub link_rate_bps: Option<f64>,
+    pub uplink_rate_bps: Option<f64>,
+    /// The PID of each rank's process where this coordinator started it (named before it
+    /// registers).
+    pub launched_pids: Vec<Option<u32>>,
+}
+
+impl RunSpec {
+    /// Rows of the all-reduce sweep: every algorithm at every size.
+    pub fn rows(&self) -> usize {
+        self.algorithms.len() * self.sizes.len()
+    }
+}

@@ -1,0 +1,193 @@
+//! The sweep and the ping-pong: barriers (the last rank to arrive releases one), reports (a row
+//! once every rank reported both placements of a size), the ping-pong's rows, and the moment each
+//! size starts (for the `--fault` hooks).
+
+use std::time::Instant;
+
+use topologies::pingpong::{PING, PONG};
+use topologies::Algorithm;
+use wire::control::{FromCoordinator, PingPongReport, Placement, Report};
+use wire::results::{PingPongRow, ResultRow};
+use wire::FromNode;
+
+use crate::aggregate::{measure, pingpong_row};
+use crate::failure::RunFailure;
+use crate::io::Command;
+use crate::run::{Phase, Run};
+
+impl Run {
+    /// A message in the barrier phases.
+    pub(crate) fn sweep_message(
+        &mut self,
+        rank: usize,
+        msg: FromNode,
+        now: Instant,
+    ) -> Result<(), RunFailure> {
+        match (msg, &self.phase) {
+            (FromNode::Arrive { epoch }, _) => {
+                self.arrive(rank, epoch, now);
+                Ok(())
+            }
+            (FromNode::Ready {}, _) => Ok(()),
+            (FromNode::Report(r), Phase::Sweeping) => self.report(rank, r, now),
+            (FromNode::PingPong(r), Phase::PingPong { .. }) => self.pingpong(rank, &r, now),
+            (other, Phase::PingPong { .. }) => {
+                Err(self.blame(rank, &format!("sent {other:?} during the ping-pong")))
+            }
+            (other, _) => Err(self.blame(rank, &format!("sent {other:?} during the sweep"))),
+        }
+    }
+
+    /// `rank` reached barrier `epoch`; the last rank to reach it releases it. (Ranks that are
+    /// done with the sweep may arrive at the ping-pong's first barrier before the sweep's last
+    /// row is complete: the arrivals are kept across phases.)
+    fn arrive(&mut self, rank: usize, epoch: u64, now: Instant) {
+        self.liveness.arrived(rank, epoch, now);
+        self.epoch = self.epoch.max(epoch);
+        let set = self.arrivals.entry(epoch).or_default();
+        set.insert(rank);
+        if set.len() < self.spec.nranks {
+            return;
+        }
+        self.arrivals.remove(&epoch);
+        self.out
+            .push(Command::Broadcast(FromCoordinator::Release { epoch }));
+        if let Some(size) = self.epochs.size_at(epoch) {
+            self.liveness.released(size, now);
+        }
+        if let Some((_, size, Placement::OutOfPlace, 0)) = self.epochs.position(epoch) {
+            self.out.push(Command::SizeStarted { size });
+        }
+    }
+
+    fn report(&mut self, rank: usize, r: Report, now: Instant) -> Result<(), RunFailure> {
+        self.liveness.progress(now);
+        if !self.spec.algorithms.contains(&r.algorithm) || !self.spec.sizes.contains(&r.size) {
+            return Err(self.blame(
+                rank,
+                &format!(
+                    "reported {} {} bytes, which is not in the plan",
+                    r.algorithm, r.size
+                ),
+            ));
+        }
+        let key = (r.algorithm, r.size, r.placement);
+        let p = self.spec.nranks;
+        let slot = self.reports.entry(key).or_insert_with(|| vec![None; p]);
+        slot[rank] = Some(r);
+        let (algo, size) = (key.0, key.1);
+        let complete = |pl: Placement| {
+            self.reports
+                .get(&(algo, size, pl))
+                .is_some_and(|v| v.iter().all(Option::is_some))
+        };
+        if !(complete(Placement::OutOfPlace) && complete(Placement::InPlace)) {
+            return Ok(());
+        }
+        let row = self.row(algo, size)?;
+        self.rows_done += 1;
+        self.out.push(Command::Row(Box::new(row)));
+        if self.rows_done == self.spec.rows() {
+            self.out.push(Command::SweepDone);
+            if self.spec.pingpong {
+                self.phase = Phase::PingPong { done: 0 };
+            } else {
+                self.finish();
+            }
+        }
+        Ok(())
+    }
+
+    /// The row of one algorithm and size from every rank's reports of both placements.
+    fn row(&mut self, algo: Algorithm, size: u64) -> Result<ResultRow, RunFailure> {
+        let iters = self.spec.iters as usize;
+        let mut channels = None;
+        let mut take = |reports: &mut std::collections::HashMap<_, Vec<Option<Report>>>,
+                        pl: Placement|
+         -> Result<_, RunFailure> {
+            let list: Vec<Report> = reports
+                .remove(&(algo, size, pl))
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect();
+            channels = list.iter().map(|r| r.channels).max();
+            measure(&list, iters, size, &self.cores).map_err(|e| RunFailure {
+                message: e.to_string(),
+                algorithm: Some(algo),
+                size: Some(size),
+                ..Default::default()
+            })
+        };
+        let out_of_place = take(&mut self.reports, Placement::OutOfPlace)?;
+        let in_place = take(&mut self.reports, Placement::InPlace)?;
+        let link = self.spec.link_rate_bps;
+        Ok(ResultRow {
+            algorithm: algo,
+            nranks: self.spec.nranks,
+            size,
+            count: size / self.spec.dtype.size() as u64,
+            dtype: self.spec.dtype,
+            redop: self.spec.op,
+            root: -1,
+            channels,
+            link_efficiency: link.map(|bps| out_of_place.bus_bw * 8e9 / bps),
+            out_of_place,
+            in_place,
+            link_rate_bps: link,
+            uplink_rate_bps: self.spec.uplink_rate_bps,
+        })
+    }
+
+    fn pingpong(
+        &mut self,
+        rank: usize,
+        r: &PingPongReport,
+        now: Instant,
+    ) -> Result<(), RunFailure> {
+        self.liveness.progress(now);
+        let Phase::PingPong { done } = self.phase else {
+            return Ok(());
+        };
+        let want = self.spec.sizes.get(done).copied().unwrap_or(0);
+        let row = self.pingpong_row(rank, r, want)?;
+        self.out.push(Command::PingPongRow(row));
+        if done + 1 == self.spec.sizes.len() {
+            self.finish();
+        } else {
+            self.phase = Phase::PingPong { done: done + 1 };
+        }
+        Ok(())
+    }
+
+    /// The row of the report `rank` sent when size `want` was next.
+    fn pingpong_row(
+        &self,
+        rank: usize,
+        r: &PingPongReport,
+        want: u64,
+    ) -> Result<PingPongRow, RunFailure> {
+        if rank != PING || r.size != want {
+            return Err(self.blame(
+                rank,
+                &format!(
+                    "reported a ping-pong of {} bytes; rank {PING} was to report {want} bytes",
+                    r.size
+                ),
+            ));
+        }
+        let host = |rank: usize| self.roster.host_name(rank).unwrap_or_default();
+        pingpong_row(
+            r,
+            self.spec.iters as usize,
+            [PING, PONG],
+            [host(PING), host(PONG)],
+        )
+        .map_err(|e| RunFailure {
+            message: e.to_string(),
+            rank: Some(rank),
+            size: Some(r.size),
+            ..Default::default()
+        })
+    }
+}
