@@ -29,6 +29,8 @@ pub struct Measure {
     pub build: BuildOptions,
     pub warmup_iters: u32,
     pub iters: u32,
+    /// Test hook (`--fault corrupt`): spoil one element of the checked result.
+    pub corrupt: bool,
     /// Where the channels meet at the end of every iteration: an iteration is over when every
     /// part is.
     pub iteration_end: tokio::sync::Barrier,
@@ -213,6 +215,13 @@ impl ChannelBuffers {
         };
         let total = m.warmup_iters + m.iters;
         iteration(m, program, work, source, &mut lane, total).await?;
+        if m.corrupt && part.start == 0 {
+            // The first element's most significant byte (sign and exponent of a float): far
+            // beyond any tolerance of the check.
+            if let Some(byte) = work.get_mut(m.dtype.size() - 1) {
+                *byte = !*byte;
+            }
+        }
         Ok(count_wrong(m.dtype, m.op, m.nranks, part.start, work).await)
     }
 

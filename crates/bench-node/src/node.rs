@@ -294,6 +294,10 @@ async fn sweep(
                     build: plan.build,
                     warmup_iters: plan.warmup_iters,
                     iters: plan.iters,
+                    corrupt: plan
+                        .corrupt
+                        .iter()
+                        .any(|c| c.rank as usize == me && c.size == size),
                     iteration_end: tokio::sync::Barrier::new(used),
                 });
                 let report = measure(&plan, &m, size, channels, control, &mut epoch).await?;

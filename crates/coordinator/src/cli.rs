@@ -116,6 +116,11 @@ pub struct RunArgs {
     /// previous size. Dead, stopped or cut-off nodes are found from heartbeats in seconds.
     #[arg(long = "timeout", default_value_t = 60)]
     pub timeout: u64,
+    /// Exit with status 4 when a table's average bus bandwidth is below 90% of this many GB/s,
+    /// as nccl-tests checks NCCL_TESTS_MIN_BW (read when the flag is not given). Wrong results
+    /// exit with 3 whatever the bandwidth.
+    #[arg(long = "min-busbw", value_name = "GB/S", env = "NCCL_TESTS_MIN_BW")]
+    pub min_busbw: Option<String>,
     /// How bench-nodes are started: local (processes on this machine), netns (an emulated
     /// cluster: one network namespace per node, links shaped with tbf both ways; needs root),
     /// ssh (the hosts of --hostfile), slurm (srun inside an allocation) or k8s (the coordinator
@@ -166,8 +171,10 @@ pub struct RunArgs {
     #[arg(long = "uplink-rate")]
     pub uplink_rate: Option<String>,
     /// Inject a fault when the sweep reaches a size: KIND:RANK@SIZE, KIND one of link-down
-    /// (netns only: the rank's switch port goes down), kill (SIGKILL) or stop (SIGSTOP); fires
-    /// once, just after the first barrier of that size. Repeatable. Example: kill:2@1M.
+    /// (netns only: the rank's switch port goes down), kill (SIGKILL), stop (SIGSTOP) or
+    /// corrupt (any launcher: the rank spoils one element of its checked result, so the run
+    /// reports wrong results and exits with 3); fires once, just after the first barrier of that
+    /// size. Repeatable. Example: kill:2@1M.
     #[arg(long = "fault")]
     pub fault: Vec<String>,
 }

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod control_server;
 pub mod credentials_io;
 pub mod events;
+pub mod exit;
 pub mod k8s;
 pub mod launcher;
 pub mod model;
@@ -38,9 +39,12 @@ pub fn cli_main(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => {
             let opts = RunOptions::from_args(&args)?;
-            let dir = runtime.block_on(orchestrate::run(opts))?;
-            eprintln!("collbench: results written to {}", dir.display());
-            Ok(())
+            let min_busbw = opts.min_busbw;
+            let done = runtime.block_on(orchestrate::run(opts))?;
+            let dir = done.dir.display();
+            eprintln!("collbench: results written to {dir}");
+            output::verdict::check(&done.rows, min_busbw)
+                .with_context(|| format!("the run finished; its results are in {dir}"))
         }
         Command::Node(args) => runtime.block_on(node_cmd::run(args)),
         Command::Model(args) => model::run(*args),

@@ -21,7 +21,7 @@ use run_core::{Run, RunSpec};
 use tokio::sync::mpsc;
 use topologies::{hier, torus2d, Algorithm};
 use tracing::info;
-use transport::credentials::random_token;
+use transport::credentials::{random_token, RunCredentials};
 use transport::refusals::Refusals;
 use transport::{settings, tls};
 use wire::control::{TransportParams, CONTROL_IDLE_TIMEOUT_MS};
@@ -30,7 +30,7 @@ use wire::results::{Failure, IterationTiming, ResultRow, ResultsFile, RunConfig,
 use self::slot::Slot;
 use crate::clock;
 use crate::events::Event;
-use crate::launcher::faults::FaultRunner;
+use crate::launcher::faults::{FaultKind, FaultRunner};
 use crate::launcher::{Fabric, LaunchContext, Launcher, NodeProcess};
 use crate::options::RunOptions;
 use crate::output::writer::ResultsWriter;
@@ -51,6 +51,8 @@ struct Driver {
     algorithms: usize,
     sizes: Vec<u64>,
     pingpong: bool,
+    /// `--min-busbw`: each table's footer says OK or FAILED against it.
+    min_busbw: Option<f64>,
     events: mpsc::UnboundedReceiver<Event>,
     nodes: Vec<NodeProcess>,
     slots: Vec<Option<Slot>>,
@@ -71,18 +73,24 @@ struct Driver {
     outcome: Option<Result<(), Failure>>,
 }
 
-/// Runs the sweep described by `opts` with the launcher it names; returns the output directory.
-pub async fn run(opts: RunOptions) -> Result<PathBuf> {
+/// A run that finished: where its files are, and its rows.
+pub struct Finished {
+    pub dir: PathBuf,
+    pub rows: Vec<ResultRow>,
+}
+
+/// Runs the sweep described by `opts` with the launcher it names.
+pub async fn run(opts: RunOptions) -> Result<Finished> {
     let mut launcher = crate::launcher::build(&opts);
     let result = run_with(opts, launcher.as_mut()).await;
     // The launcher's leftovers go whatever happened; a teardown error never hides a run error.
     let teardown = launcher.teardown();
-    let dir = result?;
+    let done = result?;
     teardown.context("cleaning up after the run")?;
-    Ok(dir)
+    Ok(done)
 }
 
-async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathBuf> {
+async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<Finished> {
     let p = opts.nranks;
     let run_id = clock::run_id(&random_token().context("making the run id")?);
     let creds = Arc::new(
@@ -122,41 +130,14 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
     })?;
     drop(tx);
 
-    let spec = RunSpec {
-        run_id: run_id.clone(),
-        nranks: p,
-        algorithms: opts.algorithms.clone(),
-        sizes: opts.sizes.clone(),
-        dtype: opts.dtype,
-        op: opts.op,
-        warmup_iters: opts.warmup_iters,
-        iters: opts.iters,
-        check: opts.check,
-        build: opts.build,
-        pingpong: opts.pingpong,
-        poll_us: opts.poll_us,
-        channels: opts.channels,
-        channel_min_bytes: opts.channel_min_bytes,
-        transport: params,
-        certs_b64: creds
-            .ranks
-            .iter()
-            .map(|r| base64::engine::general_purpose::STANDARD.encode(&r.cert_der))
-            .collect(),
-        stall_timeout: opts.stall_timeout,
-        setup_timeout: opts.cluster.setup_timeout,
-        link_rate_bps: fabric.link_rate_bps,
-        uplink_rate_bps: fabric.uplink_rate_bps,
-        launched_pids: (0..p)
-            .map(|r| nodes.iter().find(|n| n.rank == r).and_then(|n| n.pid))
-            .collect(),
-    };
+    let spec = run_spec(&opts, &run_id, params, &creds, &fabric, &nodes);
     let mut d = Driver {
         run: Run::new(spec, Instant::now()),
         nranks: p,
         algorithms: opts.algorithms.len(),
         sizes: opts.sizes.clone(),
         pingpong: opts.pingpong,
+        min_busbw: opts.min_busbw,
         events: rx,
         nodes,
         slots: (0..p).map(|_| None).collect(),
@@ -186,6 +167,53 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<PathB
     .await;
     endpoint.close(0u32.into(), b"run over");
     result
+}
+
+/// What run-core is to run: the options, the launcher's fabric and nodes, the credentials.
+fn run_spec(
+    opts: &RunOptions,
+    run_id: &str,
+    params: TransportParams,
+    creds: &RunCredentials,
+    fabric: &Fabric,
+    nodes: &[NodeProcess],
+) -> RunSpec {
+    let p = opts.nranks;
+    RunSpec {
+        run_id: run_id.to_string(),
+        nranks: p,
+        algorithms: opts.algorithms.clone(),
+        sizes: opts.sizes.clone(),
+        dtype: opts.dtype,
+        op: opts.op,
+        warmup_iters: opts.warmup_iters,
+        iters: opts.iters,
+        check: opts.check,
+        build: opts.build,
+        pingpong: opts.pingpong,
+        poll_us: opts.poll_us,
+        channels: opts.channels,
+        channel_min_bytes: opts.channel_min_bytes,
+        corrupt: opts
+            .faults
+            .iter()
+            .filter(|f| f.kind == FaultKind::Corrupt)
+            .map(|f| (f.rank, f.size))
+            .collect(),
+        transport: params,
+        certs_b64: creds
+            .ranks
+            .iter()
+            .map(|r| base64::engine::general_purpose::STANDARD.encode(&r.cert_der))
+            .collect(),
+        stall_timeout: opts.stall_timeout,
+        setup_timeout: opts.cluster.setup_timeout,
+        link_rate_bps: fabric.link_rate_bps,
+        uplink_rate_bps: fabric.uplink_rate_bps,
+        launched_pids: (0..p)
+            .map(|r| nodes.iter().find(|n| n.rank == r).and_then(|n| n.pid))
+            .collect(),
+    }
 }
 
 /// How often the driver gives run-core a tick: liveness, deadlines, heartbeats.
@@ -264,7 +292,7 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
 impl Driver {
     /// After the run: the results written with what it ended in, and on a failure the error that
     /// names it (run-core has told the nodes to stop).
-    fn conclude(&mut self, outcome: Result<(), Failure>) -> Result<PathBuf> {
+    fn conclude(&mut self, outcome: Result<(), Failure>) -> Result<Finished> {
         info!(
             largest_gap_ms = self.run.liveness().max_gap().as_millis() as u64,
             "heartbeats: largest gap between two messages of one rank"
@@ -279,7 +307,10 @@ impl Driver {
         let failure = match outcome {
             Ok(()) => {
                 self.writer.flush().context("writing results")?;
-                return Ok(self.writer.dir().to_path_buf());
+                return Ok(Finished {
+                    dir: self.writer.dir().to_path_buf(),
+                    rows: self.writer.file.results.clone(),
+                });
             }
             Err(f) => f,
         };

@@ -8,7 +8,7 @@ use common::*;
 
 fn fails_with(args: &[&str], expect: &[&str]) {
     let out = collbench().arg("run").args(args).output().expect("runs");
-    assert!(!out.status.success(), "{args:?} should fail");
+    assert_eq!(out.status.code(), Some(2), "{args:?} is a usage error");
     let err = stderr(&out);
     for e in expect {
         assert!(err.contains(e), "{args:?}: expected '{e}' in:\n{err}");

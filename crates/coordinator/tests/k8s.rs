@@ -79,6 +79,12 @@ fn matches(selector: &Value, labels: &Value) -> bool {
 
 #[test]
 fn manifests_validate_and_wire_ranks_and_the_service() {
+    let missing: Vec<String> = need_program("kubernetes-validate", "kubernetes-validate from PyPI")
+        .into_iter()
+        .collect();
+    if !common::runnable("the Kubernetes manifest test", &missing) {
+        return;
+    }
     let dir = tempdir("k8s");
     let out = dir.join("manifests");
     let o = generate(

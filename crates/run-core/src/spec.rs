@@ -36,6 +36,9 @@ pub struct RunSpec {
     /// The fabric's rates, recorded with every row.
     pub link_rate_bps: Option<f64>,
     pub uplink_rate_bps: Option<f64>,
+    /// `--fault corrupt:RANK@SIZE`: ranks that spoil their checked result at a size (a test
+    /// hook for the exit status of wrong results).
+    pub corrupt: Vec<(usize, u64)>,
     /// The PID of each rank's process where this coordinator started it (named before it
     /// registers).
     pub launched_pids: Vec<Option<u32>>,

@@ -87,6 +87,18 @@ pub struct Plan {
     /// least `channel_min_bytes` of the buffer (`topologies::channels::channels_for`).
     pub channels: u32,
     pub channel_min_bytes: u64,
+    /// Test hook (`--fault corrupt:RANK@SIZE`): these ranks spoil one element of their checked
+    /// result at these sizes, so the check must find it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrupt: Vec<Corrupt>,
+}
+
+/// A rank that spoils its checked result at a size (a test hook).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Corrupt {
+    pub rank: u32,
+    pub size: u64,
 }
 
 /// The most channels a rank may open.
@@ -468,6 +480,14 @@ impl Plan {
         if self.pingpong && self.nranks < 2 {
             return Err(invalid("pingpong", "a ping-pong needs at least 2 ranks"));
         }
+        for c in &self.corrupt {
+            if c.rank >= self.nranks || !self.sizes.contains(&c.size) {
+                return Err(invalid(
+                    "corrupt",
+                    format!("rank {} at {} bytes is not in the plan", c.rank, c.size),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -611,6 +631,7 @@ mod tests {
             poll_us: 0,
             channels: 1,
             channel_min_bytes: 0,
+            corrupt: Vec::new(),
         }
     }
 

@@ -152,6 +152,10 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             poll_us: 0,
             channels: 2,
             channel_min_bytes: 65536,
+            corrupt: vec![wire::control::Corrupt {
+                rank: 1,
+                size: 1024,
+            }],
         }),
         FromCoordinator::OpenChannels { count: 2 },
         FromCoordinator::Release { epoch: 3 },

@@ -34,7 +34,9 @@ pub fn faults_of(
                     ),
                 ));
             }
-            if !matches!(launcher, LauncherKind::Local | LauncherKind::Netns) {
+            if f.kind != FaultKind::Corrupt
+                && !matches!(launcher, LauncherKind::Local | LauncherKind::Netns)
+            {
                 return Err(bad(
                     "--fault",
                     format!("'{spec}': faults need --launcher local or netns"),

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     pub force: bool,
     pub stall_timeout: Duration,
+    /// `--min-busbw` / `NCCL_TESTS_MIN_BW`, GB/s: below 90% of it a table fails (exit 4).
+    pub min_busbw: Option<f64>,
     pub launcher: LauncherKind,
     pub bind: IpAddr,
     /// `--link-rate`, bits per second (a launcher that builds the fabric knows its own: see
@@ -101,6 +103,7 @@ impl RunOptions {
             out: a.out.clone(),
             force: a.force,
             stall_timeout: sweep.stall_timeout,
+            min_busbw: sweep.min_busbw,
             launcher,
             bind: a.bind,
             link_rate_bps: fabric.link_rate_bps,

@@ -27,6 +27,19 @@ pub struct Sweep {
     pub channels: ChannelCount,
     pub channel_min_bytes: u64,
     pub stall_timeout: Duration,
+    /// `--min-busbw` / `NCCL_TESTS_MIN_BW`, GB/s.
+    pub min_busbw: Option<f64>,
+}
+
+/// A minimum bus bandwidth in GB/s: a positive number.
+fn min_busbw_of(text: &str) -> Result<f64, OptionError> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(bad(
+            "--min-busbw/NCCL_TESTS_MIN_BW",
+            format!("'{text}' is not a positive number of GB/s"),
+        )),
+    }
 }
 
 pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
@@ -68,6 +81,7 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
     if a.timeout == 0 {
         return Err(bad("--timeout", "must be at least 1 second"));
     }
+    let min_busbw = a.min_busbw.as_deref().map(min_busbw_of).transpose()?;
     Ok(Sweep {
         minbytes,
         maxbytes,
@@ -83,6 +97,7 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         channels,
         channel_min_bytes,
         stall_timeout: Duration::from_secs(a.timeout),
+        min_busbw,
     })
 }
 

@@ -67,7 +67,7 @@ impl Driver {
         self.algo_rows.push(row.clone());
         if self.sizes.last() == Some(&row.size) {
             let refs: Vec<&ResultRow> = self.algo_rows.iter().collect();
-            self.println(table::footer(&refs).trim_end());
+            self.println(table::footer(&refs, self.min_busbw).trim_end());
             if let Some(line) = table::link_efficiency(&refs) {
                 self.println(&line);
             }

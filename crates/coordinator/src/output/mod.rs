@@ -6,4 +6,5 @@ pub mod csv;
 pub mod plot;
 pub mod report;
 pub mod table;
+pub mod verdict;
 pub mod writer;

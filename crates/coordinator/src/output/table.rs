@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use wire::results::{Measured, PingPongRow, ResultRow, RunConfig};
 
+use super::verdict;
+
 pub fn run_header(cfg: &RunConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -104,21 +106,19 @@ pub fn row(r: &ResultRow) -> String {
     )
 }
 
-/// The footer nccl-tests prints after a table: wrong values and the average bus bandwidth.
-pub fn footer(rows: &[&ResultRow]) -> String {
+/// The footer nccl-tests prints after a table: wrong values and the average bus bandwidth, with
+/// OK or FAILED against the minimum when one is set.
+pub fn footer(rows: &[&ResultRow], min_busbw: Option<f64>) -> String {
     let wrong: u64 = rows
         .iter()
         .flat_map(|r| [r.out_of_place.nwrong, r.in_place.nwrong])
         .flatten()
         .sum();
-    let avg = if rows.is_empty() {
-        0.0
-    } else {
-        rows.iter().map(|r| r.out_of_place.bus_bw).sum::<f64>() / rows.len() as f64
-    };
+    let avg = verdict::average_busbw(rows);
     format!(
-        "# Out of bounds values : {wrong} {}\n# Avg bus bandwidth    : {avg:.4} \n#\n",
-        if wrong == 0 { "OK" } else { "FAILED" }
+        "# Out of bounds values : {wrong} {}\n# Avg bus bandwidth    : {avg:.4} {}\n#\n",
+        if wrong == 0 { "OK" } else { "FAILED" },
+        min_busbw.map_or("", |min| verdict::min_bw_word(avg, min))
     )
 }
 
@@ -210,7 +210,9 @@ mod tests {
         assert_eq!(fields[..5], ["1024", "256", "float", "sum", "-1"]);
         assert_eq!(fields[12], "N/A");
         assert!(table_header("ring").lines().all(|l| l.starts_with('#')));
-        assert!(footer(&[&r]).contains("Out of bounds values : 0 OK"));
+        assert!(footer(&[&r], None).contains("Out of bounds values : 0 OK"));
+        assert!(footer(&[&r], Some(2.0)).contains("Avg bus bandwidth    : 2.2500 OK"));
+        assert!(footer(&[&r], Some(3.0)).contains("Avg bus bandwidth    : 2.2500 FAILED"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use wire::results::{Failure, PingPongRow, ResultRow, ResultsFile};
 
 use super::{atomic, csv, report};
@@ -32,10 +32,11 @@ impl ResultsWriter {
     /// Refuses a directory that already holds a run's results, unless `force`.
     pub fn ensure_free(dir: &Path, force: bool) -> Result<()> {
         if dir.join("results.json").exists() && !force {
-            bail!(
+            return Err(crate::exit::UsageError(format!(
                 "{} already holds results of another run; choose another --out or pass --force to overwrite",
                 dir.display()
-            );
+            ))
+            .into());
         }
         Ok(())
     }

@@ -165,3 +165,53 @@ pub fn synthetic_row(
         link_efficiency: None,
     }
 }
+
+/// Set (CI sets it) to make a test whose prerequisite is missing fail rather than skip.
+pub const REQUIRE_ALL: &str = "COLLBENCH_REQUIRE_ALL_TESTS";
+
+/// Whether test `what` can run here: `missing` names what it lacks. A test that cannot says so
+/// in one line on stderr (written past the test harness's capture) and passes, unless
+/// [`REQUIRE_ALL`] is set, where it fails with the same line.
+pub fn runnable(what: &str, missing: &[String]) -> bool {
+    use std::io::Write;
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{what}: not run: needs {}", missing.join(", "));
+    assert!(
+        std::env::var_os(REQUIRE_ALL).is_none(),
+        "{why} ({REQUIRE_ALL} is set)"
+    );
+    let _ = writeln!(std::io::stderr(), "{why}");
+    false
+}
+
+/// "root" when this process is not root.
+pub fn need_root(why: &str) -> Option<String> {
+    (!nix::unistd::geteuid().is_root()).then(|| format!("root ({why}; run as root or sudo -E)"))
+}
+
+/// The program `name` from package `package`, when it is neither on PATH nor in an sbin
+/// directory (where a user's PATH often does not reach), nor at its path.
+pub fn need_program(name: &str, package: &str) -> Option<String> {
+    let found = if name.starts_with('/') {
+        Path::new(name).is_file()
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+            .any(|d| d.join(name).is_file())
+    };
+    (!found).then(|| format!("{name} (package {package})"))
+}
+
+/// What the network-namespace tests need that is missing: root and iproute2.
+pub fn netns_missing() -> Vec<String> {
+    let mut missing: Vec<String> = need_root("it builds network namespaces")
+        .into_iter()
+        .collect();
+    for tool in ["ip", "tc", "bridge"] {
+        missing.extend(need_program(tool, "iproute2"));
+    }
+    missing
+}

@@ -102,6 +102,7 @@ pub fn spec(case: &Case) -> RunSpec {
         poll_us: 0,
         channels: run_core::channels::ChannelCount::Auto,
         channel_min_bytes: 64 << 10,
+        corrupt: Vec::new(),
         transport: wire::control::TransportParams {
             stream_receive_window: 1 << 20,
             receive_window: 1 << 22,

@@ -19,16 +19,20 @@ pub enum FaultKind {
     LinkDown,
     Kill,
     Stop,
+    /// The rank spoils one element of its checked result (carried in the plan, so any
+    /// launcher): the run must report wrong results and exit with status 3.
+    Corrupt,
 }
 
 impl FaultKind {
-    pub const NAMES: &'static str = "link-down, kill, stop";
+    pub const NAMES: &'static str = "link-down, kill, stop, corrupt";
 
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::LinkDown => "link-down",
             FaultKind::Kill => "kill",
             FaultKind::Stop => "stop",
+            FaultKind::Corrupt => "corrupt",
         }
     }
 }
@@ -74,6 +78,7 @@ impl FromStr for Fault {
             "link-down" | "linkdown" => FaultKind::LinkDown,
             "kill" => FaultKind::Kill,
             "stop" => FaultKind::Stop,
+            "corrupt" => FaultKind::Corrupt,
             _ => return Err(bad("unknown kind")),
         };
         let (rank, size) = rest.split_once('@').ok_or_else(|| bad("no '@SIZE'"))?;
@@ -141,6 +146,7 @@ impl FaultRunner {
             }
             FaultKind::Kill => Signal::SIGKILL,
             FaultKind::Stop => Signal::SIGSTOP,
+            FaultKind::Corrupt => return Ok(format!("rank {} spoils its checked result", f.rank)),
         };
         let pid = pid_of(f.rank)
             .ok_or_else(|| anyhow::anyhow!("rank {} has no known process", f.rank))?;

@@ -1,0 +1,96 @@
+//! Exit statuses a CI job can trust: 0 all good, 1 the run failed, 2 a usage error (clap's
+//! included, with the same prefix), 3 wrong results, 4 below the minimum bus bandwidth.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
+mod common;
+
+use std::process::Output;
+
+use common::*;
+
+/// A small sweep of 2 local ranks into a fresh directory, with `extra` flags and environment.
+fn small_run(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, std::path::PathBuf) {
+    let dir = tempdir(name);
+    let mut c = collbench();
+    c.args([
+        "run", "-N", "2", "-b", "1K", "-e", "4K", "-n", "2", "-w", "1", "--out",
+    ])
+    .arg(&dir)
+    .args(extra)
+    .env_remove("NCCL_TESTS_MIN_BW");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    (c.output().unwrap(), dir)
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+#[test]
+fn a_good_run_exits_0() {
+    let (o, dir) = small_run("exit-ok", &["--min-busbw", "0.000001"], &[]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("# Avg bus bandwidth"));
+    assert!(stdout(&o).contains(" OK"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_prefix_clap_included() {
+    for args in [
+        &["run", "-N", "0"][..],
+        &["run", "--no-such-flag"],
+        &["run", "-n"],
+    ] {
+        let o = collbench().args(args).output().unwrap();
+        assert_eq!(code(&o), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("collbench: error: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let (o, _) = small_run("exit-bad-env", &[], &[("NCCL_TESTS_MIN_BW", "fast")]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NCCL_TESTS_MIN_BW"), "{}", stderr(&o));
+    let help = collbench().args(["run", "--help"]).output().unwrap();
+    assert_eq!(code(&help), Some(0));
+}
+
+#[test]
+fn a_wrong_result_exits_3_and_keeps_every_row() {
+    let (o, dir) = small_run("exit-wrong", &["--fault", "corrupt:1@2K"], &[]);
+    assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wrong results"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("FAILED"), "{}", stdout(&o));
+    let v = results(&dir);
+    let rows = v["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "every size is kept");
+    for r in rows {
+        let wrong = r["nwrong"].as_u64().unwrap() + r["in_place"]["nwrong"].as_u64().unwrap();
+        assert_eq!(wrong > 0, r["size"] == 2048, "{r}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn below_the_minimum_bandwidth_exits_4_from_the_flag_or_nccl_tests_variable() {
+    let (o, dir) = small_run("exit-slow", &["--min-busbw", "100000"], &[]);
+    assert_eq!(code(&o), Some(4), "{}", stderr(&o));
+    assert!(stdout(&o).contains("FAILED"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("below the minimum"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+    let (o, dir) = small_run("exit-slow-env", &[], &[("NCCL_TESTS_MIN_BW", "100000")]);
+    assert_eq!(code(&o), Some(4), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_failed_run_exits_1() {
+    let (o, dir) = small_run("exit-failed", &["--fault", "kill:1@2K"], &[]);
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
