@@ -30,6 +30,9 @@ pub enum Command {
     Node(NodeArgs),
     /// The scale model: fit results, predict 100k+ GPU clusters, validate, export.
     Model(Box<crate::model::args::ModelArgs>),
+    /// Compare two runs' results: busbw and p50/p99 time ratios per row; exit status 5 when a
+    /// row regressed beyond --threshold.
+    Compare(crate::compare_cmd::CompareArgs),
     /// Write Kubernetes manifests for a run: an Indexed Job of bench-nodes, a headless Service,
     /// the coordinator and a Secret with the run's credentials.
     K8s(Box<crate::k8s::args::K8sArgs>),

@@ -1,6 +1,7 @@
 //! collbench's exit statuses, so that a CI job can tell a usage error from a failed run, wrong
 //! results from a slow network.
 
+use crate::compare_cmd::Regressed;
 use crate::options::OptionError;
 use crate::output::verdict::Verdict;
 
@@ -16,6 +17,8 @@ pub enum Status {
     WrongResults = 3,
     /// The run finished, right, below `--min-busbw` / `NCCL_TESTS_MIN_BW`.
     BelowMinBandwidth = 4,
+    /// `collbench compare`: a row regressed beyond the threshold.
+    Regression = 5,
 }
 
 impl Status {
@@ -28,6 +31,9 @@ impl Status {
 pub fn status_of(e: &anyhow::Error) -> Status {
     if e.downcast_ref::<OptionError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
         return Status::Usage;
+    }
+    if e.downcast_ref::<Regressed>().is_some() {
+        return Status::Regression;
     }
     match e.downcast_ref::<Verdict>() {
         Some(Verdict::WrongResults(_)) => Status::WrongResults,

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod clock;
 pub mod compare;
+pub mod compare_cmd;
 pub mod control_server;
 pub mod credentials_io;
 pub mod events;
@@ -21,6 +22,8 @@ pub mod output;
 pub mod probe;
 pub mod progress;
 pub mod rate;
+pub mod regression;
+pub mod results_file;
 pub mod sizes;
 pub mod topology_file;
 
@@ -49,6 +52,7 @@ pub fn cli_main(cli: Cli) -> Result<()> {
         Command::Node(args) => runtime.block_on(node_cmd::run(args)),
         Command::Model(args) => model::run(*args),
         Command::K8s(args) => k8s::run(&args),
+        Command::Compare(args) => compare_cmd::run(&args),
         Command::Probe(args) => probe::send(&args),
     }
 }

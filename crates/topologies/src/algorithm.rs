@@ -10,7 +10,7 @@ use crate::partition::segment_elems;
 use crate::schedule::Schedule;
 use crate::{dbtree, hier, rd, rhd, ring, torus2d, tree};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
     /// Ring reduce-scatter then all-gather ([`ring`]).
