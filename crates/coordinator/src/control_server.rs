@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quinn::{Endpoint, Incoming};
+use run_core::Registration;
 use tokio::sync::mpsc;
 use transport::control_io;
 use transport::credentials::{constant_time_eq, RunCredentials};
@@ -51,7 +52,7 @@ async fn admit(
     let registration = register(&conn, &creds, nranks);
     match tokio::time::timeout(Duration::from_secs(10), registration).await {
         Ok(Ok((reg, recv))) => {
-            let rank = reg.rank;
+            let rank = reg.registration.rank;
             let _ = events.send(Event::Registered(Box::new(reg)));
             read_loop(rank, recv, events).await;
         }
@@ -118,14 +119,16 @@ async fn register(
     }
     Ok((
         Registered {
-            rank,
-            host,
-            pid,
-            data_addr,
-            // Checked when the message was decoded.
-            cpus: wire::cpus::parse(&cpus).unwrap_or_default(),
-            machine,
-            cpu_quota,
+            registration: Registration {
+                rank,
+                host,
+                pid,
+                data_addr,
+                // Checked when the message was decoded.
+                cpus: wire::cpus::parse(&cpus).unwrap_or_default(),
+                machine,
+                cpu_quota,
+            },
             conn: conn.clone(),
             send,
         },

@@ -3,18 +3,13 @@
 use std::net::SocketAddr;
 
 use quinn::{Connection, SendStream};
+use run_core::Registration;
 use wire::FromNode;
 
-/// A node that passed registration: right CA, its own pinned certificate, the run's token.
+/// A node that passed registration (right CA, its own pinned certificate, the run's token):
+/// what it said, for run-core, and its control connection, for the driver.
 pub struct Registered {
-    pub rank: usize,
-    pub host: String,
-    pub pid: u32,
-    pub data_addr: String,
-    /// The CPUs it may run on, parsed from its registration.
-    pub cpus: std::collections::BTreeSet<u32>,
-    pub machine: String,
-    pub cpu_quota: Option<f64>,
+    pub registration: Registration,
     pub conn: Connection,
     pub send: SendStream,
 }

@@ -25,6 +25,8 @@ pub mod rate;
 pub mod regression;
 pub mod results_file;
 pub mod sizes;
+#[cfg(test)]
+mod test_rows;
 pub mod topology_file;
 
 use anyhow::{Context, Result};

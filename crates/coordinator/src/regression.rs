@@ -220,41 +220,13 @@ pub fn table(c: &Comparison, names: [&str; 2]) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use proptest::prelude::*;
-    use wire::results::Measured;
-    use wire::stats::IterStats;
 
     use super::*;
+    use crate::test_rows;
 
     fn row(algorithm: Algorithm, size: u64, busbw: f64, p50: f64, p99: f64) -> ResultRow {
-        let mut stats = IterStats::of(&[p50]).unwrap();
-        stats.p50_us = p50;
-        stats.p99_us = p99;
-        let m = Measured {
-            time: p50,
-            alg_bw: busbw,
-            bus_bw: busbw,
-            nwrong: Some(0),
-            per_iter: stats,
-            rank_histogram: String::new(),
-            rank_mean_us: vec![p50],
-            rank_cpu: Vec::new(),
-            cpu_bound_ranks: Vec::new(),
-        };
-        ResultRow {
-            algorithm,
-            nranks: 4,
-            size,
-            count: size / 4,
-            dtype: DataType::Float,
-            redop: ReduceOp::Sum,
-            root: -1,
-            channels: Some(1),
-            out_of_place: m.clone(),
-            in_place: m,
-            link_rate_bps: None,
-            uplink_rate_bps: None,
-            link_efficiency: None,
-        }
+        let m = test_rows::measured(busbw, p50, p99, Some(0));
+        test_rows::row(algorithm, size, m.clone(), m)
     }
 
     #[test]

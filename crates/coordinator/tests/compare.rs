@@ -24,7 +24,9 @@ fn a_slower_row_fails_the_gate_and_the_same_run_passes() {
     let dir = tempdir("compare");
     let a = dir.join("a");
     let run = collbench()
-        .args(["run", "-N", "2", "-b", "1K", "-e", "4K", "-n", "3", "-w", "1", "--out"])
+        .args([
+            "run", "-N", "2", "-b", "1K", "-e", "4K", "-n", "3", "-w", "1", "--out",
+        ])
         .arg(&a)
         .output()
         .unwrap();
@@ -32,7 +34,11 @@ fn a_slower_row_fails_the_gate_and_the_same_run_passes() {
 
     let same = compare(&a, &a, &[]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
-    assert!(stdout(&same).contains("3 rows compared, 0 regressed"), "{}", stdout(&same));
+    assert!(
+        stdout(&same).contains("3 rows compared, 0 regressed"),
+        "{}",
+        stdout(&same)
+    );
 
     // B: the 2 KiB row at a third of A's bus bandwidth.
     let mut v = results(&a);
@@ -46,7 +52,11 @@ fn a_slower_row_fails_the_gate_and_the_same_run_passes() {
     std::fs::write(&b, serde_json::to_string(&v).unwrap()).unwrap();
     let worse = compare(&a, &b, &["--threshold", "10%", "--json", "-"]);
     assert_eq!(worse.status.code(), Some(5), "{}", stderr(&worse));
-    assert!(stderr(&worse).contains("1 of 3 rows regressed"), "{}", stderr(&worse));
+    assert!(
+        stderr(&worse).contains("1 of 3 rows regressed"),
+        "{}",
+        stderr(&worse)
+    );
     let json: serde_json::Value = serde_json::from_str(&stdout(&worse)).unwrap();
     let regressed: Vec<&serde_json::Value> = json["rows"]
         .as_array()

@@ -113,7 +113,7 @@ fn control_plane_refuses_foreign_certificates_wrong_tokens_and_stolen_ranks() {
         let join =
             tokio::spawn(async move { try_register(addr, &good, 0, &good.token.clone()).await });
         match next_event(&mut rx).await {
-            Event::Registered(r) => assert_eq!(r.rank, 0),
+            Event::Registered(r) => assert_eq!(r.registration.rank, 0),
             _ => panic!("the real node was not admitted"),
         }
         join.abort();

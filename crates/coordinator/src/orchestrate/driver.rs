@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use quinn::VarInt;
-use run_core::{Command, Input, Registration};
+use run_core::{Command, Input};
 use wire::control::FromCoordinator;
 use wire::results::Failure;
 
@@ -63,26 +63,14 @@ impl Driver {
 
     fn registered(&mut self, reg: Registered) {
         let Registered {
-            rank,
-            host,
-            pid,
-            data_addr,
-            cpus,
-            machine,
-            cpu_quota,
+            registration,
             conn,
             send,
         } = reg;
-        let input = Input::Registered(Registration {
-            rank,
-            host,
-            pid,
-            data_addr,
-            cpus,
-            machine,
-            cpu_quota,
-        });
-        let cmds = self.run.handle(input, Instant::now());
+        let rank = registration.rank;
+        let cmds = self
+            .run
+            .handle(Input::Registered(registration), Instant::now());
         if cmds.contains(&Command::Refuse { rank }) {
             tracing::warn!(
                 rank,

@@ -169,41 +169,25 @@ pub fn pingpong_row(r: &PingPongRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use topologies::{Algorithm, DataType, ReduceOp};
+    use topologies::Algorithm;
     use wire::stats::IterStats;
 
     fn measured(time: f64, nwrong: Option<u64>) -> Measured {
-        let s = IterStats::of(&[time]).unwrap();
         Measured {
             time,
             alg_bw: 1.5,
-            bus_bw: 2.25,
-            nwrong,
-            per_iter: s,
-            rank_histogram: String::new(),
-            rank_mean_us: vec![time],
-            rank_cpu: Vec::new(),
-            cpu_bound_ranks: Vec::new(),
+            ..crate::test_rows::measured(2.25, time, time, nwrong)
         }
     }
 
     #[test]
     fn data_rows_have_thirteen_fields() {
-        let r = ResultRow {
-            algorithm: Algorithm::Ring,
-            nranks: 4,
-            size: 1024,
-            count: 256,
-            dtype: DataType::Float,
-            redop: ReduceOp::Sum,
-            root: -1,
-            channels: Some(1),
-            out_of_place: measured(12.5, Some(0)),
-            in_place: measured(123456.0, None),
-            link_rate_bps: None,
-            uplink_rate_bps: None,
-            link_efficiency: None,
-        };
+        let r = crate::test_rows::row(
+            Algorithm::Ring,
+            1024,
+            measured(12.5, Some(0)),
+            measured(123456.0, None),
+        );
         let line = row(&r);
         let fields: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(fields.len(), 13, "{line}");

@@ -103,42 +103,12 @@ pub fn check(rows: &[ResultRow], min_busbw: Option<f64>) -> Result<(), Verdict> 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use topologies::{DataType, ReduceOp};
-    use wire::results::Measured;
-    use wire::stats::IterStats;
-
     use super::*;
-
-    fn measured(bus_bw: f64, nwrong: Option<u64>) -> Measured {
-        Measured {
-            time: 10.0,
-            alg_bw: bus_bw,
-            bus_bw,
-            nwrong,
-            per_iter: IterStats::of(&[10.0]).unwrap(),
-            rank_histogram: String::new(),
-            rank_mean_us: vec![10.0],
-            rank_cpu: Vec::new(),
-            cpu_bound_ranks: Vec::new(),
-        }
-    }
+    use crate::test_rows;
 
     fn row(algorithm: Algorithm, size: u64, bus_bw: f64, wrong: [Option<u64>; 2]) -> ResultRow {
-        ResultRow {
-            algorithm,
-            nranks: 4,
-            size,
-            count: size / 4,
-            dtype: DataType::Float,
-            redop: ReduceOp::Sum,
-            root: -1,
-            channels: Some(1),
-            out_of_place: measured(bus_bw, wrong[0]),
-            in_place: measured(bus_bw, wrong[1]),
-            link_rate_bps: None,
-            uplink_rate_bps: None,
-            link_efficiency: None,
-        }
+        let m = |nwrong| test_rows::measured(bus_bw, 10.0, 10.0, nwrong);
+        test_rows::row(algorithm, size, m(wrong[0]), m(wrong[1]))
     }
 
     #[test]
