@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::exit::UsageError;
-use crate::regression::{compare, parse_threshold, table, Comparison};
+use crate::regression::{compare, parse_threshold, table, Comparison, Regressed};
+use crate::usage::UsageError;
 
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
@@ -22,15 +22,6 @@ pub struct CompareArgs {
     /// Also write the comparison as JSON to this file ("-" for stdout, in place of the table).
     #[arg(long)]
     pub json: Option<PathBuf>,
-}
-
-/// Some row of B regressed against A beyond the threshold.
-#[derive(Debug, thiserror::Error)]
-#[error("{regressed} of {compared} rows regressed beyond {threshold}% (marked REGRESSION above)")]
-pub struct Regressed {
-    pub regressed: usize,
-    pub compared: usize,
-    pub threshold: f64,
 }
 
 pub fn run(args: &CompareArgs) -> Result<()> {

@@ -1,9 +1,10 @@
 //! collbench's exit statuses, so that a CI job can tell a usage error from a failed run, wrong
 //! results from a slow network.
 
-use crate::compare_cmd::Regressed;
 use crate::options::OptionError;
 use crate::output::verdict::Verdict;
+use crate::regression::Regressed;
+use crate::usage::UsageError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -41,11 +42,6 @@ pub fn status_of(e: &anyhow::Error) -> Status {
         None => Status::RunFailed,
     }
 }
-
-/// A usage error found after the flags were parsed (an output directory already in use, say).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 #[cfg(test)]
 mod tests {

@@ -28,6 +28,7 @@ pub mod sizes;
 #[cfg(test)]
 mod test_rows;
 pub mod topology_file;
+pub mod usage;
 
 use anyhow::{Context, Result};
 

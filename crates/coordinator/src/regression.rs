@@ -82,6 +82,15 @@ impl Comparison {
     }
 }
 
+/// Some row of B regressed against A beyond the threshold (exit status 5).
+#[derive(Debug, thiserror::Error)]
+#[error("{regressed} of {compared} rows regressed beyond {threshold}% (marked REGRESSION above)")]
+pub struct Regressed {
+    pub regressed: usize,
+    pub compared: usize,
+    pub threshold: f64,
+}
+
 /// Compares run B's rows with run A's; `threshold` is a fraction (0.05 for 5%).
 pub fn compare(a: &[ResultRow], b: &[ResultRow], threshold: f64) -> Comparison {
     let mut rows = Vec::new();

@@ -5,46 +5,17 @@
 //! heartbeats, or that the others' data-plane errors and heartbeats say they were waiting for;
 //! never merely the rank that happened to report first.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
 use topologies::channels::{channels_for, part};
-use topologies::{pingpong, Algorithm, Schedule};
+use topologies::{pingpong, Schedule};
 use wire::control::HEARTBEAT_INTERVAL_MS;
 
 use crate::liveness::Silent;
 use crate::lost::{self, At};
 use crate::run::Run;
-
-/// Why a run stopped, with whatever is known of where.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct RunFailure {
-    pub message: String,
-    pub rank: Option<usize>,
-    pub algorithm: Option<Algorithm>,
-    pub size: Option<u64>,
-    /// The step the run stopped at (the culprit's, or that of the ranks waiting for it).
-    pub step: Option<u32>,
-    /// Ranks that were waiting for the culprit.
-    pub waiting_ranks: Vec<usize>,
-    /// The culprit does not respond (stopped, or cut off): kill it at once rather than wait for
-    /// it to take the abort.
-    pub unresponsive: bool,
-}
-
-impl RunFailure {
-    pub fn new(message: impl Into<String>) -> Self {
-        RunFailure {
-            message: message.into(),
-            ..Default::default()
-        }
-    }
-}
-
-pub(crate) fn secs(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
-}
+use crate::run_failure::{secs, RunFailure};
 
 fn rank_list(ranks: &[usize]) -> String {
     match ranks {

@@ -18,10 +18,11 @@ pub mod lost;
 mod registration;
 pub mod roster;
 pub mod run;
+pub mod run_failure;
 pub mod spec;
 mod sweep;
 
-pub use failure::RunFailure;
 pub use io::{Command, Input, Registration};
 pub use run::{Phase, Run};
+pub use run_failure::RunFailure;
 pub use spec::RunSpec;

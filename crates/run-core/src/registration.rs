@@ -9,10 +9,10 @@ use wire::control::{Corrupt, FromCoordinator, PeerInfo, Plan};
 use wire::FromNode;
 
 use crate::channels::{channels, cores_given, RankCpus};
-use crate::failure::RunFailure;
 use crate::io::{Command, Registration};
 use crate::roster::Member;
 use crate::run::{Phase, Run};
+use crate::run_failure::RunFailure;
 
 impl Run {
     pub(crate) fn registered(&mut self, reg: Registration, now: Instant) -> Result<(), RunFailure> {

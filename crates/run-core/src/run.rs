@@ -19,10 +19,10 @@ use wire::results::Failure;
 use wire::FromNode;
 
 use crate::epochs::Epochs;
-use crate::failure::RunFailure;
 use crate::io::{Command, Input};
 use crate::liveness::{Liveness, PAUSE};
 use crate::roster::Roster;
+use crate::run_failure::RunFailure;
 use crate::spec::RunSpec;
 
 /// Where a run is.
@@ -179,7 +179,10 @@ impl Run {
             Phase::Registering { since } => {
                 let limit = self.spec.setup_timeout;
                 if now.saturating_duration_since(*since) > limit {
-                    let what = format!("did not register within {}", crate::failure::secs(limit));
+                    let what = format!(
+                        "did not register within {}",
+                        crate::run_failure::secs(limit)
+                    );
                     return Err(self.missing_within(&self.roster.missing(), &what));
                 }
                 Ok(())
@@ -192,7 +195,7 @@ impl Run {
                         .collect();
                     let what = format!(
                         "did not open its channels within {}",
-                        crate::failure::secs(limit)
+                        crate::run_failure::secs(limit)
                     );
                     return Err(self.missing_within(&missing, &what));
                 }
@@ -230,8 +233,8 @@ impl Run {
                     message: format!(
                         "the coordinator was not scheduled for {}, longer than a node waits for \
                          it ({}), and the nodes gave up: {}",
-                        crate::failure::secs(gap),
-                        crate::failure::secs(patience),
+                        crate::run_failure::secs(gap),
+                        crate::run_failure::secs(patience),
                         f.message
                     ),
                     rank: None,

@@ -11,9 +11,9 @@ use wire::results::{PingPongRow, ResultRow};
 use wire::FromNode;
 
 use crate::aggregate::{measure, pingpong_row};
-use crate::failure::RunFailure;
 use crate::io::Command;
 use crate::run::{Phase, Run};
+use crate::run_failure::RunFailure;
 
 impl Run {
     /// A message in the barrier phases.

@@ -32,7 +32,7 @@ impl ResultsWriter {
     /// Refuses a directory that already holds a run's results, unless `force`.
     pub fn ensure_free(dir: &Path, force: bool) -> Result<()> {
         if dir.join("results.json").exists() && !force {
-            return Err(crate::exit::UsageError(format!(
+            return Err(crate::usage::UsageError(format!(
                 "{} already holds results of another run; choose another --out or pass --force to overwrite",
                 dir.display()
             ))
