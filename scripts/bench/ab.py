@@ -8,7 +8,7 @@ absent in builds before it was recorded), the whole run's CPU (coordinator and n
 system) per GB sent by all ranks, and the CPU the hypervisor stole while it ran. For ring rows:
 the bytes a rank sends per iteration are 2(p-1)/p x size.
 
-  python3 scripts/bench/ab.py 6 "-N 4 -b 64M -e 64M -n 10 -w 2 --algo ring" /tmp/collbench-old target/release/collbench
+  python3 scripts/bench/ab.py 6 "--np 4 -b 64M -e 64M -n 10 -w 2 --algo ring" /tmp/collbench-old target/release/collbench
 """
 import json
 import os

@@ -24,7 +24,7 @@ torch=0
 python3 -c 'import torch' 2>/dev/null && torch=1
 
 run_collbench() { # p channels round
-  "$DIR/collbench" run -N "$1" $SIZES $ITERS --channels "$2" \
+  "$DIR/collbench" run --np "$1" $SIZES $ITERS --channels "$2" \
     --out "$OUT/cb-p$1-c$2-r$3" --force > "$OUT/cb-p$1-c$2-r$3.txt" 2>&1
 }
 run_gloo() { # p round

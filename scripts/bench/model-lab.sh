@@ -22,7 +22,7 @@ sweep() { # NAME SIZES... ITERATIONS...
   local name=$1; shift
   for n in $ranks; do
     echo "model-lab: $name sweep, $n ranks" >&2
-    "$bin" run --launcher netns -N "$n" --link-rate "$rate" --algo "$algos" "$@" \
+    "$bin" run --launcher netns --np "$n" --link-rate "$rate" --algo "$algos" "$@" \
       --out "$out/$name/n$n" --force > "$out/$name-n$n.log" 2>&1 ||
       { echo "model-lab: $name sweep at $n ranks failed; see $out/$name-n$n.log" >&2; exit 1; }
   done

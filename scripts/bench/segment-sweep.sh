@@ -17,7 +17,7 @@ printf '%-8s %-8s %s\n' segment algo "mean busbw GB/s over $min..$max (p=$ranks)
 # Rounds interleave the segment sizes so drift on a noisy machine hits all of them alike.
 for round in 1 2; do
   for seg in $segments; do
-    "$bin" run -N "$ranks" --algo tree,dbtree -b "$min" -e "$max" -n 5 -w 2 --segment "$seg" \
+    "$bin" run --np "$ranks" --algo tree,dbtree -b "$min" -e "$max" -n 5 -w 2 --segment "$seg" \
       --out "$out/$seg-$round" >/dev/null 2>&1
   done
 done

@@ -123,7 +123,7 @@ class Tools:
 
     def collbench_run(self, n, extra, algorithm="ring", sizes=SIZES, iters=("-n", "10", "-w", "3")):
         out = os.path.join(self.tmp, "cb")
-        cmd = [self.collbench, "run", "-N", str(n), *sizes, *iters, "--out", out, "--force", *extra]
+        cmd = [self.collbench, "run", "--np", str(n), *sizes, *iters, "--out", out, "--force", *extra]
         if run(cmd) is None:
             return {}
         return collbench_table(out, algorithm)
@@ -312,7 +312,7 @@ def small_message(args, tools):
     for r in range(args.rounds):
         log(f"round {r + 1}/{args.rounds}: 1 KiB")
         out = os.path.join(tools.tmp, "cb1k")
-        if run([tools.collbench, "run", "-N", "4", *one_k, *iters, "--algo", ",".join(algos),
+        if run([tools.collbench, "run", "--np", "4", *one_k, *iters, "--algo", ",".join(algos),
                 "--out", out, "--force"]) is not None:
             for a in algos:
                 t = collbench_table(out, a).get(1024)
@@ -335,7 +335,7 @@ def small_message(args, tools):
 def peak_rss(tools):
     """Peak RSS (GNU time %M: the largest of collbench and its nodes) of a loopback 64 MiB run."""
     out = os.path.join(tools.tmp, "rss")
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", tools.collbench, "run", "-N", "4", "-b", "64M",
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", tools.collbench, "run", "--np", "4", "-b", "64M",
                         "-e", "64M", "-n", "5", "-w", "1", "--out", out, "--force"],
                        capture_output=True, text=True)
     if p.returncode != 0:

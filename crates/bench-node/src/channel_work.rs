@@ -31,6 +31,8 @@ pub struct Measure {
     pub iters: u32,
     /// Test hook (`--fault corrupt`): spoil one element of the checked result.
     pub corrupt: bool,
+    /// Operations per timed iteration, back to back (nccl-tests' `-m`).
+    pub agg_iters: u32,
     /// Where the channels meet at the end of every iteration: an iteration is over when every
     /// part is.
     pub iteration_end: tokio::sync::Barrier,
@@ -179,7 +181,9 @@ impl ChannelBuffers {
             if it == m.warmup_iters {
                 cpu_start = thread_cpu_time();
             }
-            iteration(m, program, work, source, &mut lane, it).await?;
+            for _ in 0..m.agg_iters.max(1) {
+                iteration(m, program, work, source, &mut lane, it).await?;
+            }
             if m.channels > 1 {
                 m.iteration_end.wait().await;
             }

@@ -298,6 +298,7 @@ async fn sweep(
                         .corrupt
                         .iter()
                         .any(|c| c.rank as usize == me && c.size == size),
+                    agg_iters: plan.agg_iters,
                     iteration_end: tokio::sync::Barrier::new(used),
                 });
                 let report = measure(&plan, &m, size, channels, control, &mut epoch).await?;
@@ -336,7 +337,11 @@ async fn measure(
 ) -> Result<Report, NodeError> {
     *epoch += 1;
     control.barrier(*epoch).await?;
-    let timed = channels.timed(m).await?;
+    let mut timed = channels.timed(m).await?;
+    // A report is per operation: with -m, an iteration ran agg_iters of them back to back.
+    let agg = u64::from(m.agg_iters.max(1));
+    timed.iter_ns.iter_mut().for_each(|ns| *ns /= agg);
+    timed.cpu_ns.iter_mut().for_each(|ns| *ns /= agg);
     let mut hist = wire::histogram::new();
     for &ns in &timed.iter_ns {
         wire::histogram::record(&mut hist, ns);

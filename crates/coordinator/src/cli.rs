@@ -49,9 +49,13 @@ pub struct RunArgs {
     /// Largest message size per rank.
     #[arg(short = 'e', long = "maxbytes", default_value = "64M")]
     pub maxbytes: String,
-    /// Multiply the size by this factor between steps of the sweep (at least 2).
-    #[arg(short = 'f', long = "stepfactor", default_value_t = 2)]
-    pub stepfactor: u64,
+    /// Multiply the size by this factor between steps of the sweep (at least 2) [default: 2,
+    /// unless -i is given].
+    #[arg(short = 'f', long = "stepfactor", conflicts_with = "stepbytes")]
+    pub stepfactor: Option<u64>,
+    /// Add this many bytes between steps of the sweep instead of multiplying (K, M, G suffixes).
+    #[arg(short = 'i', long = "stepbytes")]
+    pub stepbytes: Option<String>,
     /// Timed iterations per size and placement.
     #[arg(short = 'n', long = "iters", default_value_t = 20)]
     pub iters: u32,
@@ -72,9 +76,15 @@ pub struct RunArgs {
     /// Reduction operator: sum, min, max.
     #[arg(short = 'o', long = "op", default_value = "sum")]
     pub op: String,
-    /// Number of ranks (bench-node processes) [default: 4, or the topology file's count].
-    #[arg(short = 'N', long = "nodes")]
+    /// Number of ranks (bench-node processes), as mpirun's -np [default: 4, or the topology
+    /// file's count, or the launcher's slots].
+    #[arg(long = "np", visible_alias = "nodes")]
     pub nodes: Option<usize>,
+    #[command(flatten)]
+    pub nccl: crate::nccl_flags::NcclFlags,
+    /// Check every flag and print what the run would do, then exit without starting anything.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     /// Algorithms to run, comma-separated, or 'all': ring, tree, dbtree, rhd, rd, hier, torus2d.
     #[arg(long = "algo", default_value = "ring")]
     pub algo: String,
@@ -117,7 +127,7 @@ pub struct RunArgs {
     /// Seconds without progress (no rank finishing a step, reaching a barrier or reporting)
     /// before the run is declared stuck; grows to 10 x the iteration time measured at the
     /// previous size. Dead, stopped or cut-off nodes are found from heartbeats in seconds.
-    #[arg(long = "timeout", default_value_t = 60)]
+    #[arg(short = 'T', long = "timeout", default_value_t = 60)]
     pub timeout: u64,
     /// Exit with status 4 when a table's average bus bandwidth is below 90% of this many GB/s,
     /// as nccl-tests checks NCCL_TESTS_MIN_BW (read when the flag is not given). Wrong results

@@ -17,16 +17,28 @@ pub struct Comparison {
 
 pub fn compare(rows: &[ResultRow]) -> Comparison {
     let mut algorithms: Vec<Algorithm> = Vec::new();
-    let mut by_size: BTreeMap<u64, Vec<(Algorithm, f64)>> = BTreeMap::new();
+    // Per size, each algorithm's mean time over its rows (one per cycle of -N).
+    let mut sums: BTreeMap<u64, Vec<(Algorithm, f64, u32)>> = BTreeMap::new();
     for r in rows {
         if !algorithms.contains(&r.algorithm) {
             algorithms.push(r.algorithm);
         }
-        by_size
-            .entry(r.size)
-            .or_default()
-            .push((r.algorithm, r.out_of_place.time));
+        let at = sums.entry(r.size).or_default();
+        match at.iter_mut().find(|(a, _, _)| *a == r.algorithm) {
+            Some((_, sum, n)) => {
+                *sum += r.out_of_place.time;
+                *n += 1;
+            }
+            None => at.push((r.algorithm, r.out_of_place.time, 1)),
+        }
     }
+    let by_size = sums.into_iter().map(|(size, v)| {
+        let means: Vec<(Algorithm, f64)> = v
+            .into_iter()
+            .map(|(a, sum, n)| (a, sum / f64::from(n)))
+            .collect();
+        (size, means)
+    });
     let sizes = by_size
         .into_iter()
         .filter_map(|(size, times)| {

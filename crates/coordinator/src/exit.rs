@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn each_kind_of_error_has_its_status_through_context() {
-        let usage = anyhow::Error::from(crate::options::kinds::bad("-N/--nodes", "0"));
+        let usage = anyhow::Error::from(crate::options::kinds::bad("--np/--nodes", "0"));
         assert_eq!(status_of(&usage), Status::Usage);
         let wrong: anyhow::Result<()> =
             Err(Verdict::WrongResults(vec![(Algorithm::Ring, 8, 1)])).context("results are in x");

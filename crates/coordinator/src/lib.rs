@@ -8,11 +8,13 @@ pub mod compare;
 pub mod compare_cmd;
 pub mod control_server;
 pub mod credentials_io;
+pub mod dry_run;
 pub mod events;
 pub mod exit;
 pub mod k8s;
 pub mod launcher;
 pub mod model;
+pub mod nccl_flags;
 pub mod node_addr;
 pub mod node_cmd;
 pub mod node_env;
@@ -45,6 +47,13 @@ pub fn cli_main(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => {
             let opts = RunOptions::from_args(&args)?;
+            for note in &opts.nccl.notes {
+                eprintln!("collbench: note: {note}");
+            }
+            if opts.dry_run {
+                print!("{}", dry_run::describe(&opts));
+                return Ok(());
+            }
             let min_busbw = opts.min_busbw;
             let done = runtime.block_on(orchestrate::run(opts))?;
             let dir = done.dir.display();

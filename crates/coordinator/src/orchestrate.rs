@@ -48,11 +48,14 @@ type Interrupt = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 struct Driver {
     run: Run,
     nranks: usize,
+    /// Algorithms of the sweep, every cycle of -N counted (for the progress bar).
     algorithms: usize,
     sizes: Vec<u64>,
     pingpong: bool,
     /// `--min-busbw`: each table's footer says OK or FAILED against it.
     min_busbw: Option<f64>,
+    /// `-I 1`: the per-iteration columns.
+    per_iter_columns: bool,
     events: mpsc::UnboundedReceiver<Event>,
     nodes: Vec<NodeProcess>,
     slots: Vec<Option<Slot>>,
@@ -134,10 +137,11 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<Finis
     let mut d = Driver {
         run: Run::new(spec, Instant::now()),
         nranks: p,
-        algorithms: opts.algorithms.len(),
+        algorithms: opts.algorithms.len() * opts.nccl.run_cycles as usize,
         sizes: opts.sizes.clone(),
         pingpong: opts.pingpong,
         min_busbw: opts.min_busbw,
+        per_iter_columns: opts.nccl.per_iter_columns,
         events: rx,
         nodes,
         slots: (0..p).map(|_| None).collect(),
@@ -182,12 +186,15 @@ fn run_spec(
     RunSpec {
         run_id: run_id.to_string(),
         nranks: p,
-        algorithms: opts.algorithms.clone(),
+        // -N: the whole sweep again per cycle, each cycle's rows after the previous one's.
+        algorithms: opts.algorithms.repeat(opts.nccl.run_cycles as usize),
         sizes: opts.sizes.clone(),
         dtype: opts.dtype,
         op: opts.op,
         warmup_iters: opts.warmup_iters,
         iters: opts.iters,
+        agg_iters: opts.nccl.agg_iters,
+        average: opts.nccl.average,
         check: opts.check,
         build: opts.build,
         pingpong: opts.pingpong,
@@ -281,6 +288,10 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
                 .flatten(),
             channels: None,
             channel_min_bytes: Some(opts.channel_min_bytes),
+            stepbytes: opts.stepbytes,
+            run_cycles: (opts.nccl.run_cycles > 1).then_some(opts.nccl.run_cycles),
+            agg_iters: (opts.nccl.agg_iters > 1).then_some(opts.nccl.agg_iters),
+            average: Some(opts.nccl.average.name().to_string()),
         },
         results: Vec::new(),
         failure: None,

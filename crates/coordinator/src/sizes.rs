@@ -53,9 +53,30 @@ pub fn sweep(min: u64, max: u64, factor: u64) -> Vec<u64> {
     out
 }
 
+/// min, min + step, ... up to max (nccl-tests' `-i`).
+pub fn linear_sweep(min: u64, max: u64, step: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut s = min;
+    while s <= max {
+        out.push(s);
+        match s.checked_add(step) {
+            Some(next) if step > 0 => s = next,
+            _ => break,
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_linear_sweep_adds_the_step_up_to_the_largest() {
+        assert_eq!(linear_sweep(8, 32, 8), vec![8, 16, 24, 32]);
+        assert_eq!(linear_sweep(8, 30, 8), vec![8, 16, 24]);
+        assert_eq!(linear_sweep(8, 8, 0), vec![8]);
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -13,7 +13,7 @@ fn run_all(p: usize, extra: &[&str]) -> (serde_json::Value, String, std::path::P
     let out = collbench()
         .args([
             "run",
-            "-N",
+            "--np",
             &p.to_string(),
             "--algo",
             "all",
@@ -112,7 +112,7 @@ fn a_topology_file_sets_hier_groups_and_the_torus_grid() {
 
     // A topology that does not match -N, and a broken one, are refused before anything starts.
     let out = collbench()
-        .args(["run", "-N", "4", "--topology"])
+        .args(["run", "--np", "4", "--topology"])
         .arg(&topo)
         .output()
         .unwrap();
@@ -140,13 +140,13 @@ fn a_topology_file_sets_hier_groups_and_the_torus_grid() {
 #[test]
 fn shapes_that_do_not_tile_the_ranks_are_refused_up_front() {
     let out = collbench()
-        .args(["run", "-N", "6", "--algo", "torus2d", "--grid", "4x2"])
+        .args(["run", "--np", "6", "--algo", "torus2d", "--grid", "4x2"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--grid"), "{}", stderr(&out));
     let out = collbench()
-        .args(["run", "-N", "6", "--algo", "hier", "--group-size", "4"])
+        .args(["run", "--np", "6", "--algo", "hier", "--group-size", "4"])
         .output()
         .unwrap();
     assert!(!out.status.success());

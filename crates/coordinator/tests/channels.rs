@@ -28,7 +28,7 @@ fn every_algorithm_is_exact_on_one_to_eight_channels() {
         // 1, 3, 9, 27, 81 and 243 floats: fewer elements than channels, and counts that do not
         // divide by the channels; no minimum part size, so every size uses all it can.
         let out = collbench()
-            .args(["run", "-N", &p.to_string(), "--algo", "all"])
+            .args(["run", "--np", &p.to_string(), "--algo", "all"])
             .args(["-b", "4", "-e", "972", "-f", "3", "-n", "2", "-w", "1"])
             .args(["--segment", "8", "--ring-segment", "8"])
             .args([
@@ -101,7 +101,7 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
     // Two ranks on two CPUs: one core each.
     let out = collbench_on("0,1")
         .args([
-            "run", "-N", "2", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
+            "run", "--np", "2", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
         ])
         .arg("--out")
         .arg(&dir)
@@ -123,7 +123,7 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
     // One rank on the same two CPUs: two cores, two channels, and a 1 MiB buffer split in two.
     let out = collbench_on("0,1")
         .args([
-            "run", "-N", "1", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
+            "run", "--np", "1", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
         ])
         .arg("--out")
         .arg(&dir)
@@ -143,7 +143,7 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
     let dir = tempdir("channels-cpu-bound");
     let out = collbench_on("0")
         .args([
-            "run", "-N", "8", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1",
+            "run", "--np", "8", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1",
         ])
         .arg("--out")
         .arg(&dir)
@@ -182,7 +182,7 @@ fn unencrypted_channels_and_the_ping_pong_are_exact() {
     let dir = tempdir("channels-clear");
     let out = collbench()
         .args([
-            "run", "-N", "3", "--algo", "ring,rhd", "-b", "4K", "-e", "256K", "-f", "8",
+            "run", "--np", "3", "--algo", "ring,rhd", "-b", "4K", "-e", "256K", "-f", "8",
         ])
         .args([
             "-n",

@@ -25,7 +25,7 @@ fn a_slower_row_fails_the_gate_and_the_same_run_passes() {
     let a = dir.join("a");
     let run = collbench()
         .args([
-            "run", "-N", "2", "-b", "1K", "-e", "4K", "-n", "3", "-w", "1", "--out",
+            "run", "--np", "2", "-b", "1K", "-e", "4K", "-n", "3", "-w", "1", "--out",
         ])
         .arg(&a)
         .output()

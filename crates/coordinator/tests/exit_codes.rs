@@ -14,7 +14,7 @@ fn small_run(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, std::
     let dir = tempdir(name);
     let mut c = collbench();
     c.args([
-        "run", "-N", "2", "-b", "1K", "-e", "4K", "-n", "2", "-w", "1", "--out",
+        "run", "--np", "2", "-b", "1K", "-e", "4K", "-n", "2", "-w", "1", "--out",
     ])
     .arg(&dir)
     .args(extra)
@@ -41,7 +41,7 @@ fn a_good_run_exits_0() {
 #[test]
 fn usage_errors_exit_2_with_one_prefix_clap_included() {
     for args in [
-        &["run", "-N", "0"][..],
+        &["run", "--np", "0"][..],
         &["run", "--no-such-flag"],
         &["run", "-n"],
     ] {

@@ -17,7 +17,7 @@ fn start_long_run(dir: &std::path::Path, p: usize, extra: &[&str]) -> (Child, se
     let mut child = collbench()
         .args([
             "run",
-            "-N",
+            "--np",
             &p.to_string(),
             "-b",
             "1K",
@@ -146,7 +146,7 @@ fn a_node_killed_during_the_ping_pong_is_named_and_nothing_is_lost() {
     // One size: the all-reduce (about 0.5 s an iteration in a debug build) then the ping-pong
     // (about 50 ms a round trip), which rank 1 is killed in as soon as the all-reduce row is in.
     let mut child = collbench()
-        .args(["run", "-N", "2", "--pingpong", "-b", "16M", "-e", "16M"])
+        .args(["run", "--np", "2", "--pingpong", "-b", "16M", "-e", "16M"])
         .args(["-n", "8", "-w", "0", "-c", "0", "--out"])
         .arg(&dir)
         .stdout(Stdio::null())

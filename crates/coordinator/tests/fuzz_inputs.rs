@@ -134,6 +134,10 @@ fn valid_results(failure: bool) -> ResultsFile {
             grid: Some((2, 2)),
             channels: Some(2),
             channel_min_bytes: Some(65536),
+            stepbytes: Some(1024),
+            run_cycles: Some(2),
+            agg_iters: Some(3),
+            average: Some("mean".into()),
         },
         results: vec![
             row(Algorithm::Ring, 1024),

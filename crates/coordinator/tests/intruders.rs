@@ -220,7 +220,7 @@ fn refused_attempts_during_a_run_are_recorded_with_its_results() {
     let _ = std::fs::remove_dir_all(&dir);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_collbench"))
         .args([
-            "run", "-N", "2", "-b", "1M", "-e", "16M", "-f", "2", "-n", "20", "-w", "1",
+            "run", "--np", "2", "-b", "1M", "-e", "16M", "-f", "2", "-n", "20", "-w", "1",
         ])
         .arg("--out")
         .arg(&dir)

@@ -176,7 +176,7 @@ fn manifests_validate_and_wire_ranks_and_the_service() {
     let script = strings(&coord["command"]).pop().unwrap();
     assert!(
         script.starts_with(&format!(
-            "collbench run --launcher k8s -N 3 --listen 0.0.0.0:{} ",
+            "collbench run --launcher k8s --np 3 --listen 0.0.0.0:{} ",
             port["port"]
         )),
         "{script}"
@@ -298,7 +298,7 @@ fn bad_k8s_flags_are_named() {
     let dir = tempdir("k8s-bad");
     let cases: [(&[&str], &str); 4] = [
         (
-            &["--", "-N", "4"],
+            &["--", "--np", "4"],
             "'-N' after --: collbench k8s sets -N itself",
         ),
         (&["--", "--algo", "nope"], "--algo"),

@@ -15,7 +15,7 @@ fn thirty_two_ranks_on_a_small_machine_finish_without_a_false_timeout() {
     let out = collbench()
         .args([
             "run",
-            "-N",
+            "--np",
             "32",
             "-b",
             "1K",

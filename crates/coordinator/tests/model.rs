@@ -56,12 +56,14 @@ fn lab_sweeps_fit_validate_predict_and_export() {
     let dir = tempdir("model-lab");
     for n in ["2", "3", "4"] {
         let out = collbench()
-            .args(["run", "-N", n, "--algo", "ring,rd", "-b", "1K", "-e", "64K"])
+            .args([
+                "run", "--np", n, "--algo", "ring,rd", "-b", "1K", "-e", "64K",
+            ])
             .args(["-n", "3", "-w", "1", "--out"])
             .arg(dir.join(format!("n{n}")))
             .output()
             .unwrap();
-        assert!(out.status.success(), "run -N {n}: {}", stderr(&out));
+        assert!(out.status.success(), "run --np {n}: {}", stderr(&out));
     }
 
     // validate

@@ -12,7 +12,7 @@ use common::*;
 fn sweep_args(p: usize, dir: &std::path::Path) -> Vec<String> {
     [
         "run",
-        "-N",
+        "--np",
         &p.to_string(),
         "-b",
         "4",
@@ -160,7 +160,7 @@ fn ping_pong_after_the_sweep() {
     let out = collbench()
         .args([
             "run",
-            "-N",
+            "--np",
             "3",
             "--pingpong",
             "-b",

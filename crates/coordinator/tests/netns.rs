@@ -105,7 +105,7 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
     let dir = tempdir("netns-basic");
     let out = netns_run(
         &[
-            "-N",
+            "--np",
             "4",
             "--link-rate",
             "200mbit",
@@ -176,7 +176,7 @@ fn start_long_run(dir: &Path) -> (std::process::Child, serde_json::Value) {
             "run",
             "--launcher",
             "netns",
-            "-N",
+            "--np",
             "2",
             "--link-rate",
             "100mbit",
@@ -269,7 +269,7 @@ fn a_killed_run_leaves_state_that_the_next_run_removes() {
     let dir2 = tempdir("netns-after-kill");
     let out = netns_run(
         &[
-            "-N",
+            "--np",
             "2",
             "--link-rate",
             "100mbit",
@@ -309,7 +309,7 @@ fn an_oversubscribed_uplink_lowers_busbw() {
         let dir = tempdir(&format!("netns-uplink-{uplink}"));
         let out = netns_run(
             &[
-                "-N",
+                "--np",
                 "4",
                 "--groups",
                 "2",
@@ -365,7 +365,7 @@ fn a_link_well_below_the_cpu_is_not_called_cpu_bound() {
     let dir = tempdir("netns-cpu-quiet");
     let out = netns_run(
         &[
-            "-N",
+            "--np",
             "4",
             "--link-rate",
             "100mbit",
@@ -437,7 +437,7 @@ fn fault_hooks_kill_a_node_and_take_a_link_down() {
         let dir = tempdir("netns-fault");
         let args = [
             &[
-                "-N",
+                "--np",
                 "3",
                 "--link-rate",
                 "200mbit",
@@ -492,7 +492,7 @@ fn netns_flags_are_validated_before_anything_starts() {
                 "netns",
                 "--groups",
                 "2",
-                "-N",
+                "--np",
                 "4",
                 "--uplink-rate",
                 "fast",
@@ -500,11 +500,11 @@ fn netns_flags_are_validated_before_anything_starts() {
             "--uplink-rate",
         ),
         (
-            &["--launcher", "netns", "-N", "4", "--uplink-rate", "1gbit"],
+            &["--launcher", "netns", "--np", "4", "--uplink-rate", "1gbit"],
             "--uplink-rate: needs a fabric of 2 or more groups",
         ),
         (
-            &["--launcher", "netns", "-N", "2", "--groups", "3"],
+            &["--launcher", "netns", "--np", "2", "--groups", "3"],
             "--groups: 3 is outside",
         ),
         (

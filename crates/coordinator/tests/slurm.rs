@@ -170,7 +170,7 @@ fn a_sweep_runs_as_a_batch_job_and_too_many_ranks_are_refused() {
     let o = Command::new("timeout")
         .args(["60", "salloc", "-n", "2"])
         .arg(env!("CARGO_BIN_EXE_collbench"))
-        .args(["run", "--launcher", "slurm", "-N", "4", "--shared-dir"])
+        .args(["run", "--launcher", "slurm", "--np", "4", "--shared-dir"])
         .arg(&shared)
         .arg("--out")
         .arg(dir.join("refused"))
@@ -179,7 +179,7 @@ fn a_sweep_runs_as_a_batch_job_and_too_many_ranks_are_refused() {
     let err = stderr(&o);
     assert!(!o.status.success());
     assert!(
-        err.contains("-N 4 is more than the allocation's 2 tasks (SLURM_NTASKS)"),
+        err.contains("--np 4 is more than the allocation's 2 tasks (SLURM_NTASKS)"),
         "{err}"
     );
     assert!(start.elapsed() < Duration::from_secs(30));
@@ -189,7 +189,7 @@ fn a_sweep_runs_as_a_batch_job_and_too_many_ranks_are_refused() {
 #[test]
 fn outside_an_allocation_the_slurm_launcher_says_so() {
     let o = collbench()
-        .args(["run", "--launcher", "slurm", "-N", "2"])
+        .args(["run", "--launcher", "slurm", "--np", "2"])
         .env_remove("SLURM_JOB_ID")
         .env_remove("SLURM_NTASKS")
         .output()

@@ -84,7 +84,7 @@ impl Cluster {
         std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
         for key in ["hostkey", "id", "other_id"] {
             run(Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .args(["-q", "-t", "ed25519", "--np", "", "-f"])
                 .arg(dir.join(key)));
         }
         std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
@@ -397,7 +397,7 @@ fn each_host_that_cannot_take_part_is_named_before_anything_runs() {
 
     // An unreachable host, next to a good one.
     let both = cluster.hostfile(&format!("{h0}\n# comment\n{h1} slots=3\n"));
-    let err = fail(&both, "id", &["-N", "2"]);
+    let err = fail(&both, "id", &["--np", "2"]);
     assert!(
         err.contains("1 of 2 hosts cannot take part; nothing was started"),
         "{err}"

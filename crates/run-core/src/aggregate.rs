@@ -14,6 +14,53 @@ use wire::stats::{alg_bw, allreduce_bus_factor, slowest_rank_per_iteration, Iter
 
 use crate::cpu_use;
 
+/// Whose mean over the timed iterations a row's time is (nccl-tests' `-a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Average {
+    /// Rank 0's (`-a 0`).
+    Rank0,
+    /// The mean over ranks (`-a 1`, nccl-tests' default).
+    Mean,
+    /// The fastest rank's (`-a 2`).
+    Min,
+    /// The slowest rank's (`-a 3`, collbench's default: the all-reduce is over when its last
+    /// rank is).
+    #[default]
+    Max,
+}
+
+impl Average {
+    /// `-a N` as nccl-tests numbers them.
+    pub fn from_flag(n: u8) -> Option<Average> {
+        Some(match n {
+            0 => Average::Rank0,
+            1 => Average::Mean,
+            2 => Average::Min,
+            3 => Average::Max,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Average::Rank0 => "rank0",
+            Average::Mean => "mean",
+            Average::Min => "min",
+            Average::Max => "max",
+        }
+    }
+
+    /// The time of a row from each rank's mean.
+    pub fn of(self, rank_means: &[f64]) -> f64 {
+        match self {
+            Average::Rank0 => rank_means.first().copied().unwrap_or(0.0),
+            Average::Mean => rank_means.iter().sum::<f64>() / rank_means.len().max(1) as f64,
+            Average::Min => rank_means.iter().copied().reduce(f64::min).unwrap_or(0.0),
+            Average::Max => rank_means.iter().copied().fold(0.0, f64::max),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AggregateError {
     #[error("rank {rank} reported {got} timed iterations, the plan has {want}")]
@@ -27,12 +74,14 @@ pub enum AggregateError {
 }
 
 /// `reports[r]` is rank r's report; all are for the same algorithm, size and placement.
-/// `cores[r]`: the cores rank r was given, to judge whether its CPU set the number.
+/// `cores[r]`: the cores rank r was given, to judge whether its CPU set the number; `average`:
+/// whose mean the time is.
 pub fn measure(
     reports: &[Report],
     iters: usize,
     size: u64,
     cores: &[f64],
+    average: Average,
 ) -> Result<Measured, AggregateError> {
     let mut merged = histogram::new();
     let mut per_rank_us = Vec::with_capacity(reports.len());
@@ -70,9 +119,9 @@ pub fn measure(
         .iter()
         .map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64)
         .collect();
-    // The maximum of means, not the mean of per-iteration maxima: back to back, one rank's long
+    // Of the ranks' means, not the mean of per-iteration maxima: back to back, one rank's long
     // iteration is another's short one, and the maxima would count every such swing as time.
-    let time = rank_mean_us.iter().copied().fold(0.0, f64::max);
+    let time = average.of(&rank_mean_us);
     let algbw = alg_bw(size, time);
     let nwrong = reports
         .iter()
@@ -162,6 +211,7 @@ mod tests {
             2,
             1000,
             &[],
+            Average::Max,
         )
         .unwrap();
         // Rank means 2.5 us and 2.5 us; the slowest rank per iteration takes 3 us and 4 us.
@@ -171,6 +221,22 @@ mod tests {
         assert_eq!(histogram::from_base64(&m.rank_histogram).unwrap().len(), 4);
         assert!((m.alg_bw - 1000.0 / 2.5 / 1e3).abs() < 1e-12);
         assert!((m.bus_bw - m.alg_bw).abs() < 1e-12, "2(p-1)/p = 1 at p = 2");
+    }
+
+    #[test]
+    fn the_time_is_the_rank_mean_that_average_names() {
+        let reports = [
+            report(vec![4000, 4000], Some(0)),
+            report(vec![1000, 1000], Some(0)),
+            report(vec![7000, 7000], Some(0)),
+        ];
+        let time = |a| measure(&reports, 2, 1000, &[], a).unwrap().time;
+        assert!((time(Average::Rank0) - 4.0).abs() < 1e-9);
+        assert!((time(Average::Mean) - 4.0).abs() < 1e-9);
+        assert!((time(Average::Min) - 1.0).abs() < 1e-9);
+        assert!((time(Average::Max) - 7.0).abs() < 1e-9);
+        assert_eq!(Average::from_flag(1), Some(Average::Mean));
+        assert_eq!(Average::from_flag(4), None);
     }
 
     #[test]
@@ -198,10 +264,10 @@ mod tests {
 
     #[test]
     fn unchecked_is_none_and_short_reports_are_errors() {
-        let m = measure(&[report(vec![1000], None)], 1, 8, &[]).unwrap();
+        let m = measure(&[report(vec![1000], None)], 1, 8, &[], Average::Max).unwrap();
         assert_eq!(m.nwrong, None);
         assert_eq!(
-            measure(&[report(vec![1000], None)], 2, 8, &[]),
+            measure(&[report(vec![1000], None)], 2, 8, &[], Average::Max),
             Err(AggregateError::IterationCount {
                 rank: 0,
                 got: 1,

@@ -114,6 +114,7 @@ impl Run {
             op: s.op,
             warmup_iters: s.warmup_iters,
             iters: s.iters,
+            agg_iters: s.agg_iters,
             check: s.check,
             build: s.build,
             transport: s.transport,

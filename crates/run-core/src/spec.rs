@@ -18,6 +18,10 @@ pub struct RunSpec {
     pub op: ReduceOp,
     pub warmup_iters: u32,
     pub iters: u32,
+    /// Operations per timed iteration (nccl-tests' `-m`); the nodes report per-operation times.
+    pub agg_iters: u32,
+    /// Whose mean a row's time is (nccl-tests' `-a`).
+    pub average: crate::aggregate::Average,
     pub check: bool,
     pub build: BuildOptions,
     /// After the sweep, ranks 0 and 1 ping-pong every size.
@@ -45,7 +49,8 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// Rows of the all-reduce sweep: every algorithm at every size.
+    /// Rows of the all-reduce sweep: every algorithm at every size (the algorithms of every cycle
+    /// of `-N`, in order).
     pub fn rows(&self) -> usize {
         self.algorithms.len() * self.sizes.len()
     }

@@ -112,7 +112,7 @@ impl Run {
                 .flatten()
                 .collect();
             channels = list.iter().map(|r| r.channels).max();
-            measure(&list, iters, size, &self.cores).map_err(|e| RunFailure {
+            measure(&list, iters, size, &self.cores, self.spec.average).map_err(|e| RunFailure {
                 message: e.to_string(),
                 algorithm: Some(algo),
                 size: Some(size),

@@ -52,6 +52,10 @@ pub struct TransportParams {
 /// The datagram an Ethernet MTU of 1500 carries over IPv6 (and IPv4).
 pub const ETHERNET_DATAGRAM: u16 = 1452;
 
+fn one() -> u32 {
+    1
+}
+
 fn ethernet_datagram() -> u16 {
     ETHERNET_DATAGRAM
 }
@@ -70,6 +74,10 @@ pub struct Plan {
     pub op: ReduceOp,
     pub warmup_iters: u32,
     pub iters: u32,
+    /// Operations per timed iteration, run back to back (nccl-tests' `-m`); reports are per
+    /// operation.
+    #[serde(default = "one")]
+    pub agg_iters: u32,
     pub check: bool,
     pub build: BuildOptions,
     pub transport: TransportParams,
@@ -471,6 +479,9 @@ impl Plan {
         if self.iters == 0 || self.iters > MAX_ITERS || self.warmup_iters > MAX_ITERS {
             return Err(invalid("iters", format!("iters must be 1..={MAX_ITERS}")));
         }
+        if self.agg_iters == 0 || self.agg_iters > MAX_ITERS {
+            return Err(invalid("agg_iters", format!("must be 1..={MAX_ITERS}")));
+        }
         if self.build.segment_bytes == 0 {
             return Err(invalid("build.segment_bytes", "must be positive"));
         }
@@ -617,6 +628,7 @@ mod tests {
             op: ReduceOp::Sum,
             warmup_iters: 0,
             iters: 1,
+            agg_iters: 1,
             check: true,
             build: BuildOptions::default(),
             transport: TransportParams {

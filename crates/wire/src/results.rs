@@ -9,7 +9,7 @@ use topologies::{Algorithm, DataType, ReduceOp};
 use crate::stats::IterStats;
 
 /// 2: channels, the CPU each rank used per row, the cores each rank was given.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version the readers take (every field added since is optional).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -92,6 +92,18 @@ pub struct RunConfig {
     pub channels: Option<u32>,
     #[serde(default)]
     pub channel_min_bytes: Option<u64>,
+    /// `-i`: the sweep added this many bytes per step instead of multiplying by `stepfactor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stepbytes: Option<u64>,
+    /// `-N`: the sweep ran this many times; each cycle's rows follow the previous cycle's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_cycles: Option<u32>,
+    /// `-m`: operations per timed iteration; times are per operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agg_iters: Option<u32>,
+    /// `-a`: whose mean `time` is: rank0, mean, min or max over ranks (absent: max).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average: Option<String>,
 }
 
 /// How a run timed its iterations.

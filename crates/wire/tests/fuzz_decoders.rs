@@ -138,6 +138,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             op: ReduceOp::Sum,
             warmup_iters: 1,
             iters: 3,
+            agg_iters: 2,
             check: true,
             build: BuildOptions::default(),
             transport: TransportParams {

@@ -125,7 +125,7 @@ pub fn coordinator_script(spec: &Spec) -> String {
         "run",
         "--launcher",
         "k8s",
-        "-N",
+        "--np",
         &spec.nodes.to_string(),
         "--listen",
         &format!("0.0.0.0:{}", spec.port),

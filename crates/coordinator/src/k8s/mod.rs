@@ -24,7 +24,7 @@ pub const MAX_NODES: usize = 512;
 
 /// Flags of `collbench run` that `collbench k8s` sets itself.
 const OWN_FLAGS: &[&str] = &[
-    "-N",
+    "--np",
     "--nodes",
     "--launcher",
     "--listen",
@@ -80,7 +80,7 @@ pub fn spec(a: &K8sArgs) -> Result<manifests::Spec> {
     }
     for arg in &a.run_args {
         let flag = arg.split('=').next().unwrap_or(arg);
-        if OWN_FLAGS.contains(&flag) || (arg.starts_with("-N") && arg.len() > 2) {
+        if OWN_FLAGS.contains(&flag) {
             bail!("'{arg}' after --: collbench k8s sets {flag} itself");
         }
     }

@@ -15,7 +15,7 @@ use crate::options::kinds::{LauncherKind, OptionError};
 #[command(next_help_heading = "Cluster launchers (ssh, slurm, k8s)")]
 pub struct ClusterArgs {
     /// ssh: hosts to run on, one per line: `[user@]host [slots=N]`, `#` comments. Ranks fill
-    /// each host's slots in file order; -N defaults to the total slots.
+    /// each host's slots in file order; --np defaults to the total slots.
     #[arg(long = "hostfile")]
     pub hostfile: Option<PathBuf>,
     /// ssh, slurm, k8s: IP[:PORT] the coordinator listens on and nodes dial [ssh: the address
@@ -86,7 +86,7 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     ))
 }
 
-/// The rank count when -N is not given: the hostfile's slots (ssh) or the allocation's tasks
+/// The rank count when --np is not given: the hostfile's slots (ssh) or the allocation's tasks
 /// (slurm).
 pub fn default_nodes(a: &ClusterArgs, launcher: &str) -> Result<Option<usize>, OptionError> {
     match launcher {
@@ -189,7 +189,7 @@ fn ssh_hosts(
             let slots = ssh_hostfile::total_slots(&hosts);
             if slots < nodes {
                 return Err(bad(
-                    "-N/--nodes",
+                    "--np/--nodes",
                     format!(
                         "{nodes} ranks, but {} gives {slots} slots; add hosts or slots=N",
                         p.display()

@@ -45,7 +45,7 @@ impl Launcher for K8s {
             .context("--credentials is needed with --launcher k8s")?;
         credentials_io::read_run(dir, nranks).with_context(|| {
             format!(
-                "--credentials {}: reading the run's Secret (does -N match `collbench k8s --nodes`?)",
+                "--credentials {}: reading the run's Secret (does --np match `collbench k8s --nodes`?)",
                 dir.display()
             )
         })

@@ -141,7 +141,7 @@ impl Launcher for Slurm {
         let alloc = Allocation::from_env(|k| std::env::var(k).ok())?;
         if nranks > alloc.ntasks {
             bail!(
-                "-N {nranks} is more than the allocation's {} tasks (SLURM_NTASKS); srun would \
+                "--np {nranks} is more than the allocation's {} tasks (SLURM_NTASKS); srun would \
                  wait for CPUs that never come. Ask for more (sbatch -n {nranks}) or run fewer ranks",
                 alloc.ntasks
             );

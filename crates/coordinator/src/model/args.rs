@@ -13,7 +13,7 @@ collbench results, project the all-reduce time to a target cluster described by 
 (up to 131,072 ranks and beyond), check the projection on runs it was not fitted on, and export \
 the numbers for ASTRA-sim and SimAI.\n\n\
 From a lab run to a 100k-GPU estimate:\n  \
-collbench run -N 2 --out lab/n2 ...      (and -N 3, -N 4, ...)\n  \
+collbench run --np 2 --out lab/n2 ...    (and --np 3, --np 4, ...)\n  \
 collbench model validate lab --fit-max-ranks 3\n  \
 collbench model predict --results lab --scenario scenarios/h100-100k.toml --sizes 1G --workload\n\n\
 RESULTS arguments are results.json files or directories searched recursively for them. Scenario \

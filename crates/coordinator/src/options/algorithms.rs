@@ -40,7 +40,7 @@ pub fn algorithms_of(
     if a.pingpong && nranks < 2 {
         return Err(bad(
             "--pingpong",
-            format!("{nranks} rank; a ping-pong needs at least 2 (-N 2 or more)"),
+            format!("{nranks} rank; a ping-pong needs at least 2 (--np 2 or more)"),
         ));
     }
     Ok((algorithms, build))

@@ -15,6 +15,7 @@ pub mod algorithms;
 pub mod fabric;
 pub mod faults;
 pub mod kinds;
+pub mod nccl;
 pub mod ranks;
 pub mod sweep;
 #[cfg(test)]
@@ -33,7 +34,9 @@ use run_core::channels::ChannelCount;
 pub struct RunOptions {
     pub minbytes: u64,
     pub maxbytes: u64,
+    /// 1 when the sweep adds `stepbytes` (`-i`) instead.
     pub stepfactor: u64,
+    pub stepbytes: Option<u64>,
     pub sizes: Vec<u64>,
     pub iters: u32,
     pub warmup_iters: u32,
@@ -50,6 +53,11 @@ pub struct RunOptions {
     pub stall_timeout: Duration,
     /// `--min-busbw` / `NCCL_TESTS_MIN_BW`, GB/s: below 90% of it a table fails (exit 4).
     pub min_busbw: Option<f64>,
+    /// nccl-tests' `-N`, `-a`, `-m`, `-I`, and the notes on the flags accepted at a value that
+    /// changes nothing here.
+    pub nccl: nccl::Nccl,
+    /// `--dry-run`: check and describe, start nothing.
+    pub dry_run: bool,
     pub launcher: LauncherKind,
     pub bind: IpAddr,
     /// `--link-rate`, bits per second (a launcher that builds the fabric knows its own: see
@@ -79,6 +87,7 @@ pub struct RunOptions {
 impl RunOptions {
     pub fn from_args(a: &RunArgs) -> Result<RunOptions, OptionError> {
         let sweep = sweep::sweep_of(a)?;
+        let nccl = nccl::nccl_of(&a.nccl)?;
         let ranks = ranks::ranks_of(a)?;
         let (nranks, launcher) = (ranks.nranks, ranks.launcher);
         let topology = ranks.topology.as_ref();
@@ -90,6 +99,7 @@ impl RunOptions {
             minbytes: sweep.minbytes,
             maxbytes: sweep.maxbytes,
             stepfactor: sweep.stepfactor,
+            stepbytes: sweep.stepbytes,
             sizes: sweep.sizes,
             iters: sweep.iters,
             warmup_iters: sweep.warmup_iters,
@@ -104,6 +114,8 @@ impl RunOptions {
             force: a.force,
             stall_timeout: sweep.stall_timeout,
             min_busbw: sweep.min_busbw,
+            nccl,
+            dry_run: a.dry_run,
             launcher,
             bind: a.bind,
             link_rate_bps: fabric.link_rate_bps,

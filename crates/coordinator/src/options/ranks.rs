@@ -25,7 +25,7 @@ pub fn ranks_of(a: &RunArgs) -> Result<Ranks, OptionError> {
     let nranks = match (a.nodes, &topology) {
         (Some(n), Some(t)) if n != t.nranks => {
             return Err(bad(
-                "-N/--nodes",
+                "--np/--nodes",
                 format!("{n} ranks, but the topology file places {}", t.nranks),
             ));
         }
@@ -34,12 +34,12 @@ pub fn ranks_of(a: &RunArgs) -> Result<Ranks, OptionError> {
         (None, None) => default_nodes(&a.cluster, &a.launcher)?.unwrap_or(4),
     };
     if nranks == 0 {
-        return Err(bad("-N/--nodes", "0 ranks; at least 1 is needed"));
+        return Err(bad("--np/--nodes", "0 ranks; at least 1 is needed"));
     }
     let launcher = launcher_of(&a.launcher)?;
     if launcher == LauncherKind::Netns && nranks > MAX_NETNS_NODES {
         return Err(bad(
-            "-N/--nodes",
+            "--np/--nodes",
             format!(
                 "{nranks} namespaces is more than the netns launcher's limit of {MAX_NETNS_NODES}"
             ),
@@ -47,7 +47,7 @@ pub fn ranks_of(a: &RunArgs) -> Result<Ranks, OptionError> {
     }
     if launcher == LauncherKind::Local && nranks > MAX_LOCAL_RANKS {
         return Err(bad(
-            "-N/--nodes",
+            "--np/--nodes",
             format!(
                 "{nranks} local processes is more than the local launcher's limit of {MAX_LOCAL_RANKS}"
             ),
@@ -84,11 +84,11 @@ mod tests {
     #[test]
     fn the_rank_count_has_a_default_a_floor_and_each_launchers_ceiling() {
         assert_eq!(ranks_of(&args("")).map(|r| r.nranks).ok(), Some(4));
-        assert_eq!(refused(ranks_of(&args("-N 0"))).0, "-N/--nodes");
-        let (flag, why) = refused(ranks_of(&args("-N 300")));
-        assert_eq!(flag, "-N/--nodes");
+        assert_eq!(refused(ranks_of(&args("--np 0"))).0, "--np/--nodes");
+        let (flag, why) = refused(ranks_of(&args("--np 300")));
+        assert_eq!(flag, "--np/--nodes");
         assert!(why.contains("local launcher's limit of 256"), "{why}");
-        let (_, why) = refused(ranks_of(&args("-N 1001 --launcher netns")));
+        let (_, why) = refused(ranks_of(&args("--np 1001 --launcher netns")));
         assert!(why.contains("netns launcher's limit"), "{why}");
         let (flag, why) = refused(ranks_of(&args("--launcher carrier-pigeon")));
         assert_eq!(flag, "--launcher");
@@ -114,8 +114,8 @@ mod tests {
                 .ok(),
             Some(4)
         );
-        let (flag, why) = refused(ranks_of(&args(&format!("--topology {path} -N 3"))));
-        assert_eq!(flag, "-N/--nodes");
+        let (flag, why) = refused(ranks_of(&args(&format!("--topology {path} --np 3"))));
+        assert_eq!(flag, "--np/--nodes");
         assert!(why.contains("the topology file places 4"), "{why}");
         let _ = std::fs::remove_dir_all(&dir);
     }

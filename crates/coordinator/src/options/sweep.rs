@@ -8,7 +8,7 @@ use wire::control::{MAX_ITERS, MAX_POLL_US, MAX_SIZE};
 
 use super::kinds::{bad, OptionError};
 use crate::cli::RunArgs;
-use crate::sizes::{parse_size, sweep};
+use crate::sizes::{linear_sweep, parse_size, sweep};
 use run_core::channels::ChannelCount;
 
 /// The sweep as the flags describe it, checked.
@@ -16,7 +16,9 @@ use run_core::channels::ChannelCount;
 pub struct Sweep {
     pub minbytes: u64,
     pub maxbytes: u64,
+    /// 1 when the sweep adds `stepbytes` instead.
     pub stepfactor: u64,
+    pub stepbytes: Option<u64>,
     pub sizes: Vec<u64>,
     pub iters: u32,
     pub warmup_iters: u32,
@@ -49,12 +51,7 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         .map_err(|e| bad("-d/--datatype", format!("{e}")))?;
     let op: ReduceOp = a.op.parse().map_err(|e| bad("-o/--op", format!("{e}")))?;
     let (minbytes, maxbytes) = size_range(a, dtype)?;
-    if a.stepfactor < 2 {
-        return Err(bad(
-            "-f/--stepfactor",
-            format!("{} must be 2 or more", a.stepfactor),
-        ));
-    }
+    let (stepfactor, stepbytes) = steps(a, dtype)?;
     iterations(a)?;
     if a.poll_us > MAX_POLL_US {
         return Err(bad(
@@ -85,9 +82,14 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
     Ok(Sweep {
         minbytes,
         maxbytes,
-        stepfactor: a.stepfactor,
-        // Every size holds whole elements: both ends do, and the steps multiply.
-        sizes: sweep(minbytes, maxbytes, a.stepfactor),
+        stepfactor,
+        stepbytes,
+        // Every size holds whole elements: both ends do, and the steps multiply or add whole
+        // elements.
+        sizes: match stepbytes {
+            Some(step) => linear_sweep(minbytes, maxbytes, step),
+            None => sweep(minbytes, maxbytes, stepfactor),
+        },
         iters: a.iters,
         warmup_iters: a.warmup_iters,
         check,
@@ -99,6 +101,26 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         stall_timeout: Duration::from_secs(a.timeout),
         min_busbw,
     })
+}
+
+/// `-f` (multiply, at least 2; the default, 2) or `-i` (add whole elements), not both (clap
+/// refuses both).
+fn steps(a: &RunArgs, dtype: DataType) -> Result<(u64, Option<u64>), OptionError> {
+    if let Some(text) = &a.stepbytes {
+        let step = parse_size(text).map_err(|e| bad("-i/--stepbytes", e.to_string()))?;
+        let esize = dtype.size() as u64;
+        if step == 0 || !step.is_multiple_of(esize) {
+            return Err(bad(
+                "-i/--stepbytes",
+                format!("{step} bytes is not a positive multiple of the {dtype} element size ({esize} bytes)"),
+            ));
+        }
+        return Ok((1, Some(step)));
+    }
+    match a.stepfactor.unwrap_or(2) {
+        f if f < 2 => Err(bad("-f/--stepfactor", format!("{f} must be 2 or more"))),
+        f => Ok((f, None)),
+    }
 }
 
 /// `-b` and `-e`: whole elements, within the limit, in order.

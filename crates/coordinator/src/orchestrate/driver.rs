@@ -123,7 +123,7 @@ impl Driver {
             }
             Command::Row(row) => self.emit(*row),
             Command::SweepDone => {
-                if self.algorithms > 1 {
+                if self.writer.file.config.algorithms.len() > 1 {
                     let text = crate::compare::render(&self.writer.file.results);
                     self.println(&text);
                 }

@@ -31,7 +31,7 @@ impl Driver {
             return Some(Input::Fatal(format!("writing results: {e:#}")));
         }
         print!("{}", table::run_header(&self.writer.file.config));
-        let rows = (self.writer.file.config.algorithms.len() * self.sizes.len()) as u64;
+        let rows = (self.algorithms * self.sizes.len()) as u64;
         let pingpong = if self.pingpong {
             self.sizes.len() as u64
         } else {
@@ -51,9 +51,15 @@ impl Driver {
             self.algo_rows.clear();
         }
         if self.algo_rows.is_empty() {
-            self.println(table::table_header(row.algorithm.name()).trim_end());
+            self.println(
+                table::table_header(row.algorithm.name(), self.per_iter_columns).trim_end(),
+            );
         }
-        self.println(&table::row(&row));
+        self.println(&if self.per_iter_columns {
+            table::row_per_iter(&row)
+        } else {
+            table::row(&row)
+        });
         if let Some(warning) = table::cpu_warning(&row, &self.cores) {
             self.println(&warning);
         }
@@ -71,6 +77,8 @@ impl Driver {
             if let Some(line) = table::link_efficiency(&refs) {
                 self.println(&line);
             }
+            // The next row starts a table of its own: the next algorithm, or the next cycle of -N.
+            self.algo_rows.clear();
         }
         self.note_refusals();
         self.writer

@@ -12,13 +12,17 @@ pub fn run_header(cfg: &RunConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# collbench all-reduce over QUIC: nranks {} minBytes {} maxBytes {} step: {}(factor) warmup iters: {} iters: {} validation: {} type: {} redop: {}",
+        "# collbench all-reduce over QUIC: nranks {} minBytes {} maxBytes {} step: {} warmup iters: {} iters: {} agg iters: {} validation: {} type: {} redop: {}",
         cfg.nranks,
         cfg.minbytes,
         cfg.maxbytes,
-        cfg.stepfactor,
+        match cfg.stepbytes {
+            Some(bytes) => format!("{bytes}(bytes)"),
+            None => format!("{}(factor)", cfg.stepfactor),
+        },
         cfg.warmup_iters,
         cfg.iters,
+        cfg.agg_iters.unwrap_or(1),
         u8::from(cfg.check),
         cfg.dtype,
         cfg.redop
@@ -60,7 +64,17 @@ pub fn cpu_warning(r: &ResultRow, cores: &[f64]) -> Option<String> {
         .or_else(|| run_core::cpu_use::warning(&r.in_place.rank_cpu, cores, channels))
 }
 
-pub fn table_header(algorithm: &str) -> String {
+/// The table's header; `per_iter`: with nccl-tests' `-I` columns (i_min, i_max, i_p99, i_cv%
+/// after each placement).
+pub fn table_header(algorithm: &str, per_iter: bool) -> String {
+    if per_iter {
+        return format!(
+            "#\n# Algorithm: {algorithm}\n\
+#                                                   out-of-place (+ per-iteration)                                in-place (+ per-iteration)\n\
+#       size         count      type   redop    root     time   algbw   busbw #wrong    i_min    i_max    i_p99   i_cv%     time   algbw   busbw #wrong    i_min    i_max    i_p99   i_cv%\n\
+#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)     (us)     (us)     (%)     (us)  (GB/s)  (GB/s)            (us)     (us)     (us)     (%)\n"
+        );
+    }
     format!(
         "#\n# Algorithm: {algorithm}\n\
 #                                                              out-of-place                       in-place          \n\
@@ -78,6 +92,40 @@ fn time_field(us: f64) -> String {
     } else {
         format!("{us:.2}")
     }
+}
+
+/// A placement's per-iteration columns (`-I`): over each iteration's slowest rank.
+fn per_iteration(m: &Measured) -> String {
+    let w = &m.per_iter;
+    let cv = if w.mean_us > 0.0 {
+        100.0 * w.stdev_us / w.mean_us
+    } else {
+        0.0
+    };
+    format!(
+        "  {:>7}  {:>7}  {:>7}  {:>6.2}",
+        time_field(w.min_us),
+        time_field(w.max_us),
+        time_field(w.p99_us),
+        cv
+    )
+}
+
+/// A data row with the per-iteration columns after each placement (21 fields, as nccl-tests'
+/// `-I 1` rows).
+pub fn row_per_iter(r: &ResultRow) -> String {
+    format!(
+        "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}{}{}",
+        r.size,
+        r.count,
+        r.dtype.name(),
+        r.redop.name(),
+        r.root,
+        placement(&r.out_of_place),
+        per_iteration(&r.out_of_place),
+        placement(&r.in_place),
+        per_iteration(&r.in_place)
+    )
 }
 
 fn placement(m: &Measured) -> String {
@@ -193,7 +241,12 @@ mod tests {
         assert_eq!(fields.len(), 13, "{line}");
         assert_eq!(fields[..5], ["1024", "256", "float", "sum", "-1"]);
         assert_eq!(fields[12], "N/A");
-        assert!(table_header("ring").lines().all(|l| l.starts_with('#')));
+        assert!(table_header("ring", false)
+            .lines()
+            .all(|l| l.starts_with('#')));
+        let wide = row_per_iter(&r);
+        assert_eq!(wide.split_whitespace().count(), 21, "{wide}");
+        assert!(table_header("ring", true).contains("i_cv%"));
         assert!(footer(&[&r], None).contains("Out of bounds values : 0 OK"));
         assert!(footer(&[&r], Some(2.0)).contains("Avg bus bandwidth    : 2.2500 OK"));
         assert!(footer(&[&r], Some(3.0)).contains("Avg bus bandwidth    : 2.2500 FAILED"));

@@ -118,6 +118,10 @@ pub fn synthetic_config(
         grid: None,
         channels: None,
         channel_min_bytes: None,
+        stepbytes: None,
+        run_cycles: None,
+        agg_iters: None,
+        average: None,
     }
 }
 

@@ -189,7 +189,7 @@ pub fn run(exe: &Path, spec: Spec, dir: PathBuf) -> Outcome {
     let mut cmd = Command::new(exe);
     cmd.env("RUST_LOG", "warn")
         .args(["run", "--launcher", "netns", "--link-rate", "200mbit"])
-        .args(["-N", &spec.nranks.to_string(), "--algo", spec.algorithm])
+        .args(["--np", &spec.nranks.to_string(), "--algo", spec.algorithm])
         .args(["-b", "1K", "-e", "1M", "-f", "4", "-n", "5", "-w", "1"])
         .arg("--out")
         .arg(&dir)

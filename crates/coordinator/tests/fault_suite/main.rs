@@ -186,7 +186,7 @@ fn faults_never_hang_lose_results_leave_anything_or_blame_the_wrong_rank() {
                     "run",
                     "--launcher",
                     "netns",
-                    "-N",
+                    "--np",
                     "2",
                     "-b",
                     "1K",

@@ -102,6 +102,8 @@ pub fn spec(case: &Case) -> RunSpec {
         poll_us: 0,
         channels: run_core::channels::ChannelCount::Auto,
         channel_min_bytes: 64 << 10,
+        agg_iters: 1,
+        average: run_core::aggregate::Average::Max,
         corrupt: Vec::new(),
         transport: wire::control::TransportParams {
             stream_receive_window: 1 << 20,
