@@ -26,7 +26,7 @@ fn bad_flags_are_named_with_what_is_accepted() {
         &["-b", "64M", "-e", "1K"],
         &["-b/--minbytes", "larger than -e/--maxbytes"],
     );
-    fails_with(&["--np", "0"], &["-N/--nodes", "at least 1"]);
+    fails_with(&["--np", "0"], &["--np/--nodes", "at least 1"]);
     fails_with(
         &["--poll-us", "2000000"],
         &["--poll-us", "above 1000000 (one second)"],
@@ -63,7 +63,7 @@ fn bad_flags_are_named_with_what_is_accepted() {
     fails_with(&["--mtu", "65535"], &["--mtu", "outside 1280..9216"]);
     fails_with(&["--mtu", "576"], &["--mtu", "outside 1280..9216"]);
     fails_with(&["--timeout", "0"], &["--timeout"]);
-    fails_with(&["--np", "100000"], &["-N/--nodes", "limit"]);
+    fails_with(&["--np", "100000"], &["--np/--nodes", "limit"]);
     fails_with(
         &["--np", "1", "--pingpong"],
         &["--pingpong", "1 rank", "at least 2"],

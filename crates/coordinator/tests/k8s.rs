@@ -299,7 +299,7 @@ fn bad_k8s_flags_are_named() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["--", "--np", "4"],
-            "'-N' after --: collbench k8s sets -N itself",
+            "'--np' after --: collbench k8s sets --np itself",
         ),
         (&["--", "--algo", "nope"], "--algo"),
         (

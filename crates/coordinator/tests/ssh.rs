@@ -84,7 +84,7 @@ impl Cluster {
         std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
         for key in ["hostkey", "id", "other_id"] {
             run(Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "--np", "", "-f"])
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
                 .arg(dir.join(key)));
         }
         std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();

@@ -129,89 +129,72 @@ fn one_only(f: &NcclFlags, notes: &mut Vec<String>) -> Result<(), OptionError> {
 
 /// Flags of GPU and NCCL features with no counterpart here: only their off value.
 fn zero_only(f: &NcclFlags) -> Result<(), OptionError> {
-    let refuse = |flag: &'static str, value: String, why: &str| {
-        Err(bad(
-            flag,
-            format!("{value}: {why}; only the default is accepted"),
-        ))
-    };
-    if f.per_iter_skip != 0 {
-        return refuse(
+    let nonzero = |v: u32| (v != 0).then(|| v.to_string());
+    let given: [(&'static str, Option<String>, &str); 11] = [
+        (
             "-K/--per_iter_skip",
-            f.per_iter_skip.to_string(),
+            nonzero(f.per_iter_skip),
             "the per-iteration columns use every timed iteration here",
-        );
-    }
-    if f.stream_null != 0 {
-        return refuse(
+        ),
+        (
             "-y/--stream_null",
-            f.stream_null.to_string(),
+            nonzero(f.stream_null.into()),
             "no CUDA streams here",
-        );
-    }
-    if f.cudagraph != 0 {
-        return refuse(
+        ),
+        (
             "-G/--cudagraph",
-            f.cudagraph.to_string(),
+            nonzero(f.cudagraph),
             "no CUDA graphs here",
-        );
-    }
-    if f.report_timestamps != 0 {
-        return refuse(
+        ),
+        (
             "-S/--report_timestamps",
-            f.report_timestamps.to_string(),
+            nonzero(f.report_timestamps.into()),
             "rows carry no timestamps here; results.json records when the run started",
-        );
-    }
-    if f.local_register != 0 {
-        return refuse(
+        ),
+        (
             "-R/--local_register",
-            f.local_register.to_string(),
+            nonzero(f.local_register.into()),
             "buffer registration is NCCL's; buffers here are host memory",
-        );
-    }
-    if f.memory != 0 {
-        return refuse(
+        ),
+        (
             "-M/--memory",
-            f.memory.to_string(),
+            nonzero(f.memory.into()),
             "there is no device memory here, and host memory use is not reported yet",
-        );
-    }
-    if f.unalign != 0 {
-        return refuse(
+        ),
+        (
             "-u/--unalign",
-            f.unalign.to_string(),
+            nonzero(f.unalign),
             "buffers are not misaligned here",
-        );
-    }
-    if let Some(v) = f.cta_policy {
-        return refuse(
+        ),
+        (
             "-x/--cta_policy",
-            v.to_string(),
+            f.cta_policy.map(|v| v.to_string()),
             "NCCL's CTA policy; no GPU here",
-        );
-    }
-    if f.device_implementation != 0 {
-        return refuse(
+        ),
+        (
             "-D/--device_implementation",
-            f.device_implementation.to_string(),
+            nonzero(f.device_implementation),
             "NCCL's device implementation; no GPU here",
-        );
-    }
-    if let Some(v) = f.device_cta_count {
-        return refuse(
+        ),
+        (
             "-V/--device_cta_count",
-            v.to_string(),
+            f.device_cta_count.map(|v| v.to_string()),
             "NCCL's CTAs; no GPU here",
-        );
-    }
-    if let Some(path) = &f.output_file {
-        return refuse(
+        ),
+        (
             "-J/--output_file",
-            path.display().to_string(),
+            f.output_file.as_ref().map(|p| p.display().to_string()),
             "nccl-tests' JSON is not written yet; results.json in --out (default \
              results/<run-id>/) holds every result",
-        );
+        ),
+    ];
+    for (flag, value, why) in given {
+        if let Some(value) = value {
+            return Err(bad(
+                flag,
+                format!("{value}: {why}; only the default is accepted"),
+            ));
+        }
     }
     Ok(())
 }
