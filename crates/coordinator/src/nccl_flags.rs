@@ -1,6 +1,6 @@
 //! nccl-tests' common flags, with nccl-tests' letters and meanings. Those that mean something
 //! here are implemented (`-N` run cycles, `-a` averaging, `-m` aggregated iterations, `-I`
-//! per-iteration columns); those where only nccl-tests' default makes sense here (no GPUs, one
+//! per-iteration columns, `-J` JSON); those where only nccl-tests' default makes sense here (no GPUs, one
 //! rank per process, iterations always waited for) are accepted at that value, some with a
 //! one-line note, and refused with the reason otherwise (`options::nccl`).
 
@@ -89,7 +89,8 @@ pub struct NcclFlags {
     /// NCCL's device CTA count: not set here (no GPU).
     #[arg(short = 'V', long = "device_cta_count")]
     pub device_cta_count: Option<u32>,
-    /// nccl-tests' JSON output (not written yet: results.json in --out holds every result).
+    /// Also write nccl-tests' JSON (its layout and keys) to this file ("-": stdout, after the
+    /// table); results.json in --out stays collbench's richer file.
     #[arg(short = 'J', long = "output_file")]
     pub output_file: Option<PathBuf>,
 }

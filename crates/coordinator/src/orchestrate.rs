@@ -56,6 +56,8 @@ struct Driver {
     min_busbw: Option<f64>,
     /// `-I 1`: the per-iteration columns.
     per_iter_columns: bool,
+    /// `-J FILE`: nccl-tests' JSON ("-": stdout).
+    nccl_json: Option<PathBuf>,
     events: mpsc::UnboundedReceiver<Event>,
     nodes: Vec<NodeProcess>,
     slots: Vec<Option<Slot>>,
@@ -142,6 +144,7 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<Finis
         pingpong: opts.pingpong,
         min_busbw: opts.min_busbw,
         per_iter_columns: opts.nccl.per_iter_columns,
+        nccl_json: opts.nccl.output_file.clone(),
         events: rx,
         nodes,
         slots: (0..p).map(|_| None).collect(),
@@ -292,6 +295,8 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
             run_cycles: (opts.nccl.run_cycles > 1).then_some(opts.nccl.run_cycles),
             agg_iters: (opts.nccl.agg_iters > 1).then_some(opts.nccl.agg_iters),
             average: Some(opts.nccl.average.name().to_string()),
+            command_line: Some(std::env::args().collect()),
+            ended_at: None,
         },
         results: Vec::new(),
         failure: None,
@@ -315,6 +320,16 @@ impl Driver {
             tracing::warn!("{line}");
         }
         self.note_refusals();
+        self.writer.file.config.ended_at = Some(clock::rfc3339_now());
+        // nccl-tests' JSON, with whatever was measured, whether the run went well or not.
+        if let Some(path) = &self.nccl_json {
+            let written = self.write_nccl_json(path);
+            if outcome.is_ok() {
+                written?;
+            } else if let Err(e) = written {
+                tracing::warn!("{e:#}");
+            }
+        }
         let failure = match outcome {
             Ok(()) => {
                 self.writer.flush().context("writing results")?;

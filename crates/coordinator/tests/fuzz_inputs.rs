@@ -138,6 +138,8 @@ fn valid_results(failure: bool) -> ResultsFile {
             run_cycles: Some(2),
             agg_iters: Some(3),
             average: Some("mean".into()),
+            command_line: Some(vec!["collbench".into(), "run".into()]),
+            ended_at: Some("2026-12-04T23:00:00Z".into()),
         },
         results: vec![
             row(Algorithm::Ring, 1024),

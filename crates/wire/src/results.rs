@@ -104,6 +104,12 @@ pub struct RunConfig {
     /// `-a`: whose mean `time` is: rank0, mean, min or max over ranks (absent: max).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average: Option<String>,
+    /// The coordinator's command line, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<Vec<String>>,
+    /// When the run ended (RFC 3339, UTC); absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
 }
 
 /// How a run timed its iterations.

@@ -18,6 +18,8 @@ pub struct Nccl {
     pub agg_iters: u32,
     /// `-I 1`: per-iteration columns in the table.
     pub per_iter_columns: bool,
+    /// `-J`: where nccl-tests' JSON goes ("-": stdout).
+    pub output_file: Option<std::path::PathBuf>,
     /// One line per flag accepted at a value that changes nothing here.
     pub notes: Vec<String>,
 }
@@ -61,6 +63,7 @@ pub fn nccl_of(f: &NcclFlags) -> Result<Nccl, OptionError> {
         average,
         agg_iters: f.agg_iters,
         per_iter_columns,
+        output_file: f.output_file.clone(),
         notes,
     })
 }
@@ -130,7 +133,7 @@ fn one_only(f: &NcclFlags, notes: &mut Vec<String>) -> Result<(), OptionError> {
 /// Flags of GPU and NCCL features with no counterpart here: only their off value.
 fn zero_only(f: &NcclFlags) -> Result<(), OptionError> {
     let nonzero = |v: u32| (v != 0).then(|| v.to_string());
-    let given: [(&'static str, Option<String>, &str); 11] = [
+    let given: [(&'static str, Option<String>, &str); 10] = [
         (
             "-K/--per_iter_skip",
             nonzero(f.per_iter_skip),
@@ -180,12 +183,6 @@ fn zero_only(f: &NcclFlags) -> Result<(), OptionError> {
             "-V/--device_cta_count",
             f.device_cta_count.map(|v| v.to_string()),
             "NCCL's CTAs; no GPU here",
-        ),
-        (
-            "-J/--output_file",
-            f.output_file.as_ref().map(|p| p.display().to_string()),
-            "nccl-tests' JSON is not written yet; results.json in --out (default \
-             results/<run-id>/) holds every result",
         ),
     ];
     for (flag, value, why) in given {
@@ -243,7 +240,6 @@ mod tests {
             ("-x 1", "-x/--cta_policy", "CTA"),
             ("-D 1", "-D/--device_implementation", "device"),
             ("-V 4", "-V/--device_cta_count", "CTAs"),
-            ("-J out.json", "-J/--output_file", "results.json"),
         ] {
             let (f, message) = refused(of(line));
             assert_eq!(f, flag, "{line}");

@@ -112,6 +112,32 @@ impl Driver {
             .map(|e| Input::Fatal(format!("writing results: {e:#}")))
     }
 
+    /// Writes nccl-tests' JSON of the rows so far to `path` ("-": stdout).
+    pub(super) fn write_nccl_json(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let file = &self.writer.file;
+        let env: Vec<String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("NCCL_"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let value = crate::output::nccl_json::render(
+            file,
+            &crate::output::nccl_json::Context {
+                args: file.config.command_line.as_deref().unwrap_or_default(),
+                env: &env,
+                ended_at: file.config.ended_at.as_deref().unwrap_or_default(),
+                min_busbw: self.min_busbw,
+            },
+        );
+        let text = serde_json::to_string_pretty(&value).context("encoding nccl-tests' JSON")?;
+        if path == std::path::Path::new("-") {
+            println!("{text}");
+            return Ok(());
+        }
+        crate::output::atomic::write(path, (text + "\n").as_bytes())
+            .with_context(|| format!("-J: writing {}", path.display()))
+    }
+
     /// Puts the refusals counted so far into the results file (written with the next row):
     /// the coordinator's own and the latest total each node reported.
     pub(super) fn note_refusals(&mut self) {

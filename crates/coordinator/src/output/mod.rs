@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod csv;
+pub mod nccl_json;
 pub mod plot;
 pub mod report;
 pub mod table;

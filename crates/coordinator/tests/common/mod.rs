@@ -122,6 +122,8 @@ pub fn synthetic_config(
         run_cycles: None,
         agg_iters: None,
         average: None,
+        command_line: None,
+        ended_at: None,
     }
 }
 
