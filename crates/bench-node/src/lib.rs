@@ -15,6 +15,7 @@ pub mod control;
 pub mod datalink;
 pub mod execute;
 pub mod host;
+pub mod host_facts;
 pub mod link_error;
 pub mod node;
 pub mod pingpong;

@@ -71,6 +71,7 @@ pub async fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
         cpus: host::affinity(),
         machine: host::machine(&cfg.host),
         cpu_quota: host::cpu_quota(),
+        facts: crate::host_facts::facts(control_addr.ip()),
     })?;
     control.start_heartbeat();
     debug!(rank = cfg.rank, %control_addr, "registered");

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "collbench",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("COLLBENCH_GIT_COMMIT"), ")"),
     about = "Measure all-reduce over QUIC across processes, namespaces or machines, with nccl-tests' flags and numbers",
     long_about = "collbench launches bench-node processes, runs all-reduce between them over QUIC \
 (mutual TLS with a per-run CA), times every iteration in HDR histograms, checks the results, and \

@@ -95,6 +95,7 @@ async fn register(
         cpus,
         machine,
         cpu_quota,
+        facts,
     } = msg
     else {
         return Err("first message was not a registration".to_string());
@@ -128,6 +129,7 @@ async fn register(
                 cpus: wire::cpus::parse(&cpus).unwrap_or_default(),
                 machine,
                 cpu_quota,
+                facts,
             },
             conn: conn.clone(),
             send,

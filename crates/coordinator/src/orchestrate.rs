@@ -258,7 +258,11 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
     let hier = has(Algorithm::Hier);
     ResultsFile {
         schema_version: SCHEMA_VERSION,
-        tool: format!("collbench {}", env!("CARGO_PKG_VERSION")),
+        tool: format!(
+            "collbench {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            env!("COLLBENCH_GIT_COMMIT")
+        ),
         config: RunConfig {
             run_id: run_id.to_string(),
             started_at: clock::rfc3339_now(),

@@ -120,6 +120,10 @@ fn valid_results(failure: bool) -> ResultsFile {
                     ],
                     cpus: Some("0-1".into()),
                     cores: Some(0.5),
+                    cpu_model: Some("AMD EPYC 7B13".into()),
+                    kernel: Some("6.1.0".into()),
+                    interface: Some("lo".into()),
+                    link_speed_mbps: None,
                 })
                 .collect(),
             link_rate_bps: Some(5e8),

@@ -57,6 +57,7 @@ async fn try_register(coord: SocketAddr, creds: &NodeCredentials, rank: u32, tok
         cpus: "0".into(),
         machine: "intruder".into(),
         cpu_quota: None,
+        facts: Default::default(),
     };
     let _ = control_io::send(&mut send, &msg).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;

@@ -138,6 +138,13 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
         .collect();
     assert_eq!(addrs.len(), 4);
     assert!(addrs.iter().all(|a| a.starts_with("10.77.")), "{addrs:?}");
+    // Each node names the interface its data plane used: the namespace's veth, whose speed the
+    // kernel reports.
+    for h in v["config"]["hosts"].as_array().unwrap() {
+        assert_eq!(h["interface"], "eth0", "{h}");
+        assert!(h["link_speed_mbps"].as_u64().is_some_and(|s| s > 0), "{h}");
+        assert!(h["kernel"].as_str().is_some_and(|k| !k.is_empty()), "{h}");
+    }
     let rows = rows(&v);
     assert_eq!(rows.len(), 2 * 3, "ring and tree at 1K, 16K, 256K");
     for r in rows {

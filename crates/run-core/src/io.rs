@@ -17,6 +17,8 @@ pub struct Registration {
     pub cpus: BTreeSet<u32>,
     pub machine: String,
     pub cpu_quota: Option<f64>,
+    /// What the node could read of its host, for the results.
+    pub facts: wire::control::HostFacts,
 }
 
 /// Something that happened; the driver passes each with the time it happened at.

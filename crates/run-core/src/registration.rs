@@ -30,6 +30,7 @@ impl Run {
                         cpus: reg.cpus,
                         quota: reg.cpu_quota,
                     },
+                    facts: reg.facts,
                 },
             )
         {

@@ -14,6 +14,7 @@ pub struct Member {
     pub data_addr: String,
     pub data_addrs: Vec<String>,
     pub cpus: RankCpus,
+    pub facts: wire::control::HostFacts,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +98,10 @@ impl Roster {
                     data_addrs: m.data_addrs.clone(),
                     cpus: Some(wire::cpus::format(&m.cpus.cpus)),
                     cores: cores.get(rank).copied(),
+                    cpu_model: m.facts.cpu_model.clone(),
+                    kernel: m.facts.kernel.clone(),
+                    interface: m.facts.interface.clone(),
+                    link_speed_mbps: m.facts.link_speed_mbps,
                 })
             })
             .collect()

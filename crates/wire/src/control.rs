@@ -148,6 +148,9 @@ pub enum FromNode {
         /// Cores the node's control group may use, when it is limited (cgroup v2 `cpu.max`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cpu_quota: Option<f64>,
+        /// What the node could read of its host (for the results' metadata).
+        #[serde(default)]
+        facts: HostFacts,
     },
     /// The node's channel endpoints are open, at these addresses (channel order).
     Channels { addrs: Vec<String> },
@@ -173,6 +176,24 @@ pub enum FromNode {
     /// Sent every [`HEARTBEAT_INTERVAL_MS`] from registration on: the node is alive, and where it is.
     Heartbeat(Heartbeat),
 }
+
+/// What a node could read of its host: the CPU model, the kernel release, the interface its
+/// data plane uses and that link's speed as the kernel reports it. Each absent where unreadable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_speed_mbps: Option<u64>,
+}
+
+/// The longest text a [`HostFacts`] field may hold.
+pub const MAX_FACT_BYTES: usize = 255;
 
 /// How often a node sends a [`FromNode::Heartbeat`].
 pub const HEARTBEAT_INTERVAL_MS: u64 = 500;
@@ -322,6 +343,7 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
             cpus,
             machine,
             cpu_quota,
+            facts,
             ..
         } => {
             if *nranks == 0 || *nranks > MAX_RANKS {
@@ -348,6 +370,21 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
             }
             if cpu_quota.is_some_and(|q| !(q.is_finite() && q > 0.0)) {
                 return Err(invalid("cpu_quota", "must be a positive number of cores"));
+            }
+            for (field, text) in [
+                ("facts.cpu_model", &facts.cpu_model),
+                ("facts.kernel", &facts.kernel),
+                ("facts.interface", &facts.interface),
+            ] {
+                if text
+                    .as_ref()
+                    .is_some_and(|t| t.is_empty() || t.len() > MAX_FACT_BYTES)
+                {
+                    return Err(invalid(
+                        field,
+                        format!("must be 1 to {MAX_FACT_BYTES} bytes"),
+                    ));
+                }
             }
         }
         FromNode::Channels { addrs } => {
@@ -521,6 +558,7 @@ mod tests {
             cpus: "0-1".into(),
             machine: "m".into(),
             cpu_quota: None,
+            facts: HostFacts::default(),
         };
         let bytes = serde_json::to_vec(&m).unwrap();
         let e = decode_from_node(&bytes).unwrap_err();
@@ -689,6 +727,7 @@ mod tests {
             cpus: cpus.into(),
             machine: "m".into(),
             cpu_quota: quota,
+            facts: HostFacts::default(),
         };
         let decode = |m: &FromNode| decode_from_node(&serde_json::to_vec(m).unwrap());
         assert!(decode(&with("0-3", Some(1.5))).is_ok());
@@ -700,6 +739,17 @@ mod tests {
             decode(&with("0", Some(-1.0))),
             Err(WireError::Invalid {
                 field: "cpu_quota",
+                ..
+            })
+        ));
+        let mut long = with("0", None);
+        if let FromNode::Register { facts, .. } = &mut long {
+            facts.cpu_model = Some("x".repeat(MAX_FACT_BYTES + 1));
+        }
+        assert!(matches!(
+            decode(&long),
+            Err(WireError::Invalid {
+                field: "facts.cpu_model",
                 ..
             })
         ));

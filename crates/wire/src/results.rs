@@ -137,6 +137,16 @@ pub struct RankHost {
     /// that run there (and no more than its control group's quota).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cores: Option<f64>,
+    /// The host's CPU model, kernel release, the interface the rank's data plane used and its
+    /// link speed (Mbit/s) as the kernel reports it; each absent where the node could not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_speed_mbps: Option<u64>,
 }
 
 /// The CPU one rank's data plane used over a placement's timed iterations.

@@ -78,6 +78,12 @@ fn from_node_seeds() -> Vec<FromNode> {
             cpus: "0-15".into(),
             machine: "4f1c2a9e-boot".into(),
             cpu_quota: Some(4.0),
+            facts: wire::control::HostFacts {
+                cpu_model: Some("AMD EPYC 7B13".into()),
+                kernel: Some("6.1.0-40-cloud-amd64".into()),
+                interface: Some("eth0".into()),
+                link_speed_mbps: Some(25_000),
+            },
         },
         FromNode::Channels {
             addrs: vec!["127.0.0.1:40001".into(), "127.0.0.1:40002".into()],

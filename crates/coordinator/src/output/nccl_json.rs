@@ -5,7 +5,8 @@
 //! count and the average bus bandwidth. A reader of nccl-tests' files reads it unchanged;
 //! `results.json` stays collbench's richer file.
 //!
-//! Differences, on purpose: times are UTC; `env` holds only the `NCCL_*` variables (not the
+//! A device is a rank: its host, PID, data-plane address and CPU model. Differences, on
+//! purpose: times are UTC; `env` holds only the `NCCL_*` variables (not the
 //! whole environment, which may hold secrets); `nccl_version` is 0 (no NCCL here); each record's
 //! `experiment_name` is the algorithm.
 
@@ -73,7 +74,10 @@ pub fn render(file: &ResultsFile, cx: &Context<'_>) -> Value {
                 "hostname": h.host,
                 "device": 0,
                 "device_hex": h.data_addr,
-                "device_info": "quic",
+                "device_info": match &h.cpu_model {
+                    Some(cpu) => format!("QUIC on {cpu}"),
+                    None => "QUIC".to_string(),
+                },
             })
         })
         .collect();

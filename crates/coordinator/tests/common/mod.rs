@@ -104,6 +104,10 @@ pub fn synthetic_config(
                 data_addrs: Vec::new(),
                 cpus: None,
                 cores: None,
+                cpu_model: None,
+                kernel: None,
+                interface: None,
+                link_speed_mbps: None,
             })
             .collect(),
         link_rate_bps: None,

@@ -167,6 +167,7 @@ impl Sim {
                 cpus: BTreeSet::from([0]),
                 machine: format!("m{rank}"),
                 cpu_quota: None,
+                facts: Default::default(),
             }),
         );
         let beat = self.now + HEARTBEAT_INTERVAL_MS * 1_000;
@@ -309,7 +310,7 @@ impl Sim {
         );
         for e in effects {
             match e {
-                Effect::Send(msg) => self.node_says(rank, msg),
+                Effect::Send(msg) => self.node_says(rank, *msg),
                 Effect::Wake(peer) => {
                     let now = self.now;
                     self.at(now, Event::Wake(peer));

@@ -61,7 +61,7 @@ enum StepState {
 #[derive(Debug)]
 pub enum Effect {
     /// A message to the coordinator.
-    Send(FromNode),
+    Send(Box<FromNode>),
     /// Rank `peer` has a new message waiting: it may go on.
     Wake(usize),
     /// The current step's work ends at `at`; the event carries `token`.
@@ -181,7 +181,7 @@ impl Node {
                     if self.at_barrier != Some(epoch) {
                         self.at_barrier = Some(epoch);
                         self.epoch = epoch;
-                        out.push(Effect::Send(FromNode::Arrive { epoch }));
+                        out.push(Effect::Send(Box::new(FromNode::Arrive { epoch })));
                     }
                     return;
                 }
@@ -199,18 +199,16 @@ impl Node {
                     size,
                     placement,
                 } => {
-                    out.push(Effect::Send(FromNode::Report(
-                        self.report(algorithm, size, placement),
-                    )));
+                    let report = self.report(algorithm, size, placement);
+                    out.push(Effect::Send(Box::new(FromNode::Report(report))));
                     self.pc += 1;
                 }
                 Action::PingPong { size } => {
-                    out.push(Effect::Send(FromNode::PingPong(
-                        wire::control::PingPongReport {
-                            size,
-                            round_trip_ns: std::mem::take(&mut self.timed_ns),
-                        },
-                    )));
+                    let report = wire::control::PingPongReport {
+                        size,
+                        round_trip_ns: std::mem::take(&mut self.timed_ns),
+                    };
+                    out.push(Effect::Send(Box::new(FromNode::PingPong(report))));
                     self.pc += 1;
                 }
             }
