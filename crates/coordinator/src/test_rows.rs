@@ -11,6 +11,7 @@ pub fn measured(bus_bw: f64, p50: f64, p99: f64, nwrong: Option<u64>) -> Measure
     per_iter.p50_us = p50;
     per_iter.p99_us = p99;
     Measured {
+        iter_us: vec![p50],
         time: p50,
         alg_bw: bus_bw,
         bus_bw,

@@ -45,6 +45,7 @@ fn histogram_of(values: &[(u64, u64)]) -> String {
 
 fn measured(time: f64) -> Measured {
     Measured {
+        iter_us: vec![time],
         time,
         alg_bw: 0.01,
         bus_bw: 0.015,

@@ -59,6 +59,17 @@ struct Record {
     out_of_place: Placement,
     in_place: Placement,
     actual_iterations: u32,
+    /// With -I 1.
+    out_of_place_per_iter: Option<PerIter>,
+}
+
+#[derive(Deserialize)]
+struct PerIter {
+    min_us: f64,
+    max_us: f64,
+    p99_us: f64,
+    cv_pct: f64,
+    times_us: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +137,7 @@ fn a_reader_of_nccl_tests_json_reads_collbench_json() {
     let sizes: Vec<u64> = f.results.iter().map(|r| r.size).collect();
     assert_eq!(sizes, [1024, 4096, 16384]);
     for r in &f.results {
+        assert!(r.out_of_place_per_iter.is_none(), "only with -I 1");
         assert_eq!(
             (r.count, r.dtype.as_str(), r.redop.as_str()),
             (r.size / 4, "float", "sum")
@@ -144,7 +156,7 @@ fn a_reader_of_nccl_tests_json_reads_collbench_json() {
     // "-" is stdout: the JSON follows the table.
     let out = collbench()
         .args([
-            "run", "--np", "2", "-b", "1K", "-e", "1K", "-n", "2", "-w", "1", "-J", "-",
+            "run", "--np", "2", "-b", "1K", "-e", "1K", "-n", "2", "-w", "1", "-I", "1", "-J", "-",
         ])
         .arg("--out")
         .arg(dir.join("run2"))
@@ -155,6 +167,13 @@ fn a_reader_of_nccl_tests_json_reads_collbench_json() {
     let start = text.find("\n{").unwrap() + 1;
     let f: NcclTestsJson = serde_json::from_str(&text[start..]).unwrap();
     assert_eq!(f.results.len(), 1);
+    let it = f.results[0].out_of_place_per_iter.as_ref().unwrap();
+    assert_eq!(it.times_us.len(), 2, "one time per timed iteration");
+    assert!(it.min_us <= it.p99_us && it.p99_us <= it.max_us && it.cv_pct >= 0.0);
+    assert!(it
+        .times_us
+        .iter()
+        .all(|&t| t >= it.min_us && t <= it.max_us));
     assert_eq!(f.average_bus_bandwidth.okay, serde_json::json!("unchecked"));
     // results.json has the run's metadata too.
     let v = results(&dir.join("run"));

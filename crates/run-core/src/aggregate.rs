@@ -130,6 +130,7 @@ pub fn measure(
     let rank_cpu: Vec<_> = reports.iter().map(cpu_use::rank_cpu).collect();
     let cpu_bound_ranks = cpu_use::cpu_bound_ranks(&rank_cpu, cores);
     Ok(Measured {
+        iter_us: slowest,
         time,
         alg_bw: algbw,
         bus_bw: algbw * allreduce_bus_factor(reports.len()),

@@ -173,6 +173,10 @@ pub struct Measured {
     pub nwrong: Option<u64>,
     /// Statistics over iterations of the slowest rank's time.
     pub per_iter: IterStats,
+    /// The slowest rank's time of each timed iteration, microseconds, in order; absent in
+    /// files from before schema 3.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iter_us: Vec<f64>,
     /// Every rank's every iteration time (ns) merged into one HDR histogram, base64 V2.
     pub rank_histogram: String,
     /// Mean time of each rank, microseconds, indexed by rank.

@@ -127,6 +127,7 @@ impl Driver {
                 env: &env,
                 ended_at: file.config.ended_at.as_deref().unwrap_or_default(),
                 min_busbw: self.min_busbw,
+                per_iter: self.per_iter_columns,
             },
         );
         let text = serde_json::to_string_pretty(&value).context("encoding nccl-tests' JSON")?;

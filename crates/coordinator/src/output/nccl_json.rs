@@ -8,7 +8,8 @@
 //! A device is a rank: its host, PID, data-plane address and CPU model. Differences, on
 //! purpose: times are UTC; `env` holds only the `NCCL_*` variables (not the
 //! whole environment, which may hold secrets); `nccl_version` is 0 (no NCCL here); each record's
-//! `experiment_name` is the algorithm.
+//! `experiment_name` is the algorithm; with `-I`, the per-iteration statistics and times are
+//! over each iteration's slowest rank.
 
 use serde_json::{json, Value};
 use wire::results::{Measured, ResultRow, ResultsFile};
@@ -24,6 +25,8 @@ pub struct Context<'a> {
     pub env: &'a [String],
     pub ended_at: &'a str,
     pub min_busbw: Option<f64>,
+    /// `-I 1`: each record gets its per-iteration objects.
+    pub per_iter: bool,
 }
 
 /// "2026-12-04T23:20:01Z" as nccl-tests writes times: "2026-12-04 23:20:01".
@@ -40,8 +43,26 @@ fn placement(m: &Measured) -> Value {
     })
 }
 
-fn record(r: &ResultRow, iters: u32) -> Value {
+/// nccl-tests' per-iteration object (`-I 1`): statistics over each iteration's slowest rank, and
+/// every iteration's time.
+fn per_iteration(m: &Measured) -> Value {
+    let w = &m.per_iter;
     json!({
+        "skipped_iterations": 0,
+        "min_us": w.min_us,
+        "max_us": w.max_us,
+        "avg_us": w.mean_us,
+        "p50_us": w.p50_us,
+        "p95_us": w.p95_us,
+        "p99_us": w.p99_us,
+        "stdev_us": w.stdev_us,
+        "cv_pct": if w.mean_us > 0.0 { 100.0 * w.stdev_us / w.mean_us } else { 0.0 },
+        "times_us": m.iter_us,
+    })
+}
+
+fn record(r: &ResultRow, iters: u32, per_iter: bool) -> Value {
+    let mut v = json!({
         "size": r.size,
         "count": r.count,
         "type": r.dtype.name(),
@@ -51,7 +72,12 @@ fn record(r: &ResultRow, iters: u32) -> Value {
         "in_place": placement(&r.in_place),
         "actual_iterations": iters,
         "experiment_name": r.algorithm.name(),
-    })
+    });
+    if per_iter {
+        v["out_of_place_per_iter"] = per_iteration(&r.out_of_place);
+        v["in_place_per_iter"] = per_iteration(&r.in_place);
+    }
+    v
 }
 
 pub fn render(file: &ResultsFile, cx: &Context<'_>) -> Value {
@@ -92,7 +118,7 @@ pub fn render(file: &ResultsFile, cx: &Context<'_>) -> Value {
         "validation": u8::from(c.check),
         "graph": 0,
         "blocking_collectives": false,
-        "per_iter_timing": false,
+        "per_iter_timing": cx.per_iter,
         "per_iter_skip": 0,
         "parallel_init": false,
         "devices": devices,
@@ -109,7 +135,7 @@ pub fn render(file: &ResultsFile, cx: &Context<'_>) -> Value {
         "nccl_version": 0,
         "tool": file.tool,
         "config": config,
-        "results": rows.iter().map(|r| record(r, c.iters)).collect::<Vec<_>>(),
+        "results": rows.iter().map(|r| record(r, c.iters, cx.per_iter)).collect::<Vec<_>>(),
         "out_of_bounds": { "count": wrong, "okay": wrong == 0 },
         "average_bus_bandwidth": {
             "bandwidth": average,

@@ -141,6 +141,7 @@ pub fn synthetic_row(
     histogram: String,
 ) -> wire::results::ResultRow {
     let measured = |histogram| wire::results::Measured {
+        iter_us: Vec::new(),
         time: time_us,
         alg_bw: 0.0,
         bus_bw: 0.0,
