@@ -220,7 +220,7 @@ fn ping_pong_after_the_sweep() {
     assert_eq!(data(pingpong), vec![9; sizes.len()], "{text}");
     let csv = std::fs::read_to_string(dir.join("pingpong.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + sizes.len());
-    assert!(csv.starts_with("size,iterations,one_way_us,"));
+    assert!(csv.starts_with("run_id,size,iterations,one_way_us,"));
     assert!(std::fs::read_to_string(dir.join("report.md"))
         .unwrap()
         .contains("## Point-to-point (ping-pong, rank 0 <-> 1)"));

@@ -64,14 +64,15 @@ impl ResultsWriter {
     pub fn flush(&self) -> Result<()> {
         let json = serde_json::to_vec_pretty(&self.file).context("serialising results")?;
         atomic::write(&self.dir.join("results.json"), &json)?;
+        let run_id = &self.file.config.run_id;
         atomic::write(
             &self.dir.join("results.csv"),
-            csv::render(&self.file.results).as_bytes(),
+            csv::render(run_id, &self.file.results)?.as_bytes(),
         )?;
         if let Some(rows) = &self.file.pingpong {
             atomic::write(
                 &self.dir.join("pingpong.csv"),
-                csv::render_pingpong(rows).as_bytes(),
+                csv::render_pingpong(run_id, rows)?.as_bytes(),
             )?;
         }
         atomic::write(
