@@ -1,61 +1,50 @@
-//! Wall-clock stamps for run ids and results, in UTC, without a date library.
+//! Wall-clock stamps for run ids and results, in UTC (the `time` crate).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::OffsetDateTime;
 
-/// (year, month, day, hour, minute, second) in UTC for `secs` since the epoch.
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem / 60 % 60) as u32,
-        (rem % 60) as u32,
-    )
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// Whole seconds: results say when to the second.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
 }
 
 /// RFC 3339, e.g. 2026-11-29T03:44:38Z.
 pub fn rfc3339_now() -> String {
-    let (y, mo, d, h, mi, s) = civil(now_secs());
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    rfc3339(now())
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// A run id that sorts by time: 20261129-034438-<4 hex digits of the token>.
 pub fn run_id(salt: &str) -> String {
-    let (y, mo, d, h, mi, s) = civil(now_secs());
+    stamped(now(), salt)
+}
+
+fn stamped(t: OffsetDateTime, salt: &str) -> String {
+    let stamp = t
+        .format(format_description!("[year][month][day]-[hour][minute][second]"))
+        .unwrap_or_default();
     let tail: String = salt.chars().take(4).collect();
-    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}-{tail}")
+    format!("{stamp}-{tail}")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::civil;
+    #![allow(clippy::unwrap_used)]
+    use super::*;
 
     #[test]
-    fn known_dates() {
-        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+    fn stamps_read_as_before() {
         // 2026-11-29T03:44:38Z
-        assert_eq!(civil(1_795_923_878), (2026, 11, 29, 3, 44, 38));
-        // 2000-02-29T12:00:00Z, a leap day.
-        assert_eq!(civil(951_825_600), (2000, 2, 29, 12, 0, 0));
+        let t = OffsetDateTime::from_unix_timestamp(1_795_923_878).unwrap();
+        assert_eq!(rfc3339(t), "2026-11-29T03:44:38Z");
+        assert_eq!(stamped(t, "ab12cd"), "20261129-034438-ab12");
+        let leap = OffsetDateTime::from_unix_timestamp(951_825_600).unwrap();
+        assert_eq!(rfc3339(leap), "2000-02-29T12:00:00Z");
+        assert!(rfc3339_now().ends_with('Z'));
     }
 }
