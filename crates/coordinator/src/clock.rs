@@ -26,7 +26,9 @@ pub fn run_id(salt: &str) -> String {
 
 fn stamped(t: OffsetDateTime, salt: &str) -> String {
     let stamp = t
-        .format(format_description!("[year][month][day]-[hour][minute][second]"))
+        .format(format_description!(
+            "[year][month][day]-[hour][minute][second]"
+        ))
         .unwrap_or_default();
     let tail: String = salt.chars().take(4).collect();
     format!("{stamp}-{tail}")

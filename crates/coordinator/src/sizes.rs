@@ -1,40 +1,7 @@
 //! Byte sizes with K/M/G suffixes (powers of 1024, as nccl-tests reads them) and size sweeps.
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("'{given}' is not a size: {reason} (examples: 1024, 8K, 64M, 1G)")]
-pub struct SizeError {
-    pub given: String,
-    pub reason: &'static str,
-}
-
-/// Parses `123`, `8K`, `64M`, `1G` (also `8KiB`, `8kb`; case-insensitive) into bytes.
-pub fn parse_size(s: &str) -> Result<u64, SizeError> {
-    let err = |reason| SizeError {
-        given: s.to_string(),
-        reason,
-    };
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    let stripped = lower
-        .strip_suffix("ib")
-        .or_else(|| lower.strip_suffix('b'))
-        .unwrap_or(&lower);
-    let (digits, mult) = match stripped.chars().last() {
-        Some('k') => (&stripped[..stripped.len() - 1], 1u64 << 10),
-        Some('m') => (&stripped[..stripped.len() - 1], 1u64 << 20),
-        Some('g') => (&stripped[..stripped.len() - 1], 1u64 << 30),
-        Some('t') => (&stripped[..stripped.len() - 1], 1u64 << 40),
-        Some(_) => (stripped, 1),
-        None => return Err(err("empty")),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(err(
-            "expected a whole number with an optional K, M, G or T suffix",
-        ));
-    }
-    let n: u64 = digits.parse().map_err(|_| err("number too large"))?;
-    n.checked_mul(mult).ok_or_else(|| err("number too large"))
-}
+/// Byte counts with K/M/G/T suffixes: the one parser, shared with the scale model's scenarios.
+pub use scale_model::units::{parse_size, SizeError};
 
 /// Human form of a byte count, as the table's comparison and reports print it: 1K, 64M, 1536.
 pub use scale_model::units::format_size;
@@ -78,18 +45,6 @@ mod tests {
         assert_eq!(linear_sweep(8, 8, 0), vec![8]);
     }
     use proptest::prelude::*;
-
-    #[test]
-    fn suffixes() {
-        assert_eq!(parse_size("1K"), Ok(1024));
-        assert_eq!(parse_size("64m"), Ok(64 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("1.5M").is_err());
-        assert!(parse_size("-1").is_err());
-        assert!(parse_size("").is_err());
-        assert!(parse_size("99999999999999999999").is_err());
-    }
 
     #[test]
     fn sweeps_like_nccl_tests() {

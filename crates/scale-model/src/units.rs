@@ -41,15 +41,35 @@ pub fn bytes_per_s(us_per_byte: f64) -> f64 {
     1e6 / us_per_byte
 }
 
+/// A text that is not a byte count, and why.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("'{given}' is not a size: {reason} (examples: 1024, 8K, 64M, 1G)")]
+pub struct SizeError {
+    pub given: String,
+    pub reason: &'static str,
+}
+
 /// Parses a byte count with an optional K/M/G/T suffix (binary multiples, as nccl-tests' `-b`
-/// and `-e` take them; `KB`, `KiB` and `k` all mean 1024). Returns `None` for anything else.
-pub fn parse_size(text: &str) -> Option<u64> {
+/// and `-e` take them; `KB`, `KiB` and `k` all mean 1024, case-insensitive; spaces around the
+/// suffix are allowed). The one size parser of collbench: command line, scenarios and examples.
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
+    let err = |reason| SizeError {
+        given: text.to_string(),
+        reason,
+    };
     let t = text.trim();
     let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    if digits_end == 0 {
-        return None;
+    if t.is_empty() {
+        return Err(err("empty"));
     }
-    let n: u64 = t[..digits_end].parse().ok()?;
+    if digits_end == 0 {
+        return Err(err(
+            "expected a whole number with an optional K, M, G or T suffix",
+        ));
+    }
+    let n: u64 = t[..digits_end]
+        .parse()
+        .map_err(|_| err("number too large"))?;
     let suffix = t[digits_end..].trim().to_ascii_lowercase();
     let mult: u64 = match suffix.as_str() {
         "" | "b" => 1,
@@ -57,9 +77,13 @@ pub fn parse_size(text: &str) -> Option<u64> {
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        _ => return None,
+        _ => {
+            return Err(err(
+                "expected a whole number with an optional K, M, G or T suffix",
+            ))
+        }
     };
-    n.checked_mul(mult)
+    n.checked_mul(mult).ok_or_else(|| err("number too large"))
 }
 
 /// A byte count written the way nccl-tests users read it: `256K`, `1G`, `1536`.
@@ -92,12 +116,22 @@ mod tests {
 
     #[test]
     fn sizes_parse_with_suffixes() {
-        assert_eq!(parse_size("256K"), Some(256 * 1024));
-        assert_eq!(parse_size("1G"), Some(1 << 30));
-        assert_eq!(parse_size("8mib"), Some(8 << 20));
-        assert_eq!(parse_size("1536"), Some(1536));
-        assert_eq!(parse_size("x"), None);
-        assert_eq!(parse_size("1Q"), None);
+        assert_eq!(parse_size("256K"), Ok(256 * 1024));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("8mib"), Ok(8 << 20));
+        assert_eq!(parse_size("64 M"), Ok(64 << 20));
+        assert_eq!(parse_size("1536"), Ok(1536));
+        for bad in [
+            "x",
+            "1Q",
+            "",
+            "1.5M",
+            "-1",
+            "99999999999999999999",
+            "99999999999T",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
         assert_eq!(format_size(1 << 30), "1G");
         assert_eq!(format_size(1536), "1536");
     }

@@ -132,11 +132,9 @@ impl Transport {
 /// Parses `123`, `8K`, `512M`, `2G` into bytes (binary multiples), as collbench's `-b` does.
 fn parse_size(s: &str) -> Result<u64, String> {
     match scale_model::units::parse_size(s) {
-        Some(0) => Err("must be more than 0 bytes".into()),
-        Some(bytes) => Ok(bytes),
-        None => Err(format!(
-            "'{s}' is not a size: expected a whole number with an optional K, M, G or T suffix"
-        )),
+        Ok(0) => Err("must be more than 0 bytes".into()),
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(e.to_string()),
     }
 }
 

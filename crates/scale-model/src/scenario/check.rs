@@ -281,7 +281,7 @@ fn byte_count(at: &Locator<'_>, b: &Spanned<RawBytes>) -> Result<u64> {
         RawBytes::Int(n) if *n > 0 => Ok(*n as u64),
         RawBytes::Int(n) => Err(bad(format!("{n} is not a positive byte count"))),
         RawBytes::Text(s) => match parse_size(s) {
-            Some(n) if n > 0 => Ok(n),
+            Ok(n) if n > 0 => Ok(n),
             _ => Err(bad(format!(
                 "'{s}' is not a byte count; write an integer or a number with K, M, G or T"
             ))),
