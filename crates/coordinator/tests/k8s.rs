@@ -34,7 +34,7 @@ fn generate(out: &Path, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Reads a YAML file back with PyYAML (what kubernetes-validate itself uses).
+/// Reads a manifest back with PyYAML (what kubernetes-validate itself uses; JSON is YAML).
 fn load_yaml(path: &Path) -> Value {
     let out = Command::new("python3")
         .args([
@@ -111,10 +111,10 @@ fn manifests_validate_and_wire_ranks_and_the_service() {
     assert!(stdout(&o).contains("kubectl apply -f"));
 
     let files = [
-        "00-secret.yaml",
-        "10-service.yaml",
-        "20-coordinator.yaml",
-        "30-nodes.yaml",
+        "00-secret.json",
+        "10-service.json",
+        "20-coordinator.json",
+        "30-nodes.json",
     ];
     let v = Command::new("kubernetes-validate")
         .arg("--strict")
@@ -128,7 +128,7 @@ fn manifests_validate_and_wire_ranks_and_the_service() {
         stderr(&v)
     );
     assert_eq!(
-        std::fs::metadata(out.join("00-secret.yaml"))
+        std::fs::metadata(out.join("00-secret.json"))
             .unwrap()
             .permissions()
             .mode()
@@ -315,7 +315,7 @@ fn bad_k8s_flags_are_named() {
         let o = generate(&dir.join("m"), extra);
         assert!(!o.status.success(), "{extra:?}");
         assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
-        assert!(!dir.join("m").join("00-secret.yaml").exists());
+        assert!(!dir.join("m").join("00-secret.json").exists());
     }
     // An existing Secret file is not overwritten without --force.
     assert!(generate(&dir.join("m"), &[]).status.success());

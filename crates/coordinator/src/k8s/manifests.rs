@@ -251,9 +251,9 @@ pub fn nodes(spec: &Spec) -> Value {
 /// Every object, with the file it goes to, in the order to apply them.
 pub fn all(spec: &Spec, files: &[(String, String)]) -> Vec<(&'static str, Value)> {
     vec![
-        ("00-secret.yaml", secret(spec, files)),
-        ("10-service.yaml", service(spec)),
-        ("20-coordinator.yaml", coordinator(spec)),
-        ("30-nodes.yaml", nodes(spec)),
+        ("00-secret.json", secret(spec, files)),
+        ("10-service.json", service(spec)),
+        ("20-coordinator.json", coordinator(spec)),
+        ("30-nodes.json", nodes(spec)),
     ]
 }

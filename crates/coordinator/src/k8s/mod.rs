@@ -4,7 +4,6 @@
 
 pub mod args;
 pub mod manifests;
-pub mod yaml;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -132,17 +131,15 @@ pub fn run(a: &K8sArgs) -> Result<()> {
         RunCredentials::generate(&run_id, spec.nodes).context("making the run's certificates")?;
     let files = crate::credentials_io::files(&creds, true);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    for (file, doc) in manifests::all(&spec, &files) {
+    for (file, mut doc) in manifests::all(&spec, &files) {
         let secret = doc["kind"] == "Secret";
-        let text = format!(
-            "# written by collbench k8s ({run_id}){}\n{}",
-            if secret {
-                "; holds the run's keys: keep it private, delete it after the run"
-            } else {
-                ""
-            },
-            yaml::to_yaml(&doc)
-        );
+        // JSON manifests (kubectl reads them): what a comment would say goes in annotations.
+        let mut note = format!("written by collbench k8s ({run_id})");
+        if secret {
+            note.push_str("; holds the run's keys: keep it private, delete it after the run");
+        }
+        doc["metadata"]["annotations"]["collbench/note"] = serde_json::Value::String(note);
+        let text = serde_json::to_string_pretty(&doc).context("encoding a manifest")? + "\n";
         let mode = if secret { 0o600 } else { 0o644 };
         write_file(&a.out.join(file), &text, mode, a.force)?;
     }
