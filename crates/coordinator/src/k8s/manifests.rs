@@ -1,4 +1,4 @@
-//! The Kubernetes objects of one run, as JSON values (pure; written as YAML by the caller):
+//! The Kubernetes objects of one run, as JSON values (pure; written as JSON files by the caller):
 //!
 //! - a Secret holding the run's credentials (`coordinator.env`, `rank-<r>.env`), mounted
 //!   read-only into every pod;

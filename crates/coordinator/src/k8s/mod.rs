@@ -1,4 +1,4 @@
-//! `collbench k8s`: writes the manifests of a Kubernetes run ([`manifests`]) as YAML files,
+//! `collbench k8s`: writes the manifests of a Kubernetes run ([`manifests`]) as JSON files,
 //! with a fresh CA, certificates and token in the run's Secret. The Secret's file is written
 //! with mode 0600; delete it with the run (`kubectl delete -f DIR`) once results are copied.
 
