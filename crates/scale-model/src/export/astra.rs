@@ -6,6 +6,9 @@
 //! and latency in ns; a Switch dimension counts two hops (up to the switch and down), so the
 //! one-way latency is written halved. Bandwidth is per NPU, with the lab's efficiency and the
 //! level's oversubscription applied.
+//!
+//! Written by hand, on purpose: four flow lists with a comment per dimension saying where each
+//! number came from, which a YAML library would not write.
 
 use serde::{Deserialize, Serialize};
 

@@ -4,6 +4,9 @@
 //! `PP` with a single `busbw`), each collective as `name,: value` and `null` where unknown.
 //! SimAI divides bytes by 2^30 before dividing by these numbers, so they are written in GiB/s
 //! (2^30 bytes per second), converted from nccl-tests' GB/s.
+//!
+//! Written by hand, on purpose: despite its name the file is not YAML (`name,: value` lines, a
+//! first line that is skipped) but SimAI's own format, which no YAML library writes.
 
 use serde::{Deserialize, Serialize};
 use topologies::Algorithm;
