@@ -36,6 +36,17 @@ pub enum Command {
     /// Write Kubernetes manifests for a run: an Indexed Job of bench-nodes, a headless Service,
     /// the coordinator and a Secret with the run's credentials.
     K8s(Box<crate::k8s::args::K8sArgs>),
+    /// Print a shell completion script to stdout (for example: collbench completions bash >
+    /// /etc/bash_completion.d/collbench).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout: collbench man run | man -l -
+    Man {
+        /// A subcommand's page (run, compare, model, k8s) instead of the overview.
+        subcommand: Option<String>,
+    },
     /// Send a reachability probe to a coordinator (what launchers run on each host first).
     #[command(hide = true)]
     Probe(crate::probe::ProbeArgs),

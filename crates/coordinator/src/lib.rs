@@ -34,6 +34,8 @@ pub mod usage;
 
 use anyhow::{Context, Result};
 
+use clap::CommandFactory;
+
 use crate::cli::{Cli, Command};
 use crate::options::RunOptions;
 
@@ -65,6 +67,43 @@ pub fn cli_main(cli: Cli) -> Result<()> {
         Command::Model(args) => model::run(*args),
         Command::K8s(args) => k8s::run(&args),
         Command::Compare(args) => compare_cmd::run(&args),
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cli::Cli::command(), "collbench", &mut text);
+            to_stdout(&text)
+        }
+        Command::Man { subcommand } => {
+            let top = cli::Cli::command();
+            let page = match &subcommand {
+                None => top,
+                Some(name) => top
+                    .find_subcommand(name)
+                    .cloned()
+                    .map(|c| {
+                        c.display_name(format!("collbench-{name}"))
+                            .bin_name(format!("collbench {name}"))
+                    })
+                    .ok_or_else(|| {
+                        usage::UsageError(format!(
+                            "man {name}: no such subcommand (run, compare, model, k8s, node)"
+                        ))
+                    })?,
+            };
+            let mut text = Vec::new();
+            clap_mangen::Man::new(page)
+                .render(&mut text)
+                .context("writing the manual page")?;
+            to_stdout(&text)
+        }
         Command::Probe(args) => probe::send(&args),
+    }
+}
+
+/// Writes `bytes` to stdout; a reader that stopped early (`| head`) is not an error.
+fn to_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
     }
 }
