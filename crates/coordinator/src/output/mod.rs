@@ -4,7 +4,6 @@
 pub mod atomic;
 pub mod csv;
 pub mod nccl_json;
-pub mod plot;
 pub mod report;
 pub mod table;
 pub mod verdict;

@@ -1,45 +1,62 @@
 //! `report.md` and `busbw.svg`: a human-readable account of a run, rewritten with the results.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use topologies::Algorithm;
 use wire::results::{PingPongRow, ResultRow, ResultsFile};
 
-use super::plot::{LinePlot, Series};
 use crate::sizes::format_size;
 
 pub fn busbw_svg(file: &ResultsFile) -> String {
-    let mut by_algo: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    use scale_model::plot::svg::{chart, color, document, linear_upto, Chart, Series, Stroke};
     let mut order: Vec<Algorithm> = Vec::new();
     for r in &file.results {
         if !order.contains(&r.algorithm) {
             order.push(r.algorithm);
         }
-        by_algo
-            .entry(r.algorithm.name().to_string())
-            .or_default()
-            .push((r.size as f64, r.out_of_place.bus_bw));
     }
     let series: Vec<Series> = order
         .iter()
-        .map(|a| Series {
+        .enumerate()
+        .map(|(i, a)| Series {
             name: a.name().to_string(),
-            points: by_algo.remove(a.name()).unwrap_or_default(),
+            points: file
+                .results
+                .iter()
+                .filter(|r| r.algorithm == *a)
+                .map(|r| (r.size as f64, r.out_of_place.bus_bw))
+                .collect(),
+            color: color(i),
+            stroke: Stroke::Line { width: 2 },
         })
         .collect();
     let title = format!(
         "all-reduce bus bandwidth, {} ranks, {} {}",
         file.config.nranks, file.config.dtype, file.config.redop
     );
-    LinePlot {
-        title: &title,
-        x_label: "message size per rank (bytes)",
-        y_label: "busbw (GB/s), out of place",
-        series: &series,
-        x_tick: &|x| format_size(x as u64),
-    }
-    .render()
+    let sizes = || file.results.iter().map(|r| r.size as f64);
+    let x_range = (
+        sizes().fold(f64::INFINITY, f64::min).min(1024.0) / 1.5,
+        sizes().fold(1.0, f64::max) * 1.5,
+    );
+    let y_range = linear_upto(file.results.iter().map(|r| r.out_of_place.bus_bw));
+    document(760, 440, |root| {
+        chart(
+            root,
+            &Chart {
+                caption: &title,
+                x_desc: "message size per rank (bytes)",
+                y_desc: "busbw (GB/s), out of place",
+                x_range,
+                y_range,
+                y_log: false,
+                series: &series,
+                x_tick: &|x| format_size(x.round() as u64),
+                y_tick: &|y| format!("{y:.3}"),
+                legend: true,
+            },
+        )
+    })
 }
 
 /// The run's title and what it was: sizes, iterations, the link rate, an unencrypted data plane

@@ -1,9 +1,10 @@
-//! SVG plots as plain strings: time against ranks (log-log) per algorithm with the breakdown by
-//! term, and predicted against measured for validation.
+//! SVG plots as plain strings, all drawn with one engine ([`svg`], the `plotters` crate): time
+//! against ranks (log-log) per algorithm with the breakdown by term, predicted against measured
+//! for validation, and (from the coordinator) a run's busbw against size.
 
 mod scaling;
 mod scatter;
-mod svg;
+pub mod svg;
 
 pub use scaling::scaling_svg;
 pub use scatter::scatter_svg;

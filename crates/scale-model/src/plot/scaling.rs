@@ -1,28 +1,25 @@
 //! Time against ranks, log-log: an overview with every algorithm's total, then one panel per
 //! algorithm with its total and each term.
 
-use super::svg::{fmt_count, frame, log_bounds, LogAxis, Pen, Svg, PALETTE};
+use plotters::prelude::*;
+
+use super::svg::{chart, color, document, fmt_count, fmt_time, log_bounds, Chart, Series, Stroke};
 use crate::row::{PredictionRow, Term};
 use crate::units::format_size;
 
-const PANEL_W: f64 = 330.0;
-const PANEL_H: f64 = 230.0;
-const MARGIN_L: f64 = 60.0;
-const MARGIN_T: f64 = 50.0;
-const GAP_X: f64 = 80.0;
-const GAP_Y: f64 = 70.0;
+const PANEL_W: u32 = 400;
+const PANEL_H: u32 = 300;
 const COLS: usize = 3;
 
-const TERM_COLORS: [(Term, &str); 5] = [
-    (Term::Latency, "#1f77b4"),
-    (Term::Bandwidth, "#2ca02c"),
-    (Term::Reduction, "#ff7f0e"),
-    (Term::Oversubscription, "#d62728"),
-    (Term::Stragglers, "#9467bd"),
+const TERM_COLORS: [(Term, RGBColor); 5] = [
+    (Term::Latency, RGBColor(0x1f, 0x77, 0xb4)),
+    (Term::Bandwidth, RGBColor(0x2c, 0xa0, 0x2c)),
+    (Term::Reduction, RGBColor(0xff, 0x7f, 0x0e)),
+    (Term::Oversubscription, RGBColor(0xd6, 0x27, 0x28)),
+    (Term::Stragglers, RGBColor(0x94, 0x67, 0xbd)),
 ];
 
-/// The rows of size `size`, one line per algorithm; x ticks at powers of 8 and the largest rank
-/// count (8 .. 131,072 for the default sweep).
+/// The rows of size `size`, one line per algorithm.
 pub fn scaling_svg(rows: &[PredictionRow], size: u64, title: &str) -> String {
     let rows: Vec<&PredictionRow> = rows.iter().filter(|r| r.size == size).collect();
     let mut names: Vec<&str> = Vec::new();
@@ -31,19 +28,6 @@ pub fn scaling_svg(rows: &[PredictionRow], size: u64, title: &str) -> String {
             names.push(&r.algorithm);
         }
     }
-    let panels = names.len() + 1;
-    let nrows = panels.div_ceil(COLS);
-    let width = MARGIN_L + COLS as f64 * (PANEL_W + GAP_X);
-    let height = MARGIN_T + nrows as f64 * (PANEL_H + GAP_Y) + 20.0;
-    let mut svg = Svg::new(width, height);
-    svg.text(
-        MARGIN_L,
-        22.0,
-        "start",
-        15.0,
-        &format!("{title} — all-reduce of {} per rank", format_size(size)),
-    );
-
     let (xlo, xhi) = {
         let lo = rows.iter().map(|r| r.ranks).min().unwrap_or(8) as f64;
         let hi = rows.iter().map(|r| r.ranks).max().unwrap_or(131_072) as f64;
@@ -55,108 +39,87 @@ pub fn scaling_svg(rows: &[PredictionRow], size: u64, title: &str) -> String {
         v
     }));
     let ylo = ylo.max(yhi / 1e9);
-    let mut ticks: Vec<f64> = (0..)
-        .map(|k| 8f64.powi(k))
-        .skip_while(|t| *t < xlo)
-        .take_while(|t| *t <= xhi)
-        .collect();
-    if ticks.last().is_none_or(|t| *t < xhi * 0.7) {
-        ticks.push(xhi);
-    }
-
-    let panel = |i: usize| {
-        let col = i % COLS;
-        let row = i / COLS;
-        let x0 = MARGIN_L + col as f64 * (PANEL_W + GAP_X);
-        let y0 = MARGIN_T + row as f64 * (PANEL_H + GAP_Y);
-        (
-            LogAxis {
-                lo: xlo,
-                hi: xhi,
-                p0: x0,
-                p1: x0 + PANEL_W,
-            },
-            LogAxis {
-                lo: ylo,
-                hi: yhi,
-                p0: y0 + PANEL_H,
-                p1: y0,
-            },
-        )
-    };
-    let series = |name: &str, f: &dyn Fn(&PredictionRow) -> f64, x: &LogAxis, y: &LogAxis| {
-        let mut pts: Vec<(f64, f64)> = rows
-            .iter()
+    let line = |name: &str, f: &dyn Fn(&PredictionRow) -> f64| -> Vec<(f64, f64)> {
+        rows.iter()
             .filter(|r| r.algorithm == name)
             .map(|r| (r.ranks as f64, f(r)))
             .filter(|(_, v)| v.is_finite() && *v >= ylo)
-            .map(|(p, v)| (x.map(p), y.map(v.min(yhi))))
-            .collect();
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        pts
+            .map(|(p, v)| (p, v.min(yhi)))
+            .collect()
     };
-
-    // Overview.
-    let (x, y) = panel(0);
-    frame(&mut svg, &x, &y, "ranks", "time (all algorithms)", &ticks);
-    for (i, name) in names.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        svg.polyline(
-            &series(name, &|r| r.time_us, &x, &y),
-            Pen::new(color, 1.6, None),
-        );
-        let ly = y.p1 + 12.0 + i as f64 * 12.0;
-        if ly < y.p0 - 4.0 {
-            svg.line(
-                (x.p0 + 6.0, ly - 4.0),
-                (x.p0 + 20.0, ly - 4.0),
-                Pen::new(color, 2.0, None),
-            );
-            svg.text(x.p0 + 24.0, ly, "start", 9.0, name);
-        }
-    }
-
-    // One panel per algorithm with its terms.
-    for (i, name) in names.iter().enumerate() {
-        let (x, y) = panel(i + 1);
-        frame(&mut svg, &x, &y, "ranks", name, &ticks);
-        svg.polyline(
-            &series(name, &|r| r.time_us, &x, &y),
-            Pen::new("#000000", 2.0, None),
-        );
-        for (term, color) in TERM_COLORS {
-            let pts = series(name, &|r| r.terms.get(term), &x, &y);
-            if !pts.is_empty() {
-                svg.polyline(&pts, Pen::new(color, 1.2, Some("4,3")));
-            }
-        }
-    }
-
-    // Legend for the terms.
-    let ly = height - 12.0;
-    let mut lx = MARGIN_L;
-    svg.line(
-        (lx, ly - 4.0),
-        (lx + 16.0, ly - 4.0),
-        Pen::new("#000000", 2.0, None),
+    let overview: Vec<Series> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Series {
+            name: (*name).to_string(),
+            points: line(name, &|r| r.time_us),
+            color: color(i),
+            stroke: Stroke::Line { width: 2 },
+        })
+        .collect();
+    let panels: Vec<Vec<Series>> = names.iter().map(|name| terms_of(name, &line)).collect();
+    let nrows = (names.len() + 1).div_ceil(COLS);
+    let heading = format!(
+        "{title} — all-reduce of {} per rank, ranks {} .. {}",
+        format_size(size),
+        fmt_count(xlo),
+        fmt_count(xhi)
     );
-    svg.text(lx + 20.0, ly, "start", 10.0, "total");
-    lx += 70.0;
-    for (term, color) in TERM_COLORS {
-        svg.line(
-            (lx, ly - 4.0),
-            (lx + 16.0, ly - 4.0),
-            Pen::new(color, 1.5, Some("4,3")),
-        );
-        svg.text(lx + 20.0, ly, "start", 10.0, term.name());
-        lx += 120.0;
+    document(COLS as u32 * PANEL_W, nrows as u32 * PANEL_H + 40, |root| {
+        let body = root
+            .titled(&heading, ("sans-serif", 16))
+            .map_err(|e| e.to_string())?;
+        let areas = body.split_evenly((nrows, COLS));
+        let ranges = ((xlo, xhi), (ylo, yhi));
+        chart(
+            &areas[0],
+            &panel("time (all algorithms)", &overview, ranges),
+        )?;
+        for (i, (name, series)) in names.iter().zip(&panels).enumerate() {
+            chart(&areas[i + 1], &panel(name, series, ranges))?;
+        }
+        Ok(())
+    })
+}
+
+/// A panel of time against ranks, log-log.
+fn panel<'a>(
+    caption: &'a str,
+    series: &'a [Series],
+    (x, y): ((f64, f64), (f64, f64)),
+) -> Chart<'a> {
+    Chart {
+        caption,
+        x_desc: "ranks",
+        y_desc: "time",
+        x_range: x,
+        y_range: y,
+        y_log: true,
+        series,
+        x_tick: &fmt_count,
+        y_tick: &fmt_time,
+        legend: true,
     }
-    svg.text(
-        width - 10.0,
-        ly,
-        "end",
-        9.0,
-        &format!("ranks {} .. {}", fmt_count(xlo), fmt_count(xhi)),
-    );
-    svg.finish()
+}
+
+type Line<'a> = dyn Fn(&str, &dyn Fn(&PredictionRow) -> f64) -> Vec<(f64, f64)> + 'a;
+
+/// One algorithm's panel: its total and every term (one that is zero throughout is in the
+/// legend and draws no line).
+fn terms_of(name: &str, line: &Line<'_>) -> Vec<Series> {
+    let mut s = vec![Series {
+        name: "total".into(),
+        points: line(name, &|r| r.time_us),
+        color: BLACK,
+        stroke: Stroke::Line { width: 2 },
+    }];
+    for (term, col) in TERM_COLORS {
+        s.push(Series {
+            name: term.name().to_string(),
+            points: line(name, &|r| r.terms.get(term)),
+            color: col,
+            stroke: Stroke::Dashed { width: 1 },
+        });
+    }
+    s
 }

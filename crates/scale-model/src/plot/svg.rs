@@ -1,137 +1,189 @@
-//! Just enough SVG: a document, log-scaled axes with decade grid lines, lines, markers, text.
+//! The one plotting engine of collbench (the `plotters` crate, its SVG backend): log-scaled
+//! charts of lines and markers, and the number formats their ticks use. Every plot of the
+//! project, the run's `busbw.svg` and the model's, is drawn through here.
 
-use std::fmt::Write;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
-pub const PALETTE: [&str; 10] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf",
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
 ];
 
-/// Stroke colour, width and optional dash pattern.
-#[derive(Clone, Copy, Debug)]
-pub struct Pen<'a> {
-    pub color: &'a str,
-    pub width: f64,
-    pub dash: Option<&'a str>,
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
 }
 
-impl<'a> Pen<'a> {
-    pub fn new(color: &'a str, width: f64, dash: Option<&'a str>) -> Self {
-        Pen { color, width, dash }
-    }
-
-    fn dash_attr(&self) -> String {
-        self.dash
-            .map(|d| format!(" stroke-dasharray=\"{d}\""))
-            .unwrap_or_default()
-    }
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stroke {
+    Line { width: u32 },
+    Dashed { width: u32 },
+    Markers,
 }
 
-pub struct Svg {
-    buf: String,
+/// One named series of (x, y) points.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+    pub stroke: Stroke,
 }
 
-impl Svg {
-    pub fn new(width: f64, height: f64) -> Self {
-        let mut buf = String::new();
-        let _ = write!(
-            buf,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-             viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
-             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        );
-        Svg { buf }
-    }
+/// A chart: log x; y log or linear; the series; the tick formats.
+pub struct Chart<'a> {
+    pub caption: &'a str,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub x_range: (f64, f64),
+    pub y_range: (f64, f64),
+    pub y_log: bool,
+    pub series: &'a [Series],
+    pub x_tick: &'a dyn Fn(f64) -> String,
+    pub y_tick: &'a dyn Fn(f64) -> String,
+    pub legend: bool,
+}
 
-    pub fn text(&mut self, x: f64, y: f64, anchor: &str, size: f64, text: &str) {
-        let _ = writeln!(
-            self.buf,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\" font-size=\"{size}\">{}</text>",
-            escape(text)
-        );
-    }
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
-    pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), pen: Pen<'_>) {
-        let (stroke, width, dash) = (pen.color, pen.width, pen.dash_attr());
-        let _ = writeln!(
-            self.buf,
-            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{stroke}\" \
-             stroke-width=\"{width}\"{dash}/>"
-        );
-    }
-
-    pub fn polyline(&mut self, points: &[(f64, f64)], pen: Pen<'_>) {
-        if points.len() < 2 {
-            if let Some(&(x, y)) = points.first() {
-                self.circle(x, y, 2.5, pen.color);
-            }
-            return;
+/// A whole SVG document of `width` x `height` drawn by `draw`.
+pub fn document(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&Area<'_>) -> Result<(), String>,
+) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        let drawn = root
+            .fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present().map_err(|e| e.to_string()));
+        if let Err(e) = drawn {
+            let _ = root.draw(&Text::new(
+                format!("plot failed: {e}"),
+                (10, 20),
+                ("sans-serif", 12),
+            ));
         }
-        let pts: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{x:.1},{y:.1}"))
-            .collect();
-        let (stroke, width, dash) = (pen.color, pen.width, pen.dash_attr());
-        let _ = writeln!(
-            self.buf,
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{width}\"{dash}/>",
-            pts.join(" ")
-        );
     }
+    out
+}
 
-    pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str) {
-        let _ = writeln!(
-            self.buf,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r}\" fill=\"{fill}\" fill-opacity=\"0.8\"/>"
-        );
-    }
-
-    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, stroke: &str) {
-        let _ = writeln!(
-            self.buf,
-            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"none\" \
-             stroke=\"{stroke}\"/>"
-        );
-    }
-
-    pub fn finish(mut self) -> String {
-        self.buf.push_str("</svg>\n");
-        self.buf
+/// Draws `c` into `area`.
+pub fn chart(area: &Area<'_>, c: &Chart<'_>) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut b = ChartBuilder::on(area);
+    b.caption(c.caption, ("sans-serif", 14))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64);
+    let x = (c.x_range.0..c.x_range.1).log_scale();
+    if c.y_log {
+        let mut ch = b
+            .build_cartesian_2d(x, (c.y_range.0..c.y_range.1).log_scale())
+            .map_err(|e| err(&e))?;
+        mesh(&mut ch, c)?;
+        series(&mut ch, c)
+    } else {
+        let mut ch = b
+            .build_cartesian_2d(x, c.y_range.0..c.y_range.1)
+            .map_err(|e| err(&e))?;
+        mesh(&mut ch, c)?;
+        series(&mut ch, c)
     }
 }
 
-/// A logarithmic axis from `lo` to `hi` (positive) onto pixels `p0` to `p1`.
-#[derive(Clone, Copy, Debug)]
-pub struct LogAxis {
-    pub lo: f64,
-    pub hi: f64,
-    pub p0: f64,
-    pub p1: f64,
+fn mesh<'a, Y>(
+    ch: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<LogCoord<f64>, Y>>,
+    c: &Chart<'_>,
+) -> Result<(), String>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    ch.configure_mesh()
+        .x_desc(c.x_desc)
+        .y_desc(c.y_desc)
+        .x_label_formatter(&|v| (c.x_tick)(*v))
+        .y_label_formatter(&|v| (c.y_tick)(*v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
-impl LogAxis {
-    pub fn map(&self, v: f64) -> f64 {
-        let (l, h) = (self.lo.log10(), self.hi.log10());
-        let t = if h > l {
-            (v.log10() - l) / (h - l)
-        } else {
-            0.5
-        };
-        self.p0 + t * (self.p1 - self.p0)
+fn series<'a, Y>(
+    ch: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<LogCoord<f64>, Y>>,
+    c: &Chart<'_>,
+) -> Result<(), String>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    for s in c.series {
+        let col = s.color;
+        let mut pts = s.points.clone();
+        pts.retain(|(x, y)| x.is_finite() && y.is_finite() && *x > 0.0);
+        match s.stroke {
+            // A series without a name stays out of the legend.
+            Stroke::Line { width } => {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let drawn = ch
+                    .draw_series(LineSeries::new(pts, col.stroke_width(width)))
+                    .map_err(|e| err(&e))?;
+                if !s.name.is_empty() {
+                    drawn.label(s.name.clone()).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2))
+                    });
+                }
+            }
+            Stroke::Dashed { width } => {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let drawn = ch
+                    .draw_series(DashedLineSeries::new(pts, 4, 3, col.stroke_width(width)))
+                    .map_err(|e| err(&e))?;
+                if !s.name.is_empty() {
+                    drawn.label(s.name.clone()).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(1))
+                    });
+                }
+            }
+            Stroke::Markers => {
+                let drawn = ch
+                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, col.filled())))
+                    .map_err(|e| err(&e))?;
+                if !s.name.is_empty() {
+                    drawn
+                        .label(s.name.clone())
+                        .legend(move |(x, y)| Circle::new((x + 8, y), 4, col.filled()));
+                }
+            }
+        }
     }
-
-    /// Decades 10^k inside the range.
-    pub fn decades(&self) -> Vec<f64> {
-        let a = self.lo.log10().ceil() as i32;
-        let b = self.hi.log10().floor() as i32;
-        (a..=b).map(|k| 10f64.powi(k)).collect()
+    if c.legend && !c.series.is_empty() {
+        ch.configure_series_labels()
+            .background_style(WHITE.mix(0.7))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| err(&e))?;
     }
+    Ok(())
 }
 
-/// Decade-aligned bounds around the positive finite values, or (1, 10) when there are none.
+/// The range of a log axis that holds every positive finite value, widened to whole decades
+/// (1 .. 10 when there is none).
 pub fn log_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let mut lo = f64::INFINITY;
-    let mut hi = 0.0f64;
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
     for v in values.filter(|v| v.is_finite() && *v > 0.0) {
         lo = lo.min(v);
         hi = hi.max(v);
@@ -147,7 +199,7 @@ pub fn log_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, hi)
 }
 
-/// A time in microseconds, short: `500 us`, `2 ms`, `1.5 s`.
+/// A time for a tick: 12 us, 3.5 ms, 2 s.
 pub fn fmt_time(us: f64) -> String {
     if us >= 1e6 {
         format!("{} s", trim(us / 1e6))
@@ -163,47 +215,13 @@ fn trim(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Draws a frame with decade grid lines and labels for x (plain numbers) and y (times).
-pub fn frame(
-    svg: &mut Svg,
-    x: &LogAxis,
-    y: &LogAxis,
-    x_label: &str,
-    y_label: &str,
-    x_ticks: &[f64],
-) {
-    let (left, right) = (x.p0, x.p1);
-    let (bottom, top) = (y.p0, y.p1);
-    for d in y.decades() {
-        let py = y.map(d);
-        svg.line((left, py), (right, py), Pen::new("#dddddd", 1.0, None));
-        svg.text(left - 4.0, py + 4.0, "end", 10.0, &fmt_time(d));
-    }
-    for &t in x_ticks {
-        if t < x.lo || t > x.hi {
-            continue;
-        }
-        let px = x.map(t);
-        svg.line((px, bottom), (px, top), Pen::new("#dddddd", 1.0, None));
-        svg.text(px, bottom + 14.0, "middle", 10.0, &fmt_count(t));
-    }
-    svg.rect(left, top, right - left, bottom - top, "#333333");
-    svg.text((left + right) / 2.0, bottom + 28.0, "middle", 11.0, x_label);
-    svg.text(left, top - 4.0, "start", 10.0, y_label);
-}
-
-/// 131072 as `131072`, 1.5e6 as `1.5M`.
+/// A rank count for a tick: 512, 131072 (whole numbers, as the sweep writes them).
 pub fn fmt_count(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{}M", trim(v / 1e6))
-    } else {
-        format!("{}", v.round())
-    }
+    format!("{}", v.round())
+}
+
+/// A linear range from 0 to a little above the largest value (0 .. 1 when there is none).
+pub fn linear_upto(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let hi = values.filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    (0.0, if hi > 0.0 { hi * 1.1 } else { 1.0 })
 }
