@@ -72,11 +72,20 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
         let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
         assert!(report.contains("## Comparison") && report.contains("busbw.svg"));
         let svg = std::fs::read_to_string(dir.join("busbw.svg")).unwrap();
-        assert_eq!(
-            svg.matches("<polyline").count(),
-            7,
-            "one line per algorithm"
-        );
+        // One line per algorithm through every size (the legend's samples have two points).
+        let lines = svg
+            .split("<polyline")
+            .skip(1)
+            .filter(|p| {
+                let points = p.split("points=\"").nth(1).unwrap_or("");
+                let points = &points[..points.find('"').unwrap_or(0)];
+                points.split_whitespace().count() > 2
+            })
+            .count();
+        assert_eq!(lines, 7, "one line per algorithm");
+        for algo in ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"] {
+            assert!(svg.contains(&format!("\n{algo}\n")), "{algo} in the legend");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
