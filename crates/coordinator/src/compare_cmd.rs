@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::regression::{compare, parse_threshold, table, Comparison, Regressed};
+use crate::regression::{compare, parse_threshold, table, Regressed};
 use crate::usage::UsageError;
 
 #[derive(Args, Debug, Clone)]
@@ -49,7 +49,9 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         print!("{}", table(&c, [&names[0], &names[1]]));
     }
     if let Some(path) = &args.json {
-        write_json(&c, path, to_stdout)?;
+        let text = serde_json::to_string_pretty(&c).context("encoding the comparison")?;
+        crate::output::atomic::write_or_stdout(path, &(text + "\n"))
+            .with_context(|| format!("--json: writing {}", path.display()))?;
     }
     match c.regressions() {
         0 => Ok(()),
@@ -74,13 +76,4 @@ fn one_file(path: &PathBuf) -> Result<PathBuf> {
         ))
         .into()),
     }
-}
-
-fn write_json(c: &Comparison, path: &std::path::Path, to_stdout: bool) -> Result<()> {
-    let text = serde_json::to_string_pretty(c).context("encoding the comparison")?;
-    if to_stdout {
-        println!("{text}");
-        return Ok(());
-    }
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }

@@ -131,11 +131,7 @@ impl Driver {
             },
         );
         let text = serde_json::to_string_pretty(&value).context("encoding nccl-tests' JSON")?;
-        if path == std::path::Path::new("-") {
-            println!("{text}");
-            return Ok(());
-        }
-        crate::output::atomic::write(path, (text + "\n").as_bytes())
+        crate::output::atomic::write_or_stdout(path, &(text + "\n"))
             .with_context(|| format!("-J: writing {}", path.display()))
     }
 

@@ -23,3 +23,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
+
+/// `text` to `path` as [`write`] does, or to stdout when `path` is "-" (as every output file
+/// flag of collbench takes it).
+pub fn write_or_stdout(path: &Path, text: &str) -> Result<()> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("writing to stdout");
+    }
+    write(path, text.as_bytes())
+}

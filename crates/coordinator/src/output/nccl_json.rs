@@ -83,11 +83,7 @@ fn record(r: &ResultRow, iters: u32, per_iter: bool) -> Value {
 pub fn render(file: &ResultsFile, cx: &Context<'_>) -> Value {
     let c = &file.config;
     let rows: Vec<&ResultRow> = file.results.iter().collect();
-    let wrong: u64 = rows
-        .iter()
-        .flat_map(|r| [r.out_of_place.nwrong, r.in_place.nwrong])
-        .flatten()
-        .sum();
+    let wrong = verdict::wrong_values(&rows);
     let average = verdict::average_busbw(&rows);
     let devices: Vec<Value> = c
         .hosts

@@ -115,12 +115,8 @@ fn per_iteration(m: &Measured) -> String {
 /// `-I 1` rows).
 pub fn row_per_iter(r: &ResultRow) -> String {
     format!(
-        "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}{}{}",
-        r.size,
-        r.count,
-        r.dtype.name(),
-        r.redop.name(),
-        r.root,
+        "{}{}{}{}{}",
+        preamble(r),
         placement(&r.out_of_place),
         per_iteration(&r.out_of_place),
         placement(&r.in_place),
@@ -143,25 +139,29 @@ fn placement(m: &Measured) -> String {
 
 pub fn row(r: &ResultRow) -> String {
     format!(
-        "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}",
+        "{}{}{}",
+        preamble(r),
+        placement(&r.out_of_place),
+        placement(&r.in_place)
+    )
+}
+
+/// The fields every data row starts with: size count type redop root.
+fn preamble(r: &ResultRow) -> String {
+    format!(
+        "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}",
         r.size,
         r.count,
         r.dtype.name(),
         r.redop.name(),
-        r.root,
-        placement(&r.out_of_place),
-        placement(&r.in_place)
+        r.root
     )
 }
 
 /// The footer nccl-tests prints after a table: wrong values and the average bus bandwidth, with
 /// OK or FAILED against the minimum when one is set.
 pub fn footer(rows: &[&ResultRow], min_busbw: Option<f64>) -> String {
-    let wrong: u64 = rows
-        .iter()
-        .flat_map(|r| [r.out_of_place.nwrong, r.in_place.nwrong])
-        .flatten()
-        .sum();
+    let wrong = verdict::wrong_values(rows);
     let avg = verdict::average_busbw(rows);
     format!(
         "# Out of bounds values : {wrong} {}\n# Avg bus bandwidth    : {avg:.4} {}\n#\n",

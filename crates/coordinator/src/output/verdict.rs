@@ -46,6 +46,19 @@ fn below_list(tables: &[(Algorithm, f64)]) -> String {
         .join(", ")
 }
 
+/// Wrong elements of a row, both placements (0 where checking was off).
+pub fn row_wrong(r: &ResultRow) -> u64 {
+    [r.out_of_place.nwrong, r.in_place.nwrong]
+        .into_iter()
+        .flatten()
+        .sum()
+}
+
+/// Wrong elements over rows, as the footer's "Out of bounds values" counts them.
+pub fn wrong_values(rows: &[&ResultRow]) -> u64 {
+    rows.iter().map(|r| row_wrong(r)).sum()
+}
+
 /// The average bus bandwidth of a table, as its footer prints it (out of place, every size).
 pub fn average_busbw(rows: &[&ResultRow]) -> f64 {
     if rows.is_empty() {
@@ -68,10 +81,7 @@ pub fn check(rows: &[ResultRow], min_busbw: Option<f64>) -> Result<(), Verdict> 
     let wrong: Vec<(Algorithm, u64, u64)> = rows
         .iter()
         .filter_map(|r| {
-            let n: u64 = [r.out_of_place.nwrong, r.in_place.nwrong]
-                .into_iter()
-                .flatten()
-                .sum();
+            let n = row_wrong(r);
             (n > 0).then_some((r.algorithm, r.size, n))
         })
         .collect();
