@@ -225,3 +225,57 @@ pub fn linear_upto(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let hi = values.filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     (0.0, if hi > 0.0 { hi * 1.1 } else { 1.0 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines of more than two points: the series (a legend's sample has two).
+    fn lines(svg: &str) -> usize {
+        svg.split("<polyline")
+            .skip(1)
+            .filter(|p| {
+                let points = p.split("points=\"").nth(1).unwrap_or("");
+                points[..points.find('"').unwrap_or(0)]
+                    .split_whitespace()
+                    .count()
+                    > 2
+            })
+            .count()
+    }
+
+    #[test]
+    fn one_line_per_series_and_escaped_text() {
+        let series: Vec<Series> = ["a<b", "c&d"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Series {
+                name: (*name).to_string(),
+                points: vec![(1.0, 1.0), (10.0, 2.0 + i as f64), (100.0, 3.0)],
+                color: color(i),
+                stroke: Stroke::Line { width: 2 },
+            })
+            .collect();
+        let svg = document(400, 300, |root| {
+            chart(
+                root,
+                &Chart {
+                    caption: "x <y>",
+                    x_desc: "size",
+                    y_desc: "busbw",
+                    x_range: (1.0, 100.0),
+                    y_range: (0.0, 4.0),
+                    y_log: false,
+                    series: &series,
+                    x_tick: &|x| format!("{x}"),
+                    y_tick: &|y| format!("{y}"),
+                    legend: true,
+                },
+            )
+        });
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(lines(&svg), 2, "{svg}");
+        assert!(svg.contains("x &lt;y&gt;") && svg.contains("a&lt;b") && svg.contains("c&amp;d"));
+        assert!(!svg.contains("plot failed"));
+    }
+}
