@@ -5,6 +5,7 @@
 #   iproute2                      (ip, tc, bridge: the emulated cluster's network namespaces)
 #   openssh-server openssh-client (the ssh launcher's test runs sshd in two namespaces)
 #   slurmctld slurmd slurm-client munge (the Slurm test starts a one-host Slurm)
+#   chromium-headless-shell       (report.html is loaded in a real browser)
 #   kubernetes-validate, from PyPI (the Kubernetes manifests are checked against its schemas)
 # Without root it installs nothing: the tests that need any of these say in one line each why
 # they did not run, and the others run. With COLLBENCH_REQUIRE_ALL_TESTS=1 (CI) such a test
@@ -24,6 +25,8 @@ install_missing() {
   command -v slurmd >/dev/null || missing+=(slurmd)
   command -v srun >/dev/null || missing+=(slurm-client)
   command -v munged >/dev/null || missing+=(munge)
+  command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null \
+    || missing+=(chromium-headless-shell)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing with apt-get: ${missing[*]}"
     # The packages must not start their daemons: the tests start (and stop) their own.
@@ -45,7 +48,7 @@ install_missing() {
 if [ "$(id -u)" = 0 ]; then
   install_missing
 else
-  echo "test.sh: not root, so nothing is installed; tests that need root, sshd, Slurm or" \
-    "kubernetes-validate say so in one line each and do not run"
+  echo "test.sh: not root, so nothing is installed; tests that need root, sshd, Slurm," \
+    "Chromium or kubernetes-validate say so in one line each and do not run"
 fi
 exec cargo test --workspace --locked "$@"

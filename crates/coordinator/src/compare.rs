@@ -82,26 +82,3 @@ pub fn render(rows: &[ResultRow]) -> String {
     }
     s
 }
-
-/// The comparison as a Markdown table.
-pub fn markdown(rows: &[ResultRow]) -> String {
-    let c = compare(rows);
-    let mut s = String::from("| size | best |");
-    for a in &c.algorithms {
-        let _ = write!(s, " {a} |");
-    }
-    s.push_str("\n|---:|---|");
-    s.push_str(&"---:|".repeat(c.algorithms.len()));
-    s.push('\n');
-    for (size, best, ratios) in &c.sizes {
-        let _ = write!(s, "| {} | {} |", format_size(*size), best);
-        for r in ratios {
-            let _ = match r {
-                Some(r) => write!(s, " {r:.2}x |"),
-                None => write!(s, " - |"),
-            };
-        }
-        s.push('\n');
-    }
-    s
-}

@@ -19,6 +19,7 @@ pub fn measured(bus_bw: f64, p50: f64, p99: f64, nwrong: Option<u64>) -> Measure
         per_iter,
         rank_histogram: String::new(),
         rank_mean_us: vec![p50],
+        rank_iter_us: vec![vec![p50]],
         rank_cpu: Vec::new(),
         cpu_bound_ranks: Vec::new(),
     }

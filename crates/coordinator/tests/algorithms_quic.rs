@@ -72,19 +72,25 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
         let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
         assert!(report.contains("## Comparison") && report.contains("busbw.svg"));
         let svg = std::fs::read_to_string(dir.join("busbw.svg")).unwrap();
-        // One line per algorithm through every size (the legend's samples have two points).
+        // One solid line per algorithm through every size, out of place (the legend's samples
+        // have two points; the in-place lines are dashed, drawn as short pieces).
+        let sizes = v["config"]["sizes"].as_array().unwrap().len();
         let lines = svg
             .split("<polyline")
             .skip(1)
             .filter(|p| {
                 let points = p.split("points=\"").nth(1).unwrap_or("");
                 let points = &points[..points.find('"').unwrap_or(0)];
-                points.split_whitespace().count() > 2
+                p.contains("stroke-width=\"2\"") && points.split_whitespace().count() == sizes
             })
             .count();
         assert_eq!(lines, 7, "one line per algorithm");
         for algo in ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"] {
             assert!(svg.contains(&format!("\n{algo}\n")), "{algo} in the legend");
+            assert!(
+                svg.contains(&format!("\n{algo} in place\n")),
+                "{algo} in place in the legend"
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -163,7 +163,7 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
     );
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        report.contains("## Rows the host's CPU set") && report.contains("**host-bound**"),
+        report.contains("## Rows the host's CPU set") && report.contains("(host-bound)"),
         "{report}"
     );
     for (rank, h) in v["config"]["hosts"].as_array().unwrap().iter().enumerate() {

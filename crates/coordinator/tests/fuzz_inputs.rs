@@ -61,6 +61,7 @@ fn measured(time: f64) -> Measured {
         },
         rank_histogram: histogram_of(&[(1_000_000, 3), (1_200_000, 2)]),
         rank_mean_us: vec![time; 4],
+        rank_iter_us: vec![vec![time * 0.9, time * 1.1]; 4],
         rank_cpu: (0..4)
             .map(|r| wire::results::RankCpu {
                 busy_cores: 0.5 + r as f64 / 10.0,

@@ -141,6 +141,7 @@ pub fn measure(
             error: e.to_string(),
         })?,
         rank_mean_us,
+        rank_iter_us: per_rank_us,
         rank_cpu,
         cpu_bound_ranks,
     })

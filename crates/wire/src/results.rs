@@ -8,8 +8,9 @@ use topologies::{Algorithm, DataType, ReduceOp};
 
 use crate::stats::IterStats;
 
-/// 2: channels, the CPU each rank used per row, the cores each rank was given.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 2: channels, the CPU each rank used per row, the cores each rank was given. 3: nccl-tests'
+/// flags and the run's metadata. 4: every rank's every iteration time (`rank_iter_us`).
+pub const SCHEMA_VERSION: u32 = 4;
 /// The oldest version the readers take (every field added since is optional).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -181,6 +182,10 @@ pub struct Measured {
     pub rank_histogram: String,
     /// Mean time of each rank, microseconds, indexed by rank.
     pub rank_mean_us: Vec<f64>,
+    /// Each rank's time of each timed iteration, microseconds: `rank_iter_us[rank][iteration]`;
+    /// absent in files from before schema 4.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rank_iter_us: Vec<Vec<f64>>,
     /// The CPU each rank's data plane used, indexed by rank; absent in files from before it
     /// was measured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

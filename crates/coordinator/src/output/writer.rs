@@ -1,5 +1,5 @@
 //! Keeps the results of a run on disk: after every completed size (and when a run fails) the
-//! whole `results.json`, `results.csv`, `report.md` and `busbw.svg` (and with `--pingpong`,
+//! whole `results.json`, `results.csv`, `report.md`, `busbw.svg` and `report.html` (and with `--pingpong`,
 //! `pingpong.csv`) are rewritten atomically, so a failure late in a sweep loses nothing that
 //! was measured.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use wire::results::{Failure, PingPongRow, ResultRow, ResultsFile};
 
-use super::{atomic, csv, report};
+use super::{atomic, csv, report, report_charts, report_html};
 
 pub struct ResultsWriter {
     dir: PathBuf,
@@ -81,7 +81,11 @@ impl ResultsWriter {
         )?;
         atomic::write(
             &self.dir.join("busbw.svg"),
-            report::busbw_svg(&self.file).as_bytes(),
+            report_charts::busbw(&self.file).as_bytes(),
+        )?;
+        atomic::write(
+            &self.dir.join("report.html"),
+            report_html::render(&self.file).as_bytes(),
         )
     }
 }

@@ -157,6 +157,7 @@ pub fn synthetic_row(
         },
         rank_histogram: histogram,
         rank_mean_us: vec![time_us; nranks],
+        rank_iter_us: vec![vec![time_us]; nranks],
         rank_cpu: Vec::new(),
         cpu_bound_ranks: Vec::new(),
     };

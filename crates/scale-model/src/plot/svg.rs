@@ -88,7 +88,8 @@ pub fn chart(area: &Area<'_>, c: &Chart<'_>) -> Result<(), String> {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(64);
-    let x = (c.x_range.0..c.x_range.1).log_scale();
+    // Ticks at powers of two: sizes and rank counts are.
+    let x = (c.x_range.0..c.x_range.1).log_scale().base(2.0);
     if c.y_log {
         let mut ch = b
             .build_cartesian_2d(x, (c.y_range.0..c.y_range.1).log_scale())
@@ -117,6 +118,7 @@ where
         .x_label_formatter(&|v| (c.x_tick)(*v))
         .y_label_formatter(&|v| (c.y_tick)(*v))
         .light_line_style(WHITE.mix(0.0))
+        .label_style(("sans-serif", 12))
         .draw()
         .map_err(|e| e.to_string())
 }
