@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::rate::parse_rate;
+use crate::sizes::parse_size;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "collbench",
@@ -55,18 +58,18 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Smallest message size per rank (bytes; K, M, G suffixes).
-    #[arg(short = 'b', long = "minbytes", default_value = "1K")]
-    pub minbytes: String,
+    #[arg(short = 'b', long = "minbytes", default_value = "1K", value_parser = parse_size)]
+    pub minbytes: u64,
     /// Largest message size per rank.
-    #[arg(short = 'e', long = "maxbytes", default_value = "64M")]
-    pub maxbytes: String,
+    #[arg(short = 'e', long = "maxbytes", default_value = "64M", value_parser = parse_size)]
+    pub maxbytes: u64,
     /// Multiply the size by this factor between steps of the sweep (at least 2) [default: 2,
     /// unless -i is given].
     #[arg(short = 'f', long = "stepfactor", conflicts_with = "stepbytes")]
     pub stepfactor: Option<u64>,
     /// Add this many bytes between steps of the sweep instead of multiplying (K, M, G suffixes).
-    #[arg(short = 'i', long = "stepbytes")]
-    pub stepbytes: Option<String>,
+    #[arg(short = 'i', long = "stepbytes", value_parser = parse_size)]
+    pub stepbytes: Option<u64>,
     /// Timed iterations per size and placement.
     #[arg(short = 'n', long = "iters", default_value_t = 20)]
     pub iters: u32,
@@ -100,12 +103,12 @@ pub struct RunArgs {
     #[arg(long = "algo", default_value = "ring")]
     pub algo: String,
     /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).
-    #[arg(long = "segment", default_value = "64K")]
-    pub segment: String,
+    #[arg(long = "segment", default_value = "64K", value_parser = parse_size)]
+    pub segment: u64,
     /// Piece size that ring forwards as soon as it has reduced it, instead of whole chunks
     /// (bytes; K, M, G suffixes; 0: whole chunks, the textbook ring).
-    #[arg(long = "ring-segment", default_value = "1M")]
-    pub ring_segment: String,
+    #[arg(long = "ring-segment", default_value = "1M", value_parser = parse_size)]
+    pub ring_segment: u64,
     /// hier: ranks per group (consecutive ranks) [default: from --topology, else the largest
     /// divisor of the rank count not above its square root].
     #[arg(long = "group-size")]
@@ -158,8 +161,8 @@ pub struct RunArgs {
     pub bind: IpAddr,
     /// Link rate of the fabric (tc units: 500mbit, 10gbit); sizes QUIC windows and, for
     /// emulated fabrics, link efficiency. Default: 40gbit assumed for windows only.
-    #[arg(long = "link-rate")]
-    pub link_rate: Option<String>,
+    #[arg(long = "link-rate", value_parser = parse_rate)]
+    pub link_rate: Option<f64>,
     /// MTU of the network between nodes, bytes (1280..9216); QUIC datagrams are sized to
     /// fill it. netns builds its links with it. Default: 9000 (jumbo frames) on loopback and
     /// netns, 1500 elsewhere.
@@ -184,16 +187,16 @@ pub struct RunArgs {
     /// The fewest bytes of the buffer a size gives each channel: smaller sizes run on fewer
     /// channels (at least one), where more lanes would add only per-message costs. K, M
     /// suffixes.
-    #[arg(long = "channel-min-bytes", default_value = "64K")]
-    pub channel_min_bytes: String,
+    #[arg(long = "channel-min-bytes", default_value = "64K", value_parser = parse_size)]
+    pub channel_min_bytes: u64,
     /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]
     pub groups: Option<usize>,
     /// netns: rate of each group's uplink to the spine, both directions (tc units); below
     /// group size x --link-rate the uplink is oversubscribed. Default: unshaped.
-    #[arg(long = "uplink-rate")]
-    pub uplink_rate: Option<String>,
+    #[arg(long = "uplink-rate", value_parser = parse_rate)]
+    pub uplink_rate: Option<f64>,
     /// Inject a fault when the sweep reaches a size: KIND:RANK@SIZE, KIND one of link-down
     /// (netns only: the rank's switch port goes down), kill (SIGKILL), stop (SIGSTOP) or
     /// corrupt (any launcher: the rank spoils one element of its checked result, so the run

@@ -40,10 +40,81 @@ fn a_good_run_exits_0() {
 
 #[test]
 fn usage_errors_exit_2_with_one_prefix_clap_included() {
-    for args in [
-        &["run", "--np", "0"][..],
-        &["run", "--no-such-flag"],
-        &["run", "-n"],
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/llama3-24k.toml"
+    );
+    // (command line, what the message must name)
+    for (args, names) in [
+        (&["run", "--np", "0"][..], "--np"),
+        (&["run", "--no-such-flag"], "--no-such-flag"),
+        (&["run", "-n"], "--iters"),
+        // Sizes and rates are read by clap's value parsers, with the one size parser.
+        (&["run", "-b", "12Q"], "--minbytes"),
+        (&["run", "-i", "lots"], "--stepbytes"),
+        (&["run", "--link-rate", "fast"], "--link-rate"),
+        (
+            &[
+                "model",
+                "predict",
+                "--scenario",
+                scenario,
+                "--sizes",
+                "1K,,2K",
+            ],
+            "--sizes",
+        ),
+        (
+            &["model", "predict", "--scenario", scenario, "--ranks", "0"],
+            "--ranks",
+        ),
+        (&["model", "predict", "--scenario", scenario], "--sizes"),
+        (
+            &["model", "fit", "x", "--straggler-max-size", "big"],
+            "--straggler-max-size",
+        ),
+        (
+            &[
+                "model",
+                "export",
+                "--scenario",
+                scenario,
+                "--tp-bytes",
+                "1Z",
+            ],
+            "--tp-bytes",
+        ),
+        (
+            &["model", "export", "--scenario", scenario],
+            "nothing to export",
+        ),
+        (
+            &[
+                "k8s",
+                "--nodes",
+                "2",
+                "--image",
+                "a b",
+                "--out",
+                "/nonexistent",
+            ],
+            "--image",
+        ),
+        (
+            &[
+                "k8s",
+                "--nodes",
+                "2",
+                "--image",
+                "img",
+                "--out",
+                "/nonexistent",
+                "--",
+                "-b",
+                "x",
+            ],
+            "--minbytes",
+        ),
     ] {
         let o = collbench().args(args).output().unwrap();
         assert_eq!(code(&o), Some(2), "{args:?}: {}", stderr(&o));
@@ -52,6 +123,7 @@ fn usage_errors_exit_2_with_one_prefix_clap_included() {
             "{args:?}: {}",
             stderr(&o)
         );
+        assert!(stderr(&o).contains(names), "{args:?}: {}", stderr(&o));
     }
     let (o, _) = small_run("exit-bad-env", &[], &[("NCCL_TESTS_MIN_BW", "fast")]);
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));

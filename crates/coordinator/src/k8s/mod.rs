@@ -17,6 +17,7 @@ pub use args::K8sArgs;
 
 use crate::cli::RunArgs;
 use crate::options::RunOptions;
+use crate::usage::UsageError;
 
 /// The most ranks one run's Secret holds (a Secret is at most 1 MiB; a rank takes about 1.3 KiB).
 pub const MAX_NODES: usize = 512;
@@ -47,7 +48,10 @@ fn dns_label(flag: &str, s: &str, max: usize) -> Result<()> {
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-');
     if !ok {
-        bail!("{flag}: '{s}' is not a DNS label of at most {max} characters (lowercase letters, digits, '-', starting with a letter)");
+        bail!(UsageError(format!(
+            "{flag}: '{s}' is not a DNS label of at most {max} characters (lowercase letters, \
+             digits, '-', starting with a letter)"
+        )));
     }
     Ok(())
 }
@@ -55,36 +59,43 @@ fn dns_label(flag: &str, s: &str, max: usize) -> Result<()> {
 /// Checks the flags (the coordinator's too, as `collbench run` would) and builds the spec.
 pub fn spec(a: &K8sArgs) -> Result<manifests::Spec> {
     if a.nodes == 0 || a.nodes > MAX_NODES {
-        bail!(
+        bail!(UsageError(format!(
             "--nodes: {} is outside 1..={MAX_NODES} (one Secret holds every rank's credentials)",
             a.nodes
-        );
+        )));
     }
     if a.image.trim().is_empty() || a.image.chars().any(char::is_whitespace) {
-        bail!("--image: '{}' is not an image reference", a.image);
+        bail!(UsageError(format!(
+            "--image: '{}' is not an image reference",
+            a.image
+        )));
     }
     dns_label("--name", &a.name, 40)?;
     dns_label("--namespace", &a.namespace, 63)?;
     if !["Always", "IfNotPresent", "Never"].contains(&a.pull_policy.as_str()) {
-        bail!(
+        bail!(UsageError(format!(
             "--pull-policy: '{}' is not Always, IfNotPresent or Never",
             a.pull_policy
-        );
+        )));
     }
     if a.port == 0 {
-        bail!("--port: 0 is not a port");
+        bail!(UsageError("--port: 0 is not a port".into()));
     }
     if a.setup_timeout == 0 {
-        bail!("--setup-timeout: must be at least 1 second");
+        bail!(UsageError(
+            "--setup-timeout: must be at least 1 second".into()
+        ));
     }
     for arg in &a.run_args {
         let flag = arg.split('=').next().unwrap_or(arg);
         if OWN_FLAGS.contains(&flag) {
-            bail!("'{arg}' after --: collbench k8s sets {flag} itself");
+            bail!(UsageError(format!(
+                "'{arg}' after --: collbench k8s sets {flag} itself"
+            )));
         }
     }
     let mut run = RunOnly::try_parse_from(&a.run_args)
-        .map_err(|e| anyhow::anyhow!("the flags after -- (for collbench run): {e}"))?
+        .map_err(|e| UsageError(format!("the flags after -- (for collbench run): {e}")))?
         .run;
     run.launcher = "k8s".into();
     run.nodes = Some(a.nodes);

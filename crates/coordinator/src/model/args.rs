@@ -6,6 +6,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use scale_model::{FitOptions, RegimeChoice};
 use topologies::BuildOptions;
 
+use super::lists::{parse_max_size, RankList, SizeList};
+use crate::sizes::parse_size;
+
 #[derive(Args, Debug, Clone)]
 #[command(
     after_help = "The scale model: fit each algorithm's alpha-beta-gamma cost form to \
@@ -59,9 +62,10 @@ pub struct InputArgs {
     #[arg(
         long = "straggler-max-size",
         value_name = "SIZE",
-        default_value = "64K"
+        default_value = "64K",
+        value_parser = parse_max_size
     )]
-    pub straggler_max_size: String,
+    pub straggler_max_size: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -87,9 +91,10 @@ pub struct FitArgs {
     #[arg(
         long = "straggler-max-size",
         value_name = "SIZE",
-        default_value = "64K"
+        default_value = "64K",
+        value_parser = parse_max_size
     )]
-    pub straggler_max_size: String,
+    pub straggler_max_size: u64,
 }
 
 /// How the fit weighs its points and splits its sizes.
@@ -183,12 +188,12 @@ pub struct PredictArgs {
     pub scenario: PathBuf,
     /// Rank counts: a comma-separated list of numbers and ranges; A..B doubles from A up to B,
     /// A..B:F multiplies by F. Default: the scenario's GPU count.
-    #[arg(long = "ranks", value_name = "LIST")]
-    pub ranks: Option<String>,
+    #[arg(long = "ranks", value_name = "LIST", value_parser = RankList::parse)]
+    pub ranks: Option<RankList>,
     /// Sizes per rank (bytes; K, M, G, T suffixes), comma-separated, with A..B ranges as for
     /// --ranks. Needed unless --workload is given.
-    #[arg(long = "sizes", value_name = "LIST")]
-    pub sizes: Option<String>,
+    #[arg(long = "sizes", value_name = "LIST", value_parser = SizeList::parse)]
+    pub sizes: Option<SizeList>,
     /// Also predict the scenario's [workload]: its bytes over its group (for a model, the
     /// gradients over the data-parallel group).
     #[arg(long)]
@@ -236,9 +241,10 @@ pub struct ValidateArgs {
     #[arg(
         long = "straggler-max-size",
         value_name = "SIZE",
-        default_value = "64K"
+        default_value = "64K",
+        value_parser = parse_max_size
     )]
-    pub straggler_max_size: String,
+    pub straggler_max_size: u64,
     /// Write the rows (predicted time_us, measured_us, error, ...) and the summary as JSON.
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -274,8 +280,8 @@ pub struct ExportArgs {
     #[arg(long = "algo", value_name = "NAME", default_value = "ring")]
     pub algo: String,
     /// Bytes the SimAI table's tensor-parallel all-reduce is priced at (K, M, G suffixes).
-    #[arg(long = "tp-bytes", value_name = "SIZE", default_value = "256M")]
-    pub tp_bytes: String,
+    #[arg(long = "tp-bytes", value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub tp_bytes: u64,
     /// Write ASTRA-sim's analytical network config (YAML).
     #[arg(long = "astra", value_name = "FILE")]
     pub astra: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! `collbench model export`: ASTRA-sim's analytical network config, SimAI's busbw table and a
 //! JSON profile, from the lab's fit and a scenario.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use scale_model::export::simai::SimaiGroups;
 use scale_model::export::{astra_network, simai_busbw, Profile};
 use scale_model::predict::{Carried, LabReference};
@@ -12,15 +12,22 @@ use topologies::Algorithm;
 use super::args::ExportArgs;
 use super::lab::Lab;
 use super::{lab_reference, mode, read_scenario, write_file};
-use crate::sizes::parse_size;
+use crate::usage::UsageError;
 
 pub fn run(args: &ExportArgs) -> Result<()> {
     if args.astra.is_none() && args.simai.is_none() && args.profile.is_none() {
-        bail!("nothing to export: give at least one of --astra FILE, --simai FILE, --profile FILE");
+        return Err(UsageError(
+            "nothing to export: give at least one of --astra FILE, --simai FILE, --profile FILE"
+                .into(),
+        )
+        .into());
     }
     let scenario = read_scenario(&args.scenario)?;
-    let algorithm: Algorithm = args.algo.parse().map_err(|e| anyhow!("--algo: {e}"))?;
-    let tp_bytes = parse_size(&args.tp_bytes).map_err(|e| anyhow!("--tp-bytes: {e}"))?;
+    let algorithm: Algorithm = args
+        .algo
+        .parse()
+        .map_err(|e| UsageError(format!("--algo: {e}")))?;
+    let tp_bytes = args.tp_bytes;
     let lab = Lab::from_input(&args.input)?;
     let lab_ref = lab_reference(args.lab.as_deref())?;
     let mode = mode(args.mode);
@@ -36,7 +43,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         .unwrap_or(1)
         .max(1);
     if ranks < 1 {
-        bail!("--ranks: give at least 1");
+        return Err(UsageError("--ranks: give at least 1".into()).into());
     }
     let reduce = scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
     let mut notes = Vec::new();

@@ -12,7 +12,7 @@ use super::table::{self, bullets, bytes, pct, sig, Table};
 use super::{straggler_samples, write_json};
 
 pub fn run(args: &FitArgs) -> Result<()> {
-    let samples = straggler_samples(args.no_stragglers, &args.straggler_max_size)?;
+    let samples = straggler_samples(args.no_stragglers, args.straggler_max_size);
     let lab = Lab::from_results(&args.results, samples, &args.fitting)?;
     print!("{}", render(&lab, args.residuals));
     if let Some(path) = &args.json {

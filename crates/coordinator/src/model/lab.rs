@@ -18,6 +18,7 @@ use topologies::{Algorithm, BuildOptions};
 use super::args::{FittingArgs, InputArgs};
 use super::load::load;
 use super::straggler_samples;
+use crate::usage::UsageError;
 
 /// What `collbench model fit --json` writes and `--fit FILE` reads back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,13 +69,15 @@ impl Lab {
             (Some(file), _) => Lab::from_fit_file(file, !input.no_stragglers),
             (None, false) => Lab::from_results(
                 &input.results,
-                straggler_samples(input.no_stragglers, &input.straggler_max_size)?,
+                straggler_samples(input.no_stragglers, input.straggler_max_size),
                 &input.fitting,
             ),
-            (None, true) => bail!(
+            (None, true) => Err(UsageError(
                 "no lab measurements: give --results PATHS (results.json files or directories) \
                  or --fit FILE (from `collbench model fit --json`)"
-            ),
+                    .into(),
+            )
+            .into()),
         }
     }
 

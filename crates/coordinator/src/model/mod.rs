@@ -46,16 +46,8 @@ pub fn lab_reference(lab: Option<&Path>) -> Result<LabReference> {
 }
 
 /// The largest size whose latency histograms feed the straggler tail; `None` without the term.
-pub fn straggler_samples(no_stragglers: bool, max_size: &str) -> Result<Option<u64>> {
-    if no_stragglers {
-        return Ok(None);
-    }
-    if max_size.trim().eq_ignore_ascii_case("all") {
-        return Ok(Some(u64::MAX));
-    }
-    crate::sizes::parse_size(max_size)
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("--straggler-max-size: {e} (or 'all')"))
+pub fn straggler_samples(no_stragglers: bool, max_size: u64) -> Option<u64> {
+    (!no_stragglers).then_some(max_size)
 }
 
 pub fn mode(m: ModeArg) -> Mode {

@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use super::args::PredictArgs;
 use super::lab::Lab;
-use super::lists::{parse_list, parse_ranks};
 use super::table::{self, bullets, bytes, count, share, sig, Table};
 use super::{lab_reference, mode, read_scenario, write_file, write_json};
+use crate::usage::UsageError;
 
 /// The JSON `--json` writes: the prediction (rows, best, assumptions, ...) and, with
 /// `--workload`, the workload's prediction.
@@ -98,22 +98,23 @@ pub fn run(args: &PredictArgs) -> Result<()> {
 /// one of `--sizes` and `--workload` is needed, and `--workload` a scenario that has one.
 fn points(args: &PredictArgs, scenario: &Scenario) -> Result<(Vec<usize>, Option<Vec<u64>>)> {
     let ranks = match &args.ranks {
-        Some(r) => parse_ranks(r).map_err(|e| anyhow!(e))?,
+        Some(r) => r.0.clone(),
         None => vec![scenario.cluster.gpus],
     };
-    let sizes = match &args.sizes {
-        Some(s) => Some(parse_list(s, "--sizes").map_err(|e| anyhow!(e))?),
-        None => None,
-    };
+    let sizes = args.sizes.as_ref().map(|s| s.0.clone());
     if sizes.is_none() && !args.workload {
-        bail!("give --sizes LIST (bytes per rank; K, M, G suffixes) or --workload");
+        return Err(UsageError(
+            "give --sizes LIST (bytes per rank; K, M, G suffixes) or --workload".into(),
+        )
+        .into());
     }
     if args.workload && scenario.workload.is_none() {
-        bail!(
+        return Err(UsageError(format!(
             "--workload: scenario {} ('{}') has no [workload] table",
             args.scenario.display(),
             scenario.name
-        );
+        ))
+        .into());
     }
     Ok((ranks, sizes))
 }
@@ -159,7 +160,7 @@ fn strategies(algo: Option<&str>, lab: &Lab) -> Result<Vec<Strategy>> {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| {
-                let st: Strategy = s.parse().map_err(|e| anyhow!("--algo: {e}"))?;
+                let st: Strategy = s.parse().map_err(|e| UsageError(format!("--algo: {e}")))?;
                 if lab.fits.get(st.outer()).is_none() {
                     bail!(
                         "--algo {s}: the lab has no fit for {} (fitted: {})",

@@ -1,7 +1,7 @@
 //! `collbench model validate RESULTS... --fit-max-ranks K`: fit on the runs with at most K ranks,
 //! predict the others, and report predicted against measured.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use scale_model::plot::scatter_svg;
 use scale_model::validate::{ErrorSummary, LARGE_MIN, SMALL_MAX};
 use scale_model::{validate, ValidateOptions, ValidationReport};
@@ -12,6 +12,7 @@ use super::args::ValidateArgs;
 use super::load::load;
 use super::table::{self, bullets, bytes, pct, Table};
 use super::{straggler_samples, write_file, write_json};
+use crate::usage::UsageError;
 
 #[derive(Serialize)]
 struct ValidateJson<'a> {
@@ -24,12 +25,13 @@ struct ValidateJson<'a> {
 
 pub fn run(args: &ValidateArgs) -> Result<()> {
     if args.fit_max_ranks < 2 {
-        bail!(
+        return Err(UsageError(format!(
             "--fit-max-ranks {}: fitting needs runs with at least 2 ranks",
             args.fit_max_ranks
-        );
+        ))
+        .into());
     }
-    let samples = straggler_samples(args.no_stragglers, &args.straggler_max_size)?;
+    let samples = straggler_samples(args.no_stragglers, args.straggler_max_size);
     let mut loaded = load(&args.results, samples)?;
     loaded.notes.extend(args.fitting.notes());
     if let Some(max) = samples.filter(|m| *m < u64::MAX) {

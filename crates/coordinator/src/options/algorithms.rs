@@ -5,7 +5,6 @@ use topologies::{Algorithm, BuildOptions, DataType};
 
 use super::kinds::{bad, OptionError};
 use crate::cli::RunArgs;
-use crate::sizes::parse_size;
 use crate::topology_file::Topology;
 
 pub fn algorithms_of(
@@ -52,15 +51,14 @@ fn build_options(
     topology: Option<&Topology>,
 ) -> Result<BuildOptions, OptionError> {
     let esize = dtype.size() as u64;
-    let segment = parse_size(&a.segment).map_err(|e| bad("--segment", e.to_string()))?;
+    let segment = a.segment;
     if segment < esize {
         return Err(bad(
             "--segment",
             format!("{segment} bytes is smaller than one {dtype} element"),
         ));
     }
-    let ring_segment =
-        parse_size(&a.ring_segment).map_err(|e| bad("--ring-segment", e.to_string()))?;
+    let ring_segment = a.ring_segment;
     if ring_segment != 0 && ring_segment < esize {
         return Err(bad(
             "--ring-segment",
