@@ -327,7 +327,7 @@ async fn sweep(
 
 /// One algorithm, size and placement: a barrier, the warm-up and timed iterations back to back
 /// on every channel the size runs on, then (after a second barrier, so that no rank's check
-/// overlaps another's timed iterations) the untimed iteration whose result is checked.
+/// overlaps another's timed iterations) the untimed iterations whose results are checked.
 async fn measure(
     plan: &Plan,
     m: &Arc<Measure>,
@@ -352,7 +352,11 @@ async fn measure(
     *epoch += 1;
     control.barrier(*epoch).await?;
     let nwrong = if plan.check {
-        Some(channels.check(m).await?)
+        let mut wrong = 0u64;
+        for _ in 0..plan.check_iters.max(1) {
+            wrong = wrong.saturating_add(channels.check(m).await?);
+        }
+        Some(wrong)
     } else {
         None
     };

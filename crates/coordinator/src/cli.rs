@@ -81,9 +81,10 @@ pub struct RunArgs {
         default_value_t = 5
     )]
     pub warmup_iters: u32,
-    /// Check results: 1 (on) or 0 (off); #wrong shows N/A when off.
+    /// Check results: the untimed iterations after the timed ones whose result is checked
+    /// (nccl-tests' -c: each is checked, #wrong sums them); 0: off, #wrong shows N/A.
     #[arg(short = 'c', long = "check", default_value_t = 1)]
-    pub check: u8,
+    pub check: u32,
     /// Element type: float, double, int32, int64.
     #[arg(short = 'd', long = "datatype", default_value = "float")]
     pub datatype: String,

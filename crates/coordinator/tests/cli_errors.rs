@@ -50,7 +50,10 @@ fn bad_flags_are_named_with_what_is_accepted() {
     fails_with(&["-b", "1.5M"], &["--minbytes", "'1.5M' is not a size"]);
     fails_with(&["-f", "1"], &["-f/--stepfactor", "2 or more"]);
     fails_with(&["-n", "0"], &["-n/--iters"]);
-    fails_with(&["-c", "2"], &["-c/--check", "0 (off) or 1 (on)"]);
+    fails_with(
+        &["-c", "2000000"],
+        &["-c/--check", "above 1000000 checked iterations"],
+    );
     fails_with(
         &["--algo", "bogus"],
         &["--algo", "unknown algorithm 'bogus'", "ring"],
@@ -60,7 +63,10 @@ fn bad_flags_are_named_with_what_is_accepted() {
         &["--launcher", "unknown launcher 'mpi'"],
     );
     fails_with(&["--link-rate", "fast"], &["--link-rate", "tc units"]);
-    fails_with(&["--channel-min-bytes", "1Q"], &["--channel-min-bytes", "not a size"]);
+    fails_with(
+        &["--channel-min-bytes", "1Q"],
+        &["--channel-min-bytes", "not a size"],
+    );
     fails_with(&["--mtu", "65535"], &["--mtu", "outside 1280..9216"]);
     fails_with(&["--mtu", "576"], &["--mtu", "outside 1280..9216"]);
     fails_with(&["--timeout", "0"], &["--timeout"]);

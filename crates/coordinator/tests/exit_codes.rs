@@ -148,6 +148,39 @@ fn a_wrong_result_exits_3_and_keeps_every_row() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `-c N` (nccl-tests): N checked iterations, each checked; the corrupt hook spoils every one,
+/// so #wrong is N times one check's.
+#[test]
+fn every_checked_iteration_of_c_n_is_checked() {
+    let wrong_at_2k = |c: &str| {
+        let (o, dir) = small_run(
+            &format!("exit-c{c}"),
+            &["-c", c, "--fault", "corrupt:1@2K"],
+            &[],
+        );
+        assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!("validation: {c} ")),
+            "{}",
+            stdout(&o)
+        );
+        let v = results(&dir);
+        assert_eq!(v["config"]["check_iters"], c.parse::<u32>().unwrap());
+        let row = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["size"] == 2048)
+            .unwrap()
+            .clone();
+        let _ = std::fs::remove_dir_all(dir);
+        row["nwrong"].as_u64().unwrap()
+    };
+    let one = wrong_at_2k("1");
+    assert!(one > 0);
+    assert_eq!(wrong_at_2k("3"), 3 * one);
+}
+
 #[test]
 fn below_the_minimum_bandwidth_exits_4_from_the_flag_or_nccl_tests_variable() {
     let (o, dir) = small_run("exit-slow", &["--min-busbw", "100000"], &[]);

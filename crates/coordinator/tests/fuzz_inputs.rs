@@ -108,6 +108,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             warmup_iters: 1,
             iters: 3,
             check: true,
+            check_iters: Some(2),
             segment_bytes: 1 << 20,
             ring_segment_bytes: None,
             hosts: (0..4)

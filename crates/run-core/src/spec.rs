@@ -22,7 +22,8 @@ pub struct RunSpec {
     pub agg_iters: u32,
     /// Whose mean a row's time is (nccl-tests' `-a`).
     pub average: crate::aggregate::Average,
-    pub check: bool,
+    /// Checked iterations after the timed ones (`-c`); 0: no check.
+    pub check_iters: u32,
     pub build: BuildOptions,
     /// After the sweep, ranks 0 and 1 ping-pong every size.
     pub pingpong: bool,

@@ -79,6 +79,10 @@ pub struct Plan {
     #[serde(default = "one")]
     pub agg_iters: u32,
     pub check: bool,
+    /// With `check`: the untimed iterations whose result is checked (nccl-tests' `-c`); absent
+    /// in plans of builds before it existed (one).
+    #[serde(default = "one")]
+    pub check_iters: u32,
     pub build: BuildOptions,
     pub transport: TransportParams,
     /// After the all-reduce sweep, a ping-pong between ranks 0 and 1 at every size (the other
@@ -519,6 +523,9 @@ impl Plan {
         if self.agg_iters == 0 || self.agg_iters > MAX_ITERS {
             return Err(invalid("agg_iters", format!("must be 1..={MAX_ITERS}")));
         }
+        if self.check_iters == 0 || self.check_iters > MAX_ITERS {
+            return Err(invalid("check_iters", format!("must be 1..={MAX_ITERS}")));
+        }
         if self.build.segment_bytes == 0 {
             return Err(invalid("build.segment_bytes", "must be positive"));
         }
@@ -668,6 +675,7 @@ mod tests {
             iters: 1,
             agg_iters: 1,
             check: true,
+            check_iters: 1,
             build: BuildOptions::default(),
             transport: TransportParams {
                 stream_receive_window: 1,

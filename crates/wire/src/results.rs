@@ -50,6 +50,10 @@ pub struct RunConfig {
     pub warmup_iters: u32,
     pub iters: u32,
     pub check: bool,
+    /// Checked iterations per size and placement (`-c`); absent in files from before it was
+    /// recorded (one when `check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_iters: Option<u32>,
     pub segment_bytes: u64,
     /// Piece size `ring` forwarded, bytes; 0: whole chunks. Absent in files from before the
     /// pipelined ring (which forwarded whole chunks).

@@ -146,6 +146,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             iters: 3,
             agg_iters: 2,
             check: true,
+            check_iters: 2,
             build: BuildOptions::default(),
             transport: TransportParams {
                 stream_receive_window: 1 << 20,

@@ -40,7 +40,8 @@ pub struct RunOptions {
     pub sizes: Vec<u64>,
     pub iters: u32,
     pub warmup_iters: u32,
-    pub check: bool,
+    /// Checked iterations after the timed ones (`-c`); 0: no check.
+    pub check_iters: u32,
     pub dtype: DataType,
     pub op: ReduceOp,
     pub nranks: usize,
@@ -103,7 +104,7 @@ impl RunOptions {
             sizes: sweep.sizes,
             iters: sweep.iters,
             warmup_iters: sweep.warmup_iters,
-            check: sweep.check,
+            check_iters: sweep.check_iters,
             dtype: sweep.dtype,
             op: sweep.op,
             nranks,

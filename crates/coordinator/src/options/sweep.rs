@@ -22,7 +22,8 @@ pub struct Sweep {
     pub sizes: Vec<u64>,
     pub iters: u32,
     pub warmup_iters: u32,
-    pub check: bool,
+    /// Checked iterations after the timed ones (`-c`); 0: no check.
+    pub check_iters: u32,
     pub dtype: DataType,
     pub op: ReduceOp,
     pub poll_us: u32,
@@ -64,16 +65,12 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         .parse()
         .map_err(|e: String| bad("--channels", e))?;
     let channel_min_bytes = a.channel_min_bytes;
-    let check = match a.check {
-        0 => false,
-        1 => true,
-        other => {
-            return Err(bad(
-                "-c/--check",
-                format!("{other} is not 0 (off) or 1 (on)"),
-            ))
-        }
-    };
+    if a.check > MAX_ITERS {
+        return Err(bad(
+            "-c/--check",
+            format!("{} is above {MAX_ITERS} checked iterations", a.check),
+        ));
+    }
     if a.timeout == 0 {
         return Err(bad("--timeout", "must be at least 1 second"));
     }
@@ -91,7 +88,7 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         },
         iters: a.iters,
         warmup_iters: a.warmup_iters,
-        check,
+        check_iters: a.check,
         dtype,
         op,
         poll_us: a.poll_us,
@@ -200,8 +197,9 @@ mod tests {
             refused(sweep_of(&args("-w 2000000"))).0,
             "-w/--warmup_iters"
         );
-        assert_eq!(refused(sweep_of(&args("-c 2"))).0, "-c/--check");
-        assert!(!sweep_of(&args("-c 0")).unwrap().check);
+        assert_eq!(refused(sweep_of(&args("-c 2000000"))).0, "-c/--check");
+        assert_eq!(sweep_of(&args("-c 0")).unwrap().check_iters, 0);
+        assert_eq!(sweep_of(&args("-c 3")).unwrap().check_iters, 3);
         assert_eq!(refused(sweep_of(&args("-d half"))).0, "-d/--datatype");
         assert_eq!(refused(sweep_of(&args("-o avg"))).0, "-o/--op");
         assert_eq!(refused(sweep_of(&args("--poll-us 2000000"))).0, "--poll-us");

@@ -111,7 +111,7 @@ pub fn render(file: &ResultsFile, cx: &Context<'_>) -> Value {
         "warmup_iters": c.warmup_iters,
         "iterations": c.iters,
         "aggregated_iterations": c.agg_iters.unwrap_or(1),
-        "validation": u8::from(c.check),
+        "validation": super::table::check_count(c),
         "graph": 0,
         "blocking_collectives": false,
         "per_iter_timing": cx.per_iter,

@@ -8,6 +8,14 @@ use wire::results::{Measured, PingPongRow, ResultRow, RunConfig};
 
 use super::verdict;
 
+/// The checked iterations per size and placement, as nccl-tests' `validation:` prints them.
+pub fn check_count(cfg: &RunConfig) -> u32 {
+    match (cfg.check, cfg.check_iters) {
+        (false, _) => 0,
+        (true, n) => n.unwrap_or(1),
+    }
+}
+
 pub fn run_header(cfg: &RunConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -23,7 +31,7 @@ pub fn run_header(cfg: &RunConfig) -> String {
         cfg.warmup_iters,
         cfg.iters,
         cfg.agg_iters.unwrap_or(1),
-        u8::from(cfg.check),
+        check_count(cfg),
         cfg.dtype,
         cfg.redop
     );

@@ -93,6 +93,7 @@ pub fn synthetic_config(
         warmup_iters: 1,
         iters: 20,
         check: true,
+        check_iters: None,
         segment_bytes,
         ring_segment_bytes: None,
         hosts: (0..nranks)

@@ -96,7 +96,7 @@ pub fn spec(case: &Case) -> RunSpec {
         op: topologies::ReduceOp::Sum,
         warmup_iters: case.warmup,
         iters: case.iters,
-        check: true,
+        check_iters: 1,
         build: BuildOptions::default(),
         pingpong: case.pingpong,
         poll_us: 0,
