@@ -196,7 +196,7 @@ fn lab_sweeps_fit_validate_predict_and_export() {
         s(&e.join("profile.json")),
     ]);
     let astra = std::fs::read_to_string(e.join("astra.yml")).unwrap();
-    assert!(astra.contains("topology: [ Switch"), "{astra}");
+    assert!(astra.contains("topology:\n  - Switch"), "{astra}");
     let simai = std::fs::read_to_string(e.join("busbw.yaml")).unwrap();
     assert!(simai.starts_with("llama3-24k\n") && simai.contains("DP:\nallreduce,: "));
     assert!(json(&e.join("profile.json"))["fits"]["fits"].is_array());

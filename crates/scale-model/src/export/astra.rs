@@ -7,8 +7,8 @@
 //! one-way latency is written halved. Bandwidth is per NPU, with the lab's efficiency and the
 //! level's oversubscription applied.
 //!
-//! Written by hand, on purpose: four flow lists with a comment per dimension saying where each
-//! number came from, which a YAML library would not write.
+//! Written with the `yaml-rust2` emitter, under comment lines saying where each dimension's
+//! numbers came from.
 
 use serde::{Deserialize, Serialize};
 
@@ -94,27 +94,38 @@ pub fn astra_network(
 }
 
 impl AstraNetwork {
+    /// The config as YAML (the `yaml-rust2` emitter), under its comment lines.
     pub fn to_yaml(&self) -> String {
-        let mut s = String::new();
-        for c in &self.comments {
-            s.push_str("# ");
-            s.push_str(c);
-            s.push('\n');
-        }
-        let list = |v: Vec<String>| format!("[ {} ]", v.join(", "));
-        s.push_str(&format!("topology: {}\n", list(self.topology.clone())));
-        s.push_str(&format!(
-            "npus_count: {}\n",
-            list(self.npus_count.iter().map(|n| n.to_string()).collect())
-        ));
-        s.push_str(&format!(
-            "bandwidth: {}  # GB/s\n",
-            list(self.bandwidth.iter().map(|b| fmt_num(*b)).collect())
-        ));
-        s.push_str(&format!(
-            "latency: {}  # ns\n",
-            list(self.latency.iter().map(|l| fmt_num(*l)).collect())
-        ));
+        use yaml_rust2::yaml::{Hash, Yaml};
+        let list = |v: Vec<Yaml>| Yaml::Array(v);
+        let reals = |v: &[f64]| list(v.iter().map(|x| Yaml::Real(fmt_num(*x))).collect());
+        let mut doc = Hash::new();
+        let mut put = |key: &str, value: Yaml| doc.insert(Yaml::String(key.into()), value);
+        put(
+            "topology",
+            list(self.topology.iter().cloned().map(Yaml::String).collect()),
+        );
+        put(
+            "npus_count",
+            list(
+                self.npus_count
+                    .iter()
+                    .map(|&n| Yaml::Integer(i64::try_from(n).unwrap_or(i64::MAX)))
+                    .collect(),
+            ),
+        );
+        put("bandwidth", reals(&self.bandwidth));
+        put("latency", reals(&self.latency));
+        let mut s: String = self
+            .comments
+            .iter()
+            .map(|c| format!("# {}\n", c.replace(['\n', '\r'], " ")))
+            .collect();
+        let mut body = String::new();
+        // Writing into a String cannot fail.
+        let _ = yaml_rust2::YamlEmitter::new(&mut body).dump(&Yaml::Hash(doc));
+        s.push_str(&body);
+        s.push('\n');
         s
     }
 }
@@ -123,7 +134,7 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// A float as YAML reads it back (always with a decimal point).
+/// A float as YAML reads it back as a float (always with a decimal point).
 pub(crate) fn fmt_num(x: f64) -> String {
     if x.is_finite() && x == x.trunc() && x.abs() < 1e15 {
         format!("{x:.1}")
