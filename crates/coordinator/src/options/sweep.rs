@@ -46,6 +46,14 @@ fn min_busbw_of(text: &str) -> Result<f64, OptionError> {
 }
 
 pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
+    for (flag, value) in [("-d/--datatype", &a.datatype), ("-o/--op", &a.op)] {
+        if value.trim().eq_ignore_ascii_case("all") {
+            return Err(bad(
+                flag,
+                "'all' (every one in one run, as nccl-tests) is not supported yet; run once per value",
+            ));
+        }
+    }
     let dtype: DataType = a
         .datatype
         .parse()
@@ -202,6 +210,11 @@ mod tests {
         assert_eq!(sweep_of(&args("-c 3")).unwrap().check_iters, 3);
         assert_eq!(refused(sweep_of(&args("-d half"))).0, "-d/--datatype");
         assert_eq!(refused(sweep_of(&args("-o avg"))).0, "-o/--op");
+        for all in ["-d all", "-o all"] {
+            assert!(refused(sweep_of(&args(all)))
+                .1
+                .contains("not supported yet"));
+        }
         assert_eq!(refused(sweep_of(&args("--poll-us 2000000"))).0, "--poll-us");
         assert_eq!(refused(sweep_of(&args("--timeout 0"))).0, "--timeout");
     }
