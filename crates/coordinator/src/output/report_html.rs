@@ -12,8 +12,9 @@ use super::{report_charts as charts, report_text as text};
 use crate::sizes::format_size;
 
 /// The most heatmap cells (ranks x iterations, summed over the drawn rows) one page draws: the
-/// page stays a few megabytes at most; every value is in results.json either way.
-pub const HEATMAP_CELL_BUDGET: usize = 200_000;
+/// page stays about 6 MB at most (a cell is about 100 bytes of SVG); every value is in
+/// results.json either way.
+pub const HEATMAP_CELL_BUDGET: usize = 60_000;
 
 const STYLE: &str = "
 body { font-family: sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
@@ -227,4 +228,58 @@ pub fn render(file: &ResultsFile) -> String {
         }
     }
     .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_rows::{measured, row};
+
+    /// A row of `algorithm` at `size` whose out-of-place measurement kept `ranks` x `iters`
+    /// iteration times.
+    fn kept(algorithm: Algorithm, size: u64, ranks: usize, iters: usize) -> ResultRow {
+        let mut m = measured(1.0, 10.0, 12.0, Some(0));
+        m.rank_iter_us = vec![vec![10.0; iters]; ranks];
+        row(algorithm, size, m.clone(), m)
+    }
+
+    #[test]
+    fn each_algorithms_largest_size_comes_first_and_the_budget_holds() {
+        // 4 ranks x 10 iterations = 40 cells a row.
+        let rows: Vec<ResultRow> = [Algorithm::Ring, Algorithm::Tree]
+            .into_iter()
+            .flat_map(|a| [1024, 4096, 16384].map(|s| kept(a, s, 4, 10)))
+            .collect();
+        let h = choose_heatmaps(&rows, &[Algorithm::Ring, Algorithm::Tree]);
+        let shown: Vec<(Algorithm, u64)> = h.shown.iter().map(|r| (r.algorithm, r.size)).collect();
+        assert_eq!(shown, [(Algorithm::Ring, 16384), (Algorithm::Tree, 16384)]);
+        assert_eq!(h.folded.len(), 4);
+        assert_eq!(h.left_out, 0);
+        // Rows too many for the budget: drawn up to it, the rest counted.
+        let per_row = HEATMAP_CELL_BUDGET / 3;
+        let big: Vec<ResultRow> = [1024, 2048, 4096, 8192]
+            .map(|s| kept(Algorithm::Ring, s, 1, per_row))
+            .into();
+        let h = choose_heatmaps(&big, &[Algorithm::Ring]);
+        assert_eq!((h.shown.len(), h.folded.len(), h.left_out), (1, 2, 1));
+        let drawn: usize = h.shown.iter().chain(&h.folded).map(|r| cells(r)).sum();
+        assert!(drawn <= HEATMAP_CELL_BUDGET);
+    }
+
+    #[test]
+    fn table_cells_are_escaped_and_host_bound_rows_marked() {
+        let t = Table {
+            head: vec!["host".into(), "n".into()],
+            numeric: vec![false, true],
+            rows: vec![report_tables::Row {
+                cells: vec!["<script>alert(1)</script>".into(), "1".into()],
+                host_bound: true,
+            }],
+        };
+        let html = table(&t).into_string();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(html.contains("<tr class=\"host-bound\">"), "{html}");
+        assert!(html.contains("<td class=\"num\">1</td>"), "{html}");
+    }
 }
