@@ -158,9 +158,11 @@ fn heatmaps(file: &ResultsFile, algos: &[Algorithm]) -> Markup {
             @if h.shown.is_empty() {
                 p { "This file keeps no per-rank iteration times (written before schema 4)." }
             } @else {
-                p { "Out of place, each rank's own time of each timed iteration. A rank slower \
-                     than the rest is a row of its own colour; an iteration slow everywhere is a \
-                     column." }
+                p { "Out of place, each rank's own time of each timed iteration, from the end of \
+                     its previous one. An iteration slow everywhere (a stall, a retransmission) \
+                     is a bright column; ranks out of step are rows that differ. Back to back, \
+                     every rank's iteration lasts as long as the slowest rank's, so a rank that \
+                     is slow in every iteration does not stand out here." }
                 @for r in &h.shown { (heatmap_figure(r)) }
                 @if !h.folded.is_empty() {
                     details {
