@@ -643,3 +643,68 @@ fn help_names_the_subcommands_and_outputs() {
         assert!(text.contains(want), "export --help lacks '{want}':\n{text}");
     }
 }
+
+/// `-` as an output is standard output (which then holds that output alone, the table going to
+/// stderr); two outputs on stdout, and `--overhead-us` in lab mode, are usage errors; an
+/// algorithm without a fit is refused with the fitted ones named once each.
+#[test]
+fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
+    let dir = tempdir("model-stdout");
+    let lab = write_results(
+        &dir.join("lab"),
+        &synthetic(3, &[Algorithm::Ring, Algorithm::Rd]),
+    );
+    let lab = s(&lab).to_string();
+    let scenario = repo().join("scenarios/llama3-24k.toml");
+    let scenario = s(&scenario).to_string();
+    let predict = ["predict", "--scenario", &scenario, "--sizes", "1M"];
+
+    let out = ok(&[&predict[..], &["--results", &lab, "--json", "-"]].concat());
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("stdout is the JSON alone");
+    assert!(!v["rows"].as_array().unwrap().is_empty());
+    assert!(
+        stderr(&out).contains("# assumptions"),
+        "the table went to stderr"
+    );
+    assert!(!dir.join("-").exists() && !Path::new("-").exists());
+
+    let out = ok(&["fit", &lab, "--json", "-"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("fit's JSON on stdout");
+    assert!(v["fits"].is_object() || v["fits"].is_array(), "{v}");
+
+    let out = model(
+        &[
+            &predict[..],
+            &["--results", &lab, "--json", "-", "--svg", "-"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only one output"), "{}", stderr(&out));
+
+    let out = model(
+        &[
+            &predict[..],
+            &["--results", &lab, "--mode", "lab", "--overhead-us", "0"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--overhead-us"), "{}", stderr(&out));
+
+    let out = model(&[&predict[..], &["--results", &lab, "--algo", "dbtree"]].concat());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let named = err
+        .split("fitted: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{err}"))
+        .trim_end()
+        .trim_end_matches(')');
+    let names: Vec<&str> = named.split(", ").collect();
+    let mut unique = names.clone();
+    unique.dedup();
+    assert_eq!(names, unique, "{err}");
+    assert!(names.contains(&"ring") && names.contains(&"rd"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,7 +11,7 @@ use topologies::Algorithm;
 
 use super::args::ExportArgs;
 use super::lab::Lab;
-use super::{lab_reference, mode, read_scenario, write_file};
+use super::{lab_reference, mode, read_scenario, stdout_output, write_file};
 use crate::usage::UsageError;
 
 pub fn run(args: &ExportArgs) -> Result<()> {
@@ -22,6 +22,11 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         )
         .into());
     }
+    stdout_output(&[
+        args.astra.as_deref(),
+        args.simai.as_deref(),
+        args.profile.as_deref(),
+    ])?;
     let scenario = read_scenario(&args.scenario)?;
     let algorithm: Algorithm = args
         .algo

@@ -9,12 +9,12 @@ use scale_model::AlgorithmFit;
 use super::args::FitArgs;
 use super::lab::Lab;
 use super::table::{self, bullets, bytes, pct, sig, Table};
-use super::{straggler_samples, write_json};
+use super::{print_table, straggler_samples, write_json};
 
 pub fn run(args: &FitArgs) -> Result<()> {
     let samples = straggler_samples(args.no_stragglers, args.straggler_max_size);
     let lab = Lab::from_results(&args.results, samples, &args.fitting)?;
-    print!("{}", render(&lab, args.residuals));
+    print_table(&render(&lab, args.residuals), &[args.json.as_deref()])?;
     if let Some(path) = &args.json {
         write_json(path, &lab.document())?;
     }

@@ -57,8 +57,39 @@ pub fn mode(m: ModeArg) -> Mode {
     }
 }
 
-/// Writes an output file, creating its directory; errors name the file.
+/// Whether an output flag's value is `-`: standard output, as every output flag takes it.
+pub fn is_stdout(path: Option<&Path>) -> bool {
+    path == Some(Path::new("-"))
+}
+
+/// Prints a command's table: on stdout, unless one of `outputs` is stdout (`-`), which then
+/// holds that output alone and the table goes to stderr. Two outputs on stdout are refused.
+pub fn print_table(text: &str, outputs: &[Option<&Path>]) -> Result<()> {
+    if stdout_output(outputs)? {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
+/// Whether one of `outputs` is stdout; more than one is a usage error.
+pub fn stdout_output(outputs: &[Option<&Path>]) -> Result<bool> {
+    match outputs.iter().filter(|p| is_stdout(**p)).count() {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(
+            crate::usage::UsageError("only one output can be '-' (standard output)".into()).into(),
+        ),
+    }
+}
+
+/// Writes an output file, creating its directory, or to stdout when `path` is `-`; errors name
+/// the file.
 pub fn write_file(path: &Path, contents: &str) -> Result<()> {
+    if is_stdout(Some(path)) {
+        return crate::output::atomic::write_or_stdout(path, contents);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the directory of {}", path.display()))?;

@@ -10,11 +10,12 @@ use scale_model::{
     predict, LinkProfile, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy,
 };
 use serde::Serialize;
+use topologies::Algorithm;
 
 use super::args::PredictArgs;
 use super::lab::Lab;
 use super::table::{self, bullets, bytes, count, share, sig, Table};
-use super::{lab_reference, mode, read_scenario, write_file, write_json};
+use super::{is_stdout, lab_reference, mode, print_table, read_scenario, write_file, write_json};
 use crate::usage::UsageError;
 
 /// The JSON `--json` writes: the prediction (rows, best, assumptions, ...) and, with
@@ -34,6 +35,14 @@ struct PredictJson<'a> {
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
+    if args.overhead_us.is_some() && mode(args.mode) == Mode::Lab {
+        return Err(UsageError(
+            "--overhead-us replaces the overhead carried to the target (--mode target); lab \
+             mode prices every message with each fit's own alpha"
+                .into(),
+        )
+        .into());
+    }
     let scenario = read_scenario(&args.scenario)?;
     let (ranks, sizes) = points(args, &scenario)?;
     let lab = Lab::from_input(&args.input)?;
@@ -86,7 +95,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             .unwrap_or_default();
         out.push_str(&render(p, Some(&what)));
     }
-    print!("{out}");
+    print_table(&out, &[args.json.as_deref(), args.svg.as_deref()])?;
     write_json_file(args, &lab, grid.as_ref(), workload.as_ref())?;
     if let Some(path) = &args.svg {
         write_svgs(path, &input, &opts, &scenario, &ranks, sizes.as_deref())?;
@@ -178,13 +187,20 @@ fn strategies(algo: Option<&str>, lab: &Lab) -> Result<Vec<Strategy>> {
     }
 }
 
+/// The fitted algorithms, each once (an algorithm with size regimes has a fit per regime).
 fn fitted_names(lab: &Lab) -> String {
-    lab.fits
-        .fits
-        .iter()
-        .map(|f| f.algorithm.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    names_once(lab.fits.fits.iter().map(|f| f.algorithm))
+}
+
+/// Names in first-seen order, each once.
+fn names_once(algorithms: impl Iterator<Item = Algorithm>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for a in algorithms {
+        if !names.contains(&a.name()) {
+            names.push(a.name());
+        }
+    }
+    names.join(", ")
 }
 
 /// The table of one prediction, the best per size, the levels, the stragglers and assumptions.
@@ -338,6 +354,14 @@ fn write_svgs(
     };
     let p = predict(input, &sweep, &sizes, &sweep_opts).context("predicting the SVG's sweep")?;
     let title = format!("{}{what}, {} mode", scenario.name, mode_name(opts.mode));
+    if sizes.len() > 1 && is_stdout(Some(path)) {
+        return Err(UsageError(format!(
+            "--svg -: {} sizes make {} files; name a file (FILE-<size>.svg each)",
+            sizes.len(),
+            sizes.len()
+        ))
+        .into());
+    }
     for &size in &sizes {
         let file: PathBuf = if sizes.len() == 1 {
             path.to_path_buf()
@@ -351,4 +375,16 @@ fn write_svgs(
         write_file(&file, &scaling_svg(&p.rows, size, &title))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_algorithm_fitted_in_regimes_is_named_once() {
+        use topologies::Algorithm::{Rd, Rhd, Ring, Tree};
+        let fits = [Ring, Tree, Tree, Rhd, Rd, Rd];
+        assert_eq!(names_once(fits.into_iter()), "ring, tree, rhd, rd");
+    }
 }

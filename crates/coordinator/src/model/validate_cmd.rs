@@ -11,7 +11,7 @@ use topologies::Algorithm;
 use super::args::ValidateArgs;
 use super::load::load;
 use super::table::{self, bullets, bytes, pct, Table};
-use super::{straggler_samples, write_file, write_json};
+use super::{print_table, straggler_samples, write_file, write_json};
 use crate::usage::UsageError;
 
 #[derive(Serialize)]
@@ -66,7 +66,10 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     report.rows.sort_by(|a, b| {
         (order(&a.algorithm), a.size, a.ranks).cmp(&(order(&b.algorithm), b.size, b.ranks))
     });
-    print!("{}", render(&report, &loaded.notes));
+    print_table(
+        &render(&report, &loaded.notes),
+        &[args.json.as_deref(), args.svg.as_deref()],
+    )?;
     if let Some(path) = &args.json {
         write_json(
             path,
