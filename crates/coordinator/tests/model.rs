@@ -505,8 +505,16 @@ fn bad_inputs_fail_with_clear_errors() {
         &["--sizes", "'1X' is not a size"],
     );
     fails_with(
-        &["predict", "--scenario", &scenario, "--sizes", "1G"],
-        &["--results", "--fit"],
+        &[
+            "predict",
+            "--scenario",
+            &scenario,
+            "--sizes",
+            "1G",
+            "--mode",
+            "lab",
+        ],
+        &["--mode lab", "--results", "--fit"],
     );
     fails_with(
         &[
@@ -517,6 +525,8 @@ fn bad_inputs_fail_with_clear_errors() {
             "1G",
             "--results",
             &good,
+            "--mode",
+            "lab",
             "--algo",
             "rd",
         ],
@@ -692,7 +702,13 @@ fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--overhead-us"), "{}", stderr(&out));
 
-    let out = model(&[&predict[..], &["--results", &lab, "--algo", "dbtree"]].concat());
+    let out = model(
+        &[
+            &predict[..],
+            &["--results", &lab, "--mode", "lab", "--algo", "dbtree"],
+        ]
+        .concat(),
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     let named = err
@@ -706,5 +722,75 @@ fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
     unique.dedup();
     assert_eq!(names, unique, "{err}");
     assert!(names.contains(&"ring") && names.contains(&"rd"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// From a scenario alone to an estimate in one command: every algorithm and composition priced
+/// from the hardware, each row saying so; with a lab, what it measured comes from the lab and
+/// an algorithm it did not measure, asked for by name, from the hardware.
+#[test]
+fn a_scenario_alone_is_enough_for_an_estimate() {
+    let scenario = repo().join("scenarios/h100-100k.toml");
+    let scenario = s(&scenario).to_string();
+    let dir = tempdir("model-hardware");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pjson = dir.join("p.json");
+    let out = ok(&[
+        "predict",
+        "--scenario",
+        &scenario,
+        "--ranks",
+        "2048,131072",
+        "--sizes",
+        "1M,1G",
+        "--json",
+        s(&pjson),
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("hardware mode"), "{text}");
+    let p = json(&pjson);
+    let rows = p["rows"].as_array().unwrap();
+    let strategies = 7 * 3;
+    assert_eq!(
+        rows.len(),
+        strategies * 2 * 2,
+        "every strategy at every point"
+    );
+    assert!(p["carried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["source"] == "hardware"));
+    for r in rows {
+        assert!(r["time_us"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert!(text.lines().filter(|l| l.contains(" hardware ")).count() >= strategies * 4);
+
+    let lab = write_results(&dir.join("lab"), &synthetic(3, &[Algorithm::Ring]));
+    let out = ok(&[
+        "predict",
+        "--scenario",
+        &scenario,
+        "--sizes",
+        "1G",
+        "--results",
+        s(&lab),
+        "--algo",
+        "ring,rhd",
+    ]);
+    let text = stdout(&out);
+    let from = |algo: &str| {
+        text.lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| *w != "*")
+                    .collect::<Vec<_>>()
+            })
+            .find(|w| w.get(2) == Some(&algo))
+            .and_then(|w| w.get(3).map(|s| s.to_string()))
+            .unwrap_or_else(|| panic!("no {algo} row:\n{text}"))
+    };
+    assert_eq!(from("ring"), "lab", "{text}");
+    assert_eq!(from("rhd"), "hardware", "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }

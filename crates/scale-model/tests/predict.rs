@@ -3,7 +3,7 @@
 mod common;
 
 use proptest::prelude::*;
-use scale_model::predict::{predict_workload, LabReference};
+use scale_model::predict::{predict_workload, CarrySource, LabReference};
 use scale_model::row::Term;
 use scale_model::{
     predict, AlgorithmFit, CostParams, FitReport, Mode, PredictInput, PredictOptions, Scenario,
@@ -318,6 +318,7 @@ fn bad_requests_are_refused() {
     assert!(predict(&input, &[0], &[1], &o).is_err());
     assert!(predict(&input, &[], &[1], &o).is_err());
     assert!(predict(&input, &[8], &[], &o).is_err());
+    // Lab mode prices fits; without any it has nothing to price.
     let empty = FitReport::default();
     let input = PredictInput {
         fits: &empty,
@@ -325,7 +326,98 @@ fn bad_requests_are_refused() {
         lab: LabReference::default(),
         stragglers: None,
     };
-    assert!(predict(&input, &[8], &[1], &o).is_err());
+    let lab_mode = PredictOptions {
+        mode: Mode::Lab,
+        ..PredictOptions::default()
+    };
+    assert!(predict(&input, &[8], &[1], &lab_mode).is_err());
+}
+
+/// Hardware mode: no lab at all. Every strategy is priced on the scenario's links at their full
+/// rate and latency, with no per-message overhead and, without a reduction rate, no reduction.
+#[test]
+fn hardware_mode_by_hand_on_two_levels() {
+    let empty = FitReport::default();
+    let target = toy(1.0);
+    let input = PredictInput {
+        fits: &empty,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let p = predict(&input, &[4], &[1_000_000], &PredictOptions::default()).unwrap();
+    assert_eq!(
+        p.rows.len(),
+        Strategy::all().len(),
+        "every strategy is priced"
+    );
+    assert!(p.carried.iter().all(|c| c.source == CarrySource::Hardware));
+    assert_eq!(p.carried.len(), Algorithm::ALL.len());
+    assert!(
+        p.assumptions[0].starts_with("hardware mode"),
+        "{:?}",
+        p.assumptions
+    );
+    assert!(p.stragglers.is_empty());
+    // Flat ring: 6 messages at the NIC's 5 us; 1.5e6 bytes at 1 GB/s.
+    assert!(close(row(&p, "ring", 4, 1_000_000).time_us, 30.0 + 1500.0));
+    // Inside nodes a ring of 2 on 1e6 bytes: 2 x 1 us + 1e6 B / 100 GB/s; across nodes a ring
+    // of 2 on 5e5 bytes: 2 x 5 us + 5e5 B / 1 GB/s.
+    assert!(close(
+        row(&p, "hier-node:ring", 4, 1_000_000).time_us,
+        12.0 + 510.0
+    ));
+    // The same with a per-message overhead given: 6 x 7 us for the flat ring.
+    let given = PredictOptions {
+        overhead_us: Some(2.0),
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4], &[1_000_000], &given).unwrap();
+    assert!(close(row(&p, "ring", 4, 1_000_000).time_us, 42.0 + 1500.0));
+}
+
+/// With a lab that measured some algorithms, target mode prices those from the lab and the
+/// others from the hardware alone, and says which is which.
+#[test]
+fn unmeasured_algorithms_are_priced_from_the_hardware_and_marked() {
+    let ring_only = FitReport {
+        fits: vec![AlgorithmFit::from_params(
+            Algorithm::Ring,
+            CostParams {
+                alpha_us: 10.0,
+                beta_us_per_byte: 0.01,
+                gamma_us_per_byte: 0.0,
+            },
+            Some(1e9),
+        )],
+        skipped: Vec::new(),
+    };
+    let target = toy(1.0);
+    let input = PredictInput {
+        fits: &ring_only,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        strategies: vec![
+            Strategy::Flat(Algorithm::Ring),
+            Strategy::Flat(Algorithm::Rd),
+        ],
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4], &[1_000_000], &opts).unwrap();
+    let source = |a: Algorithm| p.carried.iter().find(|c| c.algorithm == a).unwrap().source;
+    assert_eq!(source(Algorithm::Ring), CarrySource::Lab);
+    assert_eq!(source(Algorithm::Rd), CarrySource::Hardware);
+    // The lab's ring keeps its efficiency and overhead (the two-level test's numbers).
+    assert!(close(row(&p, "ring", 4, 1_000_000).time_us, 90.0 + 1875.0));
+    assert!(p
+        .assumptions
+        .iter()
+        .any(|a| a.contains("from the hardware alone")
+            && a.contains("rd")
+            && !a.contains("ring,")));
 }
 
 proptest! {

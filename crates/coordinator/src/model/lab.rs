@@ -63,6 +63,33 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// No lab: nothing measured, nothing fitted (a prediction from the hardware alone).
+    pub fn none() -> Lab {
+        Lab {
+            fits: FitReport::default(),
+            build: BuildOptions::default(),
+            measurements: Vec::new(),
+            stragglers: None,
+            link: None,
+            pingpong: Vec::new(),
+            sources: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Whether there are lab measurements (or a fit of them) at all.
+    pub fn is_none(&self) -> bool {
+        self.fits.fits.is_empty() && self.measurements.is_empty()
+    }
+
+    /// From `--results PATHS` or `--fit FILE`, or [`Lab::none`] when neither is given.
+    pub fn optional(input: &InputArgs) -> Result<Lab> {
+        if input.fit.is_none() && input.results.is_empty() {
+            return Ok(Lab::none());
+        }
+        Lab::from_input(input)
+    }
+
     /// From `--results PATHS` or `--fit FILE`.
     pub fn from_input(input: &InputArgs) -> Result<Lab> {
         match (&input.fit, input.results.is_empty()) {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use scale_model::plot::scaling_svg;
 use scale_model::predict::predict_workload;
+use scale_model::predict::CarrySource;
 use scale_model::{
     predict, LinkProfile, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy,
 };
@@ -45,9 +46,17 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
     let scenario = read_scenario(&args.scenario)?;
     let (ranks, sizes) = points(args, &scenario)?;
-    let lab = Lab::from_input(&args.input)?;
+    let lab = Lab::optional(&args.input)?;
+    if lab.is_none() && mode(args.mode) == Mode::Lab {
+        return Err(UsageError(
+            "--mode lab prices the lab's fits: give --results PATHS or --fit FILE (without \
+             them, target mode prices the scenario's hardware alone)"
+                .into(),
+        )
+        .into());
+    }
     let lab_ref = lab_reference(args.lab.as_deref())?;
-    let strategies = strategies(args.algo.as_deref(), &lab)?;
+    let strategies = strategies(args.algo.as_deref(), &lab, mode(args.mode))?;
     let opts = PredictOptions {
         mode: mode(args.mode),
         build: lab.build,
@@ -73,15 +82,24 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         None
     };
 
-    let mut out = format!(
-        "# collbench model predict: scenario '{}' ({}), {} mode, fitted on {} lab result file(s) \
-         ({} rank(s) at most)\n",
-        scenario.name,
-        args.scenario.display(),
-        mode_name(opts.mode),
-        lab.sources.len(),
-        lab.max_ranks()
-    );
+    let mut out = if lab.is_none() {
+        format!(
+            "# collbench model predict: scenario '{}' ({}), hardware mode: no lab measurements, \
+             every algorithm from the scenario's links alone\n",
+            scenario.name,
+            args.scenario.display(),
+        )
+    } else {
+        format!(
+            "# collbench model predict: scenario '{}' ({}), {} mode, fitted on {} lab result \
+             file(s) ({} rank(s) at most)\n",
+            scenario.name,
+            args.scenario.display(),
+            mode_name(opts.mode),
+            lab.sources.len(),
+            lab.max_ranks()
+        )
+    };
     if let Some(link) = lab.link_summary() {
         out.push_str(&format!("# lab {link}\n"));
     }
@@ -154,6 +172,31 @@ fn write_json_file(
     Ok(())
 }
 
+/// Where a row's (outer) algorithm's parameters came from: "lab" or "hardware".
+fn source_of(p: &Prediction, strategy: &str) -> &'static str {
+    let carried = strategy
+        .parse::<Strategy>()
+        .ok()
+        .and_then(|s| p.carried.iter().find(|c| c.algorithm == s.outer()));
+    match carried.map(|c| c.source) {
+        Some(CarrySource::Lab) => "lab",
+        Some(CarrySource::Hardware) => "hardware",
+        None => "-",
+    }
+}
+
+/// `--algo LIST` as strategies.
+fn parse_strategies(list: &str) -> Result<Vec<Strategy>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|e| UsageError(format!("--algo: {e}")).into())
+        })
+        .collect()
+}
+
 fn mode_name(m: Mode) -> &'static str {
     match m {
         Mode::Lab => "lab",
@@ -161,8 +204,21 @@ fn mode_name(m: Mode) -> &'static str {
     }
 }
 
-/// `--algo`, or every fitted algorithm flat and in both compositions.
-fn strategies(algo: Option<&str>, lab: &Lab) -> Result<Vec<Strategy>> {
+/// `--algo`, or every fitted algorithm flat and in both compositions (every algorithm without a
+/// lab). Target mode prices an algorithm the lab did not measure from the hardware alone; lab
+/// mode needs a fit for each.
+fn strategies(algo: Option<&str>, lab: &Lab, mode: Mode) -> Result<Vec<Strategy>> {
+    if lab.is_none() {
+        return match algo {
+            Some(list) => parse_strategies(list),
+            None => Ok(Strategy::all()),
+        };
+    }
+    if mode == Mode::Target {
+        if let Some(list) = algo {
+            return parse_strategies(list);
+        }
+    }
     match algo {
         Some(list) => list
             .split(',')
@@ -213,13 +269,14 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
         "ranks",
         "size",
         "algorithm",
+        "from",
         "time",
         "algbw GB/s",
         "busbw GB/s",
         "dominant term",
         "stragglers",
     ])
-    .left(&[2, 6]);
+    .left(&[2, 3, 7]);
     for r in &p.rows {
         let best = p
             .best
@@ -230,6 +287,7 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
             count(r.ranks),
             bytes(r.size),
             format!("{}{}", r.algorithm, if best { " *" } else { "" }),
+            source_of(p, &r.algorithm).to_string(),
             table::time(r.time_us),
             sig(r.alg_bw),
             sig(r.bus_bw),
@@ -246,7 +304,10 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
         ]);
     }
     out.push_str(&t.render());
-    out.push_str("  (* the fastest at that rank count and size)\n");
+    out.push_str(
+        "  (* the fastest at that rank count and size; from: the outer algorithm's parameters, \
+         fitted on the lab or the hardware alone)\n",
+    );
     out.push_str(&best_and_levels(p));
     if !p.stragglers.is_empty() {
         out.push_str("# straggler term (expected slowest-of-p delay beyond the fitted runs')\n");

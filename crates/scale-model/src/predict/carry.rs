@@ -21,9 +21,24 @@ use crate::regime::SizeRange;
 use crate::scenario::Scenario;
 use crate::units::us_per_byte;
 
+/// Where an algorithm's parameters came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CarrySource {
+    /// Fitted on the lab's measurements.
+    #[default]
+    Lab,
+    /// Not measured: the scenario's hardware alone (links at their full rate, no per-message
+    /// software cost, the scenario's reduction rate or none).
+    Hardware,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Carried {
     pub algorithm: Algorithm,
+    /// Fitted on the lab, or the hardware alone.
+    #[serde(default)]
+    pub source: CarrySource,
     /// The buffer sizes the fit prices (one side of a regime split, or every size).
     #[serde(default, skip_serializing_if = "SizeRange::is_all")]
     pub sizes: SizeRange,
@@ -120,12 +135,29 @@ impl Carried {
             .unwrap_or(fitted.gamma_us_per_byte);
         Carried {
             algorithm: fit.algorithm,
+            source: CarrySource::Lab,
             sizes: fit.sizes,
             fitted,
             efficiency,
             overhead_us,
             gamma_us_per_byte,
             lab_link_rate_bps: lab_rate,
+        }
+    }
+
+    /// An algorithm no lab measured, priced from the hardware alone: every level's links at
+    /// their full rate and latency, no per-message software overhead, reductions at
+    /// `reduce_gb_per_s` (none without it). Only [`Mode::Target`](super::Mode::Target) prices it.
+    pub fn hardware(algorithm: Algorithm, reduce_gb_per_s: Option<f64>) -> Carried {
+        Carried {
+            algorithm,
+            source: CarrySource::Hardware,
+            sizes: SizeRange::ALL,
+            fitted: CostParams::default(),
+            efficiency: 1.0,
+            overhead_us: 0.0,
+            gamma_us_per_byte: reduce_gb_per_s.map_or(0.0, |r| us_per_byte(r * 1e9)),
+            lab_link_rate_bps: None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use topologies::{Algorithm, BuildOptions};
 
-pub use carry::{Carried, LabReference, LevelLink};
+pub use carry::{Carried, CarrySource, LabReference, LevelLink};
 pub use levels::{levels, Level};
 pub use strategy::Strategy;
 
@@ -115,20 +115,15 @@ pub fn predict(
             reason: "give at least one value".to_string(),
         });
     }
-    if input.fits.fits.is_empty() {
+    if input.fits.fits.is_empty() && opts.mode == Mode::Lab {
         return Err(ModelError::NoMeasurements {
-            what: "prediction (no algorithm has been fitted)".to_string(),
+            what: "a lab-mode prediction (lab mode prices the lab's fits; none was given)"
+                .to_string(),
         });
     }
     let scenario = input.scenario;
     let mut notes: Vec<String> = Vec::new();
-    let reduce = scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
-    let carried: Vec<Carried> = input
-        .fits
-        .fits
-        .iter()
-        .map(|f| Carried::new(f, &input.lab, opts.overhead_us, reduce, &mut notes))
-        .collect();
+    let carried = carry_all(input, opts, &mut notes);
     let carried_of = |a: Algorithm| carried.iter().find(|c| c.algorithm == a);
     let stride = opts.rank_stride.max(1);
 
@@ -211,6 +206,56 @@ pub fn predict(
     })
 }
 
+/// Every fitted algorithm as carried and, in target mode, every algorithm no lab measured from
+/// the scenario's hardware alone.
+fn carry_all(
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+    notes: &mut Vec<String>,
+) -> Vec<Carried> {
+    let reduce = input.scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
+    let mut carried: Vec<Carried> = input
+        .fits
+        .fits
+        .iter()
+        .map(|f| Carried::new(f, &input.lab, opts.overhead_us, reduce, notes))
+        .collect();
+    if opts.mode == Mode::Target {
+        let unmeasured: Vec<Algorithm> = Algorithm::ALL
+            .iter()
+            .copied()
+            .filter(|a| input.fits.get(*a).is_none())
+            .collect();
+        carried.extend(unmeasured.iter().map(|&a| Carried::hardware(a, reduce)));
+        if !unmeasured.is_empty() {
+            let names: Vec<&str> = unmeasured.iter().map(|a| a.name()).collect();
+            notes.push(format!(
+                "from the hardware alone (no lab measured them): {}; their links run at the \
+                 scenario's full rate and latency, with {}, and {}",
+                names.join(", "),
+                match opts.overhead_us {
+                    Some(o) => format!("the user's per-message overhead of {o} us"),
+                    None => "no per-message software overhead".to_string(),
+                },
+                match reduce {
+                    Some(r) => format!("reductions at the scenario's {r} GB/s per GPU"),
+                    None => "no reduction cost (the scenario gives no compute.reduce_gb_per_s)"
+                        .to_string(),
+                }
+            ));
+        }
+    }
+    if let Some(o) = opts.overhead_us {
+        for c in carried
+            .iter_mut()
+            .filter(|c| c.source == CarrySource::Hardware)
+        {
+            c.overhead_us = o;
+        }
+    }
+    carried
+}
+
 /// Predicts the scenario's workload (its bytes over its group, with the group's stride).
 pub fn predict_workload(
     input: &PredictInput<'_>,
@@ -246,6 +291,12 @@ fn base_assumptions(
              built of the lab's links), arranged as scenario '{}'",
             s.name
         )),
+        Mode::Target if input.fits.fits.is_empty() => a.push(format!(
+            "hardware mode (no lab measurements): scenario '{}' hardware ({} GPUs, {} per node, \
+             {} Gbit/s NIC per GPU), every algorithm priced by its cost form on the levels' link \
+             rates and latencies",
+            s.name, s.cluster.gpus, s.cluster.gpus_per_node, s.network.nic_gbit_per_s
+        )),
         Mode::Target => {
             a.push(format!(
                 "target mode: scenario '{}' hardware ({} GPUs, {} per node, {} Gbit/s NIC per \
@@ -258,7 +309,7 @@ fn base_assumptions(
                 s.network.nic_gbit_per_s,
                 input.lab.latency_us
             ));
-            for c in carried {
+            for c in carried.iter().filter(|c| c.source == CarrySource::Lab) {
                 a.push(format!(
                     "{}: efficiency {:.3}, per-message overhead {:.2} us, reduction {:.3e} us/byte",
                     c.label(),
