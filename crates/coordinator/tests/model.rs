@@ -794,3 +794,73 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     assert_eq!(from("rhd"), "hardware", "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What-if sweeps: every combination of the varied fields is a scenario predicted on its own;
+/// the table, the JSON and the SVG have a point each; a field that is not there, or a value the
+/// scenario's checks refuse, is a usage error.
+#[test]
+fn a_sweep_prices_every_combination_of_the_varied_fields() {
+    let scenario = repo().join("scenarios/h100-100k.toml");
+    let scenario = s(&scenario).to_string();
+    let dir = tempdir("model-sweep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (sjson, ssvg) = (dir.join("sweep.json"), dir.join("sweep.svg"));
+    let sweep = [
+        "sweep",
+        "--scenario",
+        &scenario,
+        "--vary",
+        "nic_gbit_per_s=200,400,800",
+        "--vary",
+        "tiers.cluster.oversubscription=1,7",
+        "--sizes",
+        "1M,1G",
+    ];
+    let out = ok(&[&sweep[..], &["--json", s(&sjson), "--svg", s(&ssvg)]].concat());
+    let text = stdout(&out);
+    assert!(text.contains("12 point(s)"), "{text}");
+    let v = json(&sjson);
+    assert_eq!(v["varied"][0], "nic_gbit_per_s");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3 * 2 * 2, "{v:#}");
+    // Faster NICs never make the best 1 GiB all-reduce slower; a full-bisection top tier
+    // never makes it slower than 1:7.
+    let time = |nic: i64, over: i64, size: u64| {
+        rows.iter()
+            .find(|r| r["values"][0] == nic && r["values"][1] == over && r["size"] == size)
+            .and_then(|r| r["time_us"].as_f64())
+            .unwrap_or_else(|| panic!("no point {nic} {over} {size}"))
+    };
+    for over in [1, 7] {
+        assert!(time(800, over, 1 << 30) < time(400, over, 1 << 30));
+        assert!(time(400, over, 1 << 30) < time(200, over, 1 << 30));
+    }
+    for nic in [200, 400, 800] {
+        assert!(time(nic, 1, 1 << 30) <= time(nic, 7, 1 << 30));
+    }
+    let svg = std::fs::read_to_string(&ssvg).unwrap();
+    assert!(
+        svg.contains("tiers.cluster.oversubscription=7"),
+        "a line per other value"
+    );
+
+    for (vary, names) in [
+        ("nic=1", "no such field"),
+        ("latency_us=1", "more than one table"),
+        ("nic_gbit_per_s=-1", "must be positive"),
+        ("nic_gbit_per_s", "PATH=VALUE"),
+    ] {
+        let out = model(&[
+            "sweep",
+            "--scenario",
+            &scenario,
+            "--vary",
+            vary,
+            "--sizes",
+            "1G",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{vary}: {}", stderr(&out));
+        assert!(stderr(&out).contains(names), "{vary}: {}", stderr(&out));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

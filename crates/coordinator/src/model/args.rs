@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use scale_model::scenario::vary::Vary;
 use scale_model::{FitOptions, RegimeChoice};
 use topologies::BuildOptions;
 
@@ -39,6 +40,8 @@ pub enum ModelCommand {
     Validate(ValidateArgs),
     /// Write ASTRA-sim's network config, SimAI's busbw table and a JSON profile.
     Export(ExportArgs),
+    /// What-if: the best all-reduce time for every combination of scenario fields varied.
+    Sweep(SweepArgs),
 }
 
 /// Where the measurements come from, and how they are read.
@@ -291,4 +294,52 @@ pub struct ExportArgs {
     /// Write a JSON profile: fits, straggler tail, link proxy, carried parameters, scenario.
     #[arg(long = "profile", value_name = "FILE")]
     pub profile: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Example: the best 1 GiB all-reduce on the 100k-GPU scenario for three NIC \
+speeds and four oversubscriptions between pods (12 scenarios):\n  \
+collbench model sweep --scenario scenarios/h100-100k.toml --vary nic_gbit_per_s=200,400,800 \
+--vary tiers.cluster.oversubscription=1,2,4,7 --sizes 1G\n\n\
+A PATH names a field as the scenario file does (network.nic_gbit_per_s, intra_node.latency_us, a \
+tier by its name: network.tiers.cluster.oversubscription); the table may be left out where the \
+field is unique (nic_gbit_per_s, tiers.cluster.oversubscription). Every varied scenario is \
+checked as a scenario file is. Without --results or --fit, every algorithm is priced from the \
+hardware alone (see predict)."
+)]
+pub struct SweepArgs {
+    /// The cluster to vary (TOML; see scenarios/README.md).
+    #[arg(long = "scenario", value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// A field of the scenario and the values it takes, PATH=V1,V2,...; repeat for more fields
+    /// (every combination is priced).
+    #[arg(long = "vary", value_name = "PATH=VALUES", required = true, value_parser = Vary::parse)]
+    pub vary: Vec<Vary>,
+    /// Rank counts (as for predict). Default: each varied scenario's GPU count.
+    #[arg(long = "ranks", value_name = "LIST", value_parser = RankList::parse)]
+    pub ranks: Option<RankList>,
+    /// Sizes per rank (bytes; K, M, G, T suffixes), comma-separated, with A..B ranges.
+    #[arg(long = "sizes", value_name = "LIST", value_parser = SizeList::parse)]
+    pub sizes: SizeList,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long = "mode", value_enum, default_value = "target")]
+    pub mode: ModeArg,
+    /// The lab as a scenario file (see predict --lab).
+    #[arg(long = "lab", value_name = "FILE")]
+    pub lab: Option<PathBuf>,
+    /// Only these strategies, comma-separated (as for predict).
+    #[arg(long = "algo", value_name = "LIST")]
+    pub algo: Option<String>,
+    /// Per-message overhead on the target, microseconds (as for predict).
+    #[arg(long = "overhead-us", value_name = "US")]
+    pub overhead_us: Option<f64>,
+    /// Write every point (the values set, ranks, size, best strategy, time, busbw) as JSON.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the best time against the first --vary's values (log-log), a line per combination
+    /// of the others, rank count and size; the first --vary's values must be numbers.
+    #[arg(long = "svg", value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }

@@ -9,6 +9,7 @@ pub mod lab;
 pub mod lists;
 pub mod load;
 pub mod predict_cmd;
+pub mod sweep_cmd;
 pub mod table;
 pub mod validate_cmd;
 
@@ -26,6 +27,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
         ModelCommand::Predict(a) => predict_cmd::run(&a),
         ModelCommand::Validate(a) => validate_cmd::run(&a),
         ModelCommand::Export(a) => export_cmd::run(&a),
+        ModelCommand::Sweep(a) => sweep_cmd::run(&a),
     }
 }
 

@@ -13,7 +13,7 @@ use scale_model::{
 use serde::Serialize;
 use topologies::Algorithm;
 
-use super::args::PredictArgs;
+use super::args::{InputArgs, PredictArgs};
 use super::lab::Lab;
 use super::table::{self, bullets, bytes, count, share, sig, Table};
 use super::{is_stdout, lab_reference, mode, print_table, read_scenario, write_file, write_json};
@@ -35,8 +35,10 @@ struct PredictJson<'a> {
     lab_notes: &'a [String],
 }
 
-pub fn run(args: &PredictArgs) -> Result<()> {
-    if args.overhead_us.is_some() && mode(args.mode) == Mode::Lab {
+/// The lab of `--results` or `--fit` (none: hardware mode), checked against the mode: lab mode
+/// needs one, and takes no `--overhead-us`.
+pub(super) fn lab_for(input: &InputArgs, mode: Mode, overhead_us: Option<f64>) -> Result<Lab> {
+    if overhead_us.is_some() && mode == Mode::Lab {
         return Err(UsageError(
             "--overhead-us replaces the overhead carried to the target (--mode target); lab \
              mode prices every message with each fit's own alpha"
@@ -44,10 +46,8 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         )
         .into());
     }
-    let scenario = read_scenario(&args.scenario)?;
-    let (ranks, sizes) = points(args, &scenario)?;
-    let lab = Lab::optional(&args.input)?;
-    if lab.is_none() && mode(args.mode) == Mode::Lab {
+    let lab = Lab::optional(input)?;
+    if lab.is_none() && mode == Mode::Lab {
         return Err(UsageError(
             "--mode lab prices the lab's fits: give --results PATHS or --fit FILE (without \
              them, target mode prices the scenario's hardware alone)"
@@ -55,6 +55,13 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         )
         .into());
     }
+    Ok(lab)
+}
+
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let lab = lab_for(&args.input, mode(args.mode), args.overhead_us)?;
+    let scenario = read_scenario(&args.scenario)?;
+    let (ranks, sizes) = points(args, &scenario)?;
     let lab_ref = lab_reference(args.lab.as_deref())?;
     let strategies = strategies(args.algo.as_deref(), &lab, mode(args.mode))?;
     let opts = PredictOptions {
@@ -207,7 +214,7 @@ fn mode_name(m: Mode) -> &'static str {
 /// `--algo`, or every fitted algorithm flat and in both compositions (every algorithm without a
 /// lab). Target mode prices an algorithm the lab did not measure from the hardware alone; lab
 /// mode needs a fit for each.
-fn strategies(algo: Option<&str>, lab: &Lab, mode: Mode) -> Result<Vec<Strategy>> {
+pub(super) fn strategies(algo: Option<&str>, lab: &Lab, mode: Mode) -> Result<Vec<Strategy>> {
     if lab.is_none() {
         return match algo {
             Some(list) => parse_strategies(list),

@@ -6,6 +6,7 @@
 mod check;
 mod error;
 mod raw;
+pub mod vary;
 mod workload;
 
 use serde::{Deserialize, Serialize};
