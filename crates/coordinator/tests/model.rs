@@ -792,6 +792,22 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     };
     assert_eq!(from("ring"), "lab", "{text}");
     assert_eq!(from("rhd"), "hardware", "{text}");
+
+    // The exports too: ASTRA-sim's dimensions at the scenario's own rates and latencies.
+    let (astra, simai) = (dir.join("astra.yml"), dir.join("busbw.yaml"));
+    let out = ok(&[
+        "export",
+        "--scenario",
+        &scenario,
+        "--astra",
+        s(&astra),
+        "--simai",
+        s(&simai),
+    ]);
+    assert!(stderr(&out).contains("no lab"), "{}", stderr(&out));
+    let yaml = std::fs::read_to_string(&astra).unwrap();
+    assert!(yaml.contains("after efficiency 1.000"), "{yaml}");
+    assert!(std::fs::read_to_string(&simai).unwrap().contains("DP:\nallreduce,: "));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -11,6 +11,7 @@ use topologies::Algorithm;
 
 use super::args::ExportArgs;
 use super::lab::Lab;
+use super::predict_cmd::lab_for;
 use super::{lab_reference, mode, read_scenario, stdout_output, write_file};
 use crate::usage::UsageError;
 
@@ -33,9 +34,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         .parse()
         .map_err(|e| UsageError(format!("--algo: {e}")))?;
     let tp_bytes = args.tp_bytes;
-    let lab = Lab::from_input(&args.input)?;
-    let lab_ref = lab_reference(args.lab.as_deref())?;
     let mode = mode(args.mode);
+    let lab = lab_for(&args.input, mode, None)?;
+    let lab_ref = lab_reference(args.lab.as_deref())?;
 
     let point = scenario.workload_point();
     let ranks = args
@@ -52,12 +53,20 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     }
     let reduce = scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
     let mut notes = Vec::new();
-    let carried: Vec<Carried> = lab
+    let mut carried: Vec<Carried> = lab
         .fits
         .fits
         .iter()
         .map(|f| Carried::new(f, &lab_ref, None, reduce, &mut notes))
         .collect();
+    if lab.is_none() {
+        carried.extend(Algorithm::ALL.iter().map(|&a| Carried::hardware(a, reduce)));
+        notes.push(
+            "no lab: every number is the scenario's hardware alone (links at their full rate \
+             and latency, no per-message software overhead)"
+                .to_string(),
+        );
+    }
 
     if let Some(path) = &args.astra {
         let c = Carried::across_regimes(&carried, algorithm)
@@ -85,7 +94,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             build: lab.build,
             strategies: Strategy::all()
                 .into_iter()
-                .filter(|s| lab.fits.get(s.outer()).is_some())
+                .filter(|s| lab.is_none() || lab.fits.get(s.outer()).is_some())
                 .collect(),
             stragglers: !args.input.no_stragglers,
             ..PredictOptions::default()
