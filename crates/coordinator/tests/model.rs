@@ -807,7 +807,9 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     assert!(stderr(&out).contains("no lab"), "{}", stderr(&out));
     let yaml = std::fs::read_to_string(&astra).unwrap();
     assert!(yaml.contains("after efficiency 1.000"), "{yaml}");
-    assert!(std::fs::read_to_string(&simai).unwrap().contains("DP:\nallreduce,: "));
+    assert!(std::fs::read_to_string(&simai)
+        .unwrap()
+        .contains("DP:\nallreduce,: "));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

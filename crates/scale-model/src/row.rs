@@ -110,6 +110,9 @@ pub struct PredictionRow {
     /// Interval of the straggler term, microseconds, where it was estimated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub straggler_interval_us: Option<[f64; 2]>,
+    /// The target stack's protocol this time is for (the fastest), where the stack has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 impl PredictionRow {
@@ -129,6 +132,7 @@ impl PredictionRow {
                 0.0
             },
             straggler_interval_us: None,
+            protocol: None,
             terms,
         }
     }

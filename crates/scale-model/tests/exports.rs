@@ -155,8 +155,11 @@ fn simai_busbw_table() {
         lab: LabReference::default(),
         stragglers: None,
     };
+    // The lab's stack with a given overhead of 5 us per message (the scenario's NCCL stack
+    // is not what this table is checked against).
     let opts = PredictOptions {
         overhead_us: Some(5.0),
+        stack: Some(scale_model::StackProfile::Lab),
         ..PredictOptions::default()
     };
     let groups = SimaiGroups {

@@ -7,7 +7,7 @@ use scale_model::predict::{predict_workload, CarrySource, LabReference};
 use scale_model::row::Term;
 use scale_model::{
     predict, AlgorithmFit, CostParams, FitReport, Mode, PredictInput, PredictOptions, Scenario,
-    StragglerModel, StragglerOptions, Strategy,
+    StackProfile, StragglerModel, StragglerOptions, Strategy,
 };
 use topologies::Algorithm;
 
@@ -455,4 +455,114 @@ proptest! {
             prop_assert!((a.time_us - want).abs() <= 1e-9 * want);
         }
     }
+}
+
+/// The NCCL stack on the two-node toy, by hand (no lab, no reduction rate): each protocol's
+/// base latency once, its step latencies (NVLink inside a node, the network plus the
+/// scenario's 5 us across), its share of the link rate; the fastest protocol wins.
+#[test]
+fn the_nccl_stack_by_hand_on_two_levels() {
+    let empty = FitReport::default();
+    let target = toy(1.0);
+    let input = PredictInput {
+        fits: &empty,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        strategies: vec![
+            Strategy::Flat(Algorithm::Ring),
+            Strategy::HierNode(Algorithm::Ring),
+        ],
+        stack: Some(StackProfile::Nccl),
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4], &[1000, 1_000_000], &opts).unwrap();
+    assert_eq!(p.stack, Some(StackProfile::Nccl));
+    let at = |alg: &str, size: u64| {
+        let r = row(&p, alg, 4, size);
+        (r.time_us, r.protocol.clone().unwrap_or_default())
+    };
+    // Flat ring, 6 steps across the network, 1.5 n bytes at the NIC's 1 GB/s.
+    // 1 MB: LL 6.6 + 6 x 7.7 + 3000; LL128 14 + 6 x 9 + 1500 / 0.92; Simple 8.4 + 6 x 19 + 1500.
+    let (t, proto) = at("ring", 1_000_000);
+    assert!(close(t, 8.4 + 114.0 + 1500.0), "{t}");
+    assert_eq!(proto, "Simple");
+    // 1 KB: LL 6.6 + 46.2 + 3 wins.
+    let (t, proto) = at("ring", 1000);
+    assert!(close(t, 6.6 + 46.2 + 3.0), "{t}");
+    assert_eq!(proto, "LL");
+    // hier-node:ring at 1 MB, Simple: inside nodes a ring of 2 at max(3.4, 3.0) us a step and
+    // 1e6 B / 100 GB/s; across, a ring of 2 on 5e5 B at 19 us a step and 1 GB/s.
+    let (t, proto) = at("hier-node:ring", 1_000_000);
+    assert!(close(t, 8.4 + (6.8 + 10.0) + (38.0 + 500.0)), "{t}");
+    assert_eq!(proto, "Simple");
+    assert!(p.assumptions.iter().any(|a| a.starts_with("stack nccl")));
+}
+
+/// With a lab, the NCCL stack replaces the lab's per-message overhead (its efficiency stays);
+/// `--stack lab` gives back the lab's overhead, as a scenario without a stack does.
+#[test]
+fn the_lab_stack_carries_the_lab_overhead_and_nccl_does_not() {
+    let f = fits(
+        CostParams {
+            alpha_us: 10.0,
+            beta_us_per_byte: 0.01,
+            gamma_us_per_byte: 0.0,
+        },
+        Some(1e9),
+    );
+    let plain = toy(1.0);
+    let mut with_nccl = plain.clone();
+    with_nccl.stack = Some(StackProfile::Nccl);
+    let run = |scenario: &Scenario, stack: Option<StackProfile>| {
+        let input = PredictInput {
+            fits: &f,
+            scenario,
+            lab: LabReference::default(),
+            stragglers: None,
+        };
+        let opts = PredictOptions {
+            strategies: vec![Strategy::Flat(Algorithm::Ring)],
+            stack,
+            ..PredictOptions::default()
+        };
+        predict(&input, &[4], &[1_000_000], &opts).unwrap()
+    };
+    let lab = run(&plain, None);
+    assert_eq!(lab.stack, Some(StackProfile::Lab));
+    // The two-level test's number: 10 us carried on every message, efficiency 0.8.
+    assert!(close(
+        row(&lab, "ring", 4, 1_000_000).time_us,
+        90.0 + 1875.0
+    ));
+    let back = run(&with_nccl, Some(StackProfile::Lab));
+    assert_eq!(back.rows, lab.rows);
+    let nccl = run(&with_nccl, None);
+    let ring = nccl
+        .carried
+        .iter()
+        .find(|c| c.algorithm == Algorithm::Ring)
+        .unwrap();
+    assert_eq!(ring.overhead_us, 0.0, "the lab's overhead stays in the lab");
+    assert!(close(ring.efficiency, 0.8), "its efficiency travels");
+    // Simple: 8.4 + 6 x 19 + 1.5e6 B at 0.8 GB/s.
+    assert!(close(
+        row(&nccl, "ring", 4, 1_000_000).time_us,
+        8.4 + 114.0 + 1875.0
+    ));
+    // The lab's stack without a lab is refused.
+    let none = FitReport::default();
+    let input = PredictInput {
+        fits: &none,
+        scenario: &plain,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        stack: Some(StackProfile::Lab),
+        ..PredictOptions::default()
+    };
+    assert!(predict(&input, &[4], &[1], &opts).is_err());
 }

@@ -243,3 +243,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_stack_profile_is_read_checked_and_written_back() {
+    let with = format!("{GOOD}\n[stack]\nprofile = \"nccl\"\n");
+    let s = Scenario::parse(&with, "stack.toml").unwrap();
+    assert_eq!(s.stack, Some(scale_model::StackProfile::Nccl));
+    assert_eq!(Scenario::parse(&s.to_toml(), "again.toml").unwrap(), s);
+    assert_eq!(Scenario::parse(GOOD, "good.toml").unwrap().stack, None);
+    let bad = format!("{GOOD}\n[stack]\nprofile = \"mpi\"\n");
+    let e = rejected(&bad, "profile = \"mpi\"", "stack.profile");
+    assert!(e.to_string().contains("nccl, lab, none"), "{e}");
+}

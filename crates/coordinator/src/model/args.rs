@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use scale_model::scenario::vary::Vary;
-use scale_model::{FitOptions, RegimeChoice};
+use scale_model::{FitOptions, RegimeChoice, StackProfile};
 use topologies::BuildOptions;
 
 use super::lists::{parse_max_size, RankList, SizeList};
@@ -216,6 +216,12 @@ pub struct PredictArgs {
     /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
     #[arg(long = "overhead-us", value_name = "US")]
     pub overhead_us: Option<f64>,
+    /// The target's software stack: nccl (NCCL's tuning model: per-call and per-step latencies
+    /// and each protocol's share of the link rate), lab (the lab's measured per-message overhead
+    /// carried over), none (the wire alone). Default: the scenario's [stack], else lab with a lab
+    /// and none without.
+    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
+    pub stack: Option<StackProfile>,
     /// Write the prediction as JSON (rows with algorithm, ranks, size, time_us, bus_bw, terms).
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -335,6 +341,12 @@ pub struct SweepArgs {
     /// Per-message overhead on the target, microseconds (as for predict).
     #[arg(long = "overhead-us", value_name = "US")]
     pub overhead_us: Option<f64>,
+    /// The target's software stack: nccl (NCCL's tuning model: per-call and per-step latencies
+    /// and each protocol's share of the link rate), lab (the lab's measured per-message overhead
+    /// carried over), none (the wire alone). Default: the scenario's [stack], else lab with a lab
+    /// and none without.
+    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
+    pub stack: Option<StackProfile>,
     /// Write every point (the values set, ranks, size, best strategy, time, busbw) as JSON.
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -342,4 +354,8 @@ pub struct SweepArgs {
     /// of the others, rank count and size; the first --vary's values must be numbers.
     #[arg(long = "svg", value_name = "FILE")]
     pub svg: Option<PathBuf>,
+}
+
+fn parse_stack(s: &str) -> Result<StackProfile, String> {
+    s.parse()
 }

@@ -71,6 +71,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         rank_stride: 1,
         overhead_us: args.overhead_us,
         stragglers: !args.input.no_stragglers,
+        stack: args.stack,
     };
     let input = PredictInput {
         fits: &lab.fits,
@@ -107,6 +108,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             lab.max_ranks()
         )
     };
+    if let Some(stack) = grid.as_ref().or(workload.as_ref()).and_then(|p| p.stack) {
+        out.push_str(&format!("# target stack: {stack}\n"));
+    }
     if let Some(link) = lab.link_summary() {
         out.push_str(&format!("# lab {link}\n"));
     }
@@ -277,13 +281,14 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
         "size",
         "algorithm",
         "from",
+        "protocol",
         "time",
         "algbw GB/s",
         "busbw GB/s",
         "dominant term",
         "stragglers",
     ])
-    .left(&[2, 3, 7]);
+    .left(&[2, 3, 4, 8]);
     for r in &p.rows {
         let best = p
             .best
@@ -295,6 +300,7 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
             bytes(r.size),
             format!("{}{}", r.algorithm, if best { " *" } else { "" }),
             source_of(p, &r.algorithm).to_string(),
+            r.protocol.clone().unwrap_or_else(|| "-".to_string()),
             table::time(r.time_us),
             sig(r.alg_bw),
             sig(r.bus_bw),

@@ -52,6 +52,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         rank_stride: 1,
         overhead_us: args.overhead_us,
         stragglers: !args.input.no_stragglers,
+        stack: args.stack,
     };
     let mut rows = Vec::new();
     let mut assumptions = Vec::new();

@@ -19,6 +19,8 @@ pub use carry::{Carried, CarrySource, LabReference, LevelLink};
 pub use levels::{levels, Level};
 pub use strategy::Strategy;
 
+use crate::stack::StackProfile;
+
 use crate::error::ModelError;
 use crate::fit::FitReport;
 use crate::row::{best_per_size, BestRow, PredictionRow};
@@ -48,6 +50,8 @@ pub struct PredictOptions {
     pub overhead_us: Option<f64>,
     /// Add the straggler term where a model is given.
     pub stragglers: bool,
+    /// The target's software stack in target mode, instead of the scenario's (`--stack`).
+    pub stack: Option<StackProfile>,
 }
 
 impl Default for PredictOptions {
@@ -59,6 +63,7 @@ impl Default for PredictOptions {
             rank_stride: 1,
             overhead_us: None,
             stragglers: true,
+            stack: None,
         }
     }
 }
@@ -83,6 +88,9 @@ pub struct LevelsAt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     pub mode: Mode,
+    /// The target's software stack the messages were priced with (target mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackProfile>,
     pub scenario: String,
     pub rank_stride: usize,
     pub rows: Vec<PredictionRow>,
@@ -122,12 +130,16 @@ pub fn predict(
         });
     }
     let scenario = input.scenario;
+    let stack = effective_stack(input, opts)?;
     let mut notes: Vec<String> = Vec::new();
-    let carried = carry_all(input, opts, &mut notes);
+    let carried = carry_all(input, opts, stack, &mut notes);
     let carried_of = |a: Algorithm| carried.iter().find(|c| c.algorithm == a);
     let stride = opts.rank_stride.max(1);
 
     let mut assumptions = base_assumptions(input, opts, &carried);
+    if opts.mode == Mode::Target {
+        assumptions.insert(1.min(assumptions.len()), stack_assumption(stack));
+    }
     let mut rows = Vec::with_capacity(ranks.len() * sizes.len() * opts.strategies.len());
     let mut hierarchy = Vec::new();
     let mut stragglers = Vec::new();
@@ -162,6 +174,8 @@ pub fn predict(
             mode: opts.mode,
             build: &opts.build,
             carried: &carried,
+            protocols: stack.protocols(),
+            protocol: None,
         };
         for strategy in &opts.strategies {
             if carried_of(strategy.outer()).is_none() {
@@ -170,12 +184,13 @@ pub fn predict(
             }
             for &size in sizes {
                 match pricing.terms(*strategy, p, size as f64) {
-                    Ok(mut terms) => {
+                    Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
                         }
                         let mut row = PredictionRow::new(strategy.name(), p, size, terms);
                         row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
+                        row.protocol = protocol.map(str::to_string);
                         rows.push(row);
                     }
                     Err(Skip::NotApplicable) => break,
@@ -195,6 +210,7 @@ pub fn predict(
     assumptions.extend(skipped);
     Ok(Prediction {
         mode: opts.mode,
+        stack: (opts.mode == Mode::Target).then_some(stack),
         scenario: scenario.name.clone(),
         rank_stride: stride,
         best: best_per_size(&rows),
@@ -211,6 +227,7 @@ pub fn predict(
 fn carry_all(
     input: &PredictInput<'_>,
     opts: &PredictOptions,
+    stack: StackProfile,
     notes: &mut Vec<String>,
 ) -> Vec<Carried> {
     let reduce = input.scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
@@ -253,7 +270,34 @@ fn carry_all(
             c.overhead_us = o;
         }
     }
+    // Another stack than the lab's: the lab's per-message cost stays in the lab.
+    if opts.mode == Mode::Target && stack != StackProfile::Lab {
+        for c in carried.iter_mut().filter(|c| c.source == CarrySource::Lab) {
+            c.overhead_us = opts.overhead_us.unwrap_or(0.0);
+        }
+    }
     carried
+}
+
+/// The target's stack: `--stack`, else the scenario's, else the lab's where a lab is given and
+/// none without. The lab's stack needs a lab.
+pub fn effective_stack(
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+) -> Result<StackProfile, ModelError> {
+    let lab = !input.fits.fits.is_empty();
+    let stack = opts.stack.or(input.scenario.stack).unwrap_or(if lab {
+        StackProfile::Lab
+    } else {
+        StackProfile::None
+    });
+    if stack == StackProfile::Lab && !lab && opts.mode == Mode::Target {
+        return Err(ModelError::BadOption {
+            option: "stack",
+            reason: "the lab's stack needs a lab (results or a fit); use nccl or none".to_string(),
+        });
+    }
+    Ok(stack)
 }
 
 /// Predicts the scenario's workload (its bytes over its group, with the group's stride).
@@ -276,6 +320,23 @@ pub fn predict_workload(
     p.assumptions
         .insert(0, format!("workload: {}", point.description));
     Ok(p)
+}
+
+fn stack_assumption(stack: StackProfile) -> String {
+    match stack {
+        StackProfile::Nccl => "stack nccl: every message priced with NCCL 2.30.7's tuning model \
+             (src/graph/tuning.cc): per call its base latency, per step its NVLink latency inside \
+             a node and its network latency (plus the scenario's) across, each protocol's share \
+             of the link rate; the fastest of LL, LL128 and Simple per size; the lab's \
+             per-message overhead is not carried"
+            .to_string(),
+        StackProfile::Lab => "stack lab: the lab's per-message overhead (collbench over QUIC on \
+             the lab's hosts) is added to every message on the target"
+            .to_string(),
+        StackProfile::None => {
+            "stack none: the wire alone, no per-message software cost".to_string()
+        }
+    }
 }
 
 fn base_assumptions(

@@ -12,6 +12,7 @@ use super::carry::{Carried, LevelLink};
 use super::levels::Level;
 use super::Mode;
 use crate::row::TermBreakdown;
+use crate::stack::{Family, Protocol};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Strategy {
@@ -72,6 +73,7 @@ impl FromStr for Strategy {
 }
 
 /// Everything a strategy needs to be priced at one rank count.
+#[derive(Clone, Copy)]
 pub(crate) struct Pricing<'a> {
     pub levels: &'a [Level],
     pub mode: Mode,
@@ -79,6 +81,10 @@ pub(crate) struct Pricing<'a> {
     /// Every fit as carried; an algorithm with size regimes has one per regime, and each part
     /// of a composition is priced by the regime of the buffer it all-reduces.
     pub carried: &'a [Carried],
+    /// The target stack's protocols (target mode; none: the carried links as they are).
+    pub protocols: &'a [Protocol],
+    /// The protocol being priced.
+    pub protocol: Option<&'a Protocol>,
 }
 
 /// Why a strategy has no price at a rank count.
@@ -91,7 +97,49 @@ pub(crate) enum Skip {
 }
 
 impl Pricing<'_> {
+    /// The strategy's terms with the fastest of the stack's protocols (and that protocol's
+    /// name), or with the carried links where the stack has none.
     pub fn terms(
+        &self,
+        strategy: Strategy,
+        ranks: usize,
+        bytes: f64,
+    ) -> Result<(TermBreakdown, Option<&'static str>), Skip> {
+        if self.mode == Mode::Lab || self.protocols.is_empty() || ranks < 2 {
+            return self.terms_with(strategy, ranks, bytes).map(|t| (t, None));
+        }
+        let family = Family::of(strategy.outer());
+        let mut best: Option<(TermBreakdown, &'static str)> = None;
+        for p in self.protocols {
+            let with = Pricing {
+                protocol: Some(p),
+                ..*self
+            };
+            let mut t = with.terms_with(strategy, ranks, bytes)?;
+            t.latency_us += p.base(family);
+            if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
+                best = Some((t, p.name));
+            }
+        }
+        Ok(best.map_or((TermBreakdown::default(), None), |(t, n)| (t, Some(n))))
+    }
+
+    /// The carried links of `carried` at `level`, with the protocol being priced applied: its
+    /// step latency for the level's kind of link (NVLink inside a node, the network across),
+    /// and its share of the link's rate.
+    fn link(&self, carried: &Carried, level: &Level) -> LevelLink {
+        let mut l = carried.link(level, self.mode);
+        if let (Some(p), Mode::Target) = (self.protocol, self.mode) {
+            let f = Family::of(carried.algorithm);
+            let nvlink = level.name == "node";
+            let multi_node = self.levels.iter().any(|l| l.name != "node");
+            l.alpha_us = carried.overhead_us + p.step(f, nvlink, multi_node, level.latency_us);
+            l.beta_us_per_byte /= p.bandwidth_factor(f);
+        }
+        l
+    }
+
+    fn terms_with(
         &self,
         strategy: Strategy,
         ranks: usize,
@@ -164,10 +212,10 @@ impl Pricing<'_> {
             return self.part(algorithm, ranks, bytes, top);
         }
         let carried = self.carried(algorithm, bytes)?;
-        let top_link = carried.link(top, self.mode);
+        let top_link = self.link(carried, top);
         let beta = levels
             .iter()
-            .map(|l| carried.link(l, self.mode).beta_us_per_byte)
+            .map(|l| self.link(carried, l).beta_us_per_byte)
             .fold(0.0, f64::max);
         let link = LevelLink {
             beta_us_per_byte: beta,
@@ -194,7 +242,7 @@ impl Pricing<'_> {
         let c = self.cost(algorithm, ranks, bytes)?;
         Ok(terms_of(
             &c,
-            carried.link(level, self.mode),
+            self.link(carried, level),
             level.oversubscription,
         ))
     }

@@ -9,6 +9,7 @@ use super::error::{Locator, ScenarioError};
 use super::raw::{RawBytes, RawModel, RawScenario, RawTier, RawWorkload};
 use super::workload::{DType, ModelWorkload, Workload};
 use super::{Cluster, Compute, IntraNode, Network, Scenario, Tier};
+use crate::stack::StackProfile;
 use crate::units::parse_size;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -86,6 +87,15 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
         }
         None => None,
     };
+    let stack = match raw.stack {
+        Some(s) => Some(
+            s.profile
+                .get_ref()
+                .parse::<StackProfile>()
+                .map_err(|e| at.invalid(s.profile.span(), "stack.profile", e))?,
+        ),
+        None => None,
+    };
     Ok(Scenario {
         name,
         description: raw.description,
@@ -94,6 +104,7 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
         network,
         compute,
         workload,
+        stack,
     })
 }
 

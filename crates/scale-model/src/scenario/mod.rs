@@ -11,6 +11,8 @@ mod workload;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stack::StackProfile;
+
 pub use error::{line_col, ScenarioError};
 pub use workload::{DType, ModelWorkload, Workload, WorkloadPoint};
 
@@ -30,6 +32,30 @@ pub struct Scenario {
     pub compute: Option<Compute>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<Workload>,
+    /// The collective library's costs on this cluster (`[stack] profile = "nccl"`); absent: the
+    /// lab's where a lab is given, else none.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "stack_table")]
+    pub stack: Option<StackProfile>,
+}
+
+/// `stack` as the file writes it: a table `{ profile = "nccl" }`.
+mod stack_table {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::stack::StackProfile;
+
+    #[derive(Serialize, Deserialize)]
+    struct Table {
+        profile: StackProfile,
+    }
+
+    pub fn serialize<S: Serializer>(v: &Option<StackProfile>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(|profile| Table { profile }).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StackProfile>, D::Error> {
+        Ok(Option::<Table>::deserialize(d)?.map(|t| t.profile))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -121,6 +147,7 @@ impl Scenario {
             },
             compute: None,
             workload: None,
+            stack: None,
         }
     }
 

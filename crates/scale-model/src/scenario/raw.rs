@@ -18,6 +18,14 @@ pub struct RawScenario {
     pub compute: Option<RawCompute>,
     #[serde(default)]
     pub workload: Option<Spanned<RawWorkload>>,
+    #[serde(default)]
+    pub stack: Option<RawStack>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStack {
+    pub profile: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
