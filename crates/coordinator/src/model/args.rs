@@ -202,26 +202,7 @@ pub struct PredictArgs {
     #[arg(long)]
     pub workload: bool,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[arg(long = "mode", value_enum, default_value = "target")]
-    pub mode: ModeArg,
-    /// The lab as a scenario file (its link rate and wire latency are what target mode carries
-    /// efficiencies and overheads relative to, where the runs did not record a link rate).
-    #[arg(long = "lab", value_name = "FILE")]
-    pub lab: Option<PathBuf>,
-    /// Only these strategies, comma-separated: ring, rhd, ..., hier-node:ring, hier-tier:rd.
-    /// Default: every fitted algorithm, flat and in both compositions.
-    #[arg(long = "algo", value_name = "LIST")]
-    pub algo: Option<String>,
-    /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
-    #[arg(long = "overhead-us", value_name = "US")]
-    pub overhead_us: Option<f64>,
-    /// The target's software stack: nccl (NCCL's tuning model: per-call and per-step latencies
-    /// and each protocol's share of the link rate), lab (the lab's measured per-message overhead
-    /// carried over), none (the wire alone). Default: the scenario's [stack], else lab with a lab
-    /// and none without.
-    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
-    pub stack: Option<StackProfile>,
+    pub target: TargetArgs,
     /// Write the prediction as JSON (rows with algorithm, ranks, size, time_us, bus_bw, terms).
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -329,24 +310,7 @@ pub struct SweepArgs {
     #[arg(long = "sizes", value_name = "LIST", value_parser = SizeList::parse)]
     pub sizes: SizeList,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[arg(long = "mode", value_enum, default_value = "target")]
-    pub mode: ModeArg,
-    /// The lab as a scenario file (see predict --lab).
-    #[arg(long = "lab", value_name = "FILE")]
-    pub lab: Option<PathBuf>,
-    /// Only these strategies, comma-separated (as for predict).
-    #[arg(long = "algo", value_name = "LIST")]
-    pub algo: Option<String>,
-    /// Per-message overhead on the target, microseconds (as for predict).
-    #[arg(long = "overhead-us", value_name = "US")]
-    pub overhead_us: Option<f64>,
-    /// The target's software stack: nccl (NCCL's tuning model: per-call and per-step latencies
-    /// and each protocol's share of the link rate), lab (the lab's measured per-message overhead
-    /// carried over), none (the wire alone). Default: the scenario's [stack], else lab with a lab
-    /// and none without.
-    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
-    pub stack: Option<StackProfile>,
+    pub target: TargetArgs,
     /// Write every point (the values set, ranks, size, best strategy, time, busbw) as JSON.
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -358,4 +322,32 @@ pub struct SweepArgs {
 
 fn parse_stack(s: &str) -> Result<StackProfile, String> {
     s.parse()
+}
+
+/// What `predict` and `sweep` price with: the lab (optional), the mode, the strategies, and the
+/// target's per-message costs.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long = "mode", value_enum, default_value = "target")]
+    pub mode: ModeArg,
+    /// The lab as a scenario file (its link rate and wire latency are what target mode carries
+    /// efficiencies and overheads relative to, where the runs did not record a link rate).
+    #[arg(long = "lab", value_name = "FILE")]
+    pub lab: Option<PathBuf>,
+    /// Only these strategies, comma-separated: ring, rhd, ..., hier-node:ring, hier-tier:rd.
+    /// Default: every fitted algorithm, flat and in both compositions (every algorithm without
+    /// a lab).
+    #[arg(long = "algo", value_name = "LIST")]
+    pub algo: Option<String>,
+    /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
+    #[arg(long = "overhead-us", value_name = "US")]
+    pub overhead_us: Option<f64>,
+    /// The target's software stack: nccl (NCCL's tuning model: per-call and per-step latencies
+    /// and each protocol's share of the link rate), lab (the lab's measured per-message overhead
+    /// carried over), none (the wire alone). Default: the scenario's [stack], else lab with a lab
+    /// and none without.
+    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
+    pub stack: Option<StackProfile>,
 }

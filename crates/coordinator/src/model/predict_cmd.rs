@@ -59,19 +59,23 @@ pub(super) fn lab_for(input: &InputArgs, mode: Mode, overhead_us: Option<f64>) -
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let lab = lab_for(&args.input, mode(args.mode), args.overhead_us)?;
+    let lab = lab_for(
+        &args.target.input,
+        mode(args.target.mode),
+        args.target.overhead_us,
+    )?;
     let scenario = read_scenario(&args.scenario)?;
     let (ranks, sizes) = points(args, &scenario)?;
-    let lab_ref = lab_reference(args.lab.as_deref())?;
-    let strategies = strategies(args.algo.as_deref(), &lab, mode(args.mode))?;
+    let lab_ref = lab_reference(args.target.lab.as_deref())?;
+    let strategies = strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?;
     let opts = PredictOptions {
-        mode: mode(args.mode),
+        mode: mode(args.target.mode),
         build: lab.build,
         strategies,
         rank_stride: 1,
-        overhead_us: args.overhead_us,
-        stragglers: !args.input.no_stragglers,
-        stack: args.stack,
+        overhead_us: args.target.overhead_us,
+        stragglers: !args.target.input.no_stragglers,
+        stack: args.target.stack,
     };
     let input = PredictInput {
         fits: &lab.fits,

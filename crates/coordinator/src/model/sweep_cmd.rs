@@ -42,17 +42,21 @@ struct SweepJson<'a> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<()> {
-    let lab = lab_for(&args.input, mode(args.mode), args.overhead_us)?;
+    let lab = lab_for(
+        &args.target.input,
+        mode(args.target.mode),
+        args.target.overhead_us,
+    )?;
     let base = read_scenario(&args.scenario)?;
-    let lab_ref = lab_reference(args.lab.as_deref())?;
+    let lab_ref = lab_reference(args.target.lab.as_deref())?;
     let opts = PredictOptions {
-        mode: mode(args.mode),
+        mode: mode(args.target.mode),
         build: lab.build,
-        strategies: strategies(args.algo.as_deref(), &lab, mode(args.mode))?,
+        strategies: strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?,
         rank_stride: 1,
-        overhead_us: args.overhead_us,
-        stragglers: !args.input.no_stragglers,
-        stack: args.stack,
+        overhead_us: args.target.overhead_us,
+        stragglers: !args.target.input.no_stragglers,
+        stack: args.target.stack,
     };
     let mut rows = Vec::new();
     let mut assumptions = Vec::new();
