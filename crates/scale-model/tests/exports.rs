@@ -6,7 +6,7 @@ use scale_model::export::simai::SimaiGroups;
 use scale_model::export::{astra_network, simai_busbw, Profile};
 use scale_model::predict::{Carried, LabReference};
 use scale_model::{
-    AlgorithmFit, CostParams, FitReport, Mode, PredictInput, PredictOptions, Scenario,
+    AlgorithmFit, CostParams, FitReport, Mode, PredictInput, PredictOptions, Scenario, StackProfile,
 };
 use topologies::Algorithm;
 
@@ -64,7 +64,7 @@ fn astra_sim_config_for_llama3() {
         &mut notes,
     );
     assert!((carried.efficiency - 0.9).abs() < 1e-9);
-    let net = astra_network(&s, 24_576, 1, &carried, Mode::Target);
+    let net = astra_network(&s, 24_576, 1, &carried, Mode::Target, StackProfile::Lab);
     assert_eq!(net.topology, vec!["Switch"; 4]);
     assert_eq!(net.npus_count, vec![8, 2, 192, 8]);
     assert_eq!(net.npus_count.iter().product::<usize>(), 24_576);
@@ -217,4 +217,33 @@ fn json_profile_round_trips() {
     assert!(v["fits"]["fits"][0]["gamma_us_per_byte"]["value"].is_null());
     assert_eq!(v["scenario"]["cluster"]["gpus"], 24_576);
     assert!(v["tool"].as_str().unwrap().starts_with("collbench"));
+}
+
+/// With NCCL's stack, ASTRA-sim's dimensions take its Simple protocol's step latencies (NVLink
+/// inside a node, the network plus the scenario's latency across), not the lab's overhead.
+#[test]
+fn astra_sim_config_with_the_nccl_stack() {
+    let s = llama3();
+    let mut notes = Vec::new();
+    let mut carried = Carried::new(
+        &ring_fit(),
+        &LabReference::default(),
+        None,
+        None,
+        &mut notes,
+    );
+    carried.overhead_us = 0.0;
+    let net = astra_network(&s, 24_576, 1, &carried, Mode::Target, StackProfile::Nccl);
+    // Inside a node: NCCL's Simple ring step, 3.4 us (above its 3 us network floor), halved.
+    assert!((net.latency[0] - 1700.0).abs() < 1e-6, "{:?}", net.latency);
+    // Across pods: 14 us a step plus the scenario's 5 us, halved.
+    assert!((net.latency[3] - 9500.0).abs() < 1e-6, "{:?}", net.latency);
+    // Simple reaches the whole (efficiency-scaled) rate.
+    let nvlink = 450e9 * 0.9 / (1u64 << 30) as f64;
+    assert!(
+        (net.bandwidth[0] - nvlink).abs() < 1e-3,
+        "{:?}",
+        net.bandwidth
+    );
+    assert!(net.comments.iter().any(|c| c.starts_with("stack nccl")));
 }

@@ -260,6 +260,9 @@ pub struct ExportArgs {
     /// The lab as a scenario file (see `predict --lab`).
     #[arg(long = "lab", value_name = "FILE")]
     pub lab: Option<PathBuf>,
+    /// The target's software stack (see `predict --stack`).
+    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
+    pub stack: Option<StackProfile>,
     /// Ranks in the group to price [default: the workload's group, else all GPUs].
     #[arg(long = "ranks", value_name = "N")]
     pub ranks: Option<usize>,

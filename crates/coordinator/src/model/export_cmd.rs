@@ -4,7 +4,7 @@
 use anyhow::{anyhow, Context, Result};
 use scale_model::export::simai::SimaiGroups;
 use scale_model::export::{astra_network, simai_busbw, Profile};
-use scale_model::predict::{Carried, LabReference};
+use scale_model::predict::{carried_for, Carried, LabReference};
 use scale_model::scenario::Scenario;
 use scale_model::{PredictInput, PredictOptions, Strategy};
 use topologies::Algorithm;
@@ -51,21 +51,30 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     if ranks < 1 {
         return Err(UsageError("--ranks: give at least 1".into()).into());
     }
-    let reduce = scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
     let mut notes = Vec::new();
-    let mut carried: Vec<Carried> = lab
-        .fits
-        .fits
-        .iter()
-        .map(|f| Carried::new(f, &lab_ref, None, reduce, &mut notes))
-        .collect();
+    let opts = PredictOptions {
+        mode,
+        build: lab.build,
+        strategies: Strategy::all()
+            .into_iter()
+            .filter(|s| lab.is_none() || lab.fits.get(s.outer()).is_some())
+            .collect(),
+        stragglers: !args.input.no_stragglers,
+        stack: args.stack,
+        ..PredictOptions::default()
+    };
+    let input = PredictInput {
+        fits: &lab.fits,
+        scenario: &scenario,
+        lab: lab_ref,
+        stragglers: lab.stragglers.as_ref(),
+    };
+    let (carried, stack) = carried_for(&input, &opts, &mut notes).context("pricing the export")?;
     if lab.is_none() {
-        carried.extend(Algorithm::ALL.iter().map(|&a| Carried::hardware(a, reduce)));
-        notes.push(
+        notes.push(format!(
             "no lab: every number is the scenario's hardware alone (links at their full rate \
-             and latency, no per-message software overhead)"
-                .to_string(),
-        );
+             and latency) with stack {stack}"
+        ));
     }
 
     if let Some(path) = &args.astra {
@@ -78,7 +87,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
                  fit and the bandwidth of the largest's"
             ));
         }
-        let net = astra_network(&scenario, ranks, stride, &c, mode);
+        let net = astra_network(&scenario, ranks, stride, &c, mode, stack);
         write_file(path, &net.to_yaml())?;
     }
     if let Some(path) = &args.simai {
@@ -88,16 +97,6 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             dp_ranks: ranks,
             dp_stride: stride,
             dp_bytes: point.as_ref().map(|p| p.bytes).unwrap_or(1 << 30),
-        };
-        let opts = PredictOptions {
-            mode,
-            build: lab.build,
-            strategies: Strategy::all()
-                .into_iter()
-                .filter(|s| lab.is_none() || lab.fits.get(s.outer()).is_some())
-                .collect(),
-            stragglers: !args.input.no_stragglers,
-            ..PredictOptions::default()
         };
         simai_file(path, &lab, lab_ref, &scenario, &opts, &groups)?;
     }

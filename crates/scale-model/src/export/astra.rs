@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::predict::{levels, Carried, Mode};
 use crate::scenario::Scenario;
+use crate::stack::StackProfile;
 use crate::units::{bytes_per_s, GIB};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,15 +30,20 @@ pub struct AstraNetwork {
 }
 
 /// The network of a group of `ranks` ranks `stride` GPUs apart on `scenario`, priced with the
-/// carried parameters of `carried` (normally ring's).
+/// carried parameters of `carried` (normally ring's) and, in target mode, the target's `stack`:
+/// ASTRA-sim takes one latency per dimension, so a stack with protocols gives each dimension its
+/// Simple protocol's step (the protocol of the large messages training moves).
 pub fn astra_network(
     scenario: &Scenario,
     ranks: usize,
     stride: usize,
     carried: &Carried,
     mode: Mode,
+    stack: StackProfile,
 ) -> AstraNetwork {
     let lv = levels(scenario, ranks, stride);
+    let protocol = stack.protocols().iter().find(|p| p.name == "Simple");
+    let multi_node = lv.iter().any(|l| l.name != "node");
     let mut net = AstraNetwork {
         topology: Vec::new(),
         npus_count: Vec::new(),
@@ -65,8 +71,18 @@ pub fn astra_network(
                 .to_string(),
         ],
     };
+    if mode == Mode::Target {
+        net.comments.push(format!(
+            "stack {stack}{}",
+            if protocol.is_some() {
+                ": latency per dimension is its Simple protocol's step, bandwidth its share"
+            } else {
+                ""
+            }
+        ));
+    }
     for level in &lv {
-        let link = carried.link(level, mode);
+        let link = carried.link_with(level, mode, protocol, multi_node);
         let rate = bytes_per_s(link.beta_us_per_byte) / level.oversubscription.max(1.0);
         net.topology.push("Switch".to_string());
         net.npus_count.push(level.size);

@@ -19,6 +19,7 @@ use crate::fit::AlgorithmFit;
 use crate::params::CostParams;
 use crate::regime::SizeRange;
 use crate::scenario::Scenario;
+use crate::stack::{Family, Protocol};
 use crate::units::us_per_byte;
 
 /// Where an algorithm's parameters came from.
@@ -183,6 +184,26 @@ impl Carried {
             overhead_us: smallest.overhead_us,
             ..largest.clone()
         })
+    }
+
+    /// The link parameters at `level` in `mode`, with a stack's `protocol` applied in target
+    /// mode: its step latency for the level's kind of link (NVLink inside a node, the network
+    /// across; `multi_node`: the group spans nodes) and its share of the link's rate.
+    pub fn link_with(
+        &self,
+        level: &Level,
+        mode: Mode,
+        protocol: Option<&Protocol>,
+        multi_node: bool,
+    ) -> LevelLink {
+        let mut l = self.link(level, mode);
+        if let (Some(p), Mode::Target) = (protocol, mode) {
+            let f = Family::of(self.algorithm);
+            let nvlink = level.name == "node";
+            l.alpha_us = self.overhead_us + p.step(f, nvlink, multi_node, level.latency_us);
+            l.beta_us_per_byte /= p.bandwidth_factor(f);
+        }
+        l
     }
 
     /// The link parameters at `level` in `mode`.

@@ -279,6 +279,17 @@ fn carry_all(
     carried
 }
 
+/// What every algorithm is priced with, as [`predict`] carries it, and the target's stack: for
+/// tools that price outside a prediction (the exports). Notes on what was assumed go to `notes`.
+pub fn carried_for(
+    input: &PredictInput<'_>,
+    opts: &PredictOptions,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<Carried>, StackProfile), ModelError> {
+    let stack = effective_stack(input, opts)?;
+    Ok((carry_all(input, opts, stack, notes), stack))
+}
+
 /// The target's stack: `--stack`, else the scenario's, else the lab's where a lab is given and
 /// none without. The lab's stack needs a lab.
 pub fn effective_stack(

@@ -128,15 +128,8 @@ impl Pricing<'_> {
     /// step latency for the level's kind of link (NVLink inside a node, the network across),
     /// and its share of the link's rate.
     fn link(&self, carried: &Carried, level: &Level) -> LevelLink {
-        let mut l = carried.link(level, self.mode);
-        if let (Some(p), Mode::Target) = (self.protocol, self.mode) {
-            let f = Family::of(carried.algorithm);
-            let nvlink = level.name == "node";
-            let multi_node = self.levels.iter().any(|l| l.name != "node");
-            l.alpha_us = carried.overhead_us + p.step(f, nvlink, multi_node, level.latency_us);
-            l.beta_us_per_byte /= p.bandwidth_factor(f);
-        }
-        l
+        let multi_node = self.levels.iter().any(|l| l.name != "node");
+        carried.link_with(level, self.mode, self.protocol, multi_node)
     }
 
     fn terms_with(
