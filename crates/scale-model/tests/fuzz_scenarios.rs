@@ -18,10 +18,12 @@ static ALLOC: PeakAlloc = PeakAlloc;
 // ---------------------------------------------------------------------------------------------
 // Target.
 
-const SHIPPED: [&str; 3] = [
+const SHIPPED: [&str; 5] = [
     include_str!("../../../scenarios/lab.toml"),
     include_str!("../../../scenarios/llama3-24k.toml"),
     include_str!("../../../scenarios/h100-100k.toml"),
+    include_str!("../../../scenarios/h200-2k.toml"),
+    include_str!("../../../scenarios/h100-16k.toml"),
 ];
 
 #[test]

@@ -376,6 +376,58 @@ fn hardware_mode_by_hand_on_two_levels() {
     assert!(close(row(&p, "ring", 4, 1_000_000).time_us, 42.0 + 1500.0));
 }
 
+/// Rail rings and rail trees (NCCL's ring and tree on multi-GPU nodes), hardware mode, two nodes
+/// of two GPUs: each GPU's NIC carries one of the two channels, its NVLink the other.
+#[test]
+fn rail_rings_and_trees_by_hand() {
+    let empty = FitReport::default();
+    for oversubscription in [1.0, 4.0] {
+        let target = toy(oversubscription);
+        let input = PredictInput {
+            fits: &empty,
+            scenario: &target,
+            lab: LabReference::default(),
+            stragglers: None,
+        };
+        let opts = PredictOptions {
+            strategies: vec![Strategy::RailRings, Strategy::RailTrees],
+            ..PredictOptions::default()
+        };
+        let p = predict(&input, &[4], &[1_000_000], &opts).unwrap();
+        // Rings: a chunk crosses 3 hops per phase, 2 over NVLink (1 us) and 1 across (5 us);
+        // 1.5e6 bytes leave each rank, half of them on its 1 GB/s NIC (the NVLink half at
+        // 100 GB/s takes 7.5 us, under the NIC's 750). Rings ignore oversubscription.
+        let rings = row(&p, "rail-rings", 4, 1_000_000);
+        assert!(close(rings.terms.latency_us, 2.0 * (2.0 + 5.0)));
+        assert!(close(rings.terms.bandwidth_us, 750.0));
+        assert_eq!(rings.terms.oversubscription_us, 0.0);
+        // Trees: 2 x (1 NVLink step + 1 network step); 2n/g = 1e6 bytes on each NIC (the
+        // chain's 1e6 bytes over NVLink take 10 us); the top tier's oversubscription applies.
+        let trees = row(&p, "rail-trees", 4, 1_000_000);
+        assert!(close(trees.terms.latency_us, 2.0 * (1.0 + 5.0)));
+        assert!(close(trees.terms.bandwidth_us, 1000.0));
+        assert!(close(
+            trees.terms.oversubscription_us,
+            1000.0 * (oversubscription - 1.0)
+        ));
+        assert_eq!(trees.protocol, None);
+    }
+    // One node: nothing crosses the network, so neither applies (the flat ones cover it).
+    let one_node = toy(1.0);
+    let input = PredictInput {
+        fits: &empty,
+        scenario: &one_node,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        strategies: vec![Strategy::RailRings, Strategy::Flat(Algorithm::Ring)],
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[2], &[1_000_000], &opts).unwrap();
+    assert!(p.rows.iter().all(|r| r.algorithm == "ring"));
+}
+
 /// With a lab that measured some algorithms, target mode prices those from the lab and the
 /// others from the hardware alone, and says which is which.
 #[test]

@@ -7,6 +7,8 @@ use scale_model::scenario::{DType, Scenario, ScenarioError};
 const LAB: &str = include_str!("../../../scenarios/lab.toml");
 const LLAMA3: &str = include_str!("../../../scenarios/llama3-24k.toml");
 const H100_100K: &str = include_str!("../../../scenarios/h100-100k.toml");
+const H200_2K: &str = include_str!("../../../scenarios/h200-2k.toml");
+const H100_16K: &str = include_str!("../../../scenarios/h100-16k.toml");
 
 const GOOD: &str = r#"name = "t"
 
@@ -89,11 +91,31 @@ fn shipped_scenarios_parse() {
     let big = Scenario::parse(H100_100K, "scenarios/h100-100k.toml").unwrap();
     assert!(big.cluster.gpus >= 100_000);
     assert_eq!(big.workload_point().unwrap().ranks * 128, big.cluster.gpus);
+
+    // The SuperPOD-like fabrics: scalable units of 32 nodes, full fat trees.
+    for (text, gpus, tiers) in [
+        (H200_2K, 2048, vec![256, 2048]),
+        (H100_16K, 16_384, vec![256, 2048, 16_384]),
+    ] {
+        let s = Scenario::parse(text, "superpod.toml").unwrap();
+        assert_eq!(s.cluster.gpus, gpus);
+        assert_eq!(s.cluster.gpus_per_node, 8);
+        assert_eq!(s.network.nic_gbit_per_s, 400.0);
+        let got: Vec<usize> = s.network.tiers.iter().map(|t| t.gpus).collect();
+        assert_eq!(got, tiers);
+        assert!(s.network.tiers.iter().all(|t| t.oversubscription == 1.0));
+    }
 }
 
 #[test]
 fn shipped_scenarios_cite_a_source_for_every_number() {
-    for (name, text) in [("lab", LAB), ("llama3", LLAMA3), ("100k", H100_100K)] {
+    for (name, text) in [
+        ("lab", LAB),
+        ("llama3", LLAMA3),
+        ("100k", H100_100K),
+        ("h200-2k", H200_2K),
+        ("h100-16k", H100_16K),
+    ] {
         for (i, line) in text.lines().enumerate() {
             let code = line.split('#').next().unwrap_or("");
             let has_number = code.contains('=')

@@ -8,6 +8,7 @@
 
 pub mod carry;
 pub mod levels;
+pub mod rails;
 pub mod strategy;
 
 use std::collections::BTreeSet;
@@ -425,6 +426,19 @@ fn base_assumptions(
          each level's oversubscription applies"
             .to_string(),
     );
+    if opts
+        .strategies
+        .iter()
+        .any(|s| matches!(s, Strategy::RailRings | Strategy::RailTrees))
+    {
+        a.push(
+            "rail-rings, rail-trees: NCCL's ring and tree on multi-GPU nodes, one channel per NIC \
+             rail, pipelined (transfers, NVLink and reductions overlap; NCCL's per-call latency, \
+             no per-chunk latency, no pipeline fill); rings ignore oversubscription, trees pay \
+             the top tier's"
+                .to_string(),
+        );
+    }
     if opts.rank_stride > 1 {
         a.push(format!(
             "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",

@@ -25,6 +25,12 @@ pub enum Strategy {
     /// across racks of a pod, ...), the outer algorithm across the top level's groups, then
     /// all-gathers back down: inside nodes, across nodes, across pods.
     HierTier(Algorithm),
+    /// One ring per NIC rail in parallel, each on 1/g of the data, through every GPU
+    /// ([`rails`](super::rails)): the ring as collective libraries run it on multi-GPU nodes.
+    RailRings,
+    /// One chain-and-double-binary-tree per NIC rail in parallel, pipelined
+    /// ([`rails`](super::rails)): NCCL's tree on multi-GPU nodes.
+    RailTrees,
 }
 
 impl Strategy {
@@ -33,6 +39,8 @@ impl Strategy {
             Strategy::Flat(a) => a.name().to_string(),
             Strategy::HierNode(a) => format!("hier-node:{}", a.name()),
             Strategy::HierTier(a) => format!("hier-tier:{}", a.name()),
+            Strategy::RailRings => "rail-rings".to_string(),
+            Strategy::RailTrees => "rail-trees".to_string(),
         }
     }
 
@@ -40,12 +48,16 @@ impl Strategy {
     pub fn outer(&self) -> Algorithm {
         match self {
             Strategy::Flat(a) | Strategy::HierNode(a) | Strategy::HierTier(a) => *a,
+            Strategy::RailRings => Algorithm::Ring,
+            Strategy::RailTrees => Algorithm::DbTree,
         }
     }
 
-    /// Every flat algorithm, then both compositions with every outer algorithm.
+    /// Every flat algorithm, rail rings and trees, then both compositions with every outer algorithm.
     pub fn all() -> Vec<Strategy> {
         let mut v: Vec<Strategy> = Algorithm::ALL.iter().map(|a| Strategy::Flat(*a)).collect();
+        v.push(Strategy::RailRings);
+        v.push(Strategy::RailTrees);
         v.extend(Algorithm::ALL.iter().map(|a| Strategy::HierNode(*a)));
         v.extend(Algorithm::ALL.iter().map(|a| Strategy::HierTier(*a)));
         v
@@ -62,6 +74,11 @@ impl FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parse = |a: &str| a.parse::<Algorithm>().map_err(|e| e.to_string());
+        match s {
+            "rail-rings" => return Ok(Strategy::RailRings),
+            "rail-trees" => return Ok(Strategy::RailTrees),
+            _ => {}
+        }
         if let Some(rest) = s.strip_prefix("hier-node:") {
             return Ok(Strategy::HierNode(parse(rest)?));
         }
@@ -127,7 +144,7 @@ impl Pricing<'_> {
     /// The carried links of `carried` at `level`, with the protocol being priced applied: its
     /// step latency for the level's kind of link (NVLink inside a node, the network across),
     /// and its share of the link's rate.
-    fn link(&self, carried: &Carried, level: &Level) -> LevelLink {
+    pub(super) fn link(&self, carried: &Carried, level: &Level) -> LevelLink {
         let multi_node = self.levels.iter().any(|l| l.name != "node");
         carried.link_with(level, self.mode, self.protocol, multi_node)
     }
@@ -168,11 +185,13 @@ impl Pricing<'_> {
                 total = total.plus(self.part(a, top.size, n, top)?);
                 Ok(total)
             }
+            Strategy::RailRings => self.rail_rings(ranks, bytes),
+            Strategy::RailTrees => self.rail_trees(ranks, bytes),
         }
     }
 
     /// The algorithm's fit for a buffer of `bytes` bytes per rank.
-    fn carried(&self, algorithm: Algorithm, bytes: f64) -> Result<&Carried, Skip> {
+    pub(super) fn carried(&self, algorithm: Algorithm, bytes: f64) -> Result<&Carried, Skip> {
         let mine = || self.carried.iter().filter(|c| c.algorithm == algorithm);
         mine()
             .find(|c| c.sizes.contains(bytes))
@@ -240,7 +259,12 @@ impl Pricing<'_> {
         ))
     }
 
-    fn cost(&self, algorithm: Algorithm, ranks: usize, bytes: f64) -> Result<CostTerms, Skip> {
+    pub(super) fn cost(
+        &self,
+        algorithm: Algorithm,
+        ranks: usize,
+        bytes: f64,
+    ) -> Result<CostTerms, Skip> {
         algorithm
             .try_cost(ranks, bytes, self.build)
             .map_err(|e| Skip::Cannot(e.to_string()))
