@@ -70,6 +70,19 @@ fn usage_errors_exit_2_with_one_prefix_clap_included() {
         ),
         (&["model", "predict", "--scenario", scenario], "--sizes"),
         (
+            &[
+                "model",
+                "predict",
+                "--scenario",
+                scenario,
+                "--sizes",
+                "1M",
+                "--segment",
+                "0",
+            ],
+            "--segment",
+        ),
+        (
             &["model", "fit", "x", "--straggler-max-size", "big"],
             "--straggler-max-size",
         ),

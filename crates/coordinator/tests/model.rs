@@ -767,6 +767,46 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     }
     assert!(text.lines().filter(|l| l.contains(" hardware ")).count() >= strategies * 4);
 
+    // --segment none prices the trees unsegmented, and says so: slower at 1 GiB than in the
+    // default 1 MiB segments, where the pipeline hides all but one segment's trip down the tree.
+    let dbtree_time = |extra: &[&str]| {
+        let mut argv = vec![
+            "predict",
+            "--scenario",
+            &scenario,
+            "--ranks",
+            "64",
+            "--sizes",
+            "1G",
+            "--algo",
+            "dbtree",
+            "--stack",
+            "none",
+        ];
+        argv.extend_from_slice(extra);
+        let out = ok(&argv);
+        let text = stdout(&out);
+        let time = text
+            .lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| *w != "*")
+                    .collect::<Vec<_>>()
+            })
+            .find(|w| w.get(2) == Some(&"dbtree"))
+            .and_then(|w| w.get(5).map(|t| t.to_string()))
+            .unwrap_or_else(|| panic!("no dbtree row:\n{text}"));
+        (time, text)
+    };
+    let (segmented, text) = dbtree_time(&[]);
+    assert!(
+        text.contains("pipelined in segments of 1048576 bytes"),
+        "{text}"
+    );
+    let (unsegmented, text) = dbtree_time(&["--segment", "none"]);
+    assert!(text.contains("unsegmented"), "{text}");
+    assert_ne!(segmented, unsegmented);
+
     let lab = write_results(&dir.join("lab"), &synthetic(3, &[Algorithm::Ring]));
     let out = ok(&[
         "predict",

@@ -193,12 +193,14 @@ enum Phase {
 ///   as they arrive, run while deriving this form, lost nothing at p = 3 and 4 but the same
 ///   n/4 from p = 5 on.
 ///
-///   For p a power of two the replay matches exactly once the pipeline runs at least 2D rounds
-///   (k >= 2D) and k is even; an odd k ends half a period early (s/2 less), and a shorter
-///   pipeline is within D s/2 below and 3s/2 above. For other p the trees' uneven last levels
-///   make the rounds less regular: within D s of the form for the k the tests use (up to 16),
-///   but the steady state can be a few percent slower than 9n/4 (about 2.3n at p = 100 with
-///   k = 512), so for such p the form is the power-of-two rate, not a bound.
+///   For p a power of two that is the steady state, reached at k >= 2D - 1 (an odd k ends half
+///   a period early, s/2 less); below it the pipeline's start-up ([`start_up`]) adds or saves
+///   a few segment-times, and with it the form matches the replay exactly for every k, one
+///   (unsegmented: (2D - 1) n, D levels at n each way but the root's single child) included.
+///   For other p the trees' uneven last levels make the rounds less regular: unsegmented
+///   within s of 4D - 3 segment-times, segmented within D s of the form for the k the tests
+///   use (up to 16), but the steady state can be a few percent slower than 9n/4 (about 2.3n at
+///   p = 100 with k = 512), so for such p the form is the power-of-two rate, not a bound.
 /// * gamma: n + (2D - 3) s: an interior rank reduces n/2 from each of two children, plus the
 ///   fill.
 ///
@@ -222,7 +224,7 @@ pub fn cost(nranks: usize, bytes: f64, segment_bytes: usize) -> CostTerms {
     let fill = if nranks == 2 {
         0.0
     } else {
-        bytes / 4.0 + (4.0 * depth - 7.0) * s
+        bytes / 4.0 + (4.0 * depth - 7.0) * s + start_up(nranks, k) * s
     };
     let reduced_bytes = if nranks == 2 {
         half
@@ -233,6 +235,49 @@ pub fn cost(nranks: usize, bytes: f64, segment_bytes: usize) -> CostTerms {
         latency_steps,
         bytes: load + fill,
         reduced_bytes,
+    }
+}
+
+/// Segment-times by which a power-of-two tree's pipeline, before it reaches its steady state
+/// (k < 2D - 1 segments per tree), differs from the steady-state form, and the half segment an
+/// odd k saves after it (see [`cost`]); 0 for other p. For D >= 3:
+///
+/// | k | 1 | 2 | 3 ..= D-1 | D | D+1 | D+2 ..= 2D-2 | >= 2D-1 |
+/// |---|---|---|---|---|---|---|---|
+/// | difference | +1/2 | 0 | 3 - k/2 | 2 - D/2 | 1/2 - D/2 | k/2 - D - 1 | 0 (k even), -1/2 (k odd) |
+///
+/// and for D = 2: +1/2, -1, then as the last column. The pipeline fills down one tree while the
+/// other drains, and the two trees' rounds collide at a rank in a pattern that repeats with the
+/// tree's depth; the table is the replay's, read off for D = 2 to 10 and every k, and the tests
+/// hold the form to the replay exactly for p up to 2^10 at every k up to 2D + 4 and beyond.
+///
+/// Other p, unsegmented (k = 1): -1/2, which makes 4D - 3 segment-times, the replay's commonest
+/// value; the replay is within one segment-time of it (4D - 4 where the root's child has a
+/// single child too, p = 2^(D-1) + 1; up to 4D - 2 where the trees' truncated right sides make
+/// two ranks' receives collide). Segmented, other p keep the steady-state form.
+fn start_up(nranks: usize, k: f64) -> f64 {
+    if nranks < 3 {
+        return 0.0;
+    }
+    if !nranks.is_power_of_two() {
+        return if k == 1.0 { -0.5 } else { 0.0 };
+    }
+    let d = f64::from(nranks.ilog2());
+    let odd = if k % 2.0 == 1.0 { -0.5 } else { 0.0 };
+    if k >= 2.0 * d - 1.0 {
+        return odd;
+    }
+    if d < 3.0 {
+        // D = 2: k = 1 or 2.
+        return if k == 1.0 { 0.5 } else { -1.0 };
+    }
+    match k {
+        1.0 => 0.5,
+        2.0 => 0.0,
+        k if k <= d - 1.0 => 3.0 - k / 2.0,
+        k if k == d => 2.0 - d / 2.0,
+        k if k == d + 1.0 => 0.5 - d / 2.0,
+        k => k / 2.0 - d - 1.0,
     }
 }
 

@@ -7,7 +7,7 @@ use scale_model::scenario::vary::Vary;
 use scale_model::{FitOptions, RegimeChoice, StackProfile};
 use topologies::BuildOptions;
 
-use super::lists::{parse_max_size, RankList, SizeList};
+use super::lists::{parse_max_size, parse_segment, RankList, SizeList};
 use crate::sizes::parse_size;
 
 #[derive(Args, Debug, Clone)]
@@ -263,6 +263,9 @@ pub struct ExportArgs {
     /// The target's software stack (see `predict --stack`).
     #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
     pub stack: Option<StackProfile>,
+    /// The tree algorithms' segment at the target (see `predict --segment`).
+    #[arg(long = "segment", value_name = "SIZE|none", value_parser = parse_segment)]
+    pub segment: Option<usize>,
     /// Ranks in the group to price [default: the workload's group, else all GPUs].
     #[arg(long = "ranks", value_name = "N")]
     pub ranks: Option<usize>,
@@ -353,4 +356,23 @@ pub struct TargetArgs {
     /// and none without.
     #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
     pub stack: Option<StackProfile>,
+    /// The segment the tree algorithms (tree, dbtree) pipeline in at the target, or `none` for
+    /// one segment per tree (unsegmented) [default: the lab's runs', else 1M].
+    #[arg(long = "segment", value_name = "SIZE|none", value_parser = parse_segment)]
+    pub segment: Option<usize>,
+}
+
+impl TargetArgs {
+    /// The cost forms' options at the target: the lab's, with `--segment` where given.
+    pub fn build(&self, lab: BuildOptions) -> BuildOptions {
+        with_segment(lab, self.segment)
+    }
+}
+
+/// `build` with its segment replaced by `segment` where given.
+pub fn with_segment(build: BuildOptions, segment: Option<usize>) -> BuildOptions {
+    BuildOptions {
+        segment_bytes: segment.unwrap_or(build.segment_bytes),
+        ..build
+    }
 }

@@ -9,7 +9,7 @@ use scale_model::scenario::Scenario;
 use scale_model::{PredictInput, PredictOptions, Strategy};
 use topologies::Algorithm;
 
-use super::args::ExportArgs;
+use super::args::{with_segment, ExportArgs};
 use super::lab::Lab;
 use super::predict_cmd::lab_for;
 use super::{lab_reference, mode, read_scenario, stdout_output, write_file};
@@ -54,7 +54,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let mut notes = Vec::new();
     let opts = PredictOptions {
         mode,
-        build: lab.build,
+        build: with_segment(lab.build, args.segment),
         strategies: Strategy::all()
             .into_iter()
             .filter(|s| lab.is_none() || lab.fits.get(s.outer()).is_some())

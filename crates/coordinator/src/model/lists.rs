@@ -90,9 +90,30 @@ pub fn parse_max_size(text: &str) -> Result<u64, String> {
     parse_size(text).map_err(|e| format!("{e} (or 'all')"))
 }
 
+/// `--segment`: the tree algorithms' pipeline segment, a size of at least one byte, or `none`
+/// (one segment per tree: unsegmented).
+pub fn parse_segment(text: &str) -> Result<usize, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(usize::MAX);
+    }
+    match parse_size(text) {
+        Ok(0) => Err("a segment of 0 bytes; give at least 1 byte, or 'none'".to_string()),
+        Ok(v) => usize::try_from(v).map_err(|_| format!("'{}' is too large", text.trim())),
+        Err(e) => Err(format!("{e} (or 'none')")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_are_sizes_or_none() {
+        assert_eq!(parse_segment("512K"), Ok(512 * 1024));
+        assert_eq!(parse_segment("none"), Ok(usize::MAX));
+        assert!(parse_segment("0").unwrap_err().contains("at least 1"));
+        assert!(parse_segment("big").unwrap_err().contains("'none'"));
+    }
 
     #[test]
     fn lists_and_ranges() {

@@ -70,7 +70,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let strategies = strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?;
     let opts = PredictOptions {
         mode: mode(args.target.mode),
-        build: lab.build,
+        build: args.target.build(lab.build),
         strategies,
         rank_stride: 1,
         overhead_us: args.target.overhead_us,

@@ -51,7 +51,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let lab_ref = lab_reference(args.target.lab.as_deref())?;
     let opts = PredictOptions {
         mode: mode(args.target.mode),
-        build: lab.build,
+        build: args.target.build(lab.build),
         strategies: strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?,
         rank_stride: 1,
         overhead_us: args.target.overhead_us,

@@ -426,6 +426,19 @@ fn base_assumptions(
          each level's oversubscription applies"
             .to_string(),
     );
+    let trees = [Algorithm::Tree, Algorithm::DbTree];
+    if opts.strategies.iter().any(|s| {
+        !matches!(s, Strategy::RailRings | Strategy::RailTrees) && trees.contains(&s.outer())
+    }) {
+        a.push(if opts.build.segment_bytes == usize::MAX {
+            "tree, dbtree: unsegmented (one segment per tree)".to_string()
+        } else {
+            format!(
+                "tree, dbtree: pipelined in segments of {} bytes",
+                opts.build.segment_bytes
+            )
+        });
+    }
     if opts
         .strategies
         .iter()
