@@ -402,14 +402,11 @@ fn rail_rings_and_trees_by_hand() {
         assert!(close(rings.terms.bandwidth_us, 750.0));
         assert_eq!(rings.terms.oversubscription_us, 0.0);
         // Trees: 2 x (1 NVLink step + 1 network step); 2n/g = 1e6 bytes on each NIC (the
-        // chain's 1e6 bytes over NVLink take 10 us); the top tier's oversubscription applies.
+        // chain's 1e6 bytes over NVLink take 10 us); like rings, not oversubscribed.
         let trees = row(&p, "rail-trees", 4, 1_000_000);
         assert!(close(trees.terms.latency_us, 2.0 * (1.0 + 5.0)));
         assert!(close(trees.terms.bandwidth_us, 1000.0));
-        assert!(close(
-            trees.terms.oversubscription_us,
-            1000.0 * (oversubscription - 1.0)
-        ));
+        assert_eq!(trees.terms.oversubscription_us, 0.0);
         assert_eq!(trees.protocol, None);
     }
     // One node: nothing crosses the network, so neither applies (the flat ones cover it).

@@ -415,9 +415,10 @@ fn base_assumptions(
     );
     a.push(
         "flat algorithms: messages pay the top level's latency and bytes the slowest level's \
-         rate; ring is not slowed by oversubscription (it crosses a tier only at group \
-         boundaries), the other flat algorithms pay the top tier's oversubscription (they have \
-         steps in which every rank sends across it)"
+         rate; ring, tree and dbtree are not slowed by oversubscription (they cross a tier on a \
+         few edges per group: the ring at group boundaries, the trees at their top levels' \
+         edges), the other flat algorithms pay the top tier's (they have steps in which every \
+         rank sends across it)"
             .to_string(),
     );
     a.push(
@@ -447,8 +448,8 @@ fn base_assumptions(
         a.push(
             "rail-rings, rail-trees: NCCL's ring and tree on multi-GPU nodes, one channel per NIC \
              rail, pipelined (transfers, NVLink and reductions overlap; NCCL's per-call latency, \
-             no per-chunk latency, no pipeline fill); rings ignore oversubscription, trees pay \
-             the top tier's"
+             no per-chunk latency, no pipeline fill); neither is slowed by oversubscription \
+             (each crosses a tier's groups on a few edges)"
                 .to_string(),
         );
     }

@@ -21,8 +21,9 @@
 //!   NVLink; the slower sets the bandwidth term (NCCL: time = latency + 2n / (nChannels x
 //!   bwInter), its tree's bus bandwidth halved). Latency: 2((g - 1) NVLink steps + D network
 //!   steps), D = ceil(lg nodes) (NCCL: 2((ppn - 1) intraLat + log2(nNodes) interLat)).
-//!   Reductions: each GPU adds 2n (n in the chain, n at a tree node). The tree pays the top
-//!   tier's oversubscription, as the flat double binary tree does. The pipeline's fill and
+//!   Reductions: each GPU adds 2n (n in the chain, n at a tree node). Oversubscription does not
+//!   apply: the trees' subtrees are runs of consecutive nodes, so a tier's group is left on a
+//!   few tree edges, each carrying a quarter of a NIC's stream. The pipeline's fill and
 //!   drain are not priced (NCCL's model leaves them out too), so below a few chunks per rank
 //!   the form is optimistic.
 
@@ -121,18 +122,11 @@ impl Pricing<'_> {
         let depth = f64::from(nodes.next_power_of_two().ilog2());
         let across = 2.0 * bytes / rails * network_beta;
         let inside = 2.0 * bytes * (rails - 1.0) / rails * node.beta_us_per_byte;
-        // The tree's links carry the busiest share; where they do, the top tier's
-        // oversubscription slows them.
-        let oversubscription_us = if across >= inside {
-            across * (top.oversubscription.max(1.0) - 1.0)
-        } else {
-            0.0
-        };
         Ok(TermBreakdown {
             latency_us: 2.0 * ((rails - 1.0) * node.alpha_us + depth * top_link.alpha_us),
             bandwidth_us: across.max(inside),
             reduction_us: beyond(node.gamma_us_per_byte * 2.0 * bytes, across.max(inside)),
-            oversubscription_us,
+            oversubscription_us: 0.0,
             straggler_us: 0.0,
         })
     }

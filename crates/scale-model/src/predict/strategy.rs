@@ -207,9 +207,9 @@ impl Pricing<'_> {
 
     /// `algorithm` over `ranks` ranks spanning `levels`: messages pay the top level's latency,
     /// bytes the slowest level's rate. Oversubscription: inside a single level every member
-    /// crosses it at once, so it applies; across several levels ring only crosses a tier at its
-    /// few boundary edges, so it does not, while the other algorithms have steps in which every
-    /// rank sends across the top tier, so it applies.
+    /// crosses it at once, so it applies; across several levels it applies to the algorithms
+    /// with steps in which every rank sends across the top tier, not to the ring and the trees
+    /// ([`crosses_tiers_on_few_edges`]).
     fn flat(
         &self,
         algorithm: Algorithm,
@@ -233,7 +233,7 @@ impl Pricing<'_> {
             beta_us_per_byte: beta,
             ..top_link
         };
-        let oversub = if algorithm == Algorithm::Ring {
+        let oversub = if crosses_tiers_on_few_edges(algorithm) {
             1.0
         } else {
             top.oversubscription
@@ -269,6 +269,20 @@ impl Pricing<'_> {
             .try_cost(ranks, bytes, self.build)
             .map_err(|e| Skip::Cannot(e.to_string()))
     }
+}
+
+/// Whether a flat `algorithm` over several levels crosses a tier's group boundaries on only a
+/// few edges per group, so that the tier's oversubscription does not slow it: the ring (one
+/// edge in and one out of each group), and the trees, whose subtrees are runs of consecutive
+/// ranks (NCCL's in-order trees; the binomial tree's partners 2^i apart), so only the edges of
+/// their top levels leave a group, and a group of b ranks sends at most a few streams across
+/// while its b uplinks' share could carry b / oversubscription. Halving-doubling, doubling and
+/// the two-dimensional schedules have steps in which every rank sends across the top tier.
+pub(super) fn crosses_tiers_on_few_edges(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::Ring | Algorithm::Tree | Algorithm::DbTree
+    )
 }
 
 /// Prices cost terms with a level's link; bytes above the link's rate are split into the
