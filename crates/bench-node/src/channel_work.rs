@@ -6,12 +6,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use topologies::channels::part;
+use topologies::noise::Delay;
 use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule, Step};
 use wire::control::Placement;
 
 use crate::control::Position;
 use crate::datalink::Links;
 use crate::host::thread_cpu_time;
+use crate::jitter::Jitter;
 use crate::steps::run_steps;
 use crate::NodeError;
 
@@ -31,6 +33,9 @@ pub struct Measure {
     pub iters: u32,
     /// Test hook (`--fault corrupt`): spoil one element of the checked result.
     pub corrupt: bool,
+    /// `--fault jitter:DIST`: a delay before each step's sends of the warm-up and timed
+    /// iterations.
+    pub jitter: Option<Delay>,
     /// Operations per timed iteration, back to back (nccl-tests' `-m`).
     pub agg_iters: u32,
     /// Where the channels meet at the end of every iteration: an iteration is over when every
@@ -175,6 +180,9 @@ impl ChannelBuffers {
         }
         let total = m.warmup_iters + m.iters;
         let mut ends = Vec::with_capacity(total as usize);
+        // Every rank's and channel's draws their own, the same in every run.
+        let seed = ((lane.me as u64) << 40) ^ ((lane.channel as u64) << 32) ^ m.count as u64;
+        let mut jitter = m.jitter.map(|d| Jitter::new(d, seed));
         let start = Instant::now();
         let mut cpu_start = thread_cpu_time();
         for it in 0..total {
@@ -182,7 +190,7 @@ impl ChannelBuffers {
                 cpu_start = thread_cpu_time();
             }
             for _ in 0..m.agg_iters.max(1) {
-                iteration(m, program, work, source, &mut lane, it).await?;
+                iteration(m, program, work, source, &mut lane, it, jitter.as_mut()).await?;
             }
             if m.channels > 1 {
                 m.iteration_end.wait().await;
@@ -218,7 +226,7 @@ impl ChannelBuffers {
             }
         };
         let total = m.warmup_iters + m.iters;
-        iteration(m, program, work, source, &mut lane, total).await?;
+        iteration(m, program, work, source, &mut lane, total, None).await?;
         if m.corrupt && part.start == 0 {
             // The first element's most significant byte (sign and exponent of a float): far
             // beyond any tolerance of the check.
@@ -267,6 +275,7 @@ impl ChannelBuffers {
             position,
             channel,
             &at,
+            None,
         )
         .await?;
         Ok((start, Instant::now()))
@@ -281,6 +290,7 @@ async fn iteration(
     source: Option<&Bytes>,
     lane: &mut Lane<'_>,
     it: u32,
+    jitter: Option<&mut Jitter>,
 ) -> Result<(), NodeError> {
     let (me, channel) = (lane.me, lane.channel);
     lane.position.iteration(channel, it);
@@ -305,6 +315,7 @@ async fn iteration(
         lane.position,
         channel,
         &at,
+        jitter,
     )
     .await
 }

@@ -16,6 +16,7 @@ pub mod datalink;
 pub mod execute;
 pub mod host;
 pub mod host_facts;
+pub mod jitter;
 pub mod link_error;
 pub mod node;
 pub mod pingpong;

@@ -299,6 +299,7 @@ async fn sweep(
                         .corrupt
                         .iter()
                         .any(|c| c.rank as usize == me && c.size == size),
+                    jitter: plan.jitter,
                     agg_iters: plan.agg_iters,
                     iteration_end: tokio::sync::Barrier::new(used),
                 });

@@ -9,6 +9,7 @@ use topologies::{DataType, ReduceOp, Step};
 use crate::control::Position;
 use crate::datalink::Links;
 use crate::execute::{run_program, Forwarding, OutOfPlace};
+use crate::jitter::Jitter;
 use crate::NodeError;
 
 /// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
@@ -17,7 +18,7 @@ pub type Where<'a> = &'a dyn Fn() -> String;
 
 /// Runs `program` over `work` on channel `channel`'s links. Out of place, `input` is the
 /// iteration's input, read where the program has not written `work` yet (and copied into what it
-/// never writes).
+/// never writes). With `jitter`, each step that sends waits a draw first.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_steps(
     program: &[Step],
@@ -28,11 +29,17 @@ pub async fn run_steps(
     position: &Position,
     channel: usize,
     at: Where<'_>,
+    mut jitter: Option<&mut Jitter>,
 ) -> Result<(), NodeError> {
     let mut source = input.map(|input| OutOfPlace::new(input, dtype));
     let mut forwarding = Forwarding::default();
     for (step, s) in program.iter().enumerate() {
         position.in_step(channel, step, s.recvs.iter().map(|r| r.peer));
+        if let Some(j) = jitter.as_deref_mut() {
+            if !s.sends.is_empty() {
+                j.wait();
+            }
+        }
         run_program(
             std::slice::from_ref(s),
             work,

@@ -202,7 +202,9 @@ pub struct RunArgs {
     /// (netns only: the rank's switch port goes down), kill (SIGKILL), stop (SIGSTOP) or
     /// corrupt (any launcher: the rank spoils one element of its checked result, so the run
     /// reports wrong results and exits with 3); fires once, just after the first barrier of that
-    /// size. Repeatable. Example: kill:2@1M.
+    /// size. Repeatable. Example: kill:2@1M. Also jitter:DIST (any launcher, once): every rank
+    /// waits a delay drawn from DIST before each step's sends, DIST exp:MEAN or
+    /// pareto:SCALE:SHAPE (exp:200us, pareto:50us:2.5).
     #[arg(long = "fault")]
     pub fault: Vec<String>,
 }

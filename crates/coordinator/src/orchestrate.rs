@@ -210,6 +210,7 @@ fn run_spec(
             .filter(|f| f.kind == FaultKind::Corrupt)
             .map(|f| (f.rank, f.size))
             .collect(),
+        jitter: opts.jitter,
         transport: params,
         certs_b64: creds
             .ranks
@@ -286,6 +287,7 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
             uplink_rate_bps: fabric.uplink_rate_bps,
             mtu: fabric.mtu,
             data_plane_unencrypted: opts.no_encryption,
+            jitter: opts.jitter.map(|j| j.to_string()),
             poll_us: Some(opts.poll_us),
             timing: Some(IterationTiming::BackToBack),
             group_size: hier.then(|| hier::group_size(p, b).ok()).flatten(),

@@ -201,3 +201,47 @@ fn a_node_killed_during_the_ping_pong_is_named_and_nothing_is_lost() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--fault jitter:DIST`: every rank sleeps a draw before each step's sends, so each iteration
+/// takes at least its draws; the run says so in the table and records it in results.json.
+#[test]
+fn jitter_delays_every_step_and_is_recorded() {
+    let dir = tempdir("fault-jitter");
+    let o = collbench()
+        .args([
+            "run",
+            "--np",
+            "2",
+            "-b",
+            "1K",
+            "-e",
+            "2K",
+            "-n",
+            "10",
+            "-w",
+            "1",
+            "--fault",
+            "jitter:exp:2ms",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("# WARNING: jitter injected (--fault jitter:exp:2ms)"),
+        "{}",
+        stdout(&o)
+    );
+    let r = results(&dir);
+    assert_eq!(r["config"]["jitter"], "exp:2ms");
+    // Two ranks in a ring: two steps, each opened by a sleep of mean 2 ms on every rank, so an
+    // iteration's mean is about 6 ms (each step waits for the slower of two draws); without
+    // jitter a 1 KiB iteration here takes well under a millisecond. The draws are fixed by
+    // their seeds, so the bound below does not depend on luck.
+    for row in r["results"].as_array().unwrap() {
+        let time = row["time"].as_f64().unwrap();
+        assert!(time >= 2000.0, "{row}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

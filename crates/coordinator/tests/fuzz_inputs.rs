@@ -133,6 +133,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             uplink_rate_bps: None,
             mtu: None,
             data_plane_unencrypted: false,
+            jitter: None,
             poll_us: None,
             timing: None,
             group_size: Some(2),

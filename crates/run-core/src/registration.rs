@@ -132,6 +132,7 @@ impl Run {
                     size,
                 })
                 .collect(),
+            jitter: s.jitter,
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct RunSpec {
     /// `--fault corrupt:RANK@SIZE`: ranks that spoil their checked result at a size (a test
     /// hook for the exit status of wrong results).
     pub corrupt: Vec<(usize, u64)>,
+    /// `--fault jitter:DIST`: the delay every rank draws before each step's sends.
+    pub jitter: Option<topologies::noise::Delay>,
     /// The PID of each rank's process where this coordinator started it (named before it
     /// registers).
     pub launched_pids: Vec<Option<u32>>,

@@ -5,6 +5,7 @@
 //! that says what was wrong. Nothing from the wire reaches a panic.
 
 use serde::{Deserialize, Serialize};
+use topologies::noise::Delay;
 use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
 
 /// Whether the result lands in a separate buffer (out-of-place) or overwrites the input.
@@ -103,6 +104,10 @@ pub struct Plan {
     /// result at these sizes, so the check must find it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corrupt: Vec<Corrupt>,
+    /// `--fault jitter:DIST`: before each step's sends of the warm-up and timed iterations,
+    /// every rank's channel waits a delay drawn from this distribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Delay>,
 }
 
 /// A rank that spoils its checked result at a size (a test hook).
@@ -535,6 +540,9 @@ impl Plan {
         if self.pingpong && self.nranks < 2 {
             return Err(invalid("pingpong", "a ping-pong needs at least 2 ranks"));
         }
+        if let Some(j) = &self.jitter {
+            j.check().map_err(|e| invalid("jitter", e))?;
+        }
         for c in &self.corrupt {
             if c.rank >= self.nranks || !self.sizes.contains(&c.size) {
                 return Err(invalid(
@@ -690,7 +698,29 @@ mod tests {
             channels: 1,
             channel_min_bytes: 0,
             corrupt: Vec::new(),
+            jitter: None,
         }
+    }
+
+    /// A plan's jitter is checked as the command line's is: a Pareto tail with an infinite mean
+    /// (shape 1 or below) is refused by field.
+    #[test]
+    fn a_plan_with_an_unusable_jitter_is_refused_by_field() {
+        let mut p = plan(2);
+        assert_eq!(p.validate(), Ok(()));
+        p.jitter = Some(Delay::Exp { mean_us: 200.0 });
+        assert_eq!(p.validate(), Ok(()));
+        p.jitter = Some(Delay::Pareto {
+            scale_us: 50.0,
+            shape: 0.5,
+        });
+        assert!(matches!(
+            p.validate(),
+            Err(WireError::Invalid {
+                field: "jitter",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -9,8 +9,9 @@ use topologies::{Algorithm, DataType, ReduceOp};
 use crate::stats::IterStats;
 
 /// 2: channels, the CPU each rank used per row, the cores each rank was given. 3: nccl-tests'
-/// flags and the run's metadata. 4: every rank's every iteration time (`rank_iter_us`).
-pub const SCHEMA_VERSION: u32 = 4;
+/// flags and the run's metadata. 4: every rank's every iteration time (`rank_iter_us`). 5: the
+/// injected jitter (`config.jitter`).
+pub const SCHEMA_VERSION: u32 = 5;
 /// The oldest version the readers take (every field added since is optional).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -109,6 +110,10 @@ pub struct RunConfig {
     /// `-a`: whose mean `time` is: rank0, mean, min or max over ranks (absent: max).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average: Option<String>,
+    /// `--fault jitter:DIST`: every rank waited a delay drawn from DIST (`exp:200us`,
+    /// `pareto:50us:2.5`) before each step's sends, so the times include the injected noise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<String>,
     /// The coordinator's command line, as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_line: Option<Vec<String>>,

@@ -164,6 +164,10 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
                 rank: 1,
                 size: 1024,
             }],
+            jitter: Some(topologies::noise::Delay::Pareto {
+                scale_us: 50.0,
+                shape: 2.5,
+            }),
         }),
         FromCoordinator::OpenChannels { count: 2 },
         FromCoordinator::Release { epoch: 3 },

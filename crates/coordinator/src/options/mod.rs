@@ -81,6 +81,8 @@ pub struct RunOptions {
     pub netns_uplink_bps: Option<f64>,
     /// Faults to inject (`--fault`).
     pub faults: Vec<Fault>,
+    /// `--fault jitter:DIST`: the delay every rank draws before each step's sends.
+    pub jitter: Option<topologies::noise::Delay>,
     /// ssh, slurm and k8s: hosts, addresses and credentials (`--hostfile`, `--listen`, ...).
     pub cluster: ClusterOptions,
 }
@@ -95,6 +97,7 @@ impl RunOptions {
         let (algorithms, build) = algorithms::algorithms_of(a, nranks, sweep.dtype, topology)?;
         let fabric = fabric::fabric_of(a, launcher, nranks, topology)?;
         let faults = faults::faults_of(&a.fault, launcher, nranks, &sweep.sizes)?;
+        let jitter = faults::jitter_of(&a.fault)?;
         let cluster = ClusterOptions::from_args(&a.cluster, launcher, nranks)?;
         Ok(RunOptions {
             minbytes: sweep.minbytes,
@@ -129,6 +132,7 @@ impl RunOptions {
             netns_groups: fabric.netns_groups,
             netns_uplink_bps: fabric.netns_uplink_bps,
             faults,
+            jitter,
             cluster,
         })
     }

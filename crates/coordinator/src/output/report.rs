@@ -18,6 +18,9 @@ fn heading(file: &ResultsFile) -> String {
     if c.data_plane_unencrypted {
         let _ = writeln!(s, "**{}**\n", text::UNENCRYPTED);
     }
+    if let Some(j) = text::jitter(c) {
+        let _ = writeln!(s, "**{j}**\n");
+    }
     if let Some(f) = &file.failure {
         let _ = writeln!(
             s,

@@ -63,6 +63,7 @@ fn heading(file: &ResultsFile) -> Markup {
         @if let Some(rate) = text::link_rate(c) { p { (rate) } }
         @if let Some(channels) = text::channels(c) { p { (channels) } }
         @if c.data_plane_unencrypted { p.warning { (text::UNENCRYPTED) } }
+        @if let Some(j) = text::jitter(c) { p.warning { (j) } }
         @if let Some(f) = &file.failure {
             div.failure { p { strong { "The run failed: " } (f.message) } p { (text::MEASURED_BEFORE_FAILURE) } }
         }

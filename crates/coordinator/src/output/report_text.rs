@@ -12,6 +12,16 @@ pub const DEFINITIONS: &str = "Times are the slowest rank's per iteration; busbw
 pub const UNENCRYPTED: &str = "Data plane unencrypted (--no-encryption): payloads in clear \
      after the TLS handshake, to attribute the cipher's cost; not comparable with encrypted runs.";
 
+/// The warning of a run with injected jitter (`--fault jitter:DIST`).
+pub fn jitter(c: &RunConfig) -> Option<String> {
+    c.jitter.as_ref().map(|d| {
+        format!(
+            "Jitter injected (--fault jitter:{d}): every rank waited a draw from {d} before each \
+             step's sends, so these times include that noise."
+        )
+    })
+}
+
 pub const MEASURED_BEFORE_FAILURE: &str =
     "Every row below was measured in full before the failure.";
 

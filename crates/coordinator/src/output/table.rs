@@ -42,6 +42,12 @@ pub fn run_header(cfg: &RunConfig) -> String {
              handshake, to attribute the cipher's cost; not comparable with encrypted runs"
         );
     }
+    if let Some(d) = &cfg.jitter {
+        let _ = writeln!(
+            s,
+            "# WARNING: jitter injected (--fault jitter:{d}): every rank waits a draw before each step's sends; the times include it"
+        );
+    }
     if let Some(channels) = cfg.channels {
         let _ = writeln!(
             s,

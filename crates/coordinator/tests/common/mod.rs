@@ -115,6 +115,7 @@ pub fn synthetic_config(
         uplink_rate_bps: None,
         mtu: None,
         data_plane_unencrypted: false,
+        jitter: None,
         poll_us: None,
         timing: None,
         group_size: None,

@@ -105,6 +105,7 @@ pub fn spec(case: &Case) -> RunSpec {
         agg_iters: 1,
         average: run_core::aggregate::Average::Max,
         corrupt: Vec::new(),
+        jitter: None,
         transport: wire::control::TransportParams {
             stream_receive_window: 1 << 20,
             receive_window: 1 << 22,
