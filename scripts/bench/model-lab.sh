@@ -5,6 +5,12 @@
 #   sudo scripts/bench/model-lab.sh OUT [RATE=100mbit] [RANKS="2 3 4 6 8"] [ALGOS=ring,rhd,rd,tree]
 #   collbench model validate OUT --fit-max-ranks 4
 #
+# EXTRA adds flags to every run, SMALL and LARGE replace the two sweeps' sizes and iterations;
+# the noise lab, for example:
+#   sudo EXTRA="--fault jitter:exp:200us" SMALL="-b 1K -e 16K -n 60 -w 20" \
+#     scripts/bench/model-lab.sh OUT 500mbit
+#   collbench model validate OUT --fit-max-ranks 4 --lab-noise exp:200us
+#
 # Why two sweeps: tc's token bucket (64 KiB here) lets a burst through at memory speed once the
 # link has been idle, and a few back-to-back iterations of a small message never drain it, so
 # they would measure the bucket instead of the link. The latency-bound sizes (1K..16K) therefore
@@ -22,12 +28,15 @@ sweep() { # NAME SIZES... ITERATIONS...
   local name=$1; shift
   for n in $ranks; do
     echo "model-lab: $name sweep, $n ranks" >&2
-    "$bin" run --launcher netns --np "$n" --link-rate "$rate" --algo "$algos" "$@" \
+    # shellcheck disable=SC2086 # EXTRA is a list of flags
+    "$bin" run --launcher netns --np "$n" --link-rate "$rate" --algo "$algos" "$@" ${EXTRA:-} \
       --out "$out/$name/n$n" --force > "$out/$name-n$n.log" 2>&1 ||
       { echo "model-lab: $name sweep at $n ranks failed; see $out/$name-n$n.log" >&2; exit 1; }
   done
 }
 mkdir -p "$out"
-sweep small -b 1K -e 16K -n 200 -w 100
-sweep large -b 32K -e 2M -n 10 -w 3
+# shellcheck disable=SC2086 # each is a list of flags
+sweep small ${SMALL:--b 1K -e 16K -n 200 -w 100}
+# shellcheck disable=SC2086
+sweep large ${LARGE:--b 32K -e 2M -n 10 -w 3}
 echo "model-lab: done; next: $bin model validate $out --fit-max-ranks 4" >&2

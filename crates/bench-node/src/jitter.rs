@@ -1,5 +1,10 @@
-//! `--fault jitter:DIST`: before each step's sends a channel waits a delay drawn from DIST,
-//! blocking its thread as a descheduled process would (its receives wait too, in the socket).
+//! `--fault jitter:DIST`: before each step's sends a channel's program waits a delay drawn from
+//! DIST. The wait runs on the runtime's blocking pool, so the channel's QUIC connections keep
+//! running meanwhile (what was sent goes out, what arrives is taken in and acknowledged): the
+//! delay holds back this rank's next sends, as the model's noise does, and nothing else. (A
+//! blocking sleep on the channel's own thread would also hold back the previous step's sends
+//! still queued in quinn, and every acknowledgement, and cost the ring about three times the
+//! delays it drew.)
 
 use std::time::Duration;
 
@@ -20,9 +25,14 @@ impl Jitter {
         }
     }
 
-    /// Waits one draw.
-    pub fn wait(&mut self) {
-        let us = self.delay.quantile_us(self.rng.next_f64());
-        std::thread::sleep(Duration::from_secs_f64(us / 1e6));
+    /// Waits one draw (a thread's sleep: tokio's timer would round it up to a millisecond).
+    pub async fn wait(&mut self) {
+        let wait = Duration::from_secs_f64(self.delay.quantile_us(self.rng.next_f64()) / 1e6);
+        if tokio::task::spawn_blocking(move || std::thread::sleep(wait))
+            .await
+            .is_err()
+        {
+            // The pool is shutting down with the node; nothing left to delay.
+        }
     }
 }

@@ -37,7 +37,7 @@ pub async fn run_steps(
         position.in_step(channel, step, s.recvs.iter().map(|r| r.peer));
         if let Some(j) = jitter.as_deref_mut() {
             if !s.sends.is_empty() {
-                j.wait();
+                j.wait().await;
             }
         }
         run_program(

@@ -15,11 +15,13 @@
 //! [`crate::regime`] decides whether to split.
 
 use serde::{Deserialize, Serialize};
+use topologies::noise::Delay;
 use topologies::{Algorithm, BuildOptions};
 
 use crate::error::ModelError;
 use crate::measurement::Measurement;
 use crate::nnls::{nnls, NnlsSolution};
+use crate::noise::NoiseCost;
 use crate::params::{terms_array, CostParams};
 use crate::regime::{RegimeChoice, SizeRange};
 
@@ -35,6 +37,10 @@ pub struct FitOptions {
     pub relative: bool,
     /// One form over every size, or one below and one above a split (see [`crate::regime`]).
     pub regimes: RegimeChoice,
+    /// The noise the lab's runs carried (`collbench run --fault jitter:DIST`): its expected cost
+    /// ([`crate::noise`]) is taken off every measured time before the fit, so the forms hold
+    /// the links alone.
+    pub lab_noise: Option<Delay>,
 }
 
 impl Default for FitOptions {
@@ -43,6 +49,7 @@ impl Default for FitOptions {
             build: BuildOptions::default(),
             relative: true,
             regimes: RegimeChoice::Auto,
+            lab_noise: None,
         }
     }
 }
@@ -214,6 +221,14 @@ impl FitReport {
 /// Fits every algorithm present in `measurements`, in [`Algorithm::ALL`] order.
 pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
     let mut report = FitReport::default();
+    let quiet;
+    let measurements = match opts.lab_noise {
+        Some(delay) => {
+            quiet = without_noise(measurements, delay, &opts.build);
+            &quiet[..]
+        }
+        None => measurements,
+    };
     for algorithm in Algorithm::ALL {
         let mine: Vec<&Measurement> = measurements
             .iter()
@@ -228,6 +243,23 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
         }
     }
     report
+}
+
+/// The measurements with the expected cost of `delay` at each one's algorithm and rank count
+/// taken off (never below a twentieth of the measured time).
+pub fn without_noise(
+    measurements: &[Measurement],
+    delay: Delay,
+    build: &BuildOptions,
+) -> Vec<Measurement> {
+    let mut noise = NoiseCost::new(delay, *build);
+    measurements
+        .iter()
+        .map(|m| Measurement {
+            time_us: (m.time_us - noise.flat_us(m.algorithm, m.nranks)).max(m.time_us / 20.0),
+            ..m.clone()
+        })
+        .collect()
 }
 
 /// Fits one algorithm's form to its measurements (points of other algorithms are ignored), one

@@ -21,6 +21,7 @@ pub mod fit;
 pub mod link_fit;
 pub mod measurement;
 pub mod nnls;
+pub mod noise;
 pub mod params;
 pub mod plot;
 pub mod predict;
@@ -40,7 +41,9 @@ pub use fit::{fit_algorithm, fit_all, fit_ranges, AlgorithmFit, FitOptions, FitR
 pub use link_fit::{fit_link, LinkProfile, LinkSource};
 pub use measurement::{Measurement, PingPongSample};
 pub use params::CostParams;
-pub use predict::{predict, Mode, PredictInput, PredictOptions, Prediction, Strategy};
+pub use predict::{
+    predict, Mode, NoiseSetting, PredictInput, PredictOptions, Prediction, Strategy,
+};
 pub use regime::{fit_regimes, RegimeChoice, SizeRange};
 pub use row::{PredictionRow, Term, TermBreakdown, ValidationRow};
 pub use scenario::{Scenario, ScenarioError};

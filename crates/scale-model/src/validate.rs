@@ -7,6 +7,7 @@ use topologies::Algorithm;
 use crate::error::ModelError;
 use crate::fit::{fit_all, FitOptions, FitReport};
 use crate::measurement::Measurement;
+use crate::noise::NoiseCost;
 use crate::predict::{strategy::terms_of, LevelLink};
 use crate::row::ValidationRow;
 use crate::straggler::{StragglerModel, StragglerOptions};
@@ -94,7 +95,19 @@ pub fn validate(
         test.len()
     )];
     assumptions.extend(fits.skipped.iter().cloned());
-    let straggler = if opts.stragglers {
+    let mut noise = opts
+        .fit
+        .lab_noise
+        .map(|d| NoiseCost::new(d, opts.fit.build));
+    if let Some(n) = &noise {
+        assumptions.push(format!(
+            "the lab's noise: every rank waited a draw from {} before each step's sends; its \
+             expected cost (Monte Carlo on each schedule) is taken off the fitted runs and added \
+             to the predicted ones, in place of the straggler term",
+            n.delay()
+        ));
+    }
+    let straggler = if opts.stragglers && noise.is_none() {
         match StragglerModel::from_measurements(&train, &opts.straggler) {
             Ok(m) => {
                 assumptions.push(m.describe());
@@ -131,7 +144,9 @@ pub fn validate(
             gamma_us_per_byte: p.gamma_us_per_byte,
         };
         let mut terms = terms_of(&c, link, 1.0);
-        if let Some(s) = &straggler {
+        if let Some(n) = noise.as_mut() {
+            terms.straggler_us = n.flat_us(m.algorithm, m.nranks);
+        } else if let Some(s) = &straggler {
             terms.straggler_us = *delays
                 .entry(m.nranks)
                 .or_insert_with(|| s.estimate(m.nranks).delay_us);

@@ -615,3 +615,42 @@ fn the_lab_stack_carries_the_lab_overhead_and_nccl_does_not() {
     };
     assert!(predict(&input, &[4], &[1], &opts).is_err());
 }
+
+/// Host noise at the target: the scenario's `[noise]`, or `--noise`, prices each schedule's
+/// expected wait in the stragglers column, the same at every size; `Off` drops it.
+#[test]
+fn noise_is_priced_per_schedule_and_can_be_turned_off() {
+    use scale_model::NoiseSetting;
+    use topologies::noise::Delay;
+    let empty = FitReport::default();
+    let mut target = toy(1.0);
+    target.noise = Some(Delay::Exp { mean_us: 100.0 });
+    let input = PredictInput {
+        fits: &empty,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        strategies: vec![
+            Strategy::Flat(Algorithm::Ring),
+            Strategy::Flat(Algorithm::Rd),
+        ],
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[4], &[1024, 1_000_000], &opts).unwrap();
+    let ring = row(&p, "ring", 4, 1024).terms.straggler_us;
+    assert_eq!(ring, row(&p, "ring", 4, 1_000_000).terms.straggler_us);
+    // Six steps, each waiting on the slower of its own draw and its neighbour's at least.
+    assert!(ring > 6.0 * 150.0 && ring < 6.0 * 250.0, "{ring}");
+    // Recursive doubling has two steps: far less than the ring's six.
+    assert!(row(&p, "rd", 4, 1024).terms.straggler_us < ring / 2.0);
+    assert!(p.assumptions.iter().any(|a| a.starts_with("noise: ")));
+    let off = PredictOptions {
+        noise: NoiseSetting::Off,
+        ..opts.clone()
+    };
+    let p = predict(&input, &[4], &[1024], &off).unwrap();
+    assert_eq!(row(&p, "ring", 4, 1024).terms.straggler_us, 0.0);
+    assert!(p.assumptions.iter().any(|a| a.starts_with("no host noise")));
+}

@@ -277,3 +277,23 @@ fn a_stack_profile_is_read_checked_and_written_back() {
     let e = rejected(&bad, "profile = \"mpi\"", "stack.profile");
     assert!(e.to_string().contains("nccl, lab, none"), "{e}");
 }
+
+#[test]
+fn noise_is_a_delay_distribution() {
+    let s = Scenario::parse(
+        &format!("{GOOD}\n[noise]\ndelay = \"pareto:50us:2.5\"  # a source\n"),
+        "n.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        s.noise,
+        Some(topologies::noise::Delay::Pareto {
+            scale_us: 50.0,
+            shape: 2.5
+        })
+    );
+    assert_eq!(Scenario::parse(&s.to_toml(), "again.toml").unwrap(), s);
+    let bad = format!("{GOOD}\n[noise]\ndelay = \"pareto:50us:1\"\n");
+    let e = rejected(&bad, "delay = \"pareto", "noise.delay");
+    assert!(e.to_string().contains("above 1"), "{e}");
+}

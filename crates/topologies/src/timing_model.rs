@@ -33,8 +33,12 @@ pub struct LinkModel {
     pub gamma: f64,
 }
 
-struct Clock {
+struct Clock<'a> {
     model: LinkModel,
+    /// Draws the delay a rank waits before a step's sends (`--fault jitter`), if any.
+    jitter: Option<&'a mut dyn FnMut() -> f64>,
+    /// Whether each rank has waited its delay for the step it is in.
+    waited: Vec<bool>,
     elem_size: usize,
     step_start: Vec<f64>,
     step_end: Vec<f64>,
@@ -45,12 +49,20 @@ struct Clock {
     cpu_free: Vec<f64>,
 }
 
-impl Visitor for Clock {
+impl Visitor for Clock<'_> {
     type Message = f64;
     fn begin_step(&mut self, rank: Rank, _: usize) {
         self.step_start[rank] = self.step_end[rank];
+        self.waited[rank] = false;
     }
     fn send(&mut self, rank: Rank, send: &Send) -> f64 {
+        if let (Some(draw), false) = (self.jitter.as_mut(), self.waited[rank]) {
+            // The rank waits before the step's first send, and so does everything it does in
+            // the step.
+            self.step_start[rank] += draw();
+            self.step_end[rank] = self.step_end[rank].max(self.step_start[rank]);
+            self.waited[rank] = true;
+        }
         let bytes = (send.range.len() * self.elem_size) as f64;
         let depart = self.link_free[rank].max(self.step_start[rank]);
         self.link_free[rank] = depart + bytes * self.model.beta;
@@ -78,9 +90,31 @@ pub fn completion_time(
     elem_size: usize,
     model: LinkModel,
 ) -> Result<f64, ScheduleError> {
+    run(schedule, elem_size, model, None)
+}
+
+/// The same with host noise: before each step that sends, a rank waits `jitter()` (drawn
+/// afresh for every rank and step), as `--fault jitter` makes the nodes do.
+pub fn completion_time_with_jitter(
+    schedule: &Schedule,
+    elem_size: usize,
+    model: LinkModel,
+    jitter: &mut dyn FnMut() -> f64,
+) -> Result<f64, ScheduleError> {
+    run(schedule, elem_size, model, Some(jitter))
+}
+
+fn run(
+    schedule: &Schedule,
+    elem_size: usize,
+    model: LinkModel,
+    jitter: Option<&mut dyn FnMut() -> f64>,
+) -> Result<f64, ScheduleError> {
     let p = schedule.nranks;
     let mut clock = Clock {
         model,
+        jitter,
+        waited: vec![false; p],
         elem_size,
         step_start: vec![0.0; p],
         step_end: vec![0.0; p],

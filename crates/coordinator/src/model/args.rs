@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use scale_model::scenario::vary::Vary;
-use scale_model::{FitOptions, RegimeChoice, StackProfile};
+use scale_model::{FitOptions, NoiseSetting, RegimeChoice, StackProfile};
+use topologies::noise::Delay;
 use topologies::BuildOptions;
 
 use super::lists::{parse_max_size, parse_segment, RankList, SizeList};
@@ -113,6 +114,16 @@ pub struct FittingArgs {
     #[arg(long = "regimes", value_name = "auto|single|SIZE", default_value = "auto",
           value_parser = parse_regimes)]
     pub regimes: RegimeChoice,
+    /// The noise the lab's runs carried (`collbench run --fault jitter:DIST`): exp:MEAN or
+    /// pareto:SCALE:SHAPE. Its expected cost on each schedule is taken off the measured times
+    /// before the fit (and validate adds it to its predictions instead of the straggler term).
+    #[arg(long = "lab-noise", value_name = "DIST", value_parser = parse_delay)]
+    pub lab_noise: Option<Delay>,
+}
+
+fn parse_delay(text: &str) -> Result<Delay, String> {
+    text.parse()
+        .map_err(|e: topologies::noise::DelaySyntax| e.to_string())
 }
 
 fn parse_regimes(text: &str) -> Result<RegimeChoice, String> {
@@ -132,6 +143,7 @@ impl FittingArgs {
             build,
             relative: self.weights.relative(),
             regimes: self.regimes,
+            lab_noise: self.lab_noise,
         }
     }
 
@@ -266,6 +278,9 @@ pub struct ExportArgs {
     /// The tree algorithms' segment at the target (see `predict --segment`).
     #[arg(long = "segment", value_name = "SIZE|none", value_parser = parse_segment)]
     pub segment: Option<usize>,
+    /// The target's host noise (see `predict --noise`).
+    #[arg(long = "noise", value_name = "DIST|none", value_parser = parse_noise)]
+    pub noise: Option<NoiseSetting>,
     /// Ranks in the group to price [default: the workload's group, else all GPUs].
     #[arg(long = "ranks", value_name = "N")]
     pub ranks: Option<usize>,
@@ -360,6 +375,18 @@ pub struct TargetArgs {
     /// one segment per tree (unsegmented) [default: the lab's runs', else 1M].
     #[arg(long = "segment", value_name = "SIZE|none", value_parser = parse_segment)]
     pub segment: Option<usize>,
+    /// The target's host noise: every rank waits a draw from DIST (exp:MEAN or
+    /// pareto:SCALE:SHAPE) before each step's sends; `none` for none [default: the scenario's
+    /// [noise], else none].
+    #[arg(long = "noise", value_name = "DIST|none", value_parser = parse_noise)]
+    pub noise: Option<NoiseSetting>,
+}
+
+fn parse_noise(text: &str) -> Result<NoiseSetting, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(NoiseSetting::Off);
+    }
+    parse_delay(text).map(NoiseSetting::Given)
 }
 
 impl TargetArgs {

@@ -61,6 +61,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             .collect(),
         stragglers: !args.input.no_stragglers,
         stack: args.stack,
+        noise: args.noise.unwrap_or_default(),
         ..PredictOptions::default()
     };
     let input = PredictInput {

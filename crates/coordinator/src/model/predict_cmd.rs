@@ -76,6 +76,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         overhead_us: args.target.overhead_us,
         stragglers: !args.target.input.no_stragglers,
         stack: args.target.stack,
+        noise: args.target.noise.unwrap_or_default(),
     };
     let input = PredictInput {
         fits: &lab.fits,

@@ -57,6 +57,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         overhead_us: args.target.overhead_us,
         stragglers: !args.target.input.no_stragglers,
         stack: args.target.stack,
+        noise: args.target.noise.unwrap_or_default(),
     };
     let mut rows = Vec::new();
     let mut assumptions = Vec::new();

@@ -20,7 +20,9 @@ pub use carry::{Carried, CarrySource, LabReference, LevelLink};
 pub use levels::{levels, Level};
 pub use strategy::Strategy;
 
+use crate::noise::{NoiseCost, CALIBRATION_RANKS};
 use crate::stack::StackProfile;
+use topologies::noise::Delay;
 
 use crate::error::ModelError;
 use crate::fit::FitReport;
@@ -53,6 +55,20 @@ pub struct PredictOptions {
     pub stragglers: bool,
     /// The target's software stack in target mode, instead of the scenario's (`--stack`).
     pub stack: Option<StackProfile>,
+    /// The target's host noise: the scenario's `[noise]`, none, or one given (`--noise`).
+    pub noise: NoiseSetting,
+}
+
+/// Where the target's host noise comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum NoiseSetting {
+    /// The scenario's `[noise]`, none where it has none.
+    #[default]
+    Scenario,
+    /// None, whatever the scenario says.
+    Off,
+    /// This distribution.
+    Given(Delay),
 }
 
 impl Default for PredictOptions {
@@ -65,6 +81,7 @@ impl Default for PredictOptions {
             overhead_us: None,
             stragglers: true,
             stack: None,
+            noise: NoiseSetting::Scenario,
         }
     }
 }
@@ -141,6 +158,21 @@ pub fn predict(
     if opts.mode == Mode::Target {
         assumptions.insert(1.min(assumptions.len()), stack_assumption(stack));
     }
+    let mut noise = match opts.noise {
+        NoiseSetting::Scenario => scenario.noise,
+        NoiseSetting::Off => None,
+        NoiseSetting::Given(d) => Some(d),
+    }
+    .map(|d| NoiseCost::new(d, opts.build));
+    if let Some(n) = &noise {
+        assumptions.push(format!(
+            "noise: every rank waits a draw from {} before each step's sends; the stragglers \
+             column is its expected cost on each schedule's dependency paths (Monte Carlo on the \
+             schedule up to {CALIBRATION_RANKS} ranks, its cost per dependency step carried \
+             beyond), in place of a lab's straggler tail",
+            n.delay()
+        ));
+    }
     let mut rows = Vec::with_capacity(ranks.len() * sizes.len() * opts.strategies.len());
     let mut hierarchy = Vec::new();
     let mut stragglers = Vec::new();
@@ -163,8 +195,8 @@ pub fn predict(
                     .join(", ")
             ));
         }
-        let straggler = match (input.stragglers, opts.stragglers) {
-            (Some(m), true) => Some(m.estimate(p)),
+        let straggler = match (input.stragglers, opts.stragglers, &noise) {
+            (Some(m), true, None) => Some(m.estimate(p)),
             _ => None,
         };
         if let Some(s) = straggler {
@@ -183,11 +215,15 @@ pub fn predict(
                 skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
                 continue;
             }
+            let noise_us = noise.as_mut().map(|n| n.strategy_us(*strategy, p, &lv));
             for &size in sizes {
                 match pricing.terms(*strategy, p, size as f64) {
                     Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
+                        }
+                        if let Some(n) = noise_us {
+                            terms.straggler_us = n;
                         }
                         let mut row = PredictionRow::new(strategy.name(), p, size, terms);
                         row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
@@ -458,6 +494,17 @@ fn base_assumptions(
             "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",
             opts.rank_stride
         ));
+    }
+    let noisy = match opts.noise {
+        NoiseSetting::Scenario => input.scenario.noise.is_some(),
+        NoiseSetting::Off => false,
+        NoiseSetting::Given(_) => true,
+    };
+    if noisy {
+        return a;
+    }
+    if opts.mode == Mode::Target {
+        a.push("no host noise: the scenario has no [noise] (--noise DIST adds one)".to_string());
     }
     match (input.stragglers, opts.stragglers) {
         (Some(m), true) => {

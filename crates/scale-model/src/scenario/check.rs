@@ -11,6 +11,7 @@ use super::workload::{DType, ModelWorkload, Workload};
 use super::{Cluster, Compute, IntraNode, Network, Scenario, Tier};
 use crate::stack::StackProfile;
 use crate::units::parse_size;
+use topologies::noise::Delay;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -96,6 +97,15 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
         ),
         None => None,
     };
+    let noise = match raw.noise {
+        Some(n) => Some(
+            n.delay
+                .get_ref()
+                .parse::<Delay>()
+                .map_err(|e| at.invalid(n.delay.span(), "noise.delay", e.to_string()))?,
+        ),
+        None => None,
+    };
     Ok(Scenario {
         name,
         description: raw.description,
@@ -105,6 +115,7 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
         compute,
         workload,
         stack,
+        noise,
     })
 }
 

@@ -12,6 +12,7 @@ mod workload;
 use serde::{Deserialize, Serialize};
 
 use crate::stack::StackProfile;
+use topologies::noise::Delay;
 
 pub use error::{line_col, ScenarioError};
 pub use workload::{DType, ModelWorkload, Workload, WorkloadPoint};
@@ -36,6 +37,35 @@ pub struct Scenario {
     /// lab's where a lab is given, else none.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "stack_table")]
     pub stack: Option<StackProfile>,
+    /// The host noise of the target (`[noise] delay = "exp:20us"`): before each step's sends
+    /// every rank waits a draw ([`crate::noise`]); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "noise_table")]
+    pub noise: Option<Delay>,
+}
+
+/// `noise` as the file writes it: a table `{ delay = "exp:20us" }`.
+mod noise_table {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use topologies::noise::Delay;
+
+    #[derive(Serialize, Deserialize)]
+    struct Table {
+        delay: String,
+    }
+
+    pub fn serialize<S: Serializer>(v: &Option<Delay>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(|d| Table {
+            delay: d.to_string(),
+        })
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Delay>, D::Error> {
+        Option::<Table>::deserialize(d)?
+            .map(|t| t.delay.parse().map_err(D::Error::custom))
+            .transpose()
+    }
 }
 
 /// `stack` as the file writes it: a table `{ profile = "nccl" }`.
@@ -148,6 +178,7 @@ impl Scenario {
             compute: None,
             workload: None,
             stack: None,
+            noise: None,
         }
     }
 

@@ -20,6 +20,14 @@ pub struct RawScenario {
     pub workload: Option<Spanned<RawWorkload>>,
     #[serde(default)]
     pub stack: Option<RawStack>,
+    #[serde(default)]
+    pub noise: Option<RawNoise>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNoise {
+    pub delay: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

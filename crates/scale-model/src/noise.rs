@@ -1,0 +1,207 @@
+//! Host noise priced where it synchronises: every rank waits a delay drawn from a distribution
+//! before each step's sends (what `collbench run --fault jitter:DIST` injects), and a step that
+//! waits on other ranks inherits the slowest of their delays, transitively, along the
+//! schedule's dependency paths.
+//!
+//! The expected extra time is the mean, over draws, of the schedule's completion time in the
+//! timing model with the delays and nothing else ([`completion_time_with_jitter`]): a Monte
+//! Carlo estimate on the schedule itself, so each algorithm's dependency structure is what it
+//! is. Up to [`CALIBRATION_RANKS`] ranks it is computed at the rank count; beyond, the cost per
+//! dependency step at that many ranks is carried to the larger count's steps (the cost form's
+//! latency steps). Measured on the model: a ring's cost per step settles at about 2 mean delays
+//! from 16 ranks on (last-passage percolation: a path may wait on its own rank or its
+//! neighbour's at every step), while halving-doubling's grows slowly with depth (2.4 mean
+//! delays at 32 ranks, 2.6 at 256), so at 100k ranks the carried cost is a few percent low for
+//! the logarithmic algorithms. A prescription that adds the expected slowest of all the ranks a
+//! step waits on at every step counts the same delay again at every later step: 2.8x the
+//! model's cost for a 256-rank ring, 1.9x for halving-doubling.
+//!
+//! Compositions add their parts (each phase starts when the previous one ends everywhere);
+//! rail rings cost a ring over all ranks, rail trees a double binary tree over the nodes plus a
+//! ring over a node's GPUs.
+
+use std::collections::HashMap;
+
+use topologies::noise::Delay;
+use topologies::rng::SplitMix64;
+use topologies::timing_model::{completion_time_with_jitter, LinkModel};
+use topologies::{Algorithm, BuildOptions, Schedule};
+
+use crate::predict::levels::Level;
+use crate::predict::Strategy;
+
+/// Rank counts up to which the Monte Carlo runs at the rank count itself.
+pub const CALIBRATION_RANKS: usize = 32;
+
+/// Draws per estimate: the standard error is a few percent of the mean.
+const SAMPLES: usize = 64;
+
+/// Elements of the buffer the noise is priced on: small, so that the trees take one segment.
+const COUNT_PER_RANK: usize = 8;
+
+/// The expected noise of a distribution, per algorithm and rank count, computed once each.
+pub struct NoiseCost {
+    delay: Delay,
+    build: BuildOptions,
+    cache: HashMap<(Algorithm, usize), f64>,
+}
+
+impl NoiseCost {
+    pub fn new(delay: Delay, build: BuildOptions) -> NoiseCost {
+        NoiseCost {
+            delay,
+            build,
+            cache: HashMap::new(),
+        }
+    }
+
+    pub fn delay(&self) -> Delay {
+        self.delay
+    }
+
+    /// Expected extra time of `algorithm` over `ranks` ranks, microseconds.
+    pub fn flat_us(&mut self, algorithm: Algorithm, ranks: usize) -> f64 {
+        if ranks < 2 {
+            return 0.0;
+        }
+        let at = ranks.min(CALIBRATION_RANKS);
+        let measured = self.at(algorithm, at);
+        if at == ranks {
+            return measured;
+        }
+        let steps = |p: usize| {
+            algorithm
+                .try_cost(p, (p * COUNT_PER_RANK * 4) as f64, &self.build)
+                .map(|c| c.latency_steps)
+                .unwrap_or(0.0)
+        };
+        let (here, there) = (steps(at), steps(ranks));
+        if here > 0.0 {
+            measured * there / here
+        } else {
+            measured
+        }
+    }
+
+    /// Expected extra time of `strategy` over `ranks` ranks on `levels`, microseconds.
+    pub fn strategy_us(&mut self, strategy: Strategy, ranks: usize, levels: &[Level]) -> f64 {
+        match strategy {
+            Strategy::Flat(a) => self.flat_us(a, ranks),
+            Strategy::RailRings => self.flat_us(Algorithm::Ring, ranks),
+            Strategy::RailTrees => {
+                let g = levels.first().map_or(1, |l| l.size);
+                self.flat_us(Algorithm::DbTree, ranks.div_ceil(g.max(1)))
+                    + self.flat_us(Algorithm::Ring, g)
+            }
+            Strategy::HierNode(a) => {
+                let g = levels.first().map_or(1, |l| l.size);
+                self.flat_us(Algorithm::Ring, g) + self.flat_us(a, ranks.div_ceil(g.max(1)))
+            }
+            Strategy::HierTier(a) => {
+                let Some((top, below)) = levels.split_last() else {
+                    return 0.0;
+                };
+                below
+                    .iter()
+                    .map(|l| self.flat_us(Algorithm::Ring, l.size))
+                    .sum::<f64>()
+                    + self.flat_us(a, top.size)
+            }
+        }
+    }
+
+    /// The Monte Carlo estimate at `ranks` ranks (cached).
+    fn at(&mut self, algorithm: Algorithm, ranks: usize) -> f64 {
+        if let Some(&v) = self.cache.get(&(algorithm, ranks)) {
+            return v;
+        }
+        let v = monte_carlo(self.delay, algorithm, ranks, &self.build).unwrap_or(0.0);
+        self.cache.insert((algorithm, ranks), v);
+        v
+    }
+}
+
+/// Iterations run back to back per draw, as a timed loop runs them; the first [`SETTLE`] are
+/// left out, so the estimate is the loop's steady cost per iteration, not a single call's.
+const ITERATIONS: usize = 8;
+const SETTLE: usize = 2;
+
+/// Mean time per iteration of `algorithm`'s schedule over `ranks` ranks, run back to back with
+/// every step's sends delayed by a draw and nothing else; `None` where the algorithm has no
+/// schedule there.
+pub fn monte_carlo(
+    delay: Delay,
+    algorithm: Algorithm,
+    ranks: usize,
+    build: &BuildOptions,
+) -> Option<f64> {
+    let one = algorithm
+        .build(ranks, ranks * COUNT_PER_RANK, 4, build)
+        .ok()?;
+    let back_to_back = |n: usize| Schedule {
+        programs: one
+            .programs
+            .iter()
+            .map(|p| p.iter().cycle().take(p.len() * n).cloned().collect())
+            .collect(),
+        ..one.clone()
+    };
+    let (settled, all) = (back_to_back(SETTLE), back_to_back(ITERATIONS));
+    let none = LinkModel {
+        alpha: 0.0,
+        beta: 0.0,
+        gamma: 0.0,
+    };
+    let mut rng = SplitMix64::new(0x5eed ^ ranks as u64);
+    let mut total = 0.0;
+    for _ in 0..SAMPLES {
+        let mut draw = || delay.quantile_us(rng.next_f64());
+        total += completion_time_with_jitter(&all, 4, none, &mut draw).ok()?;
+        total -= completion_time_with_jitter(&settled, 4, none, &mut draw).ok()?;
+    }
+    Some(total / (SAMPLES * (ITERATIONS - SETTLE)) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXP: Delay = Delay::Exp { mean_us: 100.0 };
+
+    #[test]
+    fn two_ranks_wait_for_the_slower_of_two_draws_per_step() {
+        // Recursive doubling at p = 2: one exchange, E[max of two exponentials] = 1.5 means.
+        let v = monte_carlo(EXP, Algorithm::Rd, 2, &BuildOptions::default()).unwrap();
+        assert!((v / 150.0 - 1.0).abs() < 0.15, "{v}");
+    }
+
+    #[test]
+    fn a_ring_costs_about_two_means_a_step_at_scale() {
+        let mut n = NoiseCost::new(EXP, BuildOptions::default());
+        let at = n.flat_us(Algorithm::Ring, CALIBRATION_RANKS);
+        let steps = 2.0 * (CALIBRATION_RANKS as f64 - 1.0);
+        assert!((at / steps / 100.0 - 2.0).abs() < 0.15, "{at}");
+        // Carried per step beyond the calibration count.
+        let far = n.flat_us(Algorithm::Ring, 1024);
+        assert!((far / at - 2046.0 / steps).abs() < 1e-9);
+    }
+
+    #[test]
+    fn more_ranks_never_cost_less() {
+        let mut n = NoiseCost::new(
+            Delay::Pareto {
+                scale_us: 50.0,
+                shape: 2.5,
+            },
+            BuildOptions::default(),
+        );
+        for a in Algorithm::ALL {
+            let mut last = 0.0;
+            for p in [2usize, 4, 8, 16, 32, 64, 1024, 131_072] {
+                let v = n.flat_us(a, p);
+                assert!(v >= 0.95 * last, "{a} at {p}: {v} after {last}");
+                last = v;
+            }
+        }
+    }
+}
