@@ -33,8 +33,12 @@ use crate::predict::Strategy;
 /// Rank counts up to which the Monte Carlo runs at the rank count itself.
 pub const CALIBRATION_RANKS: usize = 32;
 
-/// Draws per estimate: the standard error is a few percent of the mean.
-const SAMPLES: usize = 64;
+/// Draws per estimate, each of `ITERATIONS - SETTLE` iterations: more for few ranks, whose
+/// iterations are short and vary more, fewer for many (their iterations sum many steps' waits);
+/// the standard error is a few percent of the mean either way.
+fn samples(ranks: usize) -> usize {
+    (512 / ranks.max(1)).clamp(16, 256)
+}
 
 /// Elements of the buffer the noise is priced on: small, so that the trees take one segment.
 const COUNT_PER_RANK: usize = 8;
@@ -123,7 +127,7 @@ impl NoiseCost {
 
 /// Iterations run back to back per draw, as a timed loop runs them; the first [`SETTLE`] are
 /// left out, so the estimate is the loop's steady cost per iteration, not a single call's.
-const ITERATIONS: usize = 8;
+const ITERATIONS: usize = 6;
 const SETTLE: usize = 2;
 
 /// Mean time per iteration of `algorithm`'s schedule over `ranks` ranks, run back to back with
@@ -154,12 +158,13 @@ pub fn monte_carlo(
     };
     let mut rng = SplitMix64::new(0x5eed ^ ranks as u64);
     let mut total = 0.0;
-    for _ in 0..SAMPLES {
+    let samples = samples(ranks);
+    for _ in 0..samples {
         let mut draw = || delay.quantile_us(rng.next_f64());
         total += completion_time_with_jitter(&all, 4, none, &mut draw).ok()?;
         total -= completion_time_with_jitter(&settled, 4, none, &mut draw).ok()?;
     }
-    Some(total / (SAMPLES * (ITERATIONS - SETTLE)) as f64)
+    Some(total / (samples * (ITERATIONS - SETTLE)) as f64)
 }
 
 #[cfg(test)]
