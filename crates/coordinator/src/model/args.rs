@@ -272,15 +272,8 @@ pub struct ExportArgs {
     /// The lab as a scenario file (see `predict --lab`).
     #[arg(long = "lab", value_name = "FILE")]
     pub lab: Option<PathBuf>,
-    /// The target's software stack (see `predict --stack`).
-    #[arg(long = "stack", value_name = "nccl|lab|none", value_parser = parse_stack)]
-    pub stack: Option<StackProfile>,
-    /// The tree algorithms' segment at the target (see `predict --segment`).
-    #[arg(long = "segment", value_name = "SIZE|none", value_parser = parse_segment)]
-    pub segment: Option<usize>,
-    /// The target's host noise (see `predict --noise`).
-    #[arg(long = "noise", value_name = "DIST|none", value_parser = parse_noise)]
-    pub noise: Option<NoiseSetting>,
+    #[command(flatten)]
+    pub costs: TargetCosts,
     /// Ranks in the group to price [default: the workload's group, else all GPUs].
     #[arg(long = "ranks", value_name = "N")]
     pub ranks: Option<usize>,
@@ -365,6 +358,14 @@ pub struct TargetArgs {
     /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
     #[arg(long = "overhead-us", value_name = "US")]
     pub overhead_us: Option<f64>,
+    #[command(flatten)]
+    pub costs: TargetCosts,
+}
+
+/// What the target's messages cost beyond its links: its library's stack, the tree algorithms'
+/// segment and the host's noise (`predict`, `sweep` and `export`).
+#[derive(Args, Debug, Clone)]
+pub struct TargetCosts {
     /// The target's software stack: nccl (NCCL's tuning model: per-call and per-step latencies
     /// and each protocol's share of the link rate), lab (the lab's measured per-message overhead
     /// carried over), none (the wire alone). Default: the scenario's [stack], else lab with a lab
@@ -389,17 +390,17 @@ fn parse_noise(text: &str) -> Result<NoiseSetting, String> {
     parse_delay(text).map(NoiseSetting::Given)
 }
 
-impl TargetArgs {
+impl TargetCosts {
     /// The cost forms' options at the target: the lab's, with `--segment` where given.
     pub fn build(&self, lab: BuildOptions) -> BuildOptions {
-        with_segment(lab, self.segment)
+        BuildOptions {
+            segment_bytes: self.segment.unwrap_or(lab.segment_bytes),
+            ..lab
+        }
     }
-}
 
-/// `build` with its segment replaced by `segment` where given.
-pub fn with_segment(build: BuildOptions, segment: Option<usize>) -> BuildOptions {
-    BuildOptions {
-        segment_bytes: segment.unwrap_or(build.segment_bytes),
-        ..build
+    /// The target's noise: `--noise`, else the scenario's.
+    pub fn noise(&self) -> NoiseSetting {
+        self.noise.unwrap_or_default()
     }
 }

@@ -9,7 +9,7 @@ use scale_model::scenario::Scenario;
 use scale_model::{PredictInput, PredictOptions, Strategy};
 use topologies::Algorithm;
 
-use super::args::{with_segment, ExportArgs};
+use super::args::ExportArgs;
 use super::lab::Lab;
 use super::predict_cmd::lab_for;
 use super::{lab_reference, mode, read_scenario, stdout_output, write_file};
@@ -54,14 +54,14 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let mut notes = Vec::new();
     let opts = PredictOptions {
         mode,
-        build: with_segment(lab.build, args.segment),
+        build: args.costs.build(lab.build),
         strategies: Strategy::all()
             .into_iter()
             .filter(|s| lab.is_none() || lab.fits.get(s.outer()).is_some())
             .collect(),
         stragglers: !args.input.no_stragglers,
-        stack: args.stack,
-        noise: args.noise.unwrap_or_default(),
+        stack: args.costs.stack,
+        noise: args.costs.noise(),
         ..PredictOptions::default()
     };
     let input = PredictInput {

@@ -70,13 +70,13 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let strategies = strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?;
     let opts = PredictOptions {
         mode: mode(args.target.mode),
-        build: args.target.build(lab.build),
+        build: args.target.costs.build(lab.build),
         strategies,
         rank_stride: 1,
         overhead_us: args.target.overhead_us,
         stragglers: !args.target.input.no_stragglers,
-        stack: args.target.stack,
-        noise: args.target.noise.unwrap_or_default(),
+        stack: args.target.costs.stack,
+        noise: args.target.costs.noise(),
     };
     let input = PredictInput {
         fits: &lab.fits,

@@ -51,13 +51,13 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let lab_ref = lab_reference(args.target.lab.as_deref())?;
     let opts = PredictOptions {
         mode: mode(args.target.mode),
-        build: args.target.build(lab.build),
+        build: args.target.costs.build(lab.build),
         strategies: strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?,
         rank_stride: 1,
         overhead_us: args.target.overhead_us,
         stragglers: !args.target.input.no_stragglers,
-        stack: args.target.stack,
-        noise: args.target.noise.unwrap_or_default(),
+        stack: args.target.costs.stack,
+        noise: args.target.costs.noise(),
     };
     let mut rows = Vec::new();
     let mut assumptions = Vec::new();
