@@ -350,9 +350,10 @@ pub struct TargetArgs {
     /// efficiencies and overheads relative to, where the runs did not record a link rate).
     #[arg(long = "lab", value_name = "FILE")]
     pub lab: Option<PathBuf>,
-    /// Only these strategies, comma-separated: ring, rhd, ..., hier-node:ring, hier-tier:rd.
-    /// Default: every fitted algorithm, flat and in both compositions (every algorithm without
-    /// a lab).
+    /// Only these strategies, comma-separated: ring, rhd, ..., hier-node:ring, hier-tier:rd,
+    /// rail-rings, rail-trees (NCCL's ring and tree on multi-GPU nodes, a channel per NIC).
+    /// Default: every fitted algorithm, flat, on the rails and in both compositions (every
+    /// algorithm without a lab).
     #[arg(long = "algo", value_name = "LIST")]
     pub algo: Option<String>,
     /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
