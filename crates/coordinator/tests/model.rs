@@ -923,3 +923,82 @@ fn a_sweep_prices_every_combination_of_the_varied_fields() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Host noise on the command line: `--noise DIST` prices it in the stragglers column and says
+/// so, `--noise none` drops it, and `--lab-noise` is taken off the lab's runs before the fit
+/// (on these noiseless runs its alpha comes out smaller); a distribution with an infinite mean
+/// is a usage error.
+#[test]
+fn noise_on_the_command_line() {
+    let dir = tempdir("model-noise");
+    let scenario = repo().join("scenarios/h200-2k.toml");
+    let scenario = s(&scenario).to_string();
+    let pjson = dir.join("p.json");
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = [
+        "predict",
+        "--scenario",
+        &scenario,
+        "--ranks",
+        "64",
+        "--sizes",
+        "1M",
+        "--algo",
+        "ring,rail-rings",
+    ];
+    let with = |extra: &[&str]| {
+        let mut argv = base.to_vec();
+        argv.extend_from_slice(extra);
+        argv.extend_from_slice(&["--json", s(&pjson)]);
+        let out = ok(&argv);
+        (stdout(&out), json(&pjson))
+    };
+    let (text, p) = with(&["--noise", "exp:10us"]);
+    assert!(
+        text.contains("noise: every rank waits a draw from exp:10us"),
+        "{text}"
+    );
+    for r in p["rows"].as_array().unwrap() {
+        assert!(r["terms"]["straggler_us"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let (text, p) = with(&["--noise", "none"]);
+    assert!(text.contains("no host noise"), "{text}");
+    for r in p["rows"].as_array().unwrap() {
+        assert_eq!(r["terms"]["straggler_us"].as_f64(), Some(0.0), "{r}");
+    }
+
+    let algos = [Algorithm::Ring];
+    for p in [2, 4, 8] {
+        write_results(&dir.join(format!("p{p}")), &synthetic(p, &algos));
+    }
+    let validate = |extra: &[&str]| {
+        let mut argv = vec![
+            "validate",
+            s(&dir),
+            "--fit-max-ranks",
+            "4",
+            "--json",
+            s(&pjson),
+        ];
+        argv.extend_from_slice(extra);
+        let out = ok(&argv);
+        (stdout(&out), json(&pjson))
+    };
+    let (_, plain) = validate(&[]);
+    let (text, noisy) = validate(&["--lab-noise", "exp:5us"]);
+    assert!(text.contains("the lab's noise"), "{text}");
+    let alpha = |v: &Value| v["fits"]["fits"][0]["alpha_us"]["value"].as_f64().unwrap();
+    assert!(
+        alpha(&noisy) < alpha(&plain),
+        "{} vs {}",
+        alpha(&noisy),
+        alpha(&plain)
+    );
+    let e = collbench()
+        .args(["model", "validate", s(&dir), "--lab-noise", "pareto:1us:1"])
+        .output()
+        .unwrap();
+    assert_eq!(e.status.code(), Some(2), "{}", stderr(&e));
+    assert!(stderr(&e).contains("--lab-noise"), "{}", stderr(&e));
+    let _ = std::fs::remove_dir_all(dir);
+}
