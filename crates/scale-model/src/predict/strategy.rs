@@ -73,19 +73,37 @@ impl fmt::Display for Strategy {
 impl FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parse = |a: &str| a.parse::<Algorithm>().map_err(|e| e.to_string());
+        let names = || {
+            Algorithm::ALL
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let algorithm = |a: &str| {
+            a.parse::<Algorithm>()
+                .ok()
+                .filter(|_| a != "all")
+                .ok_or_else(|| {
+                    format!(
+                    "unknown strategy '{s}'; expected an algorithm ({}), rail-rings, rail-trees, \
+                     or hier-node:ALGORITHM or hier-tier:ALGORITHM",
+                    names()
+                )
+                })
+        };
         match s {
             "rail-rings" => return Ok(Strategy::RailRings),
             "rail-trees" => return Ok(Strategy::RailTrees),
             _ => {}
         }
         if let Some(rest) = s.strip_prefix("hier-node:") {
-            return Ok(Strategy::HierNode(parse(rest)?));
+            return Ok(Strategy::HierNode(algorithm(rest)?));
         }
         if let Some(rest) = s.strip_prefix("hier-tier:") {
-            return Ok(Strategy::HierTier(parse(rest)?));
+            return Ok(Strategy::HierTier(algorithm(rest)?));
         }
-        Ok(Strategy::Flat(parse(s)?))
+        Ok(Strategy::Flat(algorithm(s)?))
     }
 }
 
@@ -295,5 +313,23 @@ pub fn terms_of(c: &CostTerms, link: LevelLink, oversubscription: f64) -> TermBr
         reduction_us: link.gamma_us_per_byte * c.reduced_bytes,
         oversubscription_us: bw * (oversubscription.max(1.0) - 1.0),
         straggler_us: 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategies_by_name_and_a_clear_refusal() {
+        for st in Strategy::all() {
+            assert_eq!(st.name().parse::<Strategy>(), Ok(st));
+        }
+        let e = "bogus".parse::<Strategy>().unwrap_err();
+        assert!(
+            e.contains("unknown strategy 'bogus'") && e.contains("rail-trees"),
+            "{e}"
+        );
+        assert!("hier-node:all".parse::<Strategy>().is_err());
     }
 }
