@@ -246,8 +246,13 @@ fn every_strategy_at_131072_ranks_and_30_sizes() {
                 r.bus_bw,
                 r.alg_bw * 2.0 * (r.ranks as f64 - 1.0) / r.ranks as f64
             ));
-            // The fit holds the straggler delay of the 8 lab ranks; more ranks add to it.
-            assert_eq!(r.terms.straggler_us > 0.0, r.ranks > 8, "{r:?}");
+            // The fit holds the straggler delay of the 8 lab ranks; more ranks add to it (in lab
+            // mode: target mode leaves the lab host's noise in the lab).
+            assert_eq!(
+                r.terms.straggler_us > 0.0,
+                r.ranks > 8 && mode == Mode::Lab,
+                "{r:?}"
+            );
             assert!(r.straggler_fraction >= 0.0 && r.straggler_fraction < 1.0);
         }
         assert_eq!(p.best.len(), ranks.len() * 30);
@@ -270,7 +275,8 @@ fn every_strategy_at_131072_ranks_and_30_sizes() {
             ring_small.dominant,
             Term::Latency | Term::Stragglers
         ));
-        assert_eq!(p.stragglers.len(), ranks.len());
+        let carried = if mode == Mode::Lab { ranks.len() } else { 0 };
+        assert_eq!(p.stragglers.len(), carried);
         assert!(!p.assumptions.is_empty());
     }
 }
@@ -653,4 +659,40 @@ fn noise_is_priced_per_schedule_and_can_be_turned_off() {
     let p = predict(&input, &[4], &[1024], &off).unwrap();
     assert_eq!(row(&p, "ring", 4, 1024).terms.straggler_us, 0.0);
     assert!(p.assumptions.iter().any(|a| a.starts_with("no host noise")));
+}
+
+/// Target mode leaves the lab host's straggler tail in the lab unless asked to carry it.
+#[test]
+fn the_labs_straggler_tail_stays_in_the_lab_unless_carried() {
+    let f = fits(common::lab_params(), Some(500e6));
+    let target =
+        Scenario::parse(include_str!("../../../scenarios/h100-100k.toml"), "t.toml").unwrap();
+    let mut rng = scale_model::rng::SplitMix64::new(5);
+    let deviations: Vec<f64> = (0..5_000).map(|_| rng.exponential(30.0)).collect();
+    let tail =
+        StragglerModel::from_deviations(&deviations, 8, &StragglerOptions::default()).unwrap();
+    let input = PredictInput {
+        fits: &f,
+        scenario: &target,
+        lab: LabReference::default(),
+        stragglers: Some(&tail),
+    };
+    let strategies = vec![Strategy::Flat(Algorithm::Ring)];
+    let left = PredictOptions {
+        strategies: strategies.clone(),
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[2048], &[1 << 20], &left).unwrap();
+    assert_eq!(p.rows[0].terms.straggler_us, 0.0);
+    assert!(p
+        .assumptions
+        .iter()
+        .any(|a| a.starts_with("the lab's straggler tail is not carried")));
+    let carried = PredictOptions {
+        strategies,
+        lab_stragglers_at_target: true,
+        ..PredictOptions::default()
+    };
+    let p = predict(&input, &[2048], &[1 << 20], &carried).unwrap();
+    assert!(p.rows[0].terms.straggler_us > 0.0);
 }

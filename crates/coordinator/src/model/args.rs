@@ -361,6 +361,11 @@ pub struct TargetArgs {
     pub overhead_us: Option<f64>,
     #[command(flatten)]
     pub costs: TargetCosts,
+    /// Carry the lab's straggler tail (its host's noise, in microseconds, grown to the rank
+    /// count) to the target; by default target mode leaves it in the lab and takes the target's
+    /// noise from the scenario's [noise] or --noise.
+    #[arg(long = "lab-stragglers")]
+    pub lab_stragglers: bool,
 }
 
 /// What the target's messages cost beyond its links: its library's stack, the tree algorithms'

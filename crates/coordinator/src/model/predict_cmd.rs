@@ -75,6 +75,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         rank_stride: 1,
         overhead_us: args.target.overhead_us,
         stragglers: !args.target.input.no_stragglers,
+        lab_stragglers_at_target: args.target.lab_stragglers,
         stack: args.target.costs.stack,
         noise: args.target.costs.noise(),
     };

@@ -51,8 +51,11 @@ pub struct PredictOptions {
     pub rank_stride: usize,
     /// Replaces the per-message overhead carried from the lab (Target mode), microseconds.
     pub overhead_us: Option<f64>,
-    /// Add the straggler term where a model is given.
+    /// Add the straggler term where a model is given (lab mode).
     pub stragglers: bool,
+    /// Carry the lab's straggler tail to the target too (target mode; off by default: the lab
+    /// host's noise is not the target's, whose noise is the scenario's `[noise]`).
+    pub lab_stragglers_at_target: bool,
     /// The target's software stack in target mode, instead of the scenario's (`--stack`).
     pub stack: Option<StackProfile>,
     /// The target's host noise: the scenario's `[noise]`, none, or one given (`--noise`).
@@ -80,6 +83,7 @@ impl Default for PredictOptions {
             rank_stride: 1,
             overhead_us: None,
             stragglers: true,
+            lab_stragglers_at_target: false,
             stack: None,
             noise: NoiseSetting::Scenario,
         }
@@ -195,7 +199,7 @@ pub fn predict(
                     .join(", ")
             ));
         }
-        let straggler = match (input.stragglers, opts.stragglers, &noise) {
+        let straggler = match (input.stragglers, carries_stragglers(opts), &noise) {
             (Some(m), true, None) => Some(m.estimate(p)),
             _ => None,
         };
@@ -314,6 +318,12 @@ fn carry_all(
         }
     }
     carried
+}
+
+/// Whether the lab's straggler tail is added: in lab mode unless left out, in target mode only
+/// when asked for.
+fn carries_stragglers(opts: &PredictOptions) -> bool {
+    opts.stragglers && (opts.mode == Mode::Lab || opts.lab_stragglers_at_target)
 }
 
 /// What every algorithm is priced with, as [`predict`] carries it, and the target's stack: for
@@ -506,21 +516,27 @@ fn base_assumptions(
     if opts.mode == Mode::Target {
         a.push("no host noise: the scenario has no [noise] (--noise DIST adds one)".to_string());
     }
-    match (input.stragglers, opts.stragglers) {
-        (Some(m), true) => {
+    if !opts.stragglers {
+        a.push("straggler term left out on request".to_string());
+        return a;
+    }
+    match input.stragglers {
+        None => a.push("no straggler term: no per-rank latency samples were given".to_string()),
+        Some(m) if carries_stragglers(opts) => {
             a.push(m.describe());
             if opts.mode == Mode::Target {
                 a.push(
                     "the lab's per-rank noise (microseconds above the median) is carried to the \
-                     target unchanged"
+                     target unchanged (--lab-stragglers)"
                         .to_string(),
                 );
             }
         }
-        (None, true) => {
-            a.push("no straggler term: no per-rank latency samples were given".to_string())
-        }
-        (_, false) => a.push("straggler term left out on request".to_string()),
+        Some(_) => a.push(
+            "the lab's straggler tail is not carried to the target: its host's noise is not the \
+             target's (--lab-stragglers carries it)"
+                .to_string(),
+        ),
     }
     a
 }
