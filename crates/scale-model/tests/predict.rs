@@ -23,6 +23,17 @@ fn fits(params: CostParams, link_rate_bps: Option<f64>) -> FitReport {
     }
 }
 
+/// What `fits` (none: hardware mode) predict for `scenario`, with no lab reference or
+/// straggler samples.
+fn measured_by<'a>(fits: &'a FitReport, scenario: &'a Scenario) -> PredictInput<'a> {
+    PredictInput {
+        fits,
+        scenario,
+        lab: LabReference::default(),
+        stragglers: None,
+    }
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
@@ -49,12 +60,7 @@ fn lab_mode_matches_textbook_forms_by_hand() {
     };
     let f = fits(params, Some(1e9));
     let lab = Scenario::lab(8, 1e9, 0.0);
-    let input = PredictInput {
-        fits: &f,
-        scenario: &lab,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&f, &lab);
     let opts = PredictOptions {
         mode: Mode::Lab,
         strategies: [Algorithm::Ring, Algorithm::Rhd, Algorithm::Rd]
@@ -130,12 +136,7 @@ fn target_mode_by_hand_on_two_levels() {
     };
     let f = fits(params, Some(1e9));
     let target = toy(1.0);
-    let input = PredictInput {
-        fits: &f,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&f, &target);
     let opts = PredictOptions {
         strategies: vec![
             Strategy::Flat(Algorithm::Ring),
@@ -175,12 +176,7 @@ fn oversubscription_slows_all_to_all_steps_but_not_a_flat_ring() {
     };
     let f = fits(params, Some(1e9));
     let target = toy(4.0);
-    let input = PredictInput {
-        fits: &f,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&f, &target);
     let opts = PredictOptions {
         strategies: vec![
             Strategy::Flat(Algorithm::Ring),
@@ -289,12 +285,7 @@ fn workload_of_the_llama3_scenario() {
         "l3.toml",
     )
     .unwrap();
-    let input = PredictInput {
-        fits: &f,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&f, &target);
     let p = predict_workload(&input, &PredictOptions::default()).unwrap();
     assert_eq!(p.rank_stride, 128);
     assert!(p
@@ -314,24 +305,14 @@ fn workload_of_the_llama3_scenario() {
 fn bad_requests_are_refused() {
     let f = fits(common::lab_params(), None);
     let lab = Scenario::lab(8, 500e6, 0.0);
-    let input = PredictInput {
-        fits: &f,
-        scenario: &lab,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&f, &lab);
     let o = PredictOptions::default();
     assert!(predict(&input, &[0], &[1], &o).is_err());
     assert!(predict(&input, &[], &[1], &o).is_err());
     assert!(predict(&input, &[8], &[], &o).is_err());
     // Lab mode prices fits; without any it has nothing to price.
     let empty = FitReport::default();
-    let input = PredictInput {
-        fits: &empty,
-        scenario: &lab,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&empty, &lab);
     let lab_mode = PredictOptions {
         mode: Mode::Lab,
         ..PredictOptions::default()
@@ -345,12 +326,7 @@ fn bad_requests_are_refused() {
 fn hardware_mode_by_hand_on_two_levels() {
     let empty = FitReport::default();
     let target = toy(1.0);
-    let input = PredictInput {
-        fits: &empty,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&empty, &target);
     let p = predict(&input, &[4], &[1_000_000], &PredictOptions::default()).unwrap();
     assert_eq!(
         p.rows.len(),
@@ -389,12 +365,7 @@ fn rail_rings_and_trees_by_hand() {
     let empty = FitReport::default();
     for oversubscription in [1.0, 4.0] {
         let target = toy(oversubscription);
-        let input = PredictInput {
-            fits: &empty,
-            scenario: &target,
-            lab: LabReference::default(),
-            stragglers: None,
-        };
+        let input = measured_by(&empty, &target);
         let opts = PredictOptions {
             strategies: vec![Strategy::RailRings, Strategy::RailTrees],
             ..PredictOptions::default()
@@ -417,12 +388,7 @@ fn rail_rings_and_trees_by_hand() {
     }
     // One node: nothing crosses the network, so neither applies (the flat ones cover it).
     let one_node = toy(1.0);
-    let input = PredictInput {
-        fits: &empty,
-        scenario: &one_node,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&empty, &one_node);
     let opts = PredictOptions {
         strategies: vec![Strategy::RailRings, Strategy::Flat(Algorithm::Ring)],
         ..PredictOptions::default()
@@ -448,12 +414,7 @@ fn unmeasured_algorithms_are_priced_from_the_hardware_and_marked() {
         skipped: Vec::new(),
     };
     let target = toy(1.0);
-    let input = PredictInput {
-        fits: &ring_only,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&ring_only, &target);
     let opts = PredictOptions {
         strategies: vec![
             Strategy::Flat(Algorithm::Ring),
@@ -519,12 +480,7 @@ proptest! {
 fn the_nccl_stack_by_hand_on_two_levels() {
     let empty = FitReport::default();
     let target = toy(1.0);
-    let input = PredictInput {
-        fits: &empty,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&empty, &target);
     let opts = PredictOptions {
         strategies: vec![
             Strategy::Flat(Algorithm::Ring),
@@ -609,12 +565,7 @@ fn the_lab_stack_carries_the_lab_overhead_and_nccl_does_not() {
     ));
     // The lab's stack without a lab is refused.
     let none = FitReport::default();
-    let input = PredictInput {
-        fits: &none,
-        scenario: &plain,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&none, &plain);
     let opts = PredictOptions {
         stack: Some(StackProfile::Lab),
         ..PredictOptions::default()
@@ -631,12 +582,7 @@ fn noise_is_priced_per_schedule_and_can_be_turned_off() {
     let empty = FitReport::default();
     let mut target = toy(1.0);
     target.noise = Some(Delay::Exp { mean_us: 100.0 });
-    let input = PredictInput {
-        fits: &empty,
-        scenario: &target,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
+    let input = measured_by(&empty, &target);
     let opts = PredictOptions {
         strategies: vec![
             Strategy::Flat(Algorithm::Ring),
