@@ -6,12 +6,12 @@ use scale_model::export::simai::SimaiGroups;
 use scale_model::export::{astra_network, simai_busbw, Profile};
 use scale_model::predict::{carried_for, Carried, LabReference};
 use scale_model::scenario::Scenario;
-use scale_model::{PredictInput, PredictOptions, Strategy};
+use scale_model::{PredictInput, PredictOptions};
 use topologies::Algorithm;
 
 use super::args::ExportArgs;
 use super::lab::Lab;
-use super::predict_cmd::lab_for;
+use super::predict_cmd::{lab_for, strategies};
 use super::{lab_reference, mode, read_scenario, stdout_output, write_file};
 use crate::usage::UsageError;
 
@@ -55,10 +55,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let opts = PredictOptions {
         mode,
         build: args.costs.build(lab.build),
-        strategies: Strategy::all()
-            .into_iter()
-            .filter(|s| lab.is_none() || lab.fits.get(s.outer()).is_some())
-            .collect(),
+        strategies: strategies(None, &lab, mode)?,
         stragglers: !args.input.no_stragglers,
         stack: args.costs.stack,
         noise: args.costs.noise(),

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use scale_model::plot::scaling_svg;
 use scale_model::predict::predict_workload;
-use scale_model::predict::CarrySource;
+use scale_model::predict::{CarrySource, LabReference};
 use scale_model::{
     predict, LinkProfile, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy,
 };
 use serde::Serialize;
 use topologies::Algorithm;
 
-use super::args::{InputArgs, PredictArgs};
+use super::args::{InputArgs, PredictArgs, TargetArgs};
 use super::lab::Lab;
 use super::table::{self, bullets, bytes, count, share, sig, Table};
 use super::{is_stdout, lab_reference, mode, print_table, read_scenario, write_file, write_json};
@@ -58,27 +58,30 @@ pub(super) fn lab_for(input: &InputArgs, mode: Mode, overhead_us: Option<f64>) -
     Ok(lab)
 }
 
+/// What `predict` and `sweep` price with: the lab (none in hardware mode), what it is carried
+/// relative to, and the prediction's options.
+pub(super) fn target_pricing(t: &TargetArgs) -> Result<(Lab, LabReference, PredictOptions)> {
+    let m = mode(t.mode);
+    let lab = lab_for(&t.input, m, t.overhead_us)?;
+    let lab_ref = lab_reference(t.lab.as_deref())?;
+    let opts = PredictOptions {
+        mode: m,
+        build: t.costs.build(lab.build),
+        strategies: strategies(t.algo.as_deref(), &lab, m)?,
+        rank_stride: 1,
+        overhead_us: t.overhead_us,
+        stragglers: !t.input.no_stragglers,
+        lab_stragglers_at_target: t.lab_stragglers,
+        stack: t.costs.stack,
+        noise: t.costs.noise(),
+    };
+    Ok((lab, lab_ref, opts))
+}
+
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let lab = lab_for(
-        &args.target.input,
-        mode(args.target.mode),
-        args.target.overhead_us,
-    )?;
+    let (lab, lab_ref, opts) = target_pricing(&args.target)?;
     let scenario = read_scenario(&args.scenario)?;
     let (ranks, sizes) = points(args, &scenario)?;
-    let lab_ref = lab_reference(args.target.lab.as_deref())?;
-    let strategies = strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?;
-    let opts = PredictOptions {
-        mode: mode(args.target.mode),
-        build: args.target.costs.build(lab.build),
-        strategies,
-        rank_stride: 1,
-        overhead_us: args.target.overhead_us,
-        stragglers: !args.target.input.no_stragglers,
-        lab_stragglers_at_target: args.target.lab_stragglers,
-        stack: args.target.costs.stack,
-        noise: args.target.costs.noise(),
-    };
     let input = PredictInput {
         fits: &lab.fits,
         scenario: &scenario,

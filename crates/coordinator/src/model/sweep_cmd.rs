@@ -7,14 +7,14 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use scale_model::plot::svg::{chart, color, document, fmt_time, log_bounds, Chart, Series, Stroke};
 use scale_model::scenario::vary::{combinations, with_values};
-use scale_model::{predict, PredictInput, PredictOptions, Scenario};
+use scale_model::{predict, PredictInput, Scenario};
 use serde::Serialize;
 use toml::Value;
 
 use super::args::SweepArgs;
-use super::predict_cmd::{lab_for, strategies};
+use super::predict_cmd::target_pricing;
 use super::table::{self, bytes, count, sig, Table};
-use super::{lab_reference, mode, print_table, read_scenario, write_file, write_json};
+use super::{print_table, read_scenario, write_file, write_json};
 use crate::usage::UsageError;
 
 /// The best strategy at one point of the sweep.
@@ -42,24 +42,8 @@ struct SweepJson<'a> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<()> {
-    let lab = lab_for(
-        &args.target.input,
-        mode(args.target.mode),
-        args.target.overhead_us,
-    )?;
+    let (lab, lab_ref, opts) = target_pricing(&args.target)?;
     let base = read_scenario(&args.scenario)?;
-    let lab_ref = lab_reference(args.target.lab.as_deref())?;
-    let opts = PredictOptions {
-        mode: mode(args.target.mode),
-        build: args.target.costs.build(lab.build),
-        strategies: strategies(args.target.algo.as_deref(), &lab, mode(args.target.mode))?,
-        rank_stride: 1,
-        overhead_us: args.target.overhead_us,
-        stragglers: !args.target.input.no_stragglers,
-        lab_stragglers_at_target: args.target.lab_stragglers,
-        stack: args.target.costs.stack,
-        noise: args.target.costs.noise(),
-    };
     let mut rows = Vec::new();
     let mut assumptions = Vec::new();
     for combo in combinations(&args.vary) {

@@ -74,6 +74,17 @@ pub enum NoiseSetting {
     Given(Delay),
 }
 
+impl NoiseSetting {
+    /// The distribution this setting prices on `scenario`, if any.
+    pub fn resolve(self, scenario: &Scenario) -> Option<Delay> {
+        match self {
+            NoiseSetting::Scenario => scenario.noise,
+            NoiseSetting::Off => None,
+            NoiseSetting::Given(d) => Some(d),
+        }
+    }
+}
+
 impl Default for PredictOptions {
     fn default() -> Self {
         PredictOptions {
@@ -162,12 +173,10 @@ pub fn predict(
     if opts.mode == Mode::Target {
         assumptions.insert(1.min(assumptions.len()), stack_assumption(stack));
     }
-    let mut noise = match opts.noise {
-        NoiseSetting::Scenario => scenario.noise,
-        NoiseSetting::Off => None,
-        NoiseSetting::Given(d) => Some(d),
-    }
-    .map(|d| NoiseCost::new(d, opts.build));
+    let mut noise = opts
+        .noise
+        .resolve(scenario)
+        .map(|d| NoiseCost::new(d, opts.build));
     if let Some(n) = &noise {
         assumptions.push(format!(
             "noise: every rank waits a draw from {} before each step's sends; the stragglers \
@@ -505,12 +514,7 @@ fn base_assumptions(
             opts.rank_stride
         ));
     }
-    let noisy = match opts.noise {
-        NoiseSetting::Scenario => input.scenario.noise.is_some(),
-        NoiseSetting::Off => false,
-        NoiseSetting::Given(_) => true,
-    };
-    if noisy {
+    if opts.noise.resolve(input.scenario).is_some() {
         return a;
     }
     if opts.mode == Mode::Target {

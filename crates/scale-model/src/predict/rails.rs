@@ -82,10 +82,7 @@ impl Pricing<'_> {
                 .zip(&links)
                 .map(|(&h, l)| h as f64 * l.alpha_us)
                 .sum::<f64>();
-        let network_beta = links[1..]
-            .iter()
-            .map(|l| l.beta_us_per_byte)
-            .fold(0.0, f64::max);
+        let network_beta = self.slowest_beta(carried, &levels[1..]);
         let per_rank = 2.0 * (ranks as f64 - 1.0) / ranks as f64 * bytes;
         let nvlink = (rails - 1.0) / rails * links[0].beta_us_per_byte;
         let nic = network_beta / rails;
@@ -115,10 +112,7 @@ impl Pricing<'_> {
         let node = self.link(carried, &levels[0]);
         let top = levels.last().unwrap_or(&levels[0]);
         let top_link = self.link(carried, top);
-        let network_beta = levels[1..]
-            .iter()
-            .map(|l| self.link(carried, l).beta_us_per_byte)
-            .fold(0.0, f64::max);
+        let network_beta = self.slowest_beta(carried, &levels[1..]);
         let depth = f64::from(nodes.next_power_of_two().ilog2());
         let across = 2.0 * bytes / rails * network_beta;
         let inside = 2.0 * bytes * (rails - 1.0) / rails * node.beta_us_per_byte;

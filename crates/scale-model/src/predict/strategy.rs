@@ -208,6 +208,14 @@ impl Pricing<'_> {
         }
     }
 
+    /// The slowest per-byte cost of `carried`'s links over `levels` (0 over none).
+    pub(super) fn slowest_beta(&self, carried: &Carried, levels: &[Level]) -> f64 {
+        levels
+            .iter()
+            .map(|l| self.link(carried, l).beta_us_per_byte)
+            .fold(0.0, f64::max)
+    }
+
     /// The algorithm's fit for a buffer of `bytes` bytes per rank.
     pub(super) fn carried(&self, algorithm: Algorithm, bytes: f64) -> Result<&Carried, Skip> {
         let mine = || self.carried.iter().filter(|c| c.algorithm == algorithm);
@@ -242,14 +250,9 @@ impl Pricing<'_> {
             return self.part(algorithm, ranks, bytes, top);
         }
         let carried = self.carried(algorithm, bytes)?;
-        let top_link = self.link(carried, top);
-        let beta = levels
-            .iter()
-            .map(|l| self.link(carried, l).beta_us_per_byte)
-            .fold(0.0, f64::max);
         let link = LevelLink {
-            beta_us_per_byte: beta,
-            ..top_link
+            beta_us_per_byte: self.slowest_beta(carried, levels),
+            ..self.link(carried, top)
         };
         let oversub = if crosses_tiers_on_few_edges(algorithm) {
             1.0
