@@ -682,25 +682,20 @@ fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
     let v: Value = serde_json::from_str(&stdout(&out)).expect("fit's JSON on stdout");
     assert!(v["fits"].is_object() || v["fits"].is_array(), "{v}");
 
-    let out = model(
-        &[
-            &predict[..],
-            &["--results", &lab, "--json", "-", "--svg", "-"],
-        ]
-        .concat(),
+    // Usage errors: status 2, the message naming what was wrong.
+    let refused = |extra: &[&str], needle: &str| {
+        let out = model(&[&predict[..], extra].concat());
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+    };
+    refused(
+        &["--results", &lab, "--json", "-", "--svg", "-"],
+        "only one output",
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("only one output"), "{}", stderr(&out));
-
-    let out = model(
-        &[
-            &predict[..],
-            &["--results", &lab, "--mode", "lab", "--overhead-us", "0"],
-        ]
-        .concat(),
+    refused(
+        &["--results", &lab, "--mode", "lab", "--overhead-us", "0"],
+        "--overhead-us",
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--overhead-us"), "{}", stderr(&out));
 
     let out = model(
         &[
