@@ -67,13 +67,36 @@ pub fn fill_part_into(dtype: DataType, rank: usize, part: Range<usize>, out: &mu
     }
 }
 
-fn typed_wrong<T: Element>(bytes: &[u8], first: usize, table: &[u64; PERIOD]) -> u64 {
-    let expected: Vec<T> = table.iter().map(|&v| T::from_small(v as u32)).collect();
+/// What one element of a rank's result must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The reduction, over every rank, of the inputs at this element's index.
+    Reduced,
+    /// Rank `rank`'s input element `index`, moved here unchanged.
+    Input { rank: usize, index: usize },
+    /// Nothing: the collective leaves this element undefined (a reduce-scatter's other blocks).
+    Unchecked,
+}
+
+fn typed_wrong<T: Element>(
+    bytes: &[u8],
+    first: usize,
+    table: &[u64; PERIOD],
+    expect: &impl Fn(usize) -> Expect,
+) -> u64 {
+    let reduced: Vec<T> = table.iter().map(|&v| T::from_small(v as u32)).collect();
     let n = std::mem::size_of::<T>();
     bytes
         .chunks_exact(n)
         .enumerate()
-        .filter(|(i, c)| bytemuck::pod_read_unaligned::<T>(c) != expected[(first + i) % PERIOD])
+        .filter(|(i, c)| {
+            let want = match expect(first + i) {
+                Expect::Reduced => reduced[(first + i) % PERIOD],
+                Expect::Input { rank, index } => T::from_small(value(rank, index)),
+                Expect::Unchecked => return false,
+            };
+            bytemuck::pod_read_unaligned::<T>(c) != want
+        })
         .count() as u64
 }
 
@@ -91,14 +114,28 @@ pub fn count_wrong_from(
     first: usize,
     result: &[u8],
 ) -> u64 {
+    count_wrong_expected(dtype, op, nranks, first, result, |_| Expect::Reduced)
+}
+
+/// The wrong elements of a result whose element i (counted from `first`) must hold what
+/// `expect(first + i)` says, over `nranks` ranks' inputs. A trailing partial element counts as
+/// wrong.
+pub fn count_wrong_expected(
+    dtype: DataType,
+    op: ReduceOp,
+    nranks: usize,
+    first: usize,
+    result: &[u8],
+    expect: impl Fn(usize) -> Expect,
+) -> u64 {
     let table = expected_table(nranks, op);
     let partial = u64::from(!result.len().is_multiple_of(dtype.size()));
     partial
         + match dtype {
-            DataType::Float => typed_wrong::<f32>(result, first, &table),
-            DataType::Double => typed_wrong::<f64>(result, first, &table),
-            DataType::Int32 => typed_wrong::<i32>(result, first, &table),
-            DataType::Int64 => typed_wrong::<i64>(result, first, &table),
+            DataType::Float => typed_wrong::<f32>(result, first, &table, &expect),
+            DataType::Double => typed_wrong::<f64>(result, first, &table, &expect),
+            DataType::Int32 => typed_wrong::<i32>(result, first, &table, &expect),
+            DataType::Int64 => typed_wrong::<i64>(result, first, &table, &expect),
         }
 }
 
