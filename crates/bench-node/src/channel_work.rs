@@ -6,8 +6,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use topologies::channels::part;
+use topologies::layout::Layout;
 use topologies::noise::Delay;
-use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule, Step};
+use topologies::pattern::Expect;
+use topologies::{
+    pattern, pingpong, Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp, Schedule,
+    Step,
+};
 use wire::control::Placement;
 
 use crate::control::Position;
@@ -17,13 +22,12 @@ use crate::jitter::Jitter;
 use crate::steps::run_steps;
 use crate::NodeError;
 
-/// One algorithm, size and placement, as every channel it runs on sees it.
+/// One case, size and placement, as every channel it runs on sees it.
 pub struct Measure {
     pub algorithm: Algorithm,
-    pub nranks: usize,
-    /// Elements of the whole buffer.
-    pub count: usize,
-    /// Channels this size runs on; the buffer is cut into as many parts.
+    /// The collective, its ranks, the elements of the whole buffer and the root.
+    pub layout: Layout,
+    /// Channels this size runs on; the buffer (or every block of it) is cut into as many parts.
     pub channels: usize,
     pub placement: Placement,
     pub dtype: DataType,
@@ -72,8 +76,8 @@ pub struct Timed {
 pub struct ChannelBuffers {
     /// Shared, so that sends of parts of it need no copy (it does not change while filled).
     input: Bytes,
-    /// The part and data type `input` holds.
-    filled: Option<(Range<usize>, DataType)>,
+    /// The runs of the whole buffer and the data type `input` holds.
+    filled: Option<(Vec<Range<usize>>, DataType)>,
     work: Vec<u8>,
     schedule: Option<(ScheduleKey, Schedule)>,
 }
@@ -89,7 +93,8 @@ pub struct Lane<'a> {
 
 /// A channel's part of one measurement, ready to run.
 struct Ready<'a> {
-    part: Range<usize>,
+    /// The ranges of the whole buffer the channel's buffer holds, one after another.
+    runs: Vec<Range<usize>>,
     input: &'a Bytes,
     work: &'a mut Vec<u8>,
     program: &'a [Step],
@@ -97,6 +102,8 @@ struct Ready<'a> {
 
 #[derive(Clone, Copy, PartialEq)]
 struct ScheduleKey {
+    collective: Collective,
+    root: usize,
     algorithm: Algorithm,
     nranks: usize,
     count: usize,
@@ -109,17 +116,31 @@ struct ScheduleKey {
 const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
 
 impl ChannelBuffers {
-    /// Makes the input hold `part` of rank `me`'s input, and the work buffer as long.
-    fn prepare(&mut self, dtype: DataType, me: usize, part: &Range<usize>) {
-        if self.filled.as_ref() != Some(&(part.clone(), dtype)) {
+    /// Makes the input hold `runs` of rank `me`'s input, one after another, and the work
+    /// buffer as long.
+    fn prepare(&mut self, dtype: DataType, me: usize, runs: &[Range<usize>]) {
+        if self
+            .filled
+            .as_ref()
+            .is_none_or(|(r, d)| r != runs || *d != dtype)
+        {
             // Reuse the allocation when no earlier message still holds a piece of it.
             let mut input = std::mem::take(&mut self.input)
                 .try_into_mut()
                 .map(Vec::from)
                 .unwrap_or_default();
-            fill_part(dtype, me, part, &mut input);
+            input.clear();
+            let mut one = Vec::new();
+            for run in runs {
+                if runs.len() == 1 {
+                    fill_part(dtype, me, run, &mut input);
+                } else {
+                    fill_part(dtype, me, run, &mut one);
+                    input.extend_from_slice(&one);
+                }
+            }
             self.input = Bytes::from(input);
-            self.filled = Some((part.clone(), dtype));
+            self.filled = Some((runs.to_vec(), dtype));
         }
         self.work.resize(self.input.len(), 0);
     }
@@ -128,8 +149,15 @@ impl ChannelBuffers {
     fn build_schedule(&mut self, key: ScheduleKey) -> Result<(), NodeError> {
         if self.schedule.as_ref().map(|(k, _)| *k) != Some(key) {
             let s = key
-                .algorithm
-                .build(key.nranks, key.count, key.elem_size, &key.build)
+                .collective
+                .build(
+                    key.algorithm,
+                    key.nranks,
+                    key.count,
+                    key.elem_size,
+                    &key.build,
+                    key.root,
+                )
                 .map_err(|e| NodeError::Schedule(e.to_string()))?;
             self.schedule = Some((key, s));
         }
@@ -138,9 +166,10 @@ impl ChannelBuffers {
 
     /// Channel `channel`'s part of `m`: its input and work buffers made ready, and its program.
     fn ready(&mut self, m: &Measure, channel: usize, me: usize) -> Result<Ready<'_>, NodeError> {
-        let part = part(m.count, m.channels, channel);
-        self.prepare(m.dtype, me, &part);
-        self.build_schedule(shape(m, part.len()))?;
+        let runs = m.layout.channel_runs(m.channels, channel);
+        self.prepare(m.dtype, me, &runs);
+        let count = runs.iter().map(|r| r.len()).sum();
+        self.build_schedule(shape(m, count))?;
         let ChannelBuffers {
             input,
             work,
@@ -152,7 +181,7 @@ impl ChannelBuffers {
             .and_then(|(_, s)| s.programs.get(me))
             .ok_or_else(|| NodeError::Schedule(format!("no program for rank {me}")))?;
         Ok(Ready {
-            part,
+            runs,
             input,
             work,
             program,
@@ -181,7 +210,7 @@ impl ChannelBuffers {
         let total = m.warmup_iters + m.iters;
         let mut ends = Vec::with_capacity(total as usize);
         // Every rank's and channel's draws their own, the same in every run.
-        let seed = ((lane.me as u64) << 40) ^ ((lane.channel as u64) << 32) ^ m.count as u64;
+        let seed = ((lane.me as u64) << 40) ^ ((lane.channel as u64) << 32) ^ m.layout.count as u64;
         let mut jitter = m.jitter.map(|d| Jitter::new(d, seed));
         let start = Instant::now();
         let mut cpu_start = thread_cpu_time();
@@ -208,7 +237,7 @@ impl ChannelBuffers {
     /// One iteration from the input, untimed, and the wrong elements of this channel's part.
     pub async fn check(&mut self, m: &Measure, mut lane: Lane<'_>) -> Result<u64, NodeError> {
         let Ready {
-            part,
+            runs,
             input,
             work,
             program,
@@ -227,14 +256,24 @@ impl ChannelBuffers {
         };
         let total = m.warmup_iters + m.iters;
         iteration(m, program, work, source, &mut lane, total, None).await?;
-        if m.corrupt && part.start == 0 {
-            // The first element's most significant byte (sign and exponent of a float): far
-            // beyond any tolerance of the check.
-            if let Some(byte) = work.get_mut(m.dtype.size() - 1) {
+        if m.corrupt && lane.channel == 0 {
+            // The first checked element's most significant byte (sign and exponent of a
+            // float): far beyond any tolerance of the check.
+            let checked = local_indices(&runs)
+                .find(|&(_, g)| m.layout.expect(lane.me, g) != Expect::Unchecked);
+            if let Some(byte) =
+                checked.and_then(|(l, _)| work.get_mut((l + 1) * m.dtype.size() - 1))
+            {
                 *byte = !*byte;
             }
         }
-        Ok(count_wrong(m.dtype, m.op, m.nranks, part.start, work).await)
+        let check = Check {
+            dtype: m.dtype,
+            op: m.op,
+            layout: &m.layout,
+            me: lane.me,
+        };
+        Ok(check.count_wrong(&runs, work).await)
     }
 
     /// One round trip of the ping-pong over this channel's part.
@@ -296,8 +335,11 @@ async fn iteration(
     lane.position.iteration(channel, it);
     let at = || {
         context(
-            m.algorithm,
-            m.count,
+            Case {
+                collective: m.layout.collective,
+                algorithm: m.algorithm,
+            },
+            m.layout.count,
             m.dtype,
             m.placement,
             me,
@@ -322,8 +364,10 @@ async fn iteration(
 
 fn shape(m: &Measure, count: usize) -> ScheduleKey {
     ScheduleKey {
+        collective: m.layout.collective,
+        root: m.layout.root,
         algorithm: m.algorithm,
-        nranks: m.nranks,
+        nranks: m.layout.nranks,
         count,
         elem_size: m.dtype.size(),
         build: m.build,
@@ -331,10 +375,11 @@ fn shape(m: &Measure, count: usize) -> ScheduleKey {
 }
 
 /// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
-/// iteration 3", and the channel when the size runs on more than one.
+/// iteration 3" ("rank 2: all_gather ring ..." for the collectives other than all-reduce), and
+/// the channel when the size runs on more than one.
 #[allow(clippy::too_many_arguments)]
 fn context(
-    algorithm: Algorithm,
+    algorithm: Case,
     count: usize,
     dtype: DataType,
     placement: Placement,
@@ -371,21 +416,46 @@ fn fill_part(dtype: DataType, me: usize, part: &Range<usize>, input: &mut Vec<u8
     }
 }
 
-/// nccl-tests' #wrong over a part that starts at element `first`, a block at a time, yielding
-/// between blocks so that QUIC's keep-alives go on while a large buffer is checked.
-async fn count_wrong(
+/// Each element of a channel's buffer with the index in the whole buffer it stands for.
+fn local_indices(runs: &[Range<usize>]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    runs.iter().flat_map(|r| r.clone()).enumerate()
+}
+
+/// What a rank's result is checked against.
+struct Check<'a> {
     dtype: DataType,
     op: ReduceOp,
-    nranks: usize,
-    first: usize,
-    work: &[u8],
-) -> u64 {
-    let mut wrong = 0;
-    for (i, block) in work.chunks(PATTERN_BLOCK * dtype.size()).enumerate() {
-        wrong += pattern::count_wrong_from(dtype, op, nranks, first + i * PATTERN_BLOCK, block);
-        tokio::task::yield_now().await;
+    layout: &'a Layout,
+    me: usize,
+}
+
+impl Check<'_> {
+    /// nccl-tests' #wrong over a channel's buffer that holds `runs` of the whole buffer, a block
+    /// at a time, yielding between blocks so that QUIC's keep-alives go on while a large buffer
+    /// is checked.
+    async fn count_wrong(&self, runs: &[Range<usize>], work: &[u8]) -> u64 {
+        let esize = self.dtype.size();
+        let mut wrong = 0;
+        let mut at = 0;
+        for run in runs {
+            let end = (at + run.len() * esize).min(work.len());
+            for (i, block) in work[at..end].chunks(PATTERN_BLOCK * esize).enumerate() {
+                let first = run.start + i * PATTERN_BLOCK;
+                wrong += pattern::count_wrong_expected(
+                    self.dtype,
+                    self.op,
+                    self.layout.nranks,
+                    first,
+                    block,
+                    |g| self.layout.expect(self.me, g),
+                );
+                tokio::task::yield_now().await;
+            }
+            at = end;
+        }
+        // A trailing partial element, or a buffer shorter than its runs.
+        wrong + u64::from(at != work.len())
     }
-    wrong
 }
 
 #[cfg(test)]
@@ -424,8 +494,20 @@ mod tests {
             let v = table[(first + i) % pattern::PERIOD] as f32;
             c.copy_from_slice(&v.to_ne_bytes());
         }
-        let count_all =
-            |s: &[u8]| rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, first, s));
+        let layout = Layout {
+            collective: Collective::AllReduce,
+            nranks: 4,
+            count: first + count,
+            root: 0,
+        };
+        let check = Check {
+            dtype: DataType::Float,
+            op: ReduceOp::Sum,
+            layout: &layout,
+            me: 1,
+        };
+        let runs = [first..first + count];
+        let count_all = |s: &[u8]| rt.block_on(check.count_wrong(&runs, s));
         assert_eq!(count_all(&sum), 0);
         // Two wrong elements, in different blocks, and a trailing partial element.
         sum[0] ^= 0xff;

@@ -15,8 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Algorithm, AlgorithmError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Collective {
+    /// What a run without `--collective` measures, and what results files from before other
+    /// collectives hold.
+    #[default]
     #[serde(rename = "all_reduce")]
     AllReduce,
     #[serde(rename = "all_gather")]
@@ -31,6 +36,35 @@ pub enum Collective {
     Reduce,
     #[serde(rename = "sendrecv")]
     SendRecv,
+}
+
+/// One collective by one algorithm: what a run measures at every size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub collective: Collective,
+    pub algorithm: Algorithm,
+}
+
+impl Case {
+    /// The all-reduce by `algorithm`.
+    pub fn all_reduce(algorithm: Algorithm) -> Case {
+        Case {
+            collective: Collective::AllReduce,
+            algorithm,
+        }
+    }
+}
+
+impl fmt::Display for Case {
+    /// "ring" for an all-reduce (as before there were other collectives), "all_gather ring"
+    /// for the others.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.collective != Collective::AllReduce {
+            write!(f, "{} ", self.collective)?;
+        }
+        write!(f, "{}", self.algorithm)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

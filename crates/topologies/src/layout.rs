@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use crate::channels::part;
+use crate::channels::{channels_for, part};
 use crate::pattern::Expect;
 use crate::Collective;
 
@@ -78,6 +78,17 @@ impl Layout {
         (0..self.nranks)
             .map(|b| b * m + within.start..b * m + within.end)
             .collect()
+    }
+
+    /// How many channels the buffer uses with `max` open and at least `min_bytes` each
+    /// ([`channels_for`]); a blocked collective also needs an element of every block per channel.
+    pub fn channels_used(&self, elem_size: usize, max: usize, min_bytes: usize) -> usize {
+        let c = channels_for(self.count, elem_size, max, min_bytes);
+        if self.collective.blocked() {
+            c.min(self.block_len()).max(1)
+        } else {
+            c
+        }
     }
 
     /// Elements of channel `k`'s own buffer.
