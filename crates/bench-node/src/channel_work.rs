@@ -506,7 +506,7 @@ mod tests {
             layout: &layout,
             me: 1,
         };
-        let runs = [first..first + count];
+        let runs = std::iter::once(first..first + count).collect::<Vec<_>>();
         let count_all = |s: &[u8]| rt.block_on(check.count_wrong(&runs, s));
         assert_eq!(count_all(&sum), 0);
         // Two wrong elements, in different blocks, and a trailing partial element.
