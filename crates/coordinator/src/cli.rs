@@ -107,8 +107,9 @@ pub struct RunArgs {
     pub collective: String,
     /// Algorithms, comma-separated, or 'all' (each collective's own). all_reduce: ring, tree,
     /// dbtree, rhd, rd, hier, torus2d; all_gather and reduce_scatter: ring, rhd; alltoall:
-    /// pairwise, linear; broadcast and reduce: chain, tree; sendrecv: ring. A name must exist
-    /// for every collective given [default: each collective's first].
+    /// pairwise, linear; broadcast and reduce: chain, tree; sendrecv: ring. Each collective
+    /// takes the names it has; a name none of them has, or a collective left with none, is
+    /// refused [default: each collective's first].
     #[arg(long = "algo")]
     pub algo: Option<String>,
     /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).

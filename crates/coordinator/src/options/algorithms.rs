@@ -1,6 +1,8 @@
 //! The algorithms and their shapes: `--algo`, segments, `hier`'s groups and levels, `torus2d`'s
 //! grid (from the flags or a topology file), each checked against the rank count.
 
+use std::str::FromStr;
+
 use topologies::{Algorithm, AlgorithmError, BuildOptions, Case, Collective, DataType};
 
 use super::kinds::{bad, OptionError};
@@ -35,13 +37,31 @@ pub fn cases_of(
             ),
         ));
     }
+    let names = algorithm_names(a.algo.as_deref())?;
     let mut cases = Vec::new();
     for &c in &collectives {
-        for algorithm in algorithms_for(a.algo.as_deref(), c)? {
+        for algorithm in algorithms_for(names.as_deref(), c)? {
             cases.push(Case {
                 collective: c,
                 algorithm,
             });
+        }
+    }
+    // A name that no collective of the run has is a mistake, not a choice for another one.
+    for name in names.iter().flatten().flatten() {
+        if !cases.iter().any(|c| c.algorithm == *name) {
+            let has: Vec<String> = collectives
+                .iter()
+                .map(|c| format!("{c}: {}", c.algorithm_names()))
+                .collect();
+            return Err(bad(
+                "--algo",
+                format!(
+                    "{name} is not an algorithm of {}; they have: {}",
+                    names_of(&collectives),
+                    has.join("; ")
+                ),
+            ));
         }
     }
     let root = root_of(a.nccl.root, nranks, &collectives)?;
@@ -68,36 +88,68 @@ pub fn cases_of(
     Ok(Cases { cases, build, root })
 }
 
-/// The algorithms `--algo` gives collective `c`.
-fn algorithms_for(algo: Option<&str>, c: Collective) -> Result<Vec<Algorithm>, OptionError> {
-    let Some(list) = algo else {
-        return Ok(vec![c.default_algorithm()]);
-    };
+/// `--algo` parsed: `None` without it; each entry a name, or `None` for `all`.
+fn algorithm_names(algo: Option<&str>) -> Result<Option<Vec<Option<Algorithm>>>, OptionError> {
+    let Some(list) = algo else { return Ok(None) };
     let mut out = Vec::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         if part.eq_ignore_ascii_case("all") {
-            out.extend_from_slice(c.algorithms());
-            continue;
+            out.push(None);
+        } else {
+            let a: Algorithm = part
+                .parse()
+                .map_err(|e: AlgorithmError| bad("--algo", e.to_string()))?;
+            out.push(Some(a));
         }
-        let algorithm: Algorithm = part
-            .parse()
-            .map_err(|e: AlgorithmError| bad("--algo", e.to_string()))?;
-        c.check(algorithm)
-            .map_err(|e| bad("--algo", e.to_string()))?;
-        out.push(algorithm);
+    }
+    Ok(Some(out))
+}
+
+/// The algorithms `--algo` gives collective `c`: those named that it has (`all`: every one it
+/// has), or its default without `--algo`. A collective left with none is refused, naming its
+/// own.
+fn algorithms_for(
+    names: Option<&[Option<Algorithm>]>,
+    c: Collective,
+) -> Result<Vec<Algorithm>, OptionError> {
+    let Some(names) = names else {
+        return Ok(vec![c.default_algorithm()]);
+    };
+    let mut out = Vec::new();
+    for name in names {
+        match name {
+            None => out.extend_from_slice(c.algorithms()),
+            Some(a) if c.algorithms().contains(a) => out.push(*a),
+            Some(_) => {}
+        }
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|a| seen.insert(*a));
     if out.is_empty() {
-        return Err(bad(
-            "--algo",
-            format!(
-                "no algorithm given; {c} has: {} (or 'all')",
+        let given: Vec<&str> = names.iter().flatten().map(|a| a.name()).collect();
+        let why = match given.as_slice() {
+            [] => format!("no algorithm given; {c} has: {}", c.algorithm_names()),
+            [one] => c
+                .check(Algorithm::from_str(one).unwrap_or(Algorithm::Ring))
+                .err()
+                .map_or_else(String::new, |e| e.to_string()),
+            many => format!(
+                "none of {} is an algorithm of {c}; {c} has: {}",
+                many.join(", "),
                 c.algorithm_names()
             ),
-        ));
+        };
+        return Err(bad("--algo", why));
     }
     Ok(out)
+}
+
+fn names_of(collectives: &[Collective]) -> String {
+    collectives
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `-r`: a rank, where a collective of the run has a root; ignored (0) otherwise.
@@ -212,7 +264,22 @@ mod tests {
         assert_eq!(cases("--collective all", 3).unwrap().len(), 7);
         let (flag, why) = refused(cases("--collective alltoall --algo ring", 4));
         assert_eq!(flag, "--algo");
-        assert!(why.contains("alltoall has: pairwise, linear"), "{why}");
+        assert_eq!(
+            why,
+            "ring is not an algorithm of alltoall; alltoall has: pairwise, linear"
+        );
+        // A list may name each collective's own; a name none of them has is refused.
+        assert_eq!(
+            cases("--collective all_gather,alltoall --algo ring,linear", 4).unwrap(),
+            ["all_gather ring", "alltoall linear"]
+        );
+        let (_, why) = refused(cases("--collective sendrecv,all_gather --algo ring,rd", 4));
+        assert!(why.starts_with("rd is not an algorithm of sendrecv, all_gather; they have: sendrecv: ring; all_gather: ring, rhd"), "{why}");
+        let (_, why) = refused(cases("--collective alltoall --algo ring,rd", 4));
+        assert!(
+            why.starts_with("none of ring, rd is an algorithm of alltoall"),
+            "{why}"
+        );
         assert_eq!(refused(cases("--collective gather", 4)).0, "--collective");
         let (flag, why) = refused(cases("--collective broadcast -r 4", 4));
         assert_eq!(flag, "-r/--root");
