@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use topologies::layout::Layout;
+use topologies::{Case, Series};
 use tracing::{debug, info};
 use transport::credentials::{NodeCredentials, COORDINATOR_NAME};
 use transport::tls;
@@ -194,7 +195,7 @@ async fn parent_gone(parent: u32) -> NodeError {
 fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {
     let p = plan.nranks as usize;
     let mut peers = BTreeSet::new();
-    for case in &plan.cases {
+    for case in plan.series.iter().map(|s| s.case) {
         // Peers depend on the shape, not the size; a few elements per rank name them all.
         let s = case
             .collective
@@ -282,9 +283,10 @@ async fn sweep(
     );
 
     let mut epoch = 0u64;
-    for &case in &plan.cases {
+    for &series in &plan.series {
+        let case = series.case;
         for &size in &plan.sizes {
-            let (esize, nranks) = (plan.dtype.size(), plan.nranks as usize);
+            let (esize, nranks) = (series.dtype.size(), plan.nranks as usize);
             let layout = Layout {
                 collective: case.collective,
                 nranks,
@@ -302,8 +304,8 @@ async fn sweep(
                     layout,
                     channels: used,
                     placement,
-                    dtype: plan.dtype,
-                    op: plan.op,
+                    dtype: series.dtype,
+                    op: series.op,
                     build: plan.build,
                     warmup_iters: plan.warmup_iters,
                     iters: plan.iters,
@@ -374,8 +376,14 @@ async fn measure(
         None
     };
     Ok(Report {
-        collective: m.layout.collective,
-        algorithm: m.algorithm,
+        series: Series {
+            case: Case {
+                collective: m.layout.collective,
+                algorithm: m.algorithm,
+            },
+            dtype: m.dtype,
+            op: m.op,
+        },
         size,
         placement: m.placement,
         iter_ns: timed.iter_ns,

@@ -60,27 +60,53 @@ pub fn compare(rows: &[ResultRow]) -> Comparison {
     Comparison { algorithms, sizes }
 }
 
-/// The comparison of every collective with more than one algorithm, as `#` comment lines for
-/// stdout (nothing when there is none).
-pub fn render(rows: &[ResultRow]) -> String {
-    let mut collectives: Vec<Collective> = Vec::new();
+/// The rows to compare: one group per collective, type and operator measured by more than one
+/// algorithm, with what the group is ("" for the only all-reduce group, else "all_gather",
+/// "all_reduce half sum", ...).
+pub fn groups(rows: &[ResultRow]) -> Vec<(String, Vec<ResultRow>)> {
+    let key = |r: &ResultRow| (r.collective, r.dtype, r.redop);
+    let mut keys = Vec::new();
     for r in rows {
-        if !collectives.contains(&r.collective) {
-            collectives.push(r.collective);
+        if !keys.contains(&key(r)) {
+            keys.push(key(r));
         }
     }
-    let mut s = String::new();
-    for c in collectives {
-        let of: Vec<ResultRow> = rows.iter().filter(|r| r.collective == c).cloned().collect();
-        let compared = compare(&of);
-        if compared.algorithms.len() > 1 {
-            let of_what = if c == Collective::AllReduce {
-                String::new()
-            } else {
-                format!(" ({c})")
-            };
-            s.push_str(&render_one(&compared, &of_what));
+    let several_types = keys.iter().any(|k| (k.1, k.2) != (keys[0].1, keys[0].2));
+    let mut out = Vec::new();
+    for k in &keys {
+        let of: Vec<ResultRow> = rows.iter().filter(|r| key(r) == *k).cloned().collect();
+        let mut algorithms: Vec<Algorithm> = of.iter().map(|r| r.algorithm).collect();
+        algorithms.sort();
+        algorithms.dedup();
+        if algorithms.len() < 2 {
+            continue;
         }
+        let mut name = Vec::new();
+        if k.0 != Collective::AllReduce || several_types {
+            name.push(k.0.name().to_string());
+        }
+        if several_types {
+            name.push(k.1.name().to_string());
+            if k.0.reduces() {
+                name.push(k.2.name().to_string());
+            }
+        }
+        out.push((name.join(" "), of));
+    }
+    out
+}
+
+/// The comparison of every group of [`groups`], as `#` comment lines for stdout (nothing when
+/// there is none).
+pub fn render(rows: &[ResultRow]) -> String {
+    let mut s = String::new();
+    for (name, of) in groups(rows) {
+        let of_what = if name.is_empty() {
+            name
+        } else {
+            format!(" ({name})")
+        };
+        s.push_str(&render_one(&compare(&of), &of_what));
     }
     s
 }

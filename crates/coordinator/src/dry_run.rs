@@ -9,13 +9,14 @@ use crate::sizes::format_size;
 pub fn describe(o: &RunOptions) -> String {
     let mut s = String::new();
     let cases: Vec<String> = o.cases.iter().map(|c| c.to_string()).collect();
+    let names = |v: Vec<&str>| v.join(",");
     let _ = writeln!(
         s,
         "# dry run: {} ranks ({:?} launcher), {} {}, algorithms {}",
         o.nranks,
         o.launcher,
-        o.dtype,
-        o.op,
+        names(o.dtypes.iter().map(|d| d.name()).collect()),
+        names(o.ops.iter().map(|d| d.name()).collect()),
         cases.join(",")
     );
     let _ = writeln!(
@@ -35,7 +36,7 @@ pub fn describe(o: &RunOptions) -> String {
         o.nccl.run_cycles,
         o.nccl.average.name()
     );
-    let rows = o.sizes.len() * o.cases.len() * o.nccl.run_cycles as usize;
+    let rows = o.sizes.len() * o.series().len() * o.nccl.run_cycles as usize;
     let _ = writeln!(s, "# {rows} rows; nothing was started");
     s
 }

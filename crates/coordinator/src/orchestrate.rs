@@ -139,7 +139,7 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<Finis
     let mut d = Driver {
         run: Run::new(spec, Instant::now()),
         nranks: p,
-        algorithms: opts.cases.len() * opts.nccl.run_cycles as usize,
+        algorithms: opts.series().len() * opts.nccl.run_cycles as usize,
         sizes: opts.sizes.clone(),
         pingpong: opts.pingpong,
         min_busbw: opts.min_busbw,
@@ -190,7 +190,7 @@ fn run_spec(
         run_id: run_id.to_string(),
         nranks: p,
         // -N: the whole sweep again per cycle, each cycle's rows after the previous one's.
-        cases: opts.cases.repeat(opts.nccl.run_cycles as usize),
+        series: opts.series().repeat(opts.nccl.run_cycles as usize),
         root: opts.root,
         sizes: opts.sizes.clone(),
         dtype: opts.dtype,
@@ -284,6 +284,16 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
             sizes: opts.sizes.clone(),
             dtype: opts.dtype,
             redop: opts.op,
+            types: if opts.dtypes.len() > 1 {
+                opts.dtypes.clone()
+            } else {
+                Vec::new()
+            },
+            redops: if opts.ops.len() > 1 {
+                opts.ops.clone()
+            } else {
+                Vec::new()
+            },
             warmup_iters: opts.warmup_iters,
             iters: opts.iters,
             check: opts.check_iters > 0,

@@ -108,6 +108,8 @@ fn valid_results(failure: bool) -> ResultsFile {
             sizes: vec![1024, 4096],
             dtype: DataType::Float,
             redop: ReduceOp::Sum,
+            types: Vec::new(),
+            redops: Vec::new(),
             warmup_iters: 1,
             iters: 3,
             check: true,

@@ -208,8 +208,11 @@ mod tests {
             histogram::record(&mut h, v);
         }
         Report {
-            collective: topologies::Collective::AllReduce,
-            algorithm: Algorithm::Ring,
+            series: topologies::Series {
+                case: topologies::Case::all_reduce(Algorithm::Ring),
+                dtype: topologies::DataType::Float,
+                op: topologies::ReduceOp::Sum,
+            },
             size: 1000,
             placement: Placement::OutOfPlace,
             iter_ns,

@@ -72,8 +72,11 @@ mod tests {
 
     fn report(iter_ns: Vec<u64>, cpu_ns: Vec<u64>, sent_bytes: u64) -> Report {
         Report {
-            collective: topologies::Collective::AllReduce,
-            algorithm: Algorithm::Ring,
+            series: topologies::Series {
+                case: topologies::Case::all_reduce(Algorithm::Ring),
+                dtype: topologies::DataType::Float,
+                op: topologies::ReduceOp::Sum,
+            },
             size: 1000,
             placement: Placement::OutOfPlace,
             channels: cpu_ns.len() as u32,

@@ -1,14 +1,14 @@
-//! Which case (collective and algorithm), size, placement and barrier a barrier's number is: the
-//! sweep's barriers come in a fixed order (case, size, placement, then the two barriers of a measurement), and the
+//! Which series (collective, algorithm, type and operator), size, placement and barrier a
+//! barrier's number is: the sweep's barriers come in a fixed order (series, size, placement, then the two barriers of a measurement), and the
 //! ping-pong's follow, one per iteration of every size.
 
 use topologies::pingpong::{PING, PONG};
-use topologies::Case;
+use topologies::Series;
 use wire::control::{Placement, BARRIERS_PER_MEASUREMENT};
 
 #[derive(Debug, Clone)]
 pub struct Epochs {
-    cases: Vec<Case>,
+    cases: Vec<Series>,
     sizes: Vec<u64>,
     /// Barriers per ping-pong size (warm-up and timed iterations); none without a ping-pong.
     pingpong_per_size: Option<u64>,
@@ -22,7 +22,7 @@ pub fn placement_name(p: Placement) -> &'static str {
 }
 
 impl Epochs {
-    pub fn new(cases: &[Case], sizes: &[u64], pingpong_iters: Option<u32>) -> Epochs {
+    pub fn new(cases: &[Series], sizes: &[u64], pingpong_iters: Option<u32>) -> Epochs {
         Epochs {
             cases: cases.to_vec(),
             sizes: sizes.to_vec(),
@@ -30,9 +30,9 @@ impl Epochs {
         }
     }
 
-    /// Which case, size, placement and barrier of it (0: before the timed iterations, 1:
+    /// Which series, size, placement and barrier of it (0: before the timed iterations, 1:
     /// before the check) barrier `epoch` is.
-    pub fn position(&self, epoch: u64) -> Option<(Case, u64, Placement, u64)> {
+    pub fn position(&self, epoch: u64) -> Option<(Series, u64, Placement, u64)> {
         let per = BARRIERS_PER_MEASUREMENT;
         let idx = epoch.checked_sub(1)? / per;
         let barrier = (epoch - 1) % per;
@@ -47,7 +47,7 @@ impl Epochs {
         ))
     }
 
-    /// Barriers of the sweep: every case, size and placement.
+    /// Barriers of the sweep: every series, size and placement.
     pub fn sweep_epochs(&self) -> u64 {
         (self.cases.len() * self.sizes.len() * 2) as u64 * BARRIERS_PER_MEASUREMENT
     }
@@ -95,8 +95,12 @@ mod tests {
 
     #[test]
     fn barriers_follow_case_size_placement_then_the_ping_pong() {
-        let ring = Case::all_reduce(Algorithm::Ring);
-        let tree = Case::all_reduce(Algorithm::Tree);
+        let series = |a| Series {
+            case: topologies::Case::all_reduce(a),
+            dtype: topologies::DataType::Float,
+            op: topologies::ReduceOp::Sum,
+        };
+        let (ring, tree) = (series(Algorithm::Ring), series(Algorithm::Tree));
         let e = Epochs::new(&[ring, tree], &[1024, 4096], Some(3));
         assert_eq!(e.position(0), None);
         assert_eq!(e.position(1), Some((ring, 1024, Placement::OutOfPlace, 0)));

@@ -72,7 +72,7 @@ impl Run {
                 self.epochs.during(epoch)
             ),
             rank: Some(rank),
-            case: self.epochs.position(epoch).map(|(c, _, _, _)| c),
+            case: self.epochs.position(epoch).map(|(s, _, _, _)| s.case),
             size: self.epochs.size_at(epoch),
             step,
             waiting_ranks: waiting,
@@ -181,7 +181,7 @@ impl Run {
                     self.epochs.during(self.epoch),
                     at.join("; ")
                 ));
-                f.case = self.epochs.position(self.epoch).map(|(c, _, _, _)| c);
+                f.case = self.epochs.position(self.epoch).map(|(s, _, _, _)| s.case);
                 f.size = self.epochs.size_at(self.epoch);
                 f
             }
@@ -235,9 +235,8 @@ impl Run {
     /// The schedule the ranks run after barrier `epoch` (channel 0's part, the largest).
     fn schedule_at(&self, epoch: u64) -> Option<Schedule> {
         let s = &self.spec;
-        let elem = s.dtype.size();
         let min = usize::try_from(s.channel_min_bytes).unwrap_or(usize::MAX);
-        let first_part = |collective: Collective, size: u64| {
+        let first_part = |collective: Collective, elem: usize, size: u64| {
             let count = collective.count_for(size, elem, s.nranks);
             let layout = Layout {
                 collective,
@@ -249,15 +248,17 @@ impl Run {
             Some(layout.channel_count(used, 0))
         };
         match self.epochs.position(epoch) {
-            Some((case, size, _, _)) => {
-                let count = first_part(case.collective, size)?;
+            Some((series, size, _, _)) => {
+                let (case, elem) = (series.case, series.dtype.size());
+                let count = first_part(case.collective, elem, size)?;
                 let c = case.collective;
                 c.build(case.algorithm, s.nranks, count, elem, &s.build, s.root)
                     .ok()
             }
             None => {
                 let (size, _) = self.epochs.pingpong_position(epoch)?;
-                let count = first_part(Collective::AllReduce, size)?;
+                let elem = s.dtype.size();
+                let count = first_part(Collective::AllReduce, elem, size)?;
                 Some(pingpong::schedule(s.nranks, count))
             }
         }

@@ -109,7 +109,7 @@ impl Run {
                     cert_der_b64: s.certs_b64.get(rank).cloned().unwrap_or_default(),
                 })
                 .collect(),
-            cases: s.cases.clone(),
+            series: s.series.clone(),
             root: s.root as u32,
             sizes: s.sizes.clone(),
             dtype: s.dtype,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use topologies::{BuildOptions, Case, DataType, ReduceOp};
+use topologies::{BuildOptions, DataType, ReduceOp, Series};
 use wire::control::TransportParams;
 
 use crate::channels::ChannelCount;
@@ -13,10 +13,11 @@ pub struct RunSpec {
     pub run_id: String,
     pub nranks: usize,
     /// What the sweep measures at every size, in order.
-    pub cases: Vec<Case>,
+    pub series: Vec<Series>,
     /// Broadcast's and reduce's root.
     pub root: usize,
     pub sizes: Vec<u64>,
+    /// The ping-pong's type and operator (the first series').
     pub dtype: DataType,
     pub op: ReduceOp,
     pub warmup_iters: u32,
@@ -55,8 +56,9 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// Rows of the sweep: every case at every size (the cases of every cycle of `-N`, in order).
+    /// Rows of the sweep: every series at every size (the series of every cycle of `-N`, in
+    /// order).
     pub fn rows(&self) -> usize {
-        self.cases.len() * self.sizes.len()
+        self.series.len() * self.sizes.len()
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use topologies::pingpong::{PING, PONG};
-use topologies::Case;
+use topologies::Series;
 use wire::control::{FromCoordinator, PingPongReport, Placement, Report};
 use wire::results::{PingPongRow, ResultRow};
 use wire::FromNode;
@@ -62,30 +62,30 @@ impl Run {
 
     fn report(&mut self, rank: usize, r: Report, now: Instant) -> Result<(), RunFailure> {
         self.liveness.progress(now);
-        let case = Case {
-            collective: r.collective,
-            algorithm: r.algorithm,
-        };
-        if !self.spec.cases.contains(&case) || !self.spec.sizes.contains(&r.size) {
+        let series = r.series;
+        if !self.spec.series.contains(&series) || !self.spec.sizes.contains(&r.size) {
             return Err(self.blame(
                 rank,
-                &format!("reported {case} {} bytes, which is not in the plan", r.size),
+                &format!(
+                    "reported {series} {} bytes, which is not in the plan",
+                    r.size
+                ),
             ));
         }
-        let key = (case, r.size, r.placement);
+        let key = (series, r.size, r.placement);
         let p = self.spec.nranks;
         let slot = self.reports.entry(key).or_insert_with(|| vec![None; p]);
         slot[rank] = Some(r);
-        let (algo, size) = (key.0, key.1);
+        let (series, size) = (key.0, key.1);
         let complete = |pl: Placement| {
             self.reports
-                .get(&(algo, size, pl))
+                .get(&(series, size, pl))
                 .is_some_and(|v| v.iter().all(Option::is_some))
         };
         if !(complete(Placement::OutOfPlace) && complete(Placement::InPlace)) {
             return Ok(());
         }
-        let row = self.row(algo, size)?;
+        let row = self.row(series, size)?;
         self.rows_done += 1;
         self.out.push(Command::Row(Box::new(row)));
         if self.rows_done == self.spec.rows() {
@@ -102,9 +102,10 @@ impl Run {
     /// The row of one case and size from every rank's reports of both placements. Its size and
     /// count are what moved: whole elements, and for the blocked collectives whole blocks
     /// (nccl-tests' rounding).
-    fn row(&mut self, algo: Case, size: u64) -> Result<ResultRow, RunFailure> {
+    fn row(&mut self, series: Series, size: u64) -> Result<ResultRow, RunFailure> {
+        let algo = series.case;
         let iters = self.spec.iters as usize;
-        let (p, esize) = (self.spec.nranks, self.spec.dtype.size());
+        let (p, esize) = (self.spec.nranks, series.dtype.size());
         let count = algo.collective.count_for(size, esize, p);
         let bytes = count * esize as u64;
         let bus_factor = algo.collective.bus_factor(p);
@@ -113,7 +114,7 @@ impl Run {
                         pl: Placement|
          -> Result<_, RunFailure> {
             let list: Vec<Report> = reports
-                .remove(&(algo, size, pl))
+                .remove(&(series, size, pl))
                 .unwrap_or_default()
                 .into_iter()
                 .flatten()
@@ -146,8 +147,8 @@ impl Run {
             nranks: p,
             size: bytes,
             count,
-            dtype: self.spec.dtype,
-            redop: self.spec.op,
+            dtype: series.dtype,
+            redop: series.op,
             root,
             channels,
             link_efficiency: link.map(|bps| out_of_place.bus_bw * 8e9 / bps),

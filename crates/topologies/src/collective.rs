@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Algorithm, AlgorithmError};
+use crate::{Algorithm, AlgorithmError, DataType, ReduceOp};
 
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -64,6 +64,47 @@ impl fmt::Display for Case {
             write!(f, "{} ", self.collective)?;
         }
         write!(f, "{}", self.algorithm)
+    }
+}
+
+/// One table of a run: a case in one data type and reduction operator, at every size of the
+/// sweep (nccl-tests runs a table per type and, for the collectives that reduce, per operator).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    pub case: Case,
+    #[serde(rename = "type")]
+    pub dtype: DataType,
+    pub op: ReduceOp,
+}
+
+impl Series {
+    /// Every case in every type, and in every operator where the collective reduces (the others
+    /// run once per type, with the first operator, which they ignore): types outermost, as
+    /// nccl-tests' `-d all -o all` orders its tables.
+    pub fn all(cases: &[Case], dtypes: &[DataType], ops: &[ReduceOp]) -> Vec<Series> {
+        let mut out = Vec::new();
+        for &dtype in dtypes {
+            for (i, &op) in ops.iter().enumerate() {
+                for &case in cases {
+                    if i == 0 || case.collective.reduces() {
+                        out.push(Series { case, dtype, op });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Series {
+    /// The case, then the type and operator ("ring float sum", "all_gather ring half").
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.case, self.dtype)?;
+        if self.case.collective.reduces() {
+            write!(f, " {}", self.op)?;
+        }
+        Ok(())
     }
 }
 

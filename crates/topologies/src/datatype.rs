@@ -79,6 +79,8 @@ pub enum ReduceOp {
 }
 
 impl ReduceOp {
+    pub const ALL: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max];
+
     pub fn name(self) -> &'static str {
         match self {
             ReduceOp::Sum => "sum",

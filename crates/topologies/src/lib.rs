@@ -53,7 +53,7 @@ pub mod tree;
 pub mod two_level;
 
 pub use algorithm::{Algorithm, AlgorithmError, BuildOptions};
-pub use collective::{Case, Collective, CollectiveError};
+pub use collective::{Case, Collective, CollectiveError, Series};
 pub use cost::CostTerms;
 pub use datatype::{DataType, ReduceOp};
 pub use schedule::{Recv, RecvAction, Schedule, ScheduleError, Send, Step};

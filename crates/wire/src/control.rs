@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 use topologies::noise::Delay;
-use topologies::{Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp};
+#[cfg(test)]
+use topologies::{Algorithm, Case};
+use topologies::{BuildOptions, DataType, ReduceOp, Series};
 
 /// Whether the result lands in a separate buffer (out-of-place) or overwrites the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,13 +70,15 @@ pub struct Plan {
     pub run_id: String,
     pub nranks: u32,
     pub peers: Vec<PeerInfo>,
-    /// What the sweep measures, in order: each collective and algorithm at every size.
-    pub cases: Vec<Case>,
+    /// What the sweep measures, in order: each collective and algorithm, in each type and
+    /// operator, at every size.
+    pub series: Vec<Series>,
     /// Broadcast's and reduce's root.
     #[serde(default)]
     pub root: u32,
-    /// Bytes per rank, each a positive multiple of the element size.
+    /// Bytes per rank, each a positive multiple of every series' element size.
     pub sizes: Vec<u64>,
+    /// The ping-pong's element type and operator (the first series' in a run of several).
     pub dtype: DataType,
     pub op: ReduceOp,
     pub warmup_iters: u32,
@@ -246,10 +250,8 @@ pub struct Heartbeat {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
-    /// Absent from nodes of builds before other collectives: all-reduce.
-    #[serde(default)]
-    pub collective: Collective,
-    pub algorithm: Algorithm,
+    /// The series (collective, algorithm, type and operator) measured.
+    pub series: Series,
     pub size: u64,
     pub placement: Placement,
     /// This rank's time for each timed iteration, in nanoseconds.
@@ -514,13 +516,14 @@ impl Plan {
                     .map_err(|e| invalid("peers.data_addrs", format!("'{a}': {e}")))?;
             }
         }
-        if self.cases.is_empty() {
-            return Err(invalid("cases", "empty"));
+        if self.series.is_empty() {
+            return Err(invalid("series", "empty"));
         }
-        for c in &self.cases {
-            c.collective
-                .check(c.algorithm)
-                .map_err(|e| invalid("cases", e.to_string()))?;
+        for s in &self.series {
+            s.case
+                .collective
+                .check(s.case.algorithm)
+                .map_err(|e| invalid("series", e.to_string()))?;
         }
         if self.root >= self.nranks {
             return Err(invalid(
@@ -531,7 +534,13 @@ impl Plan {
         if self.sizes.is_empty() {
             return Err(invalid("sizes", "empty"));
         }
-        let esize = self.dtype.size() as u64;
+        let esize = self
+            .series
+            .iter()
+            .map(|s| s.dtype.size() as u64)
+            .chain([self.dtype.size() as u64])
+            .max()
+            .unwrap_or(1);
         for &s in &self.sizes {
             if s == 0 || !s.is_multiple_of(esize) || s > MAX_SIZE {
                 return Err(invalid(
@@ -693,7 +702,11 @@ mod tests {
                     cert_der_b64: String::new(),
                 })
                 .collect(),
-            cases: vec![Case::all_reduce(Algorithm::Ring)],
+            series: vec![Series {
+                case: Case::all_reduce(Algorithm::Ring),
+                dtype: DataType::Float,
+                op: ReduceOp::Sum,
+            }],
             root: 0,
             sizes: vec![1024],
             dtype: DataType::Float,
@@ -816,8 +829,11 @@ mod tests {
     fn a_report_names_one_cpu_time_per_channel() {
         let report = |channels: u32, cpu: usize| {
             FromNode::Report(Report {
-                collective: Collective::AllReduce,
-                algorithm: Algorithm::Ring,
+                series: Series {
+                    case: Case::all_reduce(Algorithm::Ring),
+                    dtype: DataType::Float,
+                    op: ReduceOp::Sum,
+                },
                 size: 8,
                 placement: Placement::InPlace,
                 iter_ns: vec![1],

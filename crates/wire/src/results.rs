@@ -4,7 +4,7 @@
 //! `results/schema.json` in the repository describes the same shape; a test holds them together.
 
 use serde::{Deserialize, Serialize};
-use topologies::{Algorithm, Case, Collective, DataType, ReduceOp};
+use topologies::{Algorithm, Case, Collective, DataType, ReduceOp, Series};
 
 use crate::stats::IterStats;
 
@@ -53,9 +53,16 @@ pub struct RunConfig {
     pub maxbytes: u64,
     pub stepfactor: u64,
     pub sizes: Vec<u64>,
+    /// The run's type and operator; with `-d`/`-o` lists, the first of each.
     #[serde(rename = "type")]
     pub dtype: DataType,
     pub redop: ReduceOp,
+    /// `-d` with several types (`all`): every one, in order; absent for one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<DataType>,
+    /// `-o` with several operators: every one, in order; absent for one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redops: Vec<ReduceOp>,
     pub warmup_iters: u32,
     pub iters: u32,
     pub check: bool,
@@ -250,6 +257,15 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
+    /// The series (case, type and operator) this row is of.
+    pub fn series(&self) -> Series {
+        Series {
+            case: self.case(),
+            dtype: self.dtype,
+            op: self.redop,
+        }
+    }
+
     /// The collective and algorithm this row measured.
     pub fn case(&self) -> Case {
         Case {

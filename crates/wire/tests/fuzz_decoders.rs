@@ -91,8 +91,7 @@ fn from_node_seeds() -> Vec<FromNode> {
         FromNode::Ready {},
         FromNode::Arrive { epoch: 7 },
         FromNode::Report(Report {
-            collective: topologies::Collective::AllReduce,
-            algorithm: Algorithm::Ring,
+            series: series(Algorithm::Ring),
             size: 1024,
             placement: Placement::InPlace,
             iter_ns: vec![1000, 2000, 3000],
@@ -139,10 +138,7 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             run_id: "run-1".into(),
             nranks: 4,
             peers,
-            cases: vec![
-                topologies::Case::all_reduce(Algorithm::Ring),
-                topologies::Case::all_reduce(Algorithm::DbTree),
-            ],
+            series: vec![series(Algorithm::Ring), series(Algorithm::DbTree)],
             root: 0,
             sizes: vec![1024, 4096],
             dtype: DataType::Float,
@@ -453,4 +449,13 @@ fn histogram_length_fields_are_refused_before_allocation() {
     }
     let too_long = "A".repeat(MAX_ENCODED_BYTES * 2);
     assert!(histogram::from_base64(&too_long).is_err());
+}
+
+/// The all-reduce by `algorithm` in float sum.
+fn series(algorithm: Algorithm) -> topologies::Series {
+    topologies::Series {
+        case: topologies::Case::all_reduce(algorithm),
+        dtype: DataType::Float,
+        op: ReduceOp::Sum,
+    }
 }

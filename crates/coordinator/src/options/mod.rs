@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use topologies::{Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp};
+use topologies::{Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp, Series};
 
 pub mod algorithms;
 pub mod fabric;
@@ -42,8 +42,12 @@ pub struct RunOptions {
     pub warmup_iters: u32,
     /// Checked iterations after the timed ones (`-c`); 0: no check.
     pub check_iters: u32,
+    /// The first of `dtypes` and `ops` (the ping-pong's, and the run header's).
     pub dtype: DataType,
     pub op: ReduceOp,
+    /// `-d` and `-o`: every type and operator the run measures.
+    pub dtypes: Vec<DataType>,
+    pub ops: Vec<ReduceOp>,
     pub nranks: usize,
     /// Each collective and algorithm the sweep measures, in order.
     pub cases: Vec<Case>,
@@ -102,6 +106,11 @@ impl RunOptions {
         out
     }
 
+    /// Every table of the run: each case in each type and (where it reduces) operator.
+    pub fn series(&self) -> Vec<Series> {
+        Series::all(&self.cases, &self.dtypes, &self.ops)
+    }
+
     /// The collectives the run measures, in order, without repeats.
     pub fn collectives(&self) -> Vec<Collective> {
         let mut out: Vec<Collective> = Vec::new();
@@ -141,8 +150,10 @@ impl RunOptions {
             iters: sweep.iters,
             warmup_iters: sweep.warmup_iters,
             check_iters: sweep.check_iters,
-            dtype: sweep.dtype,
-            op: sweep.op,
+            dtype: sweep.dtypes[0],
+            op: sweep.ops[0],
+            dtypes: sweep.dtypes,
+            ops: sweep.ops,
             nranks,
             cases,
             build,

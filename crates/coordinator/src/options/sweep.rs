@@ -24,8 +24,12 @@ pub struct Sweep {
     pub warmup_iters: u32,
     /// Checked iterations after the timed ones (`-c`); 0: no check.
     pub check_iters: u32,
+    /// `-d`: every type the run measures (`all`: nccl-tests' list), in order.
+    pub dtypes: Vec<DataType>,
+    /// `-o`: every operator, in order.
+    pub ops: Vec<ReduceOp>,
+    /// The largest element of `dtypes`: every size holds whole elements of each.
     pub dtype: DataType,
-    pub op: ReduceOp,
     pub poll_us: u32,
     pub channels: ChannelCount,
     pub channel_min_bytes: u64,
@@ -46,19 +50,13 @@ fn min_busbw_of(text: &str) -> Result<f64, OptionError> {
 }
 
 pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
-    for (flag, value) in [("-d/--datatype", &a.datatype), ("-o/--op", &a.op)] {
-        if value.trim().eq_ignore_ascii_case("all") {
-            return Err(bad(
-                flag,
-                "'all' (every one in one run, as nccl-tests) is not supported yet; run once per value",
-            ));
-        }
-    }
-    let dtype: DataType = a
-        .datatype
-        .parse()
-        .map_err(|e| bad("-d/--datatype", format!("{e}")))?;
-    let op: ReduceOp = a.op.parse().map_err(|e| bad("-o/--op", format!("{e}")))?;
+    let dtypes = list_of("-d/--datatype", &a.datatype, &DataType::ALL)?;
+    let ops = list_of("-o/--op", &a.op, &ReduceOp::ALL)?;
+    let dtype = dtypes
+        .iter()
+        .copied()
+        .max_by_key(|d| d.size())
+        .unwrap_or(DataType::Float);
     let (minbytes, maxbytes) = size_range(a, dtype)?;
     let (stepfactor, stepbytes) = steps(a, dtype)?;
     iterations(a)?;
@@ -97,14 +95,40 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         iters: a.iters,
         warmup_iters: a.warmup_iters,
         check_iters: a.check,
+        dtypes,
+        ops,
         dtype,
-        op,
         poll_us: a.poll_us,
         channels,
         channel_min_bytes,
         stall_timeout: Duration::from_secs(a.timeout),
         min_busbw,
     })
+}
+
+/// A comma-separated list of names (`all`: every one in `every`'s order), without repeats.
+fn list_of<T>(flag: &'static str, text: &str, every: &[T]) -> Result<Vec<T>, OptionError>
+where
+    T: std::str::FromStr + Copy + PartialEq,
+    T::Err: std::fmt::Display,
+{
+    let mut out: Vec<T> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let more = if part.eq_ignore_ascii_case("all") {
+            every.to_vec()
+        } else {
+            vec![part.parse().map_err(|e: T::Err| bad(flag, e.to_string()))?]
+        };
+        for v in more {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(flag, "no value given"));
+    }
+    Ok(out)
 }
 
 /// `-f` (multiply, at least 2; the default, 2) or `-i` (add whole elements), not both (clap
@@ -208,13 +232,16 @@ mod tests {
         assert_eq!(refused(sweep_of(&args("-c 2000000"))).0, "-c/--check");
         assert_eq!(sweep_of(&args("-c 0")).unwrap().check_iters, 0);
         assert_eq!(sweep_of(&args("-c 3")).unwrap().check_iters, 3);
-        assert_eq!(refused(sweep_of(&args("-d half"))).0, "-d/--datatype");
-        assert_eq!(refused(sweep_of(&args("-o avg"))).0, "-o/--op");
-        for all in ["-d all", "-o all"] {
-            assert!(refused(sweep_of(&args(all)))
-                .1
-                .contains("not supported yet"));
-        }
+        assert_eq!(refused(sweep_of(&args("-d float,nope"))).0, "-d/--datatype");
+        assert_eq!(refused(sweep_of(&args("-o ,"))).0, "-o/--op");
+        let all = sweep_of(&args("-d all -o all")).unwrap();
+        assert_eq!(all.dtypes, DataType::ALL);
+        assert_eq!(all.ops, ReduceOp::ALL);
+        // Every size holds whole elements of the largest type.
+        assert_eq!(all.dtype.size(), 8);
+        let two = sweep_of(&args("-d int32,float,int32 -o max")).unwrap();
+        assert_eq!(two.dtypes, [DataType::Int32, DataType::Float]);
+        assert_eq!(two.ops, [ReduceOp::Max]);
         assert_eq!(refused(sweep_of(&args("--poll-us 2000000"))).0, "--poll-us");
         assert_eq!(refused(sweep_of(&args("--timeout 0"))).0, "--timeout");
     }

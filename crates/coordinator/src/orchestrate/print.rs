@@ -46,7 +46,7 @@ impl Driver {
         if self
             .algo_rows
             .first()
-            .is_some_and(|r| r.case() != row.case())
+            .is_some_and(|r| r.series() != row.series())
         {
             self.algo_rows.clear();
         }
@@ -71,7 +71,8 @@ impl Driver {
             ));
         }
         self.algo_rows.push(row.clone());
-        if self.sizes.last() == Some(&row.size) {
+        // A table is over after its last size (the row's size may be rounded to whole blocks).
+        if self.algo_rows.len() == self.sizes.len() {
             let refs: Vec<&ResultRow> = self.algo_rows.iter().collect();
             self.println(table::footer(&refs, self.min_busbw).trim_end());
             if let Some(line) = table::link_efficiency(&refs) {

@@ -63,10 +63,11 @@ pub fn markdown(file: &ResultsFile) -> String {
     let cores = text::cores(c);
     let algos = report_charts::cases(&file.results);
     for a in &algos {
-        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.case() == *a).collect();
+        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.series() == *a).collect();
         let _ = writeln!(
             s,
-            "## {a}\n\n{}",
+            "## {}\n\n{}",
+            report_charts::label(a, &file.results),
             report_tables::algorithm(&rows, &cores).markdown()
         );
     }

@@ -7,27 +7,39 @@ use std::collections::BTreeMap;
 
 use scale_model::plot::heatmap::{heatmap, Heatmap};
 use scale_model::plot::svg::{chart, color, document, fmt_time, log_bounds, Chart, Series, Stroke};
-use topologies::Case;
+use topologies::Series as Table;
 use wire::results::{Measured, ResultRow, ResultsFile};
 
 use crate::sizes::format_size;
 
-/// The cases (collective and algorithm) of the run, in the order they first ran.
-pub fn cases(rows: &[ResultRow]) -> Vec<Case> {
-    let mut order: Vec<Case> = Vec::new();
+/// The series (collective, algorithm, type and operator) of the run, in the order they first
+/// ran.
+pub fn cases(rows: &[ResultRow]) -> Vec<Table> {
+    let mut order: Vec<Table> = Vec::new();
     for r in rows {
-        if !order.contains(&r.case()) {
-            order.push(r.case());
+        if !order.contains(&r.series()) {
+            order.push(r.series());
         }
     }
     order
 }
 
+/// A series' name in a report: its case ("ring", "all_gather ring"), with the type and operator
+/// where the run has more than one of them.
+pub fn label(series: &Table, rows: &[ResultRow]) -> String {
+    let first = rows.first().map(|r| (r.dtype, r.redop));
+    if rows.iter().all(|r| Some((r.dtype, r.redop)) == first) {
+        series.case.to_string()
+    } else {
+        series.to_string()
+    }
+}
+
 /// `value` of a case's rows per size, the mean over the run's cycles (`-N`) where a size
 /// ran more than once.
-fn per_size(rows: &[ResultRow], case: Case, value: impl Fn(&ResultRow) -> f64) -> Vec<(f64, f64)> {
+fn per_size(rows: &[ResultRow], case: Table, value: impl Fn(&ResultRow) -> f64) -> Vec<(f64, f64)> {
     let mut sums: BTreeMap<u64, (f64, u32)> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.case() == case) {
+    for r in rows.iter().filter(|r| r.series() == case) {
         let e = sums.entry(r.size).or_default();
         e.0 += value(r);
         e.1 += 1;
@@ -42,13 +54,13 @@ fn series(rows: &[ResultRow], value: fn(&Measured) -> f64) -> Vec<Series> {
     let mut out = Vec::new();
     for (i, a) in cases(rows).into_iter().enumerate() {
         out.push(Series {
-            name: a.to_string(),
+            name: label(&a, rows),
             points: per_size(rows, a, |r| value(&r.out_of_place)),
             color: color(i),
             stroke: Stroke::Line { width: 2 },
         });
         out.push(Series {
-            name: format!("{a} in place"),
+            name: format!("{} in place", label(&a, rows)),
             points: per_size(rows, a, |r| value(&r.in_place)),
             color: color(i),
             stroke: Stroke::Dashed { width: 1 },

@@ -4,7 +4,7 @@
 //! rank's time per iteration as heatmaps, the ping-pong sweep and where each rank ran.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use topologies::Case;
+use topologies::Series;
 use wire::results::{ResultRow, ResultsFile};
 
 use super::report_tables::{self, Table};
@@ -108,7 +108,7 @@ fn cells(r: &ResultRow) -> usize {
 
 /// Each algorithm's largest size first, then every other row in sweep order, while the page's
 /// cell budget lasts.
-fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Case]) -> Heatmaps<'a> {
+fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Series]) -> Heatmaps<'a> {
     let mut h = Heatmaps {
         shown: Vec::new(),
         folded: Vec::new(),
@@ -127,7 +127,7 @@ fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Case]) -> Heatmaps<'a> {
     for a in algos {
         let largest = kept
             .iter()
-            .filter(|r| r.case() == *a)
+            .filter(|r| r.series() == *a)
             .max_by_key(|r| r.size);
         if let Some(r) = largest {
             take(r, &mut h.shown, &mut h.left_out);
@@ -151,7 +151,7 @@ fn heatmap_figure(r: &ResultRow) -> Markup {
     html! { @if let Some(svg) = charts::rank_heatmap(r) { (figure(&id, svg, &caption)) } }
 }
 
-fn heatmaps(file: &ResultsFile, algos: &[Case]) -> Markup {
+fn heatmaps(file: &ResultsFile, algos: &[Series]) -> Markup {
     let h = choose_heatmaps(&file.results, algos);
     html! {
         section #heatmaps {
@@ -210,9 +210,9 @@ pub fn render(file: &ResultsFile) -> String {
                     }
                     @for a in &algos {
                         section.algorithm {
-                            h2 { (a) }
+                            h2 { (charts::label(a, &file.results)) }
                             (table(&report_tables::algorithm(
-                                &file.results.iter().filter(|r| r.case() == *a).collect::<Vec<_>>(),
+                                &file.results.iter().filter(|r| r.series() == *a).collect::<Vec<_>>(),
                                 &cores,
                             )))
                         }
@@ -239,14 +239,18 @@ mod tests {
     use crate::test_rows::{measured, row};
     use topologies::Algorithm;
 
-    const RING: Case = Case {
-        collective: topologies::Collective::AllReduce,
-        algorithm: Algorithm::Ring,
-    };
-    const TREE: Case = Case {
-        collective: topologies::Collective::AllReduce,
-        algorithm: Algorithm::Tree,
-    };
+    const fn float_sum(algorithm: Algorithm) -> Series {
+        Series {
+            case: topologies::Case {
+                collective: topologies::Collective::AllReduce,
+                algorithm,
+            },
+            dtype: topologies::DataType::Float,
+            op: topologies::ReduceOp::Sum,
+        }
+    }
+    const RING: Series = float_sum(Algorithm::Ring);
+    const TREE: Series = float_sum(Algorithm::Tree);
 
     /// A row of `algorithm` at `size` whose out-of-place measurement kept `ranks` x `iters`
     /// iteration times.

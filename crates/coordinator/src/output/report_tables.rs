@@ -130,24 +130,17 @@ pub const COMPARISON: &str =
 /// The comparisons a report shows: one per collective measured by more than one algorithm,
 /// titled, with that collective's rows.
 pub fn comparisons(rows: &[ResultRow]) -> Vec<(String, Vec<ResultRow>)> {
-    let mut out: Vec<(String, Vec<ResultRow>)> = Vec::new();
-    for case in crate::output::report_charts::cases(rows) {
-        let c = case.collective;
-        if out.iter().any(|(_, r)| r[0].collective == c) {
-            continue;
-        }
-        let of: Vec<ResultRow> = rows.iter().filter(|r| r.collective == c).cloned().collect();
-        let algorithms: std::collections::BTreeSet<_> = of.iter().map(|r| r.algorithm).collect();
-        if algorithms.len() > 1 {
-            let title = if c == topologies::Collective::AllReduce {
+    crate::compare::groups(rows)
+        .into_iter()
+        .map(|(name, of)| {
+            let title = if name.is_empty() {
                 "Comparison".to_string()
             } else {
-                format!("Comparison: {c}")
+                format!("Comparison: {name}")
             };
-            out.push((title, of));
-        }
-    }
-    out
+            (title, of)
+        })
+        .collect()
 }
 
 /// For each size, the fastest algorithm and every algorithm's out-of-place time relative to it.

@@ -37,8 +37,8 @@ pub fn run_header(cfg: &RunConfig) -> String {
         cfg.iters,
         cfg.agg_iters.unwrap_or(1),
         check_count(cfg),
-        cfg.dtype,
-        cfg.redop
+        names(&cfg.types, cfg.dtype),
+        names(&cfg.redops, cfg.redop)
     );
     if cfg.data_plane_unencrypted {
         let _ = writeln!(
@@ -175,6 +175,18 @@ fn preamble(r: &ResultRow) -> String {
         redop_name(r),
         r.root
     )
+}
+
+/// "float", or "float,half" for a run of several.
+fn names<T: std::fmt::Display>(list: &[T], one: T) -> String {
+    if list.is_empty() {
+        one.to_string()
+    } else {
+        list.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// nccl-tests' redop column: the operator, or `none` for a collective that reduces nothing.

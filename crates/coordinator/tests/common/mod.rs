@@ -92,6 +92,8 @@ pub fn synthetic_config(
         sizes,
         dtype: topologies::DataType::Float,
         redop: topologies::ReduceOp::Sum,
+        types: Vec::new(),
+        redops: Vec::new(),
         warmup_iters: 1,
         iters: 20,
         check: true,

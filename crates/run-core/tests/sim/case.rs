@@ -90,10 +90,14 @@ pub fn spec(case: &Case) -> RunSpec {
     RunSpec {
         run_id: format!("sim-{}", case.seed),
         nranks: case.nranks,
-        cases: case
+        series: case
             .algorithms
             .iter()
-            .map(|&a| topologies::Case::all_reduce(a))
+            .map(|&a| topologies::Series {
+                case: topologies::Case::all_reduce(a),
+                dtype: topologies::DataType::Float,
+                op: topologies::ReduceOp::Sum,
+            })
             .collect(),
         root: 0,
         sizes: case.sizes.clone(),

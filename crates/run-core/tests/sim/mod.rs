@@ -186,7 +186,7 @@ impl Sim {
             let e = self
                 .out
                 .reports_sent
-                .entry((r.algorithm, r.size))
+                .entry((r.series.case.algorithm, r.size))
                 .or_default();
             *e = (e.0.max(self.now), e.1 + 1);
         }

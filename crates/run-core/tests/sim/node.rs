@@ -296,8 +296,11 @@ impl Node {
             wire::histogram::record(&mut hist, ns);
         }
         Report {
-            collective: topologies::Collective::AllReduce,
-            algorithm,
+            series: topologies::Series {
+                case: topologies::Case::all_reduce(algorithm),
+                dtype: topologies::DataType::Float,
+                op: topologies::ReduceOp::Sum,
+            },
             size,
             placement,
             iter_ns: std::mem::take(&mut self.timed_ns),
