@@ -73,7 +73,7 @@ pub struct ChannelBuffers {
     /// Shared, so that sends of parts of it need no copy (it does not change while filled).
     input: Bytes,
     /// The part and data type `input` holds.
-    filled: Option<(Range<usize>, DataType)>,
+    filled: Option<(Range<usize>, DataType, ReduceOp)>,
     work: Vec<u8>,
     schedule: Option<(ScheduleKey, Schedule)>,
 }
@@ -110,16 +110,16 @@ const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
 
 impl ChannelBuffers {
     /// Makes the input hold `part` of rank `me`'s input, and the work buffer as long.
-    fn prepare(&mut self, dtype: DataType, me: usize, part: &Range<usize>) {
-        if self.filled.as_ref() != Some(&(part.clone(), dtype)) {
+    fn prepare(&mut self, dtype: DataType, op: ReduceOp, me: usize, part: &Range<usize>) {
+        if self.filled.as_ref() != Some(&(part.clone(), dtype, op)) {
             // Reuse the allocation when no earlier message still holds a piece of it.
             let mut input = std::mem::take(&mut self.input)
                 .try_into_mut()
                 .map(Vec::from)
                 .unwrap_or_default();
-            fill_part(dtype, me, part, &mut input);
+            fill_part(dtype, op, me, part, &mut input);
             self.input = Bytes::from(input);
-            self.filled = Some((part.clone(), dtype));
+            self.filled = Some((part.clone(), dtype, op));
         }
         self.work.resize(self.input.len(), 0);
     }
@@ -139,7 +139,7 @@ impl ChannelBuffers {
     /// Channel `channel`'s part of `m`: its input and work buffers made ready, and its program.
     fn ready(&mut self, m: &Measure, channel: usize, me: usize) -> Result<Ready<'_>, NodeError> {
         let part = part(m.count, m.channels, channel);
-        self.prepare(m.dtype, me, &part);
+        self.prepare(m.dtype, m.op, me, &part);
         self.build_schedule(shape(m, part.len()))?;
         let ChannelBuffers {
             input,
@@ -359,9 +359,9 @@ fn context(
 
 /// Rank `me`'s input over `part`: one block of the pattern, then copies of it (the pattern
 /// repeats), so a large buffer is made at memcpy speed rather than element by element.
-fn fill_part(dtype: DataType, me: usize, part: &Range<usize>, input: &mut Vec<u8>) {
+fn fill_part(dtype: DataType, op: ReduceOp, me: usize, part: &Range<usize>, input: &mut Vec<u8>) {
     let block = part.start..part.start + part.len().min(PATTERN_BLOCK);
-    pattern::fill_part_into(dtype, me, block, input);
+    pattern::fill_part_into(dtype, op, me, block, input);
     let want = part.len() * dtype.size();
     let block = input.len();
     input.reserve(want - block);
@@ -405,9 +405,9 @@ mod tests {
             for dtype in [DataType::Float, DataType::Int64] {
                 let part = start..start + len;
                 let mut fast = Vec::new();
-                fill_part(dtype, 3, &part, &mut fast);
+                fill_part(dtype, ReduceOp::Sum, 3, &part, &mut fast);
                 let mut slow = Vec::new();
-                pattern::fill_part_into(dtype, 3, part.clone(), &mut slow);
+                pattern::fill_part_into(dtype, ReduceOp::Sum, 3, part.clone(), &mut slow);
                 assert_eq!(fast, slow, "{part:?} {dtype:?}");
             }
         }
@@ -418,10 +418,10 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build();
         let Ok(rt) = rt else { return };
         let (first, count) = (7, 2 * PATTERN_BLOCK + 5);
-        let table = pattern::expected_table(4, ReduceOp::Sum);
+        let table = pattern::expected_table(DataType::Float, ReduceOp::Sum, 4);
         let mut sum = vec![0u8; count * 4];
         for (i, c) in sum.chunks_exact_mut(4).enumerate() {
-            let v = table[(first + i) % pattern::PERIOD] as f32;
+            let v = table[(first + i) % pattern::PERIOD].int as f32;
             c.copy_from_slice(&v.to_ne_bytes());
         }
         let count_all =

@@ -171,19 +171,22 @@ pub fn count_wrong_on_pattern_from(
     first: usize,
 ) -> Result<u64, ScheduleError> {
     use crate::pattern::{expected_table, value, PERIOD};
+    // int64's inputs. Avg combines as sum and is checked as its sum: its division comes after
+    // the collective, outside the schedule.
+    let dtype = crate::DataType::Int64;
     let inputs: Vec<Vec<i64>> = (0..schedule.nranks)
         .map(|r| {
             (first..first + schedule.count)
-                .map(|i| i64::from(value(r, i)))
+                .map(|i| value(dtype, op, r, i))
                 .collect()
         })
         .collect();
     let outputs = execute(schedule, op, inputs)?;
-    let table = expected_table(schedule.nranks, op);
+    let table = expected_table(dtype, op, schedule.nranks);
     Ok(outputs
         .iter()
         .flat_map(|b| b.iter().enumerate())
-        .filter(|(i, v)| **v as u64 != table[(first + i) % PERIOD])
+        .filter(|(i, v)| **v != i64::from_exact(table[(first + i) % PERIOD]))
         .count() as u64)
 }
 
