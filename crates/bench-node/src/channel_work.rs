@@ -227,6 +227,10 @@ impl ChannelBuffers {
         };
         let total = m.warmup_iters + m.iters;
         iteration(m, program, work, source, &mut lane, total, None).await?;
+        if m.op == ReduceOp::Avg {
+            // The ranks combined with the sum; an average divides once, after the collective.
+            topologies::reduce::finish_avg(m.dtype, m.nranks, work);
+        }
         if m.corrupt && part.start == 0 {
             // The first element's most significant byte (sign and exponent of a float): far
             // beyond any tolerance of the check.

@@ -5,8 +5,9 @@
 //! element type and by the operator ([`inputs`] says which and why), so that every partial and
 //! final result is exact up to [`max_exact_ranks`] ranks: for every type at least 78 ranks for
 //! prod and 273 for sum and avg, and any number for min and max (the table is in [`inputs`]).
-//! The expected result of element i depends only on `i mod PERIOD`. Ranks differ, so a schedule
-//! that drops or doubles a contribution is caught.
+//! The expected result of element i depends only on `i mod PERIOD`. Ranks' inputs differ, so a
+//! schedule that drops or doubles a contribution is caught (on how many elements, [`inputs`]
+//! says per operator).
 
 pub mod inputs;
 

@@ -7,8 +7,11 @@
 //! chunk can start anywhere) the source is staged through an aligned buffer, or, when the
 //! destination itself is unaligned, decoded element by element.
 //!
-//! Integer sums and products wrap. half and bfloat16 combine each pair in f32 and round back once
-//! (see [`half_float`]). `Avg` combines as `Sum`; see [`finish_avg`] for its division.
+//! Integer sums and products wrap. half and bfloat16 convert both operands of each pairwise
+//! combine to f32, combine in f32 and round the result back once, to nearest even: what NCCL's
+//! reduction kernels do per reduction step for these types (and the same value as its native
+//! 16-bit instructions give, since f32 is wide enough for the double rounding to be innocuous).
+//! `Avg` combines as `Sum`; see [`finish_avg`] for its division.
 
 mod element;
 mod half_float;

@@ -36,13 +36,14 @@
 //!
 //! - min, max: the residue itself, 0..=12, for every type.
 //! - sum, avg: the residue for the wide types (int32 and wider, float, double). The narrow types
-//!   would overflow within a few dozen ranks with that, so int8, half and bfloat16 take
-//!   `residue mod 3 - 1` (-1, 0 or 1) and uint8 `residue mod 3` (0, 1 or 2).
+//!   would leave their exact range within 13 (int8), 39 (bfloat16) or 338 (half) ranks with
+//!   that, so int8, half and bfloat16 take `residue mod 3 - 1` (-1, 0 or 1) and uint8
+//!   `residue mod 3` (0, 1 or 2).
 //! - prod: 2 where the residue is 0, -1 where it is odd and 1 elsewhere; unsigned types take 1
 //!   instead of -1 (their -1 would be the type's maximum, whose products overflow).
 //!
 //! Ranks' inputs differ, so a dropped or doubled contribution changes most elements: every
-//! nonzero input of a sum (8 or 12 of 13 residues), every input that is not 1 in a signed
+//! nonzero input of a sum (8, 9 or 12 of 13 residues), every input that is not 1 in a signed
 //! product (7 of 13; a dropped -1 flips the sign), but only 1 of 13 in an unsigned product.
 //! An integer average truncates, which hides most single-contribution errors, as it does in
 //! nccl-tests.
