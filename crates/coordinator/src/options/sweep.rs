@@ -208,8 +208,8 @@ mod tests {
         assert_eq!(refused(sweep_of(&args("-c 2000000"))).0, "-c/--check");
         assert_eq!(sweep_of(&args("-c 0")).unwrap().check_iters, 0);
         assert_eq!(sweep_of(&args("-c 3")).unwrap().check_iters, 3);
-        assert_eq!(refused(sweep_of(&args("-d half"))).0, "-d/--datatype");
-        assert_eq!(refused(sweep_of(&args("-o avg"))).0, "-o/--op");
+        assert_eq!(refused(sweep_of(&args("-d fp8"))).0, "-d/--datatype");
+        assert_eq!(refused(sweep_of(&args("-o mean"))).0, "-o/--op");
         for all in ["-d all", "-o all"] {
             assert!(refused(sweep_of(&args(all)))
                 .1
