@@ -6,8 +6,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use topologies::channels::part;
+use topologies::layout::Layout;
 use topologies::noise::Delay;
-use topologies::{pattern, pingpong, Algorithm, BuildOptions, DataType, ReduceOp, Schedule, Step};
+use topologies::pattern::Expect;
+use topologies::reduce::finish_avg;
+use topologies::{
+    pattern, pingpong, Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp, Schedule,
+    Step,
+};
 use wire::control::Placement;
 
 use crate::control::Position;
@@ -17,13 +23,12 @@ use crate::jitter::Jitter;
 use crate::steps::run_steps;
 use crate::NodeError;
 
-/// One algorithm, size and placement, as every channel it runs on sees it.
+/// One case, size and placement, as every channel it runs on sees it.
 pub struct Measure {
     pub algorithm: Algorithm,
-    pub nranks: usize,
-    /// Elements of the whole buffer.
-    pub count: usize,
-    /// Channels this size runs on; the buffer is cut into as many parts.
+    /// The collective, its ranks, the elements of the whole buffer and the root.
+    pub layout: Layout,
+    /// Channels this size runs on; the buffer (or every block of it) is cut into as many parts.
     pub channels: usize,
     pub placement: Placement,
     pub dtype: DataType,
@@ -72,8 +77,8 @@ pub struct Timed {
 pub struct ChannelBuffers {
     /// Shared, so that sends of parts of it need no copy (it does not change while filled).
     input: Bytes,
-    /// The part and data type `input` holds.
-    filled: Option<(Range<usize>, DataType, ReduceOp)>,
+    /// The runs of the whole buffer, the data type and the operator `input` holds.
+    filled: Option<(Vec<Range<usize>>, DataType, ReduceOp)>,
     work: Vec<u8>,
     schedule: Option<(ScheduleKey, Schedule)>,
 }
@@ -89,7 +94,8 @@ pub struct Lane<'a> {
 
 /// A channel's part of one measurement, ready to run.
 struct Ready<'a> {
-    part: Range<usize>,
+    /// The ranges of the whole buffer the channel's buffer holds, one after another.
+    runs: Vec<Range<usize>>,
     input: &'a Bytes,
     work: &'a mut Vec<u8>,
     program: &'a [Step],
@@ -97,6 +103,8 @@ struct Ready<'a> {
 
 #[derive(Clone, Copy, PartialEq)]
 struct ScheduleKey {
+    collective: Collective,
+    root: usize,
     algorithm: Algorithm,
     nranks: usize,
     count: usize,
@@ -109,17 +117,31 @@ struct ScheduleKey {
 const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
 
 impl ChannelBuffers {
-    /// Makes the input hold `part` of rank `me`'s input, and the work buffer as long.
-    fn prepare(&mut self, dtype: DataType, op: ReduceOp, me: usize, part: &Range<usize>) {
-        if self.filled.as_ref() != Some(&(part.clone(), dtype, op)) {
+    /// Makes the input hold `runs` of rank `me`'s input, one after another, and the work
+    /// buffer as long.
+    fn prepare(&mut self, dtype: DataType, op: ReduceOp, me: usize, runs: &[Range<usize>]) {
+        if self
+            .filled
+            .as_ref()
+            .is_none_or(|(r, d, o)| r != runs || *d != dtype || *o != op)
+        {
             // Reuse the allocation when no earlier message still holds a piece of it.
             let mut input = std::mem::take(&mut self.input)
                 .try_into_mut()
                 .map(Vec::from)
                 .unwrap_or_default();
-            fill_part(dtype, op, me, part, &mut input);
+            input.clear();
+            let mut one = Vec::new();
+            for run in runs {
+                if runs.len() == 1 {
+                    fill_part(dtype, op, me, run, &mut input);
+                } else {
+                    fill_part(dtype, op, me, run, &mut one);
+                    input.extend_from_slice(&one);
+                }
+            }
             self.input = Bytes::from(input);
-            self.filled = Some((part.clone(), dtype, op));
+            self.filled = Some((runs.to_vec(), dtype, op));
         }
         self.work.resize(self.input.len(), 0);
     }
@@ -128,8 +150,15 @@ impl ChannelBuffers {
     fn build_schedule(&mut self, key: ScheduleKey) -> Result<(), NodeError> {
         if self.schedule.as_ref().map(|(k, _)| *k) != Some(key) {
             let s = key
-                .algorithm
-                .build(key.nranks, key.count, key.elem_size, &key.build)
+                .collective
+                .build(
+                    key.algorithm,
+                    key.nranks,
+                    key.count,
+                    key.elem_size,
+                    &key.build,
+                    key.root,
+                )
                 .map_err(|e| NodeError::Schedule(e.to_string()))?;
             self.schedule = Some((key, s));
         }
@@ -138,9 +167,10 @@ impl ChannelBuffers {
 
     /// Channel `channel`'s part of `m`: its input and work buffers made ready, and its program.
     fn ready(&mut self, m: &Measure, channel: usize, me: usize) -> Result<Ready<'_>, NodeError> {
-        let part = part(m.count, m.channels, channel);
-        self.prepare(m.dtype, m.op, me, &part);
-        self.build_schedule(shape(m, part.len()))?;
+        let runs = m.layout.channel_runs(m.channels, channel);
+        self.prepare(m.dtype, m.op, me, &runs);
+        let count = runs.iter().map(|r| r.len()).sum();
+        self.build_schedule(shape(m, count))?;
         let ChannelBuffers {
             input,
             work,
@@ -152,7 +182,7 @@ impl ChannelBuffers {
             .and_then(|(_, s)| s.programs.get(me))
             .ok_or_else(|| NodeError::Schedule(format!("no program for rank {me}")))?;
         Ok(Ready {
-            part,
+            runs,
             input,
             work,
             program,
@@ -181,7 +211,7 @@ impl ChannelBuffers {
         let total = m.warmup_iters + m.iters;
         let mut ends = Vec::with_capacity(total as usize);
         // Every rank's and channel's draws their own, the same in every run.
-        let seed = ((lane.me as u64) << 40) ^ ((lane.channel as u64) << 32) ^ m.count as u64;
+        let seed = ((lane.me as u64) << 40) ^ ((lane.channel as u64) << 32) ^ m.layout.count as u64;
         let mut jitter = m.jitter.map(|d| Jitter::new(d, seed));
         let start = Instant::now();
         let mut cpu_start = thread_cpu_time();
@@ -208,7 +238,7 @@ impl ChannelBuffers {
     /// One iteration from the input, untimed, and the wrong elements of this channel's part.
     pub async fn check(&mut self, m: &Measure, mut lane: Lane<'_>) -> Result<u64, NodeError> {
         let Ready {
-            part,
+            runs,
             input,
             work,
             program,
@@ -228,17 +258,26 @@ impl ChannelBuffers {
         let total = m.warmup_iters + m.iters;
         iteration(m, program, work, source, &mut lane, total, None).await?;
         if m.op == ReduceOp::Avg {
-            // The ranks combined with the sum; an average divides once, after the collective.
-            topologies::reduce::finish_avg(m.dtype, m.nranks, work);
+            finish_avg_reduced(m, lane.me, &runs, work);
         }
-        if m.corrupt && part.start == 0 {
-            // The first element's most significant byte (sign and exponent of a float): far
-            // beyond any tolerance of the check.
-            if let Some(byte) = work.get_mut(m.dtype.size() - 1) {
+        if m.corrupt && lane.channel == 0 {
+            // The first checked element's most significant byte (sign and exponent of a
+            // float): far beyond any tolerance of the check.
+            let checked = local_indices(&runs)
+                .find(|&(_, g)| m.layout.expect(lane.me, g) != Expect::Unchecked);
+            if let Some(byte) =
+                checked.and_then(|(l, _)| work.get_mut((l + 1) * m.dtype.size() - 1))
+            {
                 *byte = !*byte;
             }
         }
-        Ok(count_wrong(m.dtype, m.op, m.nranks, part.start, work).await)
+        let check = Check {
+            dtype: m.dtype,
+            op: m.op,
+            layout: &m.layout,
+            me: lane.me,
+        };
+        Ok(check.count_wrong(&runs, work).await)
     }
 
     /// One round trip of the ping-pong over this channel's part.
@@ -300,8 +339,11 @@ async fn iteration(
     lane.position.iteration(channel, it);
     let at = || {
         context(
-            m.algorithm,
-            m.count,
+            Case {
+                collective: m.layout.collective,
+                algorithm: m.algorithm,
+            },
+            m.layout.count,
             m.dtype,
             m.placement,
             me,
@@ -326,8 +368,10 @@ async fn iteration(
 
 fn shape(m: &Measure, count: usize) -> ScheduleKey {
     ScheduleKey {
+        collective: m.layout.collective,
+        root: m.layout.root,
         algorithm: m.algorithm,
-        nranks: m.nranks,
+        nranks: m.layout.nranks,
         count,
         elem_size: m.dtype.size(),
         build: m.build,
@@ -335,10 +379,11 @@ fn shape(m: &Measure, count: usize) -> ScheduleKey {
 }
 
 /// What a failure's context says before the step: "rank 2: ring 1024 bytes out-of-place
-/// iteration 3", and the channel when the size runs on more than one.
+/// iteration 3" ("rank 2: all_gather ring ..." for the collectives other than all-reduce), and
+/// the channel when the size runs on more than one.
 #[allow(clippy::too_many_arguments)]
 fn context(
-    algorithm: Algorithm,
+    algorithm: Case,
     count: usize,
     dtype: DataType,
     placement: Placement,
@@ -375,21 +420,67 @@ fn fill_part(dtype: DataType, op: ReduceOp, me: usize, part: &Range<usize>, inpu
     }
 }
 
-/// nccl-tests' #wrong over a part that starts at element `first`, a block at a time, yielding
-/// between blocks so that QUIC's keep-alives go on while a large buffer is checked.
-async fn count_wrong(
+/// Each element of a channel's buffer with the index in the whole buffer it stands for.
+fn local_indices(runs: &[Range<usize>]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    runs.iter().flat_map(|r| r.clone()).enumerate()
+}
+
+/// Ends an average: the ranks combined with the sum, so the elements of `work` (which holds
+/// `runs` of the whole buffer) that hold a reduction are divided by the number of ranks, once,
+/// after the collective ([`finish_avg`]); elements moved from an input stay as they are.
+fn finish_avg_reduced(m: &Measure, me: usize, runs: &[Range<usize>], work: &mut [u8]) {
+    let esize = m.dtype.size();
+    let mut reduced = local_indices(runs)
+        .filter(|&(_, g)| m.layout.expect(me, g) == Expect::Reduced)
+        .map(|(l, _)| l)
+        .peekable();
+    // One call per stretch of consecutive reduced elements.
+    while let Some(start) = reduced.next() {
+        let mut end = start + 1;
+        while reduced.next_if_eq(&end).is_some() {
+            end += 1;
+        }
+        if let Some(bytes) = work.get_mut(start * esize..end * esize) {
+            finish_avg(m.dtype, m.layout.nranks, bytes);
+        }
+    }
+}
+
+/// What a rank's result is checked against.
+struct Check<'a> {
     dtype: DataType,
     op: ReduceOp,
-    nranks: usize,
-    first: usize,
-    work: &[u8],
-) -> u64 {
-    let mut wrong = 0;
-    for (i, block) in work.chunks(PATTERN_BLOCK * dtype.size()).enumerate() {
-        wrong += pattern::count_wrong_from(dtype, op, nranks, first + i * PATTERN_BLOCK, block);
-        tokio::task::yield_now().await;
+    layout: &'a Layout,
+    me: usize,
+}
+
+impl Check<'_> {
+    /// nccl-tests' #wrong over a channel's buffer that holds `runs` of the whole buffer, a block
+    /// at a time, yielding between blocks so that QUIC's keep-alives go on while a large buffer
+    /// is checked.
+    async fn count_wrong(&self, runs: &[Range<usize>], work: &[u8]) -> u64 {
+        let esize = self.dtype.size();
+        let mut wrong = 0;
+        let mut at = 0;
+        for run in runs {
+            let end = (at + run.len() * esize).min(work.len());
+            for (i, block) in work[at..end].chunks(PATTERN_BLOCK * esize).enumerate() {
+                let first = run.start + i * PATTERN_BLOCK;
+                wrong += pattern::count_wrong_expected(
+                    self.dtype,
+                    self.op,
+                    self.layout.nranks,
+                    first,
+                    block,
+                    |g| self.layout.expect(self.me, g),
+                );
+                tokio::task::yield_now().await;
+            }
+            at = end;
+        }
+        // A trailing partial element, or a buffer shorter than its runs.
+        wrong + u64::from(at != work.len())
     }
-    wrong
 }
 
 #[cfg(test)]
@@ -428,8 +519,20 @@ mod tests {
             let v = table[(first + i) % pattern::PERIOD].int as f32;
             c.copy_from_slice(&v.to_ne_bytes());
         }
-        let count_all =
-            |s: &[u8]| rt.block_on(count_wrong(DataType::Float, ReduceOp::Sum, 4, first, s));
+        let layout = Layout {
+            collective: Collective::AllReduce,
+            nranks: 4,
+            count: first + count,
+            root: 0,
+        };
+        let check = Check {
+            dtype: DataType::Float,
+            op: ReduceOp::Sum,
+            layout: &layout,
+            me: 1,
+        };
+        let runs = std::iter::once(first..first + count).collect::<Vec<_>>();
+        let count_all = |s: &[u8]| rt.block_on(check.count_wrong(&runs, s));
         assert_eq!(count_all(&sum), 0);
         // Two wrong elements, in different blocks, and a trailing partial element.
         sum[0] ^= 0xff;

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use topologies::channels::channels_for;
+use topologies::layout::Layout;
 use tracing::{debug, info};
 use transport::credentials::{NodeCredentials, COORDINATOR_NAME};
 use transport::tls;
@@ -194,10 +194,18 @@ async fn parent_gone(parent: u32) -> NodeError {
 fn peers_in_plan(plan: &Plan, me: usize) -> Result<BTreeSet<usize>, NodeError> {
     let p = plan.nranks as usize;
     let mut peers = BTreeSet::new();
-    for algo in &plan.algorithms {
+    for case in &plan.cases {
         // Peers depend on the shape, not the size; a few elements per rank name them all.
-        let s = algo
-            .build(p, p * 16, plan.dtype.size(), &plan.build)
+        let s = case
+            .collective
+            .build(
+                case.algorithm,
+                p,
+                p * 16,
+                plan.dtype.size(),
+                &plan.build,
+                plan.root as usize,
+            )
             .map_err(|e| NodeError::Schedule(e.to_string()))?;
         peers.extend(s.peers_of(me));
     }
@@ -274,20 +282,24 @@ async fn sweep(
     );
 
     let mut epoch = 0u64;
-    for &algo in &plan.algorithms {
+    for &case in &plan.cases {
         for &size in &plan.sizes {
-            let count = size as usize / plan.dtype.size();
-            let used = channels_for(
-                count,
-                plan.dtype.size(),
+            let (esize, nranks) = (plan.dtype.size(), plan.nranks as usize);
+            let layout = Layout {
+                collective: case.collective,
+                nranks,
+                count: case.collective.count_for(size, esize, nranks) as usize,
+                root: plan.root as usize,
+            };
+            let used = layout.channels_used(
+                esize,
                 channels.len(),
                 usize::try_from(plan.channel_min_bytes).unwrap_or(usize::MAX),
             );
             for placement in Placement::BOTH {
                 let m = Arc::new(Measure {
-                    algorithm: algo,
-                    nranks: plan.nranks as usize,
-                    count,
+                    algorithm: case.algorithm,
+                    layout,
                     channels: used,
                     placement,
                     dtype: plan.dtype,
@@ -362,6 +374,7 @@ async fn measure(
         None
     };
     Ok(Report {
+        collective: m.layout.collective,
         algorithm: m.algorithm,
         size,
         placement: m.placement,

@@ -100,9 +100,18 @@ pub struct RunArgs {
     /// Check every flag and print what the run would do, then exit without starting anything.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
-    /// Algorithms to run, comma-separated, or 'all': ring, tree, dbtree, rhd, rd, hier, torus2d.
-    #[arg(long = "algo", default_value = "ring")]
-    pub algo: String,
+    /// Collectives to measure, comma-separated, or 'all' (nccl-tests' names): all_reduce,
+    /// all_gather, reduce_scatter, alltoall, broadcast, reduce, sendrecv. Each runs every size
+    /// of the sweep with each of its algorithms from --algo.
+    #[arg(long = "collective", default_value = "all_reduce")]
+    pub collective: String,
+    /// Algorithms, comma-separated, or 'all' (each collective's own). all_reduce: ring, tree,
+    /// dbtree, rhd, rd, hier, torus2d; all_gather and reduce_scatter: ring, rhd; alltoall:
+    /// pairwise, linear; broadcast and reduce: chain, tree; sendrecv: ring. Each collective
+    /// takes the names it has; a name none of them has, or a collective left with none, is
+    /// refused [default: each collective's first].
+    #[arg(long = "algo")]
+    pub algo: Option<String>,
     /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).
     #[arg(long = "segment", default_value = "64K", value_parser = parse_size)]
     pub segment: u64,

@@ -1,10 +1,11 @@
-//! The comparison after a multi-algorithm run: for each size, the fastest algorithm and every
-//! algorithm's time as a ratio to it (out-of-place times).
+//! The comparison after a multi-algorithm run: for each collective measured by more than one
+//! algorithm, and each size, the fastest algorithm and every algorithm's time as a ratio to it
+//! (out-of-place times).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use topologies::Algorithm;
+use topologies::{Algorithm, Collective};
 use wire::results::ResultRow;
 
 use crate::sizes::format_size;
@@ -59,11 +60,34 @@ pub fn compare(rows: &[ResultRow]) -> Comparison {
     Comparison { algorithms, sizes }
 }
 
-/// The comparison as `#` comment lines for stdout.
+/// The comparison of every collective with more than one algorithm, as `#` comment lines for
+/// stdout (nothing when there is none).
 pub fn render(rows: &[ResultRow]) -> String {
-    let c = compare(rows);
-    let mut s = String::from(
-        "#\n# Comparison: out-of-place time relative to the fastest algorithm at each size\n",
+    let mut collectives: Vec<Collective> = Vec::new();
+    for r in rows {
+        if !collectives.contains(&r.collective) {
+            collectives.push(r.collective);
+        }
+    }
+    let mut s = String::new();
+    for c in collectives {
+        let of: Vec<ResultRow> = rows.iter().filter(|r| r.collective == c).cloned().collect();
+        let compared = compare(&of);
+        if compared.algorithms.len() > 1 {
+            let of_what = if c == Collective::AllReduce {
+                String::new()
+            } else {
+                format!(" ({c})")
+            };
+            s.push_str(&render_one(&compared, &of_what));
+        }
+    }
+    s
+}
+
+fn render_one(c: &Comparison, of_what: &str) -> String {
+    let mut s = format!(
+        "#\n# Comparison{of_what}: out-of-place time relative to the fastest algorithm at each size\n",
     );
     let _ = write!(s, "# {:>10}  {:>8}", "size", "best");
     for a in &c.algorithms {

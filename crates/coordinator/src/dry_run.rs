@@ -8,7 +8,7 @@ use crate::sizes::format_size;
 
 pub fn describe(o: &RunOptions) -> String {
     let mut s = String::new();
-    let algorithms: Vec<&str> = o.algorithms.iter().map(|a| a.name()).collect();
+    let cases: Vec<String> = o.cases.iter().map(|c| c.to_string()).collect();
     let _ = writeln!(
         s,
         "# dry run: {} ranks ({:?} launcher), {} {}, algorithms {}",
@@ -16,7 +16,7 @@ pub fn describe(o: &RunOptions) -> String {
         o.launcher,
         o.dtype,
         o.op,
-        algorithms.join(",")
+        cases.join(",")
     );
     let _ = writeln!(
         s,
@@ -35,7 +35,7 @@ pub fn describe(o: &RunOptions) -> String {
         o.nccl.run_cycles,
         o.nccl.average.name()
     );
-    let rows = o.sizes.len() * o.algorithms.len() * o.nccl.run_cycles as usize;
+    let rows = o.sizes.len() * o.cases.len() * o.nccl.run_cycles as usize;
     let _ = writeln!(s, "# {rows} rows; nothing was started");
     s
 }

@@ -139,7 +139,7 @@ async fn run_with(opts: RunOptions, launcher: &mut dyn Launcher) -> Result<Finis
     let mut d = Driver {
         run: Run::new(spec, Instant::now()),
         nranks: p,
-        algorithms: opts.algorithms.len() * opts.nccl.run_cycles as usize,
+        algorithms: opts.cases.len() * opts.nccl.run_cycles as usize,
         sizes: opts.sizes.clone(),
         pingpong: opts.pingpong,
         min_busbw: opts.min_busbw,
@@ -190,7 +190,8 @@ fn run_spec(
         run_id: run_id.to_string(),
         nranks: p,
         // -N: the whole sweep again per cycle, each cycle's rows after the previous one's.
-        algorithms: opts.algorithms.repeat(opts.nccl.run_cycles as usize),
+        cases: opts.cases.repeat(opts.nccl.run_cycles as usize),
+        root: opts.root,
         sizes: opts.sizes.clone(),
         dtype: opts.dtype,
         op: opts.op,
@@ -254,7 +255,8 @@ fn transport_params(opts: &RunOptions, fabric: &Fabric) -> (TransportParams, Tra
 fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile {
     // hier's and torus2d's shape as run (given, from the topology file, or the default for the
     // rank count), for the algorithms the run has: the model prices their points with it.
-    let has = |a: Algorithm| opts.algorithms.contains(&a);
+    let algorithms = opts.algorithms();
+    let has = |a: Algorithm| algorithms.contains(&a);
     let (p, b) = (opts.nranks, &opts.build);
     let hier = has(Algorithm::Hier);
     ResultsFile {
@@ -269,7 +271,13 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
             started_at: clock::rfc3339_now(),
             nranks: opts.nranks,
             launcher: "local".into(),
-            algorithms: opts.algorithms.clone(),
+            collectives: opts.collectives(),
+            algorithms: algorithms.clone(),
+            root: opts
+                .cases
+                .iter()
+                .any(|c| c.collective.rooted())
+                .then_some(opts.root as u32),
             minbytes: opts.minbytes,
             maxbytes: opts.maxbytes,
             stepfactor: opts.stepfactor,

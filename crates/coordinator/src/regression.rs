@@ -1,16 +1,17 @@
-//! Two runs compared row by row, for a CI job's gate: per algorithm, rank count, size, type and
+//! Two runs compared row by row, for a CI job's gate: per collective, algorithm, rank count, size, type and
 //! operator, the ratio (B / A) of the out-of-place bus bandwidth and of the p50 and p99 iteration
 //! times. A row regresses when its busbw falls, or its p50 time rises, by more than the
 //! threshold; p99 is marked when beyond it but does not gate (with 20 iterations it is one
 //! iteration's time, too noisy to fail a build on).
 
 use serde::Serialize;
-use topologies::{Algorithm, DataType, ReduceOp};
+use topologies::{Algorithm, Case, Collective, DataType, ReduceOp};
 use wire::results::ResultRow;
 
 /// What a row is the measurement of: rows of the two runs are compared when these are equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Key {
+    pub collective: Collective,
     pub algorithm: Algorithm,
     pub nranks: usize,
     pub size: u64,
@@ -21,6 +22,7 @@ pub struct Key {
 impl Key {
     fn of(r: &ResultRow) -> Key {
         Key {
+            collective: r.collective,
             algorithm: r.algorithm,
             nranks: r.nranks,
             size: r.size,
@@ -171,7 +173,7 @@ pub fn table(c: &Comparison, names: [&str; 2]) -> String {
     );
     let _ = writeln!(
         s,
-        "# {:<9} {:>6} {:>12} {:>6}  {:>9} {:>9} {:>7}  {:>10} {:>10} {:>7}  {:>10} {:>10} {:>7}  change",
+        "# {:<20} {:>6} {:>12} {:>6}  {:>9} {:>9} {:>7}  {:>10} {:>10} {:>7}  {:>10} {:>10} {:>7}  change",
         "algorithm", "ranks", "size", "type", "busbw A", "busbw B", "ratio", "p50 A(us)",
         "p50 B(us)", "ratio", "p99 A(us)", "p99 B(us)", "ratio"
     );
@@ -179,8 +181,12 @@ pub fn table(c: &Comparison, names: [&str; 2]) -> String {
     for r in &c.rows {
         let _ = writeln!(
             s,
-            "  {:<9} {:>6} {:>12} {:>6}  {:>9.4} {:>9.4} {:>6.3}{}  {:>10.1} {:>10.1} {:>6.3}{}  {:>10.1} {:>10.1} {:>6.3}{}  {}",
-            r.key.algorithm.name(),
+            "  {:<20} {:>6} {:>12} {:>6}  {:>9.4} {:>9.4} {:>6.3}{}  {:>10.1} {:>10.1} {:>6.3}{}  {:>10.1} {:>10.1} {:>6.3}{}  {}",
+            Case {
+                collective: r.key.collective,
+                algorithm: r.key.algorithm,
+            }
+            .to_string(),
             r.key.nranks,
             r.key.size,
             r.key.dtype.name(),

@@ -33,6 +33,7 @@ pub fn row(
     in_place: Measured,
 ) -> ResultRow {
     ResultRow {
+        collective: topologies::Collective::AllReduce,
         algorithm,
         nranks: 4,
         size,

@@ -76,6 +76,7 @@ fn measured(time: f64) -> Measured {
 /// A small valid results file as `collbench run` writes it.
 fn valid_results(failure: bool) -> ResultsFile {
     let row = |algorithm, size: u64| ResultRow {
+        collective: topologies::Collective::AllReduce,
         algorithm,
         nranks: 4,
         size,
@@ -98,7 +99,9 @@ fn valid_results(failure: bool) -> ResultsFile {
             started_at: "2026-01-01T00:00:00Z".into(),
             nranks: 4,
             launcher: "local".into(),
+            collectives: vec![topologies::Collective::AllReduce],
             algorithms: vec![Algorithm::Ring, Algorithm::DbTree],
+            root: None,
             minbytes: 1024,
             maxbytes: 4096,
             stepfactor: 4,
@@ -158,6 +161,7 @@ fn valid_results(failure: bool) -> ResultsFile {
             message: "rank 2 timed out".into(),
             rank: Some(2),
             host: Some("vm".into()),
+            collective: None,
             algorithm: Some(Algorithm::DbTree),
             size: Some(4096),
             step: Some(3),

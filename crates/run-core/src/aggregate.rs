@@ -10,7 +10,7 @@
 use wire::control::{PingPongReport, Report};
 use wire::histogram;
 use wire::results::{Measured, PingPongRow};
-use wire::stats::{alg_bw, allreduce_bus_factor, slowest_rank_per_iteration, IterStats};
+use wire::stats::{alg_bw, slowest_rank_per_iteration, IterStats};
 
 use crate::cpu_use;
 
@@ -73,16 +73,33 @@ pub enum AggregateError {
     Histogram { rank: usize, error: String },
 }
 
+/// What a measurement's reports are turned into numbers with.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Timed iterations every report must hold.
+    pub iters: usize,
+    /// Bytes the collective moved per rank (nccl-tests' size), for the algorithm bandwidth.
+    pub bytes: u64,
+    /// nccl-tests' bus-bandwidth factor of the collective at this rank count.
+    pub bus_factor: f64,
+    /// Whose mean the time is.
+    pub average: Average,
+}
+
 /// `reports[r]` is rank r's report; all are for the same algorithm, size and placement.
 /// `cores[r]`: the cores rank r was given, to judge whether its CPU set the number; `average`:
 /// whose mean the time is.
 pub fn measure(
     reports: &[Report],
-    iters: usize,
-    size: u64,
+    timing: &Timing,
     cores: &[f64],
-    average: Average,
 ) -> Result<Measured, AggregateError> {
+    let Timing {
+        iters,
+        bytes,
+        bus_factor,
+        average,
+    } = *timing;
     let mut merged = histogram::new();
     let mut per_rank_us = Vec::with_capacity(reports.len());
     for (rank, r) in reports.iter().enumerate() {
@@ -122,7 +139,7 @@ pub fn measure(
     // Of the ranks' means, not the mean of per-iteration maxima: back to back, one rank's long
     // iteration is another's short one, and the maxima would count every such swing as time.
     let time = average.of(&rank_mean_us);
-    let algbw = alg_bw(size, time);
+    let algbw = alg_bw(bytes, time);
     let nwrong = reports
         .iter()
         .map(|r| r.nwrong)
@@ -133,7 +150,7 @@ pub fn measure(
         iter_us: slowest,
         time,
         alg_bw: algbw,
-        bus_bw: algbw * allreduce_bus_factor(reports.len()),
+        bus_bw: algbw * bus_factor,
         nwrong,
         per_iter,
         rank_histogram: histogram::to_base64(&merged).map_err(|e| AggregateError::Histogram {
@@ -191,6 +208,7 @@ mod tests {
             histogram::record(&mut h, v);
         }
         Report {
+            collective: topologies::Collective::AllReduce,
             algorithm: Algorithm::Ring,
             size: 1000,
             placement: Placement::OutOfPlace,
@@ -203,6 +221,15 @@ mod tests {
         }
     }
 
+    fn timing(iters: usize, bytes: u64, average: Average) -> Timing {
+        Timing {
+            iters,
+            bytes,
+            bus_factor: 1.5,
+            average,
+        }
+    }
+
     #[test]
     fn slowest_rank_mean_and_merged_histogram() {
         let m = measure(
@@ -210,10 +237,8 @@ mod tests {
                 report(vec![1000, 4000], Some(0)),
                 report(vec![3000, 2000], Some(2)),
             ],
-            2,
-            1000,
+            &timing(2, 1000, Average::Max),
             &[],
-            Average::Max,
         )
         .unwrap();
         // Rank means 2.5 us and 2.5 us; the slowest rank per iteration takes 3 us and 4 us.
@@ -222,7 +247,10 @@ mod tests {
         assert_eq!(m.nwrong, Some(2));
         assert_eq!(histogram::from_base64(&m.rank_histogram).unwrap().len(), 4);
         assert!((m.alg_bw - 1000.0 / 2.5 / 1e3).abs() < 1e-12);
-        assert!((m.bus_bw - m.alg_bw).abs() < 1e-12, "2(p-1)/p = 1 at p = 2");
+        assert!(
+            (m.bus_bw - 1.5 * m.alg_bw).abs() < 1e-12,
+            "the factor given"
+        );
     }
 
     #[test]
@@ -232,7 +260,7 @@ mod tests {
             report(vec![1000, 1000], Some(0)),
             report(vec![7000, 7000], Some(0)),
         ];
-        let time = |a| measure(&reports, 2, 1000, &[], a).unwrap().time;
+        let time = |a| measure(&reports, &timing(2, 1000, a), &[]).unwrap().time;
         assert!((time(Average::Rank0) - 4.0).abs() < 1e-9);
         assert!((time(Average::Mean) - 4.0).abs() < 1e-9);
         assert!((time(Average::Min) - 1.0).abs() < 1e-9);
@@ -266,10 +294,19 @@ mod tests {
 
     #[test]
     fn unchecked_is_none_and_short_reports_are_errors() {
-        let m = measure(&[report(vec![1000], None)], 1, 8, &[], Average::Max).unwrap();
+        let m = measure(
+            &[report(vec![1000], None)],
+            &timing(1, 8, Average::Max),
+            &[],
+        )
+        .unwrap();
         assert_eq!(m.nwrong, None);
         assert_eq!(
-            measure(&[report(vec![1000], None)], 2, 8, &[], Average::Max),
+            measure(
+                &[report(vec![1000], None)],
+                &timing(2, 8, Average::Max),
+                &[]
+            ),
             Err(AggregateError::IterationCount {
                 rank: 0,
                 got: 1,

@@ -72,6 +72,7 @@ mod tests {
 
     fn report(iter_ns: Vec<u64>, cpu_ns: Vec<u64>, sent_bytes: u64) -> Report {
         Report {
+            collective: topologies::Collective::AllReduce,
             algorithm: Algorithm::Ring,
             size: 1000,
             placement: Placement::OutOfPlace,

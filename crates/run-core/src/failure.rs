@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use topologies::channels::{channels_for, part};
-use topologies::{pingpong, Schedule};
+use topologies::layout::Layout;
+use topologies::{pingpong, Collective, Schedule};
 use wire::control::HEARTBEAT_INTERVAL_MS;
 
 use crate::liveness::Silent;
@@ -72,7 +72,7 @@ impl Run {
                 self.epochs.during(epoch)
             ),
             rank: Some(rank),
-            algorithm: self.epochs.position(epoch).map(|(a, _, _, _)| a),
+            case: self.epochs.position(epoch).map(|(c, _, _, _)| c),
             size: self.epochs.size_at(epoch),
             step,
             waiting_ranks: waiting,
@@ -181,7 +181,7 @@ impl Run {
                     self.epochs.during(self.epoch),
                     at.join("; ")
                 ));
-                f.algorithm = self.epochs.position(self.epoch).map(|(a, _, _, _)| a);
+                f.case = self.epochs.position(self.epoch).map(|(c, _, _, _)| c);
                 f.size = self.epochs.size_at(self.epoch);
                 f
             }
@@ -236,17 +236,29 @@ impl Run {
     fn schedule_at(&self, epoch: u64) -> Option<Schedule> {
         let s = &self.spec;
         let elem = s.dtype.size();
-        let part = |size: u64| {
-            let count = usize::try_from(size).ok()? / elem;
-            let min = usize::try_from(s.channel_min_bytes).unwrap_or(usize::MAX);
-            let used = channels_for(count, elem, self.channels as usize, min);
-            Some(part(count, used, 0).len())
+        let min = usize::try_from(s.channel_min_bytes).unwrap_or(usize::MAX);
+        let first_part = |collective: Collective, size: u64| {
+            let count = collective.count_for(size, elem, s.nranks);
+            let layout = Layout {
+                collective,
+                nranks: s.nranks,
+                count: usize::try_from(count).ok()?,
+                root: s.root,
+            };
+            let used = layout.channels_used(elem, self.channels as usize, min);
+            Some(layout.channel_count(used, 0))
         };
         match self.epochs.position(epoch) {
-            Some((algo, size, _, _)) => algo.build(s.nranks, part(size)?, elem, &s.build).ok(),
+            Some((case, size, _, _)) => {
+                let count = first_part(case.collective, size)?;
+                let c = case.collective;
+                c.build(case.algorithm, s.nranks, count, elem, &s.build, s.root)
+                    .ok()
+            }
             None => {
                 let (size, _) = self.epochs.pingpong_position(epoch)?;
-                Some(pingpong::schedule(s.nranks, part(size)?))
+                let count = first_part(Collective::AllReduce, size)?;
+                Some(pingpong::schedule(s.nranks, count))
             }
         }
     }

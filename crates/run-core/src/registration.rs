@@ -109,7 +109,8 @@ impl Run {
                     cert_der_b64: s.certs_b64.get(rank).cloned().unwrap_or_default(),
                 })
                 .collect(),
-            algorithms: s.algorithms.clone(),
+            cases: s.cases.clone(),
+            root: s.root as u32,
             sizes: s.sizes.clone(),
             dtype: s.dtype,
             op: s.op,

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use topologies::Algorithm;
+use topologies::Case;
 use wire::control::{
     FromCoordinator, Placement, Report, COORDINATOR_SILENCE_MIN_MS, HEARTBEAT_INTERVAL_MS,
 };
@@ -54,7 +54,7 @@ pub struct Run {
     pub(crate) epoch: u64,
     /// The ranks at each barrier not yet released.
     pub(crate) arrivals: BTreeMap<u64, BTreeSet<usize>>,
-    pub(crate) reports: HashMap<(Algorithm, u64, Placement), Vec<Option<Report>>>,
+    pub(crate) reports: HashMap<(Case, u64, Placement), Vec<Option<Report>>>,
     pub(crate) rows_done: usize,
     /// The cores each rank was given, once registered.
     pub(crate) cores: Vec<f64>,
@@ -74,7 +74,7 @@ impl Run {
         let pingpong = spec.pingpong.then_some(spec.warmup_iters + spec.iters);
         Run {
             roster: Roster::new(spec.nranks, &spec.launched_pids),
-            epochs: Epochs::new(&spec.algorithms, &spec.sizes, pingpong),
+            epochs: Epochs::new(&spec.cases, &spec.sizes, pingpong),
             liveness: Liveness::new(spec.nranks, now),
             phase: Phase::Registering { since: now },
             epoch: 0,
@@ -259,7 +259,8 @@ impl Run {
             message: f.message,
             rank: f.rank,
             host: f.rank.and_then(|r| self.roster.host_name(r)),
-            algorithm: f.algorithm,
+            collective: f.case.map(|c| c.collective),
+            algorithm: f.case.map(|c| c.algorithm),
             size: f.size,
             step: f.step,
             waiting_ranks: f.waiting_ranks,

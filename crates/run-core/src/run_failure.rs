@@ -3,14 +3,15 @@
 
 use std::time::Duration;
 
-use topologies::Algorithm;
+use topologies::Case;
 
 /// Why a run stopped, with whatever is known of where.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RunFailure {
     pub message: String,
     pub rank: Option<usize>,
-    pub algorithm: Option<Algorithm>,
+    /// The collective and algorithm the run was at.
+    pub case: Option<Case>,
     pub size: Option<u64>,
     /// The step the run stopped at (the culprit's, or that of the ranks waiting for it).
     pub step: Option<u32>,

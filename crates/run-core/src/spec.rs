@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+use topologies::{BuildOptions, Case, DataType, ReduceOp};
 use wire::control::TransportParams;
 
 use crate::channels::ChannelCount;
@@ -12,7 +12,10 @@ use crate::channels::ChannelCount;
 pub struct RunSpec {
     pub run_id: String,
     pub nranks: usize,
-    pub algorithms: Vec<Algorithm>,
+    /// What the sweep measures at every size, in order.
+    pub cases: Vec<Case>,
+    /// Broadcast's and reduce's root.
+    pub root: usize,
     pub sizes: Vec<u64>,
     pub dtype: DataType,
     pub op: ReduceOp,
@@ -52,9 +55,8 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// Rows of the all-reduce sweep: every algorithm at every size (the algorithms of every cycle
-    /// of `-N`, in order).
+    /// Rows of the sweep: every case at every size (the cases of every cycle of `-N`, in order).
     pub fn rows(&self) -> usize {
-        self.algorithms.len() * self.sizes.len()
+        self.cases.len() * self.sizes.len()
     }
 }

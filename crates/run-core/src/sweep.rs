@@ -5,12 +5,12 @@
 use std::time::Instant;
 
 use topologies::pingpong::{PING, PONG};
-use topologies::Algorithm;
+use topologies::Case;
 use wire::control::{FromCoordinator, PingPongReport, Placement, Report};
 use wire::results::{PingPongRow, ResultRow};
 use wire::FromNode;
 
-use crate::aggregate::{measure, pingpong_row};
+use crate::aggregate::{measure, pingpong_row, Timing};
 use crate::io::Command;
 use crate::run::{Phase, Run};
 use crate::run_failure::RunFailure;
@@ -62,16 +62,17 @@ impl Run {
 
     fn report(&mut self, rank: usize, r: Report, now: Instant) -> Result<(), RunFailure> {
         self.liveness.progress(now);
-        if !self.spec.algorithms.contains(&r.algorithm) || !self.spec.sizes.contains(&r.size) {
+        let case = Case {
+            collective: r.collective,
+            algorithm: r.algorithm,
+        };
+        if !self.spec.cases.contains(&case) || !self.spec.sizes.contains(&r.size) {
             return Err(self.blame(
                 rank,
-                &format!(
-                    "reported {} {} bytes, which is not in the plan",
-                    r.algorithm, r.size
-                ),
+                &format!("reported {case} {} bytes, which is not in the plan", r.size),
             ));
         }
-        let key = (r.algorithm, r.size, r.placement);
+        let key = (case, r.size, r.placement);
         let p = self.spec.nranks;
         let slot = self.reports.entry(key).or_insert_with(|| vec![None; p]);
         slot[rank] = Some(r);
@@ -98,9 +99,15 @@ impl Run {
         Ok(())
     }
 
-    /// The row of one algorithm and size from every rank's reports of both placements.
-    fn row(&mut self, algo: Algorithm, size: u64) -> Result<ResultRow, RunFailure> {
+    /// The row of one case and size from every rank's reports of both placements. Its size and
+    /// count are what moved: whole elements, and for the blocked collectives whole blocks
+    /// (nccl-tests' rounding).
+    fn row(&mut self, algo: Case, size: u64) -> Result<ResultRow, RunFailure> {
         let iters = self.spec.iters as usize;
+        let (p, esize) = (self.spec.nranks, self.spec.dtype.size());
+        let count = algo.collective.count_for(size, esize, p);
+        let bytes = count * esize as u64;
+        let bus_factor = algo.collective.bus_factor(p);
         let mut channels = None;
         let mut take = |reports: &mut std::collections::HashMap<_, Vec<Option<Report>>>,
                         pl: Placement|
@@ -112,9 +119,15 @@ impl Run {
                 .flatten()
                 .collect();
             channels = list.iter().map(|r| r.channels).max();
-            measure(&list, iters, size, &self.cores, self.spec.average).map_err(|e| RunFailure {
+            let timing = Timing {
+                iters,
+                bytes,
+                bus_factor,
+                average: self.spec.average,
+            };
+            measure(&list, &timing, &self.cores).map_err(|e| RunFailure {
                 message: e.to_string(),
-                algorithm: Some(algo),
+                case: Some(algo),
                 size: Some(size),
                 ..Default::default()
             })
@@ -122,14 +135,20 @@ impl Run {
         let out_of_place = take(&mut self.reports, Placement::OutOfPlace)?;
         let in_place = take(&mut self.reports, Placement::InPlace)?;
         let link = self.spec.link_rate_bps;
+        let root = if algo.collective.rooted() {
+            self.spec.root as i64
+        } else {
+            -1
+        };
         Ok(ResultRow {
-            algorithm: algo,
-            nranks: self.spec.nranks,
-            size,
-            count: size / self.spec.dtype.size() as u64,
+            collective: algo.collective,
+            algorithm: algo.algorithm,
+            nranks: p,
+            size: bytes,
+            count,
             dtype: self.spec.dtype,
             redop: self.spec.op,
-            root: -1,
+            root,
             channels,
             link_efficiency: link.map(|bps| out_of_place.bus_bw * 8e9 / bps),
             out_of_place,

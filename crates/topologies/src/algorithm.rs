@@ -27,6 +27,12 @@ pub enum Algorithm {
     Hier,
     /// Rows then columns of an X x Y grid ([`torus2d`]).
     Torus2d,
+    /// All-to-all: p - 1 rounds of pairs that swap their blocks ([`alltoall`](crate::alltoall)).
+    Pairwise,
+    /// All-to-all: every block sent at once, as NCCL posts them ([`alltoall`](crate::alltoall)).
+    Linear,
+    /// Broadcast and reduce: a pipelined chain from or to the root ([`rooted`](crate::rooted)).
+    Chain,
 }
 
 /// Knobs that some algorithms take; the others ignore them.
@@ -72,8 +78,10 @@ impl Default for BuildOptions {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AlgorithmError {
-    #[error("unknown algorithm '{0}'; expected one of: {accepted} (or 'all')", accepted = Algorithm::names())]
+    #[error("unknown algorithm '{0}'; expected one of: {accepted} (or 'all')", accepted = Algorithm::every_name())]
     Unknown(String),
+    #[error("{0} is not an all-reduce algorithm; all_reduce has: {accepted}", accepted = Algorithm::names())]
+    NotAllReduce(Algorithm),
     #[error("{algorithm} cannot run on {nranks} ranks: {reason}")]
     Shape {
         algorithm: Algorithm,
@@ -89,6 +97,7 @@ pub enum AlgorithmError {
 }
 
 impl Algorithm {
+    /// The all-reduce algorithms (what `all` means for an all-reduce).
     pub const ALL: [Algorithm; 7] = [
         Algorithm::Ring,
         Algorithm::Tree,
@@ -97,6 +106,21 @@ impl Algorithm {
         Algorithm::Rd,
         Algorithm::Hier,
         Algorithm::Torus2d,
+    ];
+
+    /// Every algorithm of every collective
+    /// ([`Collective::algorithms`](crate::Collective::algorithms) says which is whose).
+    pub const EVERY: [Algorithm; 10] = [
+        Algorithm::Ring,
+        Algorithm::Tree,
+        Algorithm::DbTree,
+        Algorithm::Rhd,
+        Algorithm::Rd,
+        Algorithm::Hier,
+        Algorithm::Torus2d,
+        Algorithm::Pairwise,
+        Algorithm::Linear,
+        Algorithm::Chain,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +132,9 @@ impl Algorithm {
             Algorithm::Rd => "rd",
             Algorithm::Hier => "hier",
             Algorithm::Torus2d => "torus2d",
+            Algorithm::Pairwise => "pairwise",
+            Algorithm::Linear => "linear",
+            Algorithm::Chain => "chain",
         }
     }
 
@@ -117,6 +144,11 @@ impl Algorithm {
             .map(|a| a.name())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Every algorithm's name, comma-separated.
+    pub fn every_name() -> String {
+        Self::EVERY.map(Algorithm::name).join(", ")
     }
 
     /// Parses a comma-separated list; `all` means every algorithm.
@@ -155,6 +187,9 @@ impl Algorithm {
             Algorithm::Rd => rd::schedule(nranks, count),
             Algorithm::Hier => hier::schedule(nranks, count, elem_size, opts)?,
             Algorithm::Torus2d => torus2d::schedule(nranks, count, opts)?,
+            Algorithm::Pairwise | Algorithm::Linear | Algorithm::Chain => {
+                return Err(AlgorithmError::NotAllReduce(self))
+            }
         })
     }
 
@@ -187,6 +222,9 @@ impl Algorithm {
             Algorithm::Rd => rd::cost(nranks, bytes),
             Algorithm::Hier => hier::cost(nranks, bytes, opts)?,
             Algorithm::Torus2d => torus2d::cost(nranks, bytes, opts)?,
+            Algorithm::Pairwise | Algorithm::Linear | Algorithm::Chain => {
+                return Err(AlgorithmError::NotAllReduce(self))
+            }
         })
     }
 
@@ -219,7 +257,7 @@ impl fmt::Display for Algorithm {
 impl FromStr for Algorithm {
     type Err = AlgorithmError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
+        Self::EVERY
             .into_iter()
             .find(|a| a.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| AlgorithmError::Unknown(s.to_string()))

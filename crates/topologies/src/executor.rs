@@ -8,6 +8,9 @@
 //! end, or whose length differs from the receive that takes them, are pairing errors.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+
+use crate::layout::Layout;
 
 use crate::reduce::{reduce_elements, Element};
 use crate::schedule::{Rank, Recv, Schedule, ScheduleError, Send};
@@ -188,6 +191,46 @@ pub fn count_wrong_on_pattern_from(
         .flat_map(|b| b.iter().enumerate())
         .filter(|(i, v)| **v != i64::from_exact(table[(first + i) % PERIOD]))
         .count() as u64)
+}
+
+/// Runs a channel's `schedule` of a collective on the [`pattern`](crate::pattern) inputs and
+/// returns the number of wrong elements over all ranks: the channel's buffer holds the ranges
+/// `runs` of the whole buffer one after another ([`Layout::channel_runs`]; one channel: the
+/// whole buffer), and element g of rank r must hold what `layout.expect(r, g)` says.
+///
+/// [`Layout::channel_runs`]: crate::layout::Layout::channel_runs
+pub fn count_wrong_on_layout(
+    schedule: &Schedule,
+    op: ReduceOp,
+    layout: &Layout,
+    runs: &[Range<usize>],
+) -> Result<u64, ScheduleError> {
+    use crate::pattern::{expected_table, value, Expect, PERIOD};
+    let global: Vec<usize> = runs.iter().flat_map(|r| r.clone()).collect();
+    assert_eq!(
+        global.len(),
+        schedule.count,
+        "the runs make the channel's buffer"
+    );
+    // int64's inputs; avg is checked as its sum, as in `count_wrong_on_pattern_from`.
+    let dtype = crate::DataType::Int64;
+    let inputs: Vec<Vec<i64>> = (0..schedule.nranks)
+        .map(|r| global.iter().map(|&g| value(dtype, op, r, g)).collect())
+        .collect();
+    let outputs = execute(schedule, op, inputs)?;
+    let table = expected_table(dtype, op, schedule.nranks);
+    let mut wrong = 0;
+    for (rank, buf) in outputs.iter().enumerate() {
+        for (&g, &v) in global.iter().zip(buf) {
+            let want = match layout.expect(rank, g) {
+                Expect::Reduced => i64::from_exact(table[g % PERIOD]),
+                Expect::Input { rank, index } => value(dtype, op, rank, index),
+                Expect::Unchecked => continue,
+            };
+            wrong += u64::from(v != want);
+        }
+    }
+    Ok(wrong)
 }
 
 #[cfg(test)]

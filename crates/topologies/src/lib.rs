@@ -17,8 +17,13 @@
 //! the same steps.
 
 pub mod algorithm;
+pub mod alltoall;
+pub mod blocked_rhd;
+pub mod blocked_ring;
 pub mod builder;
 pub mod channels;
+pub mod collective;
+mod collective_build;
 pub mod cost;
 pub mod datatype;
 pub mod dbtree;
@@ -27,6 +32,7 @@ pub mod executor;
 pub mod factor;
 pub mod fold;
 pub mod hier;
+pub mod layout;
 pub mod noise;
 pub mod partition;
 pub mod pattern;
@@ -36,15 +42,18 @@ pub mod reduce;
 pub mod rhd;
 pub mod ring;
 pub mod rng;
+pub mod rooted;
 pub mod rounds;
 pub mod scatter_gather;
 pub mod schedule;
+pub mod sendrecv;
 pub mod timing_model;
 pub mod torus2d;
 pub mod tree;
 pub mod two_level;
 
 pub use algorithm::{Algorithm, AlgorithmError, BuildOptions};
+pub use collective::{Case, Collective, CollectiveError};
 pub use cost::CostTerms;
 pub use datatype::{DataType, ReduceOp};
 pub use schedule::{Recv, RecvAction, Schedule, ScheduleError, Send, Step};

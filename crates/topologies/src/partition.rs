@@ -43,6 +43,11 @@ pub fn segment_elems(segment_bytes: usize, elem_size: usize) -> usize {
     (segment_bytes / elem_size.max(1)).max(1)
 }
 
+/// Block `b` of a buffer of equal blocks of `m` elements.
+pub fn block(b: usize, m: usize) -> Range<usize> {
+    b * m..(b + 1) * m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

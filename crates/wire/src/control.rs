@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use topologies::noise::Delay;
-use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+use topologies::{Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp};
 
 /// Whether the result lands in a separate buffer (out-of-place) or overwrites the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,7 +68,11 @@ pub struct Plan {
     pub run_id: String,
     pub nranks: u32,
     pub peers: Vec<PeerInfo>,
-    pub algorithms: Vec<Algorithm>,
+    /// What the sweep measures, in order: each collective and algorithm at every size.
+    pub cases: Vec<Case>,
+    /// Broadcast's and reduce's root.
+    #[serde(default)]
+    pub root: u32,
     /// Bytes per rank, each a positive multiple of the element size.
     pub sizes: Vec<u64>,
     pub dtype: DataType,
@@ -242,6 +246,9 @@ pub struct Heartbeat {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
+    /// Absent from nodes of builds before other collectives: all-reduce.
+    #[serde(default)]
+    pub collective: Collective,
     pub algorithm: Algorithm,
     pub size: u64,
     pub placement: Placement,
@@ -507,8 +514,19 @@ impl Plan {
                     .map_err(|e| invalid("peers.data_addrs", format!("'{a}': {e}")))?;
             }
         }
-        if self.algorithms.is_empty() {
-            return Err(invalid("algorithms", "empty"));
+        if self.cases.is_empty() {
+            return Err(invalid("cases", "empty"));
+        }
+        for c in &self.cases {
+            c.collective
+                .check(c.algorithm)
+                .map_err(|e| invalid("cases", e.to_string()))?;
+        }
+        if self.root >= self.nranks {
+            return Err(invalid(
+                "root",
+                format!("{} is not a rank of {}", self.root, self.nranks),
+            ));
         }
         if self.sizes.is_empty() {
             return Err(invalid("sizes", "empty"));
@@ -675,7 +693,8 @@ mod tests {
                     cert_der_b64: String::new(),
                 })
                 .collect(),
-            algorithms: vec![Algorithm::Ring],
+            cases: vec![Case::all_reduce(Algorithm::Ring)],
+            root: 0,
             sizes: vec![1024],
             dtype: DataType::Float,
             op: ReduceOp::Sum,
@@ -797,6 +816,7 @@ mod tests {
     fn a_report_names_one_cpu_time_per_channel() {
         let report = |channels: u32, cpu: usize| {
             FromNode::Report(Report {
+                collective: Collective::AllReduce,
                 algorithm: Algorithm::Ring,
                 size: 8,
                 placement: Placement::InPlace,

@@ -4,14 +4,15 @@
 //! `results/schema.json` in the repository describes the same shape; a test holds them together.
 
 use serde::{Deserialize, Serialize};
-use topologies::{Algorithm, DataType, ReduceOp};
+use topologies::{Algorithm, Case, Collective, DataType, ReduceOp};
 
 use crate::stats::IterStats;
 
 /// 2: channels, the CPU each rank used per row, the cores each rank was given. 3: nccl-tests'
 /// flags and the run's metadata. 4: every rank's every iteration time (`rank_iter_us`). 5: the
-/// injected jitter (`config.jitter`).
-pub const SCHEMA_VERSION: u32 = 5;
+/// injected jitter (`config.jitter`). 6: collectives other than all-reduce (`collective` on every
+/// row, `config.collectives`, `config.root`).
+pub const SCHEMA_VERSION: u32 = 6;
 /// The oldest version the readers take (every field added since is optional).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -40,7 +41,14 @@ pub struct RunConfig {
     pub started_at: String,
     pub nranks: usize,
     pub launcher: String,
+    /// The collectives the run measured, in order (absent before schema 6: all-reduce).
+    #[serde(default = "all_reduce_only")]
+    pub collectives: Vec<Collective>,
+    /// Every algorithm the run used, of any collective.
     pub algorithms: Vec<Algorithm>,
+    /// Broadcast's and reduce's root (`-r`); absent before schema 6.
+    #[serde(default)]
+    pub root: Option<u32>,
     pub minbytes: u64,
     pub maxbytes: u64,
     pub stepfactor: u64,
@@ -205,11 +213,18 @@ pub struct Measured {
     pub cpu_bound_ranks: Vec<usize>,
 }
 
+fn all_reduce_only() -> Vec<Collective> {
+    vec![Collective::AllReduce]
+}
+
 /// The share of its cores beyond which a rank's data plane is taken to be CPU-bound.
 pub const CPU_BOUND_SHARE: f64 = 0.9;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
+    /// nccl-tests' name of the collective (absent before schema 6: all-reduce).
+    #[serde(default)]
+    pub collective: Collective,
     pub algorithm: Algorithm,
     pub nranks: usize,
     pub size: u64,
@@ -232,6 +247,16 @@ pub struct ResultRow {
     /// busbw / configured link rate, when a link rate is known.
     #[serde(default)]
     pub link_efficiency: Option<f64>,
+}
+
+impl ResultRow {
+    /// The collective and algorithm this row measured.
+    pub fn case(&self) -> Case {
+        Case {
+            collective: self.collective,
+            algorithm: self.algorithm,
+        }
+    }
 }
 
 /// One size of the ping-pong: `ranks[0]` sends `size` bytes to `ranks[1]`, which sends them
@@ -260,6 +285,8 @@ pub struct Failure {
     pub rank: Option<usize>,
     #[serde(default)]
     pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collective: Option<Collective>,
     #[serde(default)]
     pub algorithm: Option<Algorithm>,
     #[serde(default)]

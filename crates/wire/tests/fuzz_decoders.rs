@@ -91,6 +91,7 @@ fn from_node_seeds() -> Vec<FromNode> {
         FromNode::Ready {},
         FromNode::Arrive { epoch: 7 },
         FromNode::Report(Report {
+            collective: topologies::Collective::AllReduce,
             algorithm: Algorithm::Ring,
             size: 1024,
             placement: Placement::InPlace,
@@ -138,7 +139,11 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
             run_id: "run-1".into(),
             nranks: 4,
             peers,
-            algorithms: vec![Algorithm::Ring, Algorithm::DbTree],
+            cases: vec![
+                topologies::Case::all_reduce(Algorithm::Ring),
+                topologies::Case::all_reduce(Algorithm::DbTree),
+            ],
+            root: 0,
             sizes: vec![1024, 4096],
             dtype: DataType::Float,
             op: ReduceOp::Sum,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use scale_model::measurement::expand_histogram;
 use scale_model::{Measurement, PingPongSample, Shape};
-use topologies::{Algorithm, BuildOptions};
+use topologies::{Algorithm, BuildOptions, Collective};
 use wire::results::{PingPongRow, ResultRow, RunConfig};
 
 /// Latency samples kept per measurement for the straggler model.
@@ -124,7 +124,22 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
     }
     let link_rate = parsed.config.link_rate_bps;
     let mut out = Vec::with_capacity(parsed.results.len());
-    for row in &parsed.results {
+    let others = parsed
+        .results
+        .iter()
+        .filter(|r| r.collective != Collective::AllReduce)
+        .count();
+    if others > 0 {
+        notes.push(format!(
+            "{name}: {others} row(s) of collectives other than all_reduce left out: the model \
+             fits and projects all-reduce"
+        ));
+    }
+    for row in parsed
+        .results
+        .iter()
+        .filter(|r| r.collective == Collective::AllReduce)
+    {
         if row.out_of_place.nwrong.is_some_and(|w| w > 0) {
             notes.push(format!(
                 "{name}: {} {} ranks {} bytes had wrong results; left out",

@@ -1,34 +1,77 @@
 //! The algorithms and their shapes: `--algo`, segments, `hier`'s groups and levels, `torus2d`'s
 //! grid (from the flags or a topology file), each checked against the rank count.
 
-use topologies::{Algorithm, BuildOptions, DataType};
+use std::str::FromStr;
+
+use topologies::{Algorithm, AlgorithmError, BuildOptions, Case, Collective, DataType};
 
 use super::kinds::{bad, OptionError};
 use crate::cli::RunArgs;
 use crate::topology_file::Topology;
 
-pub fn algorithms_of(
+/// What a run measures: the collectives of `--collective`, each by the algorithms of `--algo`
+/// that it has (every name given must exist for every collective given; `all` means each
+/// collective's own; without `--algo`, each collective's default), with their shapes and the
+/// root.
+pub struct Cases {
+    pub cases: Vec<Case>,
+    pub build: BuildOptions,
+    /// Broadcast's and reduce's root (0 where no collective of the run has one).
+    pub root: usize,
+}
+
+pub fn cases_of(
     a: &RunArgs,
     nranks: usize,
     dtype: DataType,
     topology: Option<&Topology>,
-) -> Result<(Vec<Algorithm>, BuildOptions), OptionError> {
-    let algorithms = Algorithm::parse_list(&a.algo).map_err(|e| bad("--algo", e.to_string()))?;
-    if algorithms.is_empty() {
+) -> Result<Cases, OptionError> {
+    let collectives =
+        Collective::parse_list(&a.collective).map_err(|e| bad("--collective", e.to_string()))?;
+    if collectives.is_empty() {
         return Err(bad(
-            "--algo",
+            "--collective",
             format!(
-                "no algorithm given; expected some of: {}",
-                Algorithm::names()
+                "no collective given; expected some of: {}",
+                Collective::names()
             ),
         ));
     }
+    let names = algorithm_names(a.algo.as_deref())?;
+    let mut cases = Vec::new();
+    for &c in &collectives {
+        for algorithm in algorithms_for(names.as_deref(), c)? {
+            cases.push(Case {
+                collective: c,
+                algorithm,
+            });
+        }
+    }
+    // A name that no collective of the run has is a mistake, not a choice for another one.
+    for name in names.iter().flatten().flatten() {
+        if !cases.iter().any(|c| c.algorithm == *name) {
+            let has: Vec<String> = collectives
+                .iter()
+                .map(|c| format!("{c}: {}", c.algorithm_names()))
+                .collect();
+            return Err(bad(
+                "--algo",
+                format!(
+                    "{name} is not an algorithm of {}; they have: {}",
+                    names_of(&collectives),
+                    has.join("; ")
+                ),
+            ));
+        }
+    }
+    let root = root_of(a.nccl.root, nranks, &collectives)?;
     let build = build_options(a, dtype, topology)?;
-    // Each algorithm must accept this rank count and shape before any process starts.
-    for algo in &algorithms {
-        algo.build(nranks, nranks, dtype.size(), &build)
+    // Each case must accept this rank count and shape before any process starts.
+    for case in &cases {
+        case.collective
+            .build(case.algorithm, nranks, nranks, dtype.size(), &build, root)
             .map_err(|e| {
-                let flag = match algo {
+                let flag = match case.algorithm {
                     Algorithm::Hier => "--group-size/--hier-inner/--hier-outer",
                     Algorithm::Torus2d => "--grid",
                     _ => "--algo",
@@ -42,7 +85,90 @@ pub fn algorithms_of(
             format!("{nranks} rank; a ping-pong needs at least 2 (--np 2 or more)"),
         ));
     }
-    Ok((algorithms, build))
+    Ok(Cases { cases, build, root })
+}
+
+/// `--algo` parsed: `None` without it; each entry a name, or `None` for `all`.
+fn algorithm_names(algo: Option<&str>) -> Result<Option<Vec<Option<Algorithm>>>, OptionError> {
+    let Some(list) = algo else { return Ok(None) };
+    let mut out = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part.eq_ignore_ascii_case("all") {
+            out.push(None);
+        } else {
+            let a: Algorithm = part
+                .parse()
+                .map_err(|e: AlgorithmError| bad("--algo", e.to_string()))?;
+            out.push(Some(a));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The algorithms `--algo` gives collective `c`: those named that it has (`all`: every one it
+/// has), or its default without `--algo`. A collective left with none is refused, naming its
+/// own.
+fn algorithms_for(
+    names: Option<&[Option<Algorithm>]>,
+    c: Collective,
+) -> Result<Vec<Algorithm>, OptionError> {
+    let Some(names) = names else {
+        return Ok(vec![c.default_algorithm()]);
+    };
+    let mut out = Vec::new();
+    for name in names {
+        match name {
+            None => out.extend_from_slice(c.algorithms()),
+            Some(a) if c.algorithms().contains(a) => out.push(*a),
+            Some(_) => {}
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|a| seen.insert(*a));
+    if out.is_empty() {
+        let given: Vec<&str> = names.iter().flatten().map(|a| a.name()).collect();
+        let why = match given.as_slice() {
+            [] => format!("no algorithm given; {c} has: {}", c.algorithm_names()),
+            [one] => c
+                .check(Algorithm::from_str(one).unwrap_or(Algorithm::Ring))
+                .err()
+                .map_or_else(String::new, |e| e.to_string()),
+            many => format!(
+                "none of {} is an algorithm of {c}; {c} has: {}",
+                many.join(", "),
+                c.algorithm_names()
+            ),
+        };
+        return Err(bad("--algo", why));
+    }
+    Ok(out)
+}
+
+fn names_of(collectives: &[Collective]) -> String {
+    collectives
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `-r`: a rank, where a collective of the run has a root; ignored (0) otherwise.
+fn root_of(root: i64, nranks: usize, collectives: &[Collective]) -> Result<usize, OptionError> {
+    if !collectives.iter().any(|c| c.rooted()) {
+        return Ok(0);
+    }
+    usize::try_from(root)
+        .ok()
+        .filter(|&r| r < nranks)
+        .ok_or_else(|| {
+            bad(
+                "-r/--root",
+                format!(
+                    "{root} is not a rank of {nranks} (0..={}); broadcast and reduce need one root",
+                    nranks - 1
+                ),
+            )
+        })
 }
 
 fn build_options(
@@ -110,7 +236,55 @@ mod tests {
     use crate::options::test_args::{args, refused};
 
     fn of(line: &str, nranks: usize) -> Result<(Vec<Algorithm>, BuildOptions), OptionError> {
-        algorithms_of(&args(line), nranks, DataType::Float, None)
+        cases_of(&args(line), nranks, DataType::Float, None)
+            .map(|c| (c.cases.iter().map(|c| c.algorithm).collect(), c.build))
+    }
+
+    fn cases(line: &str, nranks: usize) -> Result<Vec<String>, OptionError> {
+        cases_of(&args(line), nranks, DataType::Float, None)
+            .map(|c| c.cases.iter().map(|c| c.to_string()).collect())
+    }
+
+    #[test]
+    fn each_collective_takes_the_algorithms_it_has() {
+        assert_eq!(cases("", 4).unwrap(), ["ring"]);
+        assert_eq!(
+            cases("--collective all_gather,alltoall", 4).unwrap(),
+            ["all_gather ring", "alltoall pairwise"]
+        );
+        assert_eq!(
+            cases("--collective broadcast,reduce --algo all", 4).unwrap(),
+            [
+                "broadcast chain",
+                "broadcast tree",
+                "reduce chain",
+                "reduce tree"
+            ]
+        );
+        assert_eq!(cases("--collective all", 3).unwrap().len(), 7);
+        let (flag, why) = refused(cases("--collective alltoall --algo ring", 4));
+        assert_eq!(flag, "--algo");
+        assert_eq!(
+            why,
+            "ring is not an algorithm of alltoall; alltoall has: pairwise, linear"
+        );
+        // A list may name each collective's own; a name none of them has is refused.
+        assert_eq!(
+            cases("--collective all_gather,alltoall --algo ring,linear", 4).unwrap(),
+            ["all_gather ring", "alltoall linear"]
+        );
+        let (_, why) = refused(cases("--collective sendrecv,all_gather --algo ring,rd", 4));
+        assert!(why.starts_with("rd is not an algorithm of sendrecv, all_gather; they have: sendrecv: ring; all_gather: ring, rhd"), "{why}");
+        let (_, why) = refused(cases("--collective alltoall --algo ring,rd", 4));
+        assert!(
+            why.starts_with("none of ring, rd is an algorithm of alltoall"),
+            "{why}"
+        );
+        assert_eq!(refused(cases("--collective gather", 4)).0, "--collective");
+        let (flag, why) = refused(cases("--collective broadcast -r 4", 4));
+        assert_eq!(flag, "-r/--root");
+        assert!(why.contains("0..=3"), "{why}");
+        assert!(cases("-r 4", 4).is_ok(), "all-reduce has no root to check");
     }
 
     #[test]

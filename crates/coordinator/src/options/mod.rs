@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use topologies::{Algorithm, BuildOptions, DataType, ReduceOp};
+use topologies::{Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp};
 
 pub mod algorithms;
 pub mod fabric;
@@ -45,8 +45,11 @@ pub struct RunOptions {
     pub dtype: DataType,
     pub op: ReduceOp,
     pub nranks: usize,
-    pub algorithms: Vec<Algorithm>,
+    /// Each collective and algorithm the sweep measures, in order.
+    pub cases: Vec<Case>,
     pub build: BuildOptions,
+    /// `-r`: broadcast's and reduce's root.
+    pub root: usize,
     /// `--pingpong`: ranks 0 and 1 ping-pong every size after the sweep.
     pub pingpong: bool,
     pub out: Option<PathBuf>,
@@ -88,13 +91,43 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// Every algorithm the run uses, of any collective, in order, without repeats.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        let mut out: Vec<Algorithm> = Vec::new();
+        for c in &self.cases {
+            if !out.contains(&c.algorithm) {
+                out.push(c.algorithm);
+            }
+        }
+        out
+    }
+
+    /// The collectives the run measures, in order, without repeats.
+    pub fn collectives(&self) -> Vec<Collective> {
+        let mut out: Vec<Collective> = Vec::new();
+        for c in &self.cases {
+            if !out.contains(&c.collective) {
+                out.push(c.collective);
+            }
+        }
+        out
+    }
+
     pub fn from_args(a: &RunArgs) -> Result<RunOptions, OptionError> {
         let sweep = sweep::sweep_of(a)?;
         let nccl = nccl::nccl_of(&a.nccl)?;
         let ranks = ranks::ranks_of(a)?;
         let (nranks, launcher) = (ranks.nranks, ranks.launcher);
         let topology = ranks.topology.as_ref();
-        let (algorithms, build) = algorithms::algorithms_of(a, nranks, sweep.dtype, topology)?;
+        let algorithms::Cases { cases, build, root } =
+            algorithms::cases_of(a, nranks, sweep.dtype, topology)?;
+        let mut nccl = nccl;
+        if a.nccl.root != 0 && !cases.iter().any(|c| c.collective.rooted()) {
+            nccl.notes.push(format!(
+                "-r {}: no collective of this run has a root; rows print -1, as nccl-tests' do",
+                a.nccl.root
+            ));
+        }
         let fabric = fabric::fabric_of(a, launcher, nranks, topology)?;
         let faults = faults::faults_of(&a.fault, launcher, nranks, &sweep.sizes)?;
         let jitter = faults::jitter_of(&a.fault)?;
@@ -111,8 +144,9 @@ impl RunOptions {
             dtype: sweep.dtype,
             op: sweep.op,
             nranks,
-            algorithms,
+            cases,
             build,
+            root,
             pingpong: a.pingpong,
             out: a.out.clone(),
             force: a.force,

@@ -121,12 +121,6 @@ fn one_only(f: &NcclFlags, notes: &mut Vec<String>) -> Result<(), OptionError> {
         ),
         v => return Err(bad("-C/--report_cputime", format!("{v} is not 0 or 1"))),
     }
-    if f.root != 0 {
-        notes.push(format!(
-            "-r {}: all-reduce has no root; rows print -1, as nccl-tests' do",
-            f.root
-        ));
-    }
     Ok(())
 }
 
@@ -225,7 +219,6 @@ mod tests {
     fn defaults_are_accepted_some_with_a_note_and_the_rest_refused_with_the_reason() {
         let n = of("-g 1 -t 1 -p 1 -z 2 -C 1 -r 0").unwrap();
         assert_eq!(n.notes.len(), 5, "{:?}", n.notes);
-        assert_eq!(of("-r 2").unwrap().notes.len(), 1);
         for (line, flag, why) in [
             ("-g 8", "-g/--ngpus", "no GPUs"),
             ("-t 2", "-t/--nthreads", "--np"),

@@ -123,8 +123,8 @@ impl Driver {
             }
             Command::Row(row) => self.emit(*row),
             Command::SweepDone => {
-                if self.writer.file.config.algorithms.len() > 1 {
-                    let text = crate::compare::render(&self.writer.file.results);
+                let text = crate::compare::render(&self.writer.file.results);
+                if !text.is_empty() {
                     self.println(&text);
                 }
                 None

@@ -46,13 +46,13 @@ impl Driver {
         if self
             .algo_rows
             .first()
-            .is_some_and(|r| r.algorithm != row.algorithm)
+            .is_some_and(|r| r.case() != row.case())
         {
             self.algo_rows.clear();
         }
         if self.algo_rows.is_empty() {
             self.println(
-                table::table_header(row.algorithm.name(), self.per_iter_columns).trim_end(),
+                table::table_header(&row.case().to_string(), self.per_iter_columns).trim_end(),
             );
         }
         self.println(&if self.per_iter_columns {
@@ -66,7 +66,7 @@ impl Driver {
         if let Some(pr) = &mut self.progress {
             pr.step(&format!(
                 "{} {}",
-                row.algorithm,
+                row.case(),
                 crate::sizes::format_size(row.size)
             ));
         }

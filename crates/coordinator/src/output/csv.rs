@@ -1,4 +1,4 @@
-//! `results.csv`: one line per algorithm and size, both placements, with a header line; and
+//! `results.csv`: one line per collective, algorithm and size, both placements, with a header line; and
 //! `pingpong.csv`: one line per size of the `--pingpong` sweep (its columns are not the
 //! all-reduce's, so it has a file of its own). Every line names the run it came from. Written
 //! with the `csv` crate from the records below: the header is their field names, in order.
@@ -10,6 +10,7 @@ use wire::results::{Measured, PingPongRow, ResultRow};
 #[derive(Serialize)]
 struct Row<'a> {
     run_id: &'a str,
+    collective: &'static str,
     algorithm: &'static str,
     nranks: usize,
     size: u64,
@@ -77,12 +78,13 @@ fn row<'a>(run_id: &'a str, r: &ResultRow) -> Row<'a> {
     let w = &o.per_iter;
     Row {
         run_id,
+        collective: r.collective.name(),
         algorithm: r.algorithm.name(),
         nranks: r.nranks,
         size: r.size,
         count: r.count,
         dtype: r.dtype.name(),
-        redop: r.redop.name(),
+        redop: crate::output::table::redop_name(r),
         root: r.root,
         time_us: o.time,
         algbw_gbps: o.alg_bw,
@@ -159,8 +161,9 @@ pub fn render_pingpong(run_id: &str, rows: &[PingPongRow]) -> Result<String> {
 }
 
 /// The header of a file with no rows yet (serde writes it from the first record).
-const COLUMNS: [&str; 28] = [
+const COLUMNS: [&str; 29] = [
     "run_id",
+    "collective",
     "algorithm",
     "nranks",
     "size",
@@ -225,7 +228,7 @@ mod tests {
         assert_eq!(header.split(',').count(), COLUMNS.len());
         let line: Vec<&str> = with.lines().nth(1).unwrap().split(',').collect();
         assert_eq!(line.len(), COLUMNS.len());
-        assert_eq!(&line[..3], ["run-1", "ring", "4"]);
+        assert_eq!(&line[..4], ["run-1", "all_reduce", "ring", "4"]);
         let pp = render_pingpong("run-1", &[]).unwrap();
         assert_eq!(pp.trim_end(), PINGPONG_COLUMNS.join(","));
     }

@@ -66,12 +66,12 @@ fn record(r: &ResultRow, iters: u32, per_iter: bool) -> Value {
         "size": r.size,
         "count": r.count,
         "type": r.dtype.name(),
-        "redop": r.redop.name(),
+        "redop": crate::output::table::redop_name(r),
         "root": format!("{:6}", r.root),
         "out_of_place": placement(&r.out_of_place),
         "in_place": placement(&r.in_place),
         "actual_iterations": iters,
-        "experiment_name": r.algorithm.name(),
+        "experiment_name": r.case().to_string(),
     });
     if per_iter {
         v["out_of_place_per_iter"] = per_iteration(&r.out_of_place);

@@ -61,18 +61,18 @@ pub fn markdown(file: &ResultsFile) -> String {
         let _ = writeln!(s, "{channels}\n");
     }
     let cores = text::cores(c);
-    let algos = report_charts::algorithms(&file.results);
+    let algos = report_charts::cases(&file.results);
     for a in &algos {
-        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.algorithm == *a).collect();
+        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.case() == *a).collect();
         let _ = writeln!(
             s,
             "## {a}\n\n{}",
             report_tables::algorithm(&rows, &cores).markdown()
         );
     }
-    if algos.len() > 1 {
-        let _ = writeln!(s, "## Comparison\n\n{}\n", report_tables::COMPARISON);
-        s.push_str(&report_tables::comparison(&file.results).markdown());
+    for (title, rows) in report_tables::comparisons(&file.results) {
+        let _ = writeln!(s, "## {title}\n\n{}\n", report_tables::COMPARISON);
+        s.push_str(&report_tables::comparison(&rows).markdown());
     }
     s.push_str(&host_bound_section(file));
     if let Some(rows) = file.pingpong.as_deref().filter(|r| !r.is_empty()) {

@@ -1,36 +1,33 @@
 //! The charts of a run's report, as SVG documents drawn by the project's one plot engine
-//! (`scale_model::plot`): busbw and time against size on log axes (a line per algorithm, solid
+//! (`scale_model::plot`): busbw and time against size on log axes (a line per collective and
+//! algorithm, solid
 //! out of place and dashed in place), and each rank's time per iteration as a heatmap.
 
 use std::collections::BTreeMap;
 
 use scale_model::plot::heatmap::{heatmap, Heatmap};
 use scale_model::plot::svg::{chart, color, document, fmt_time, log_bounds, Chart, Series, Stroke};
-use topologies::Algorithm;
+use topologies::Case;
 use wire::results::{Measured, ResultRow, ResultsFile};
 
 use crate::sizes::format_size;
 
-/// The algorithms of the run, in the order they first ran.
-pub fn algorithms(rows: &[ResultRow]) -> Vec<Algorithm> {
-    let mut order: Vec<Algorithm> = Vec::new();
+/// The cases (collective and algorithm) of the run, in the order they first ran.
+pub fn cases(rows: &[ResultRow]) -> Vec<Case> {
+    let mut order: Vec<Case> = Vec::new();
     for r in rows {
-        if !order.contains(&r.algorithm) {
-            order.push(r.algorithm);
+        if !order.contains(&r.case()) {
+            order.push(r.case());
         }
     }
     order
 }
 
-/// `value` of `algorithm`'s rows per size, the mean over the run's cycles (`-N`) where a size
+/// `value` of a case's rows per size, the mean over the run's cycles (`-N`) where a size
 /// ran more than once.
-fn per_size(
-    rows: &[ResultRow],
-    algorithm: Algorithm,
-    value: impl Fn(&ResultRow) -> f64,
-) -> Vec<(f64, f64)> {
+fn per_size(rows: &[ResultRow], case: Case, value: impl Fn(&ResultRow) -> f64) -> Vec<(f64, f64)> {
     let mut sums: BTreeMap<u64, (f64, u32)> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.algorithm == algorithm) {
+    for r in rows.iter().filter(|r| r.case() == case) {
         let e = sums.entry(r.size).or_default();
         e.0 += value(r);
         e.1 += 1;
@@ -40,18 +37,18 @@ fn per_size(
         .collect()
 }
 
-/// A line per algorithm and placement of `value` (of a placement's measurement).
+/// A line per case and placement of `value` (of a placement's measurement).
 fn series(rows: &[ResultRow], value: fn(&Measured) -> f64) -> Vec<Series> {
     let mut out = Vec::new();
-    for (i, a) in algorithms(rows).into_iter().enumerate() {
+    for (i, a) in cases(rows).into_iter().enumerate() {
         out.push(Series {
-            name: a.name().to_string(),
+            name: a.to_string(),
             points: per_size(rows, a, |r| value(&r.out_of_place)),
             color: color(i),
             stroke: Stroke::Line { width: 2 },
         });
         out.push(Series {
-            name: format!("{} in place", a.name()),
+            name: format!("{a} in place"),
             points: per_size(rows, a, |r| value(&r.in_place)),
             color: color(i),
             stroke: Stroke::Dashed { width: 1 },
@@ -135,7 +132,7 @@ pub fn rank_heatmap(r: &ResultRow) -> Option<String> {
     }
     let caption = format!(
         "{} {}, out of place: each rank's time per iteration",
-        r.algorithm,
+        r.case(),
         format_size(r.size)
     );
     let height = (140 + 16 * rows.len() as u32).min(720);

@@ -4,7 +4,7 @@
 //! rank's time per iteration as heatmaps, the ping-pong sweep and where each rank ran.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use topologies::Algorithm;
+use topologies::Case;
 use wire::results::{ResultRow, ResultsFile};
 
 use super::report_tables::{self, Table};
@@ -108,7 +108,7 @@ fn cells(r: &ResultRow) -> usize {
 
 /// Each algorithm's largest size first, then every other row in sweep order, while the page's
 /// cell budget lasts.
-fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Algorithm]) -> Heatmaps<'a> {
+fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Case]) -> Heatmaps<'a> {
     let mut h = Heatmaps {
         shown: Vec::new(),
         folded: Vec::new(),
@@ -127,7 +127,7 @@ fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Algorithm]) -> Heatmaps<'
     for a in algos {
         let largest = kept
             .iter()
-            .filter(|r| r.algorithm == *a)
+            .filter(|r| r.case() == *a)
             .max_by_key(|r| r.size);
         if let Some(r) = largest {
             take(r, &mut h.shown, &mut h.left_out);
@@ -142,16 +142,16 @@ fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Algorithm]) -> Heatmaps<'
 }
 
 fn heatmap_figure(r: &ResultRow) -> Markup {
-    let id = format!("ranks-{}-{}", r.algorithm, r.size);
+    let id = format!("ranks-{}-{}-{}", r.collective, r.algorithm, r.size);
     let caption = format!(
         "{} {}: rows are ranks, columns timed iterations; brighter is slower.",
-        r.algorithm,
+        r.case(),
         format_size(r.size)
     );
     html! { @if let Some(svg) = charts::rank_heatmap(r) { (figure(&id, svg, &caption)) } }
 }
 
-fn heatmaps(file: &ResultsFile, algos: &[Algorithm]) -> Markup {
+fn heatmaps(file: &ResultsFile, algos: &[Case]) -> Markup {
     let h = choose_heatmaps(&file.results, algos);
     html! {
         section #heatmaps {
@@ -184,7 +184,7 @@ fn heatmaps(file: &ResultsFile, algos: &[Algorithm]) -> Markup {
 pub fn render(file: &ResultsFile) -> String {
     let c = &file.config;
     let cores = text::cores(c);
-    let algos = charts::algorithms(&file.results);
+    let algos = charts::cases(&file.results);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -201,18 +201,18 @@ pub fn render(file: &ResultsFile) -> String {
                     p { "No size has completed yet." }
                 } @else {
                     (against_size(file))
-                    @if algos.len() > 1 {
-                        section #comparison {
-                            h2 { "Comparison" }
+                    @for (title, rows) in report_tables::comparisons(&file.results) {
+                        section.comparison {
+                            h2 { (title) }
                             p { (report_tables::COMPARISON) }
-                            (table(&report_tables::comparison(&file.results)))
+                            (table(&report_tables::comparison(&rows)))
                         }
                     }
                     @for a in &algos {
                         section.algorithm {
                             h2 { (a) }
                             (table(&report_tables::algorithm(
-                                &file.results.iter().filter(|r| r.algorithm == *a).collect::<Vec<_>>(),
+                                &file.results.iter().filter(|r| r.case() == *a).collect::<Vec<_>>(),
                                 &cores,
                             )))
                         }
@@ -237,6 +237,16 @@ pub fn render(file: &ResultsFile) -> String {
 mod tests {
     use super::*;
     use crate::test_rows::{measured, row};
+    use topologies::Algorithm;
+
+    const RING: Case = Case {
+        collective: topologies::Collective::AllReduce,
+        algorithm: Algorithm::Ring,
+    };
+    const TREE: Case = Case {
+        collective: topologies::Collective::AllReduce,
+        algorithm: Algorithm::Tree,
+    };
 
     /// A row of `algorithm` at `size` whose out-of-place measurement kept `ranks` x `iters`
     /// iteration times.
@@ -253,7 +263,7 @@ mod tests {
             .into_iter()
             .flat_map(|a| [1024, 4096, 16384].map(|s| kept(a, s, 4, 10)))
             .collect();
-        let h = choose_heatmaps(&rows, &[Algorithm::Ring, Algorithm::Tree]);
+        let h = choose_heatmaps(&rows, &[RING, TREE]);
         let shown: Vec<(Algorithm, u64)> = h.shown.iter().map(|r| (r.algorithm, r.size)).collect();
         assert_eq!(shown, [(Algorithm::Ring, 16384), (Algorithm::Tree, 16384)]);
         assert_eq!(h.folded.len(), 4);
@@ -263,7 +273,7 @@ mod tests {
         let big: Vec<ResultRow> = [1024, 2048, 4096, 8192]
             .map(|s| kept(Algorithm::Ring, s, 1, per_row))
             .into();
-        let h = choose_heatmaps(&big, &[Algorithm::Ring]);
+        let h = choose_heatmaps(&big, &[RING]);
         assert_eq!((h.shown.len(), h.folded.len(), h.left_out), (1, 2, 1));
         let drawn: usize = h.shown.iter().chain(&h.folded).map(|r| cells(r)).sum();
         assert!(drawn <= HEATMAP_CELL_BUDGET);

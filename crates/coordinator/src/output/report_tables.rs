@@ -127,6 +127,29 @@ pub fn algorithm(rows: &[&ResultRow], cores: &[f64]) -> Table {
 pub const COMPARISON: &str =
     "Out-of-place time of each algorithm relative to the fastest at that size.";
 
+/// The comparisons a report shows: one per collective measured by more than one algorithm,
+/// titled, with that collective's rows.
+pub fn comparisons(rows: &[ResultRow]) -> Vec<(String, Vec<ResultRow>)> {
+    let mut out: Vec<(String, Vec<ResultRow>)> = Vec::new();
+    for case in crate::output::report_charts::cases(rows) {
+        let c = case.collective;
+        if out.iter().any(|(_, r)| r[0].collective == c) {
+            continue;
+        }
+        let of: Vec<ResultRow> = rows.iter().filter(|r| r.collective == c).cloned().collect();
+        let algorithms: std::collections::BTreeSet<_> = of.iter().map(|r| r.algorithm).collect();
+        if algorithms.len() > 1 {
+            let title = if c == topologies::Collective::AllReduce {
+                "Comparison".to_string()
+            } else {
+                format!("Comparison: {c}")
+            };
+            out.push((title, of));
+        }
+    }
+    out
+}
+
 /// For each size, the fastest algorithm and every algorithm's out-of-place time relative to it.
 pub fn comparison(rows: &[ResultRow]) -> Table {
     let c = crate::compare::compare(rows);

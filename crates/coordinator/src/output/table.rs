@@ -20,7 +20,12 @@ pub fn run_header(cfg: &RunConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# collbench all-reduce over QUIC: nranks {} minBytes {} maxBytes {} step: {} warmup iters: {} iters: {} agg iters: {} validation: {} type: {} redop: {}",
+        "# collbench {} over QUIC: nranks {} minBytes {} maxBytes {} step: {} warmup iters: {} iters: {} agg iters: {} validation: {} type: {} redop: {}",
+        cfg.collectives
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(", "),
         cfg.nranks,
         cfg.minbytes,
         cfg.maxbytes,
@@ -167,9 +172,18 @@ fn preamble(r: &ResultRow) -> String {
         r.size,
         r.count,
         r.dtype.name(),
-        r.redop.name(),
+        redop_name(r),
         r.root
     )
+}
+
+/// nccl-tests' redop column: the operator, or `none` for a collective that reduces nothing.
+pub fn redop_name(r: &ResultRow) -> &'static str {
+    if r.collective.reduces() {
+        r.redop.name()
+    } else {
+        "none"
+    }
 }
 
 /// The footer nccl-tests prints after a table: wrong values and the average bus bandwidth, with

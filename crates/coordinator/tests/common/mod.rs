@@ -83,7 +83,9 @@ pub fn synthetic_config(
         started_at: "2026-01-01T00:00:00Z".into(),
         nranks,
         launcher: "local".into(),
+        collectives: vec![topologies::Collective::AllReduce],
         algorithms: algorithms.to_vec(),
+        root: None,
         minbytes: 1 << 10,
         maxbytes: 1 << 20,
         stepfactor: 2,
@@ -164,6 +166,7 @@ pub fn synthetic_row(
         cpu_bound_ranks: Vec::new(),
     };
     wire::results::ResultRow {
+        collective: topologies::Collective::AllReduce,
         algorithm,
         nranks,
         size,

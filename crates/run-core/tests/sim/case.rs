@@ -90,7 +90,12 @@ pub fn spec(case: &Case) -> RunSpec {
     RunSpec {
         run_id: format!("sim-{}", case.seed),
         nranks: case.nranks,
-        algorithms: case.algorithms.clone(),
+        cases: case
+            .algorithms
+            .iter()
+            .map(|&a| topologies::Case::all_reduce(a))
+            .collect(),
+        root: 0,
         sizes: case.sizes.clone(),
         dtype: topologies::DataType::Float,
         op: topologies::ReduceOp::Sum,

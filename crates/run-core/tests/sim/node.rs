@@ -296,6 +296,7 @@ impl Node {
             wire::histogram::record(&mut hist, ns);
         }
         Report {
+            collective: topologies::Collective::AllReduce,
             algorithm,
             size,
             placement,

@@ -15,7 +15,7 @@ pub fn program(plan: &Plan, rank: usize) -> Vec<Action> {
     let elem = plan.dtype.size();
     let mut actions = Vec::new();
     let mut epoch = 0;
-    for &algorithm in &plan.algorithms {
+    for algorithm in plan.cases.iter().map(|c| c.algorithm) {
         for &size in &plan.sizes {
             let schedule = Rc::new(
                 algorithm
