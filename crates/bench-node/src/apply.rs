@@ -128,23 +128,25 @@ mod tests {
     #[test]
     fn any_chunking_gives_the_same_result_as_one_piece() {
         for dtype in DataType::ALL {
-            let a = fill(dtype, 1, 50);
-            let b = fill(dtype, 2, 50);
-            let mut whole = a.clone();
-            reduce_into(dtype, ReduceOp::Sum, &mut whole, &b);
-            for cut in [1usize, 3, 5, 7, 13, 64, 1000] {
-                let mut dst = a.clone();
-                let mut ap = Applier::new(dtype, ReduceOp::Sum, RecvAction::Reduce);
-                for piece in b.chunks(cut) {
-                    ap.apply(&mut dst, piece);
+            for op in ReduceOp::ALL {
+                let a = fill(dtype, op, 1, 50);
+                let b = fill(dtype, op, 2, 50);
+                let mut whole = a.clone();
+                reduce_into(dtype, op, &mut whole, &b);
+                for cut in [1usize, 3, 5, 7, 13, 64, 1000] {
+                    let mut dst = a.clone();
+                    let mut ap = Applier::new(dtype, op, RecvAction::Reduce);
+                    for piece in b.chunks(cut) {
+                        ap.apply(&mut dst, piece);
+                    }
+                    assert_eq!(dst, whole, "{dtype} {op} cut {cut}");
+                    let mut copy = a.clone();
+                    let mut ap = Applier::new(dtype, op, RecvAction::Copy);
+                    for piece in b.chunks(cut) {
+                        ap.apply(&mut copy, piece);
+                    }
+                    assert_eq!(copy, b);
                 }
-                assert_eq!(dst, whole, "{dtype} cut {cut}");
-                let mut copy = a.clone();
-                let mut ap = Applier::new(dtype, ReduceOp::Sum, RecvAction::Copy);
-                for piece in b.chunks(cut) {
-                    ap.apply(&mut copy, piece);
-                }
-                assert_eq!(copy, b);
             }
         }
     }
@@ -152,26 +154,28 @@ mod tests {
     #[test]
     fn unwritten_parts_reduce_the_input_and_written_parts_the_buffer() {
         for dtype in DataType::ALL {
-            let e = dtype.size();
-            let input = fill(dtype, 1, 40);
-            let received = fill(dtype, 2, 40);
-            let written = fill(dtype, 3, 40);
-            // Elements 0..5 and 20..33 unwritten: they hold stale bytes that must not count.
-            let unwritten = vec![0..5 * e, 20 * e..33 * e];
-            let mut want = written.clone();
-            for r in &unwritten {
-                want[r.clone()].copy_from_slice(&input[r.clone()]);
-            }
-            reduce_into(dtype, ReduceOp::Sum, &mut want, &received);
-            for cut in [1usize, 3, 7, 64, 1000] {
-                // Stale bytes (the seed-3 pattern) where nothing was written.
-                let mut dst = written.clone();
-                let mut ap = Applier::new(dtype, ReduceOp::Sum, RecvAction::Reduce)
-                    .over_input(&input, unwritten.clone());
-                for piece in received.chunks(cut) {
-                    ap.apply(&mut dst, piece);
+            for op in ReduceOp::ALL {
+                let e = dtype.size();
+                let input = fill(dtype, op, 1, 40);
+                let received = fill(dtype, op, 2, 40);
+                let written = fill(dtype, op, 3, 40);
+                // Elements 0..5 and 20..33 unwritten: they hold stale bytes that must not count.
+                let unwritten = vec![0..5 * e, 20 * e..33 * e];
+                let mut want = written.clone();
+                for r in &unwritten {
+                    want[r.clone()].copy_from_slice(&input[r.clone()]);
                 }
-                assert_eq!(dst, want, "{dtype} cut {cut}");
+                reduce_into(dtype, op, &mut want, &received);
+                for cut in [1usize, 3, 7, 64, 1000] {
+                    // Stale bytes (the rank-3 pattern) where nothing was written.
+                    let mut dst = written.clone();
+                    let mut ap = Applier::new(dtype, op, RecvAction::Reduce)
+                        .over_input(&input, unwritten.clone());
+                    for piece in received.chunks(cut) {
+                        ap.apply(&mut dst, piece);
+                    }
+                    assert_eq!(dst, want, "{dtype} {op} cut {cut}");
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ use topologies::channels::part;
 use topologies::layout::Layout;
 use topologies::noise::Delay;
 use topologies::pattern::Expect;
+use topologies::reduce::finish_avg;
 use topologies::{
     pattern, pingpong, Algorithm, BuildOptions, Case, Collective, DataType, ReduceOp, Schedule,
     Step,
@@ -76,8 +77,8 @@ pub struct Timed {
 pub struct ChannelBuffers {
     /// Shared, so that sends of parts of it need no copy (it does not change while filled).
     input: Bytes,
-    /// The runs of the whole buffer and the data type `input` holds.
-    filled: Option<(Vec<Range<usize>>, DataType)>,
+    /// The runs of the whole buffer, the data type and the operator `input` holds.
+    filled: Option<(Vec<Range<usize>>, DataType, ReduceOp)>,
     work: Vec<u8>,
     schedule: Option<(ScheduleKey, Schedule)>,
 }
@@ -118,11 +119,11 @@ const PATTERN_BLOCK: usize = pattern::PERIOD * 65_536;
 impl ChannelBuffers {
     /// Makes the input hold `runs` of rank `me`'s input, one after another, and the work
     /// buffer as long.
-    fn prepare(&mut self, dtype: DataType, me: usize, runs: &[Range<usize>]) {
+    fn prepare(&mut self, dtype: DataType, op: ReduceOp, me: usize, runs: &[Range<usize>]) {
         if self
             .filled
             .as_ref()
-            .is_none_or(|(r, d)| r != runs || *d != dtype)
+            .is_none_or(|(r, d, o)| r != runs || *d != dtype || *o != op)
         {
             // Reuse the allocation when no earlier message still holds a piece of it.
             let mut input = std::mem::take(&mut self.input)
@@ -133,14 +134,14 @@ impl ChannelBuffers {
             let mut one = Vec::new();
             for run in runs {
                 if runs.len() == 1 {
-                    fill_part(dtype, me, run, &mut input);
+                    fill_part(dtype, op, me, run, &mut input);
                 } else {
-                    fill_part(dtype, me, run, &mut one);
+                    fill_part(dtype, op, me, run, &mut one);
                     input.extend_from_slice(&one);
                 }
             }
             self.input = Bytes::from(input);
-            self.filled = Some((runs.to_vec(), dtype));
+            self.filled = Some((runs.to_vec(), dtype, op));
         }
         self.work.resize(self.input.len(), 0);
     }
@@ -167,7 +168,7 @@ impl ChannelBuffers {
     /// Channel `channel`'s part of `m`: its input and work buffers made ready, and its program.
     fn ready(&mut self, m: &Measure, channel: usize, me: usize) -> Result<Ready<'_>, NodeError> {
         let runs = m.layout.channel_runs(m.channels, channel);
-        self.prepare(m.dtype, me, &runs);
+        self.prepare(m.dtype, m.op, me, &runs);
         let count = runs.iter().map(|r| r.len()).sum();
         self.build_schedule(shape(m, count))?;
         let ChannelBuffers {
@@ -256,6 +257,9 @@ impl ChannelBuffers {
         };
         let total = m.warmup_iters + m.iters;
         iteration(m, program, work, source, &mut lane, total, None).await?;
+        if m.op == ReduceOp::Avg {
+            finish_avg_reduced(m, lane.me, &runs, work);
+        }
         if m.corrupt && lane.channel == 0 {
             // The first checked element's most significant byte (sign and exponent of a
             // float): far beyond any tolerance of the check.
@@ -404,9 +408,9 @@ fn context(
 
 /// Rank `me`'s input over `part`: one block of the pattern, then copies of it (the pattern
 /// repeats), so a large buffer is made at memcpy speed rather than element by element.
-fn fill_part(dtype: DataType, me: usize, part: &Range<usize>, input: &mut Vec<u8>) {
+fn fill_part(dtype: DataType, op: ReduceOp, me: usize, part: &Range<usize>, input: &mut Vec<u8>) {
     let block = part.start..part.start + part.len().min(PATTERN_BLOCK);
-    pattern::fill_part_into(dtype, me, block, input);
+    pattern::fill_part_into(dtype, op, me, block, input);
     let want = part.len() * dtype.size();
     let block = input.len();
     input.reserve(want - block);
@@ -419,6 +423,27 @@ fn fill_part(dtype: DataType, me: usize, part: &Range<usize>, input: &mut Vec<u8
 /// Each element of a channel's buffer with the index in the whole buffer it stands for.
 fn local_indices(runs: &[Range<usize>]) -> impl Iterator<Item = (usize, usize)> + '_ {
     runs.iter().flat_map(|r| r.clone()).enumerate()
+}
+
+/// Ends an average: the ranks combined with the sum, so the elements of `work` (which holds
+/// `runs` of the whole buffer) that hold a reduction are divided by the number of ranks, once,
+/// after the collective ([`finish_avg`]); elements moved from an input stay as they are.
+fn finish_avg_reduced(m: &Measure, me: usize, runs: &[Range<usize>], work: &mut [u8]) {
+    let esize = m.dtype.size();
+    let mut reduced = local_indices(runs)
+        .filter(|&(_, g)| m.layout.expect(me, g) == Expect::Reduced)
+        .map(|(l, _)| l)
+        .peekable();
+    // One call per stretch of consecutive reduced elements.
+    while let Some(start) = reduced.next() {
+        let mut end = start + 1;
+        while reduced.next_if_eq(&end).is_some() {
+            end += 1;
+        }
+        if let Some(bytes) = work.get_mut(start * esize..end * esize) {
+            finish_avg(m.dtype, m.layout.nranks, bytes);
+        }
+    }
 }
 
 /// What a rank's result is checked against.
@@ -475,9 +500,9 @@ mod tests {
             for dtype in [DataType::Float, DataType::Int64] {
                 let part = start..start + len;
                 let mut fast = Vec::new();
-                fill_part(dtype, 3, &part, &mut fast);
+                fill_part(dtype, ReduceOp::Sum, 3, &part, &mut fast);
                 let mut slow = Vec::new();
-                pattern::fill_part_into(dtype, 3, part.clone(), &mut slow);
+                pattern::fill_part_into(dtype, ReduceOp::Sum, 3, part.clone(), &mut slow);
                 assert_eq!(fast, slow, "{part:?} {dtype:?}");
             }
         }
@@ -488,10 +513,10 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build();
         let Ok(rt) = rt else { return };
         let (first, count) = (7, 2 * PATTERN_BLOCK + 5);
-        let table = pattern::expected_table(4, ReduceOp::Sum);
+        let table = pattern::expected_table(DataType::Float, ReduceOp::Sum, 4);
         let mut sum = vec![0u8; count * 4];
         for (i, c) in sum.chunks_exact_mut(4).enumerate() {
-            let v = table[(first + i) % pattern::PERIOD] as f32;
+            let v = table[(first + i) % pattern::PERIOD].int as f32;
             c.copy_from_slice(&v.to_ne_bytes());
         }
         let layout = Layout {

@@ -32,14 +32,14 @@ fn bad_flags_are_named_with_what_is_accepted() {
         &["--poll-us", "above 1000000 (one second)"],
     );
     fails_with(
-        &["-d", "half"],
+        &["-d", "fp8"],
         &[
             "-d/--datatype",
-            "unknown data type 'half'",
-            "float, double, int32, int64",
+            "unknown data type 'fp8'",
+            "int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16",
         ],
     );
-    fails_with(&["-o", "avg"], &["-o/--op", "sum, min, max"]);
+    fails_with(&["-o", "mean"], &["-o/--op", "sum, prod, min, max, avg"]);
     fails_with(
         &["-b", "1023"],
         &[

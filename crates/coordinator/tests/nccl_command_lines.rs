@@ -31,7 +31,7 @@ const LINES: [(&str, Option<&str>); 22] = [
     // Every data type or operator at once (collbench's types and operators grow with #18).
     ("-b 8 -e 128M -f 2 -d all", Some("-d/--datatype")),
     ("-b 8 -e 128M -f 2 -o all", Some("-o/--op")),
-    ("-b 8 -e 128M -f 2 -o prod", Some("-o/--op")),
+    ("-b 8 -e 128M -f 2 -o prod", None),
     // More iterations for small messages.
     ("-b 8 -e 1M -f 2 -n 100 -w 10", None),
     // Averaging over ranks, cycles, aggregated iterations.

@@ -19,23 +19,25 @@ fn main() {
 
 const KERNEL_BYTES: usize = 1 << 20;
 
-#[divan::bench(args = [DataType::Float, DataType::Double, DataType::Int32, DataType::Int64])]
+/// Every type's sum. half and bfloat16 convert to f32 and back for each pair, so they show what
+/// that costs beside float's plain loop.
+#[divan::bench(args = DataType::ALL)]
 fn reduce_sum_1mib(bencher: Bencher, dtype: DataType) {
     let count = KERNEL_BYTES / dtype.size();
-    let src = fill(dtype, 1, count);
-    let mut dst = fill(dtype, 2, count);
+    let src = fill(dtype, ReduceOp::Sum, 1, count);
+    let mut dst = fill(dtype, ReduceOp::Sum, 2, count);
     bencher
         .counter(BytesCount::new(KERNEL_BYTES))
         .bench_local(|| reduce_into(dtype, ReduceOp::Sum, black_box(&mut dst), black_box(&src)));
 }
 
 /// The source one byte off alignment, as a network chunk often is.
-#[divan::bench(args = [DataType::Float, DataType::Double])]
+#[divan::bench(args = [DataType::Half, DataType::Float, DataType::Double, DataType::Bfloat16])]
 fn reduce_sum_1mib_unaligned_source(bencher: Bencher, dtype: DataType) {
     let count = KERNEL_BYTES / dtype.size();
     let mut src = vec![0u8; KERNEL_BYTES + 1];
-    src[1..].copy_from_slice(&fill(dtype, 1, count));
-    let mut dst = fill(dtype, 2, count);
+    src[1..].copy_from_slice(&fill(dtype, ReduceOp::Sum, 1, count));
+    let mut dst = fill(dtype, ReduceOp::Sum, 2, count);
     bencher
         .counter(BytesCount::new(KERNEL_BYTES))
         .bench_local(|| {
@@ -48,11 +50,11 @@ fn reduce_sum_1mib_unaligned_source(bencher: Bencher, dtype: DataType) {
         });
 }
 
-#[divan::bench(args = [ReduceOp::Min, ReduceOp::Max])]
+#[divan::bench(args = ReduceOp::ALL)]
 fn reduce_float_1mib(bencher: Bencher, op: ReduceOp) {
     let count = KERNEL_BYTES / 4;
-    let src = fill(DataType::Float, 1, count);
-    let mut dst = fill(DataType::Float, 2, count);
+    let src = fill(DataType::Float, op, 1, count);
+    let mut dst = fill(DataType::Float, op, 2, count);
     bencher
         .counter(BytesCount::new(KERNEL_BYTES))
         .bench_local(|| reduce_into(DataType::Float, op, black_box(&mut dst), black_box(&src)));
@@ -112,8 +114,8 @@ fn channel_schedules_p64_16mib(channels: usize) {
 #[divan::bench(args = CHANNELS)]
 fn reduce_sum_16mib_over_channels(bencher: Bencher, channels: usize) {
     let count = 4 << 20;
-    let src = fill(DataType::Float, 1, count);
-    let mut dst = fill(DataType::Float, 2, count);
+    let src = fill(DataType::Float, ReduceOp::Sum, 1, count);
+    let mut dst = fill(DataType::Float, ReduceOp::Sum, 2, count);
     let cut: Vec<usize> = parts(count, channels).iter().map(|p| p.len() * 4).collect();
     bencher.counter(BytesCount::new(count * 4)).bench_local(|| {
         std::thread::scope(|scope| {

@@ -174,19 +174,22 @@ pub fn count_wrong_on_pattern_from(
     first: usize,
 ) -> Result<u64, ScheduleError> {
     use crate::pattern::{expected_table, value, PERIOD};
+    // int64's inputs. Avg combines as sum and is checked as its sum: its division comes after
+    // the collective, outside the schedule.
+    let dtype = crate::DataType::Int64;
     let inputs: Vec<Vec<i64>> = (0..schedule.nranks)
         .map(|r| {
             (first..first + schedule.count)
-                .map(|i| i64::from(value(r, i)))
+                .map(|i| value(dtype, op, r, i))
                 .collect()
         })
         .collect();
     let outputs = execute(schedule, op, inputs)?;
-    let table = expected_table(schedule.nranks, op);
+    let table = expected_table(dtype, op, schedule.nranks);
     Ok(outputs
         .iter()
         .flat_map(|b| b.iter().enumerate())
-        .filter(|(i, v)| **v as u64 != table[(first + i) % PERIOD])
+        .filter(|(i, v)| **v != i64::from_exact(table[(first + i) % PERIOD]))
         .count() as u64)
 }
 
@@ -209,20 +212,22 @@ pub fn count_wrong_on_layout(
         schedule.count,
         "the runs make the channel's buffer"
     );
+    // int64's inputs; avg is checked as its sum, as in `count_wrong_on_pattern_from`.
+    let dtype = crate::DataType::Int64;
     let inputs: Vec<Vec<i64>> = (0..schedule.nranks)
-        .map(|r| global.iter().map(|&g| i64::from(value(r, g))).collect())
+        .map(|r| global.iter().map(|&g| value(dtype, op, r, g)).collect())
         .collect();
     let outputs = execute(schedule, op, inputs)?;
-    let table = expected_table(schedule.nranks, op);
+    let table = expected_table(dtype, op, schedule.nranks);
     let mut wrong = 0;
     for (rank, buf) in outputs.iter().enumerate() {
         for (&g, &v) in global.iter().zip(buf) {
             let want = match layout.expect(rank, g) {
-                Expect::Reduced => table[g % PERIOD],
-                Expect::Input { rank, index } => u64::from(value(rank, index)),
+                Expect::Reduced => i64::from_exact(table[g % PERIOD]),
+                Expect::Input { rank, index } => value(dtype, op, rank, index),
                 Expect::Unchecked => continue,
             };
-            wrong += u64::from(v as u64 != want);
+            wrong += u64::from(v != want);
         }
     }
     Ok(wrong)

@@ -1,102 +1,29 @@
 //! Element-wise reduction of byte buffers, the kernel every receive with
-//! [`RecvAction::Reduce`](crate::RecvAction::Reduce) runs.
+//! [`RecvAction::Reduce`](crate::RecvAction::Reduce) runs, and [`finish_avg`], the division that
+//! ends an average.
 //!
 //! Buffers are byte slices in native endianness. When both slices are aligned for the element
 //! type the loop runs over typed slices, which the compiler vectorises; otherwise (a network
-//! chunk can start anywhere) it decodes element by element.
+//! chunk can start anywhere) the source is staged through an aligned buffer, or, when the
+//! destination itself is unaligned, decoded element by element.
+//!
+//! Integer sums and products wrap. half and bfloat16 convert both operands of each pairwise
+//! combine to f32, combine in f32 and round the result back once, to nearest even: what NCCL's
+//! reduction kernels do per reduction step for these types (and the same value as its native
+//! 16-bit instructions give, since f32 is wide enough for the double rounding to be innocuous).
+//! `Avg` combines as `Sum`; see [`finish_avg`] for its division.
 
-use bytemuck::Pod;
+mod element;
+mod half_float;
+
+pub(crate) use element::with_element;
+pub use element::{combine, Element, Exact};
 
 use crate::{DataType, ReduceOp};
 
-/// An element type the kernels know how to combine. Integer sums wrap (as NCCL's do), so bytes
-/// from a peer can never make the kernel panic on overflow.
-pub trait Element: Pod + PartialEq {
-    fn sum(self, other: Self) -> Self;
-    fn min(self, other: Self) -> Self;
-    fn max(self, other: Self) -> Self;
-    fn from_small(v: u32) -> Self;
-}
-
-macro_rules! float_element {
-    ($t:ty) => {
-        impl Element for $t {
-            fn sum(self, o: Self) -> Self {
-                self + o
-            }
-            fn min(self, o: Self) -> Self {
-                <$t>::min(self, o)
-            }
-            fn max(self, o: Self) -> Self {
-                <$t>::max(self, o)
-            }
-            fn from_small(v: u32) -> Self {
-                v as $t
-            }
-        }
-    };
-}
-macro_rules! int_element {
-    ($t:ty) => {
-        impl Element for $t {
-            fn sum(self, o: Self) -> Self {
-                self.wrapping_add(o)
-            }
-            fn min(self, o: Self) -> Self {
-                Ord::min(self, o)
-            }
-            fn max(self, o: Self) -> Self {
-                Ord::max(self, o)
-            }
-            fn from_small(v: u32) -> Self {
-                v as $t
-            }
-        }
-    };
-}
-float_element!(f32);
-float_element!(f64);
-int_element!(i32);
-int_element!(i64);
-
-fn combine<T: Element>(op: ReduceOp, a: T, b: T) -> T {
-    match op {
-        ReduceOp::Sum => a.sum(b),
-        ReduceOp::Min => a.min(b),
-        ReduceOp::Max => a.max(b),
-    }
-}
-
-/// Elements of an unaligned source staged at a time (2-4 KiB: stays in L1, and the stage is
+/// Elements of an unaligned source staged at a time (0.5-4 KiB: stays in L1, and the stage is
 /// cheap to zero).
 const STAGE: usize = 512;
-
-fn reduce_aligned<T: Element>(op: ReduceOp, d: &mut [T], s: &[T]) {
-    // One loop per operator so each inner loop is branch-free and vectorises.
-    match op {
-        ReduceOp::Sum => d.iter_mut().zip(s).for_each(|(d, s)| *d = d.sum(*s)),
-        ReduceOp::Min => d.iter_mut().zip(s).for_each(|(d, s)| *d = d.min(*s)),
-        ReduceOp::Max => d.iter_mut().zip(s).for_each(|(d, s)| *d = d.max(*s)),
-    }
-}
-
-fn reduce3_aligned<T: Element>(op: ReduceOp, d: &mut [T], a: &[T], b: &[T]) {
-    let pairs = a.iter().zip(b);
-    match op {
-        ReduceOp::Sum => d
-            .iter_mut()
-            .zip(pairs)
-            .for_each(|(d, (a, b))| *d = a.sum(*b)),
-        ReduceOp::Min => d
-            .iter_mut()
-            .zip(pairs)
-            .for_each(|(d, (a, b))| *d = a.min(*b)),
-        ReduceOp::Max => d
-            .iter_mut()
-            .zip(pairs)
-            .for_each(|(d, (a, b))| *d = a.max(*b)),
-    }
-}
 
 /// Calls `f(first_element, elements)` over `src` as typed elements: the slice itself when it is
 /// aligned, else consecutive copies of it staged through an aligned buffer. A network chunk can
@@ -119,7 +46,7 @@ fn for_aligned_blocks<T: Element>(src: &[u8], mut f: impl FnMut(usize, &[T])) {
 fn reduce_typed<T: Element>(op: ReduceOp, dst: &mut [u8], src: &[u8]) {
     if let Ok(d) = bytemuck::try_cast_slice_mut::<u8, T>(dst) {
         for_aligned_blocks(src, |at, s: &[T]| {
-            reduce_aligned(op, &mut d[at..at + s.len()], s)
+            T::reduce_slice(op, &mut d[at..at + s.len()], s)
         });
         return;
     }
@@ -138,12 +65,7 @@ fn reduce_typed<T: Element>(op: ReduceOp, dst: &mut [u8], src: &[u8]) {
 pub fn reduce_into(dtype: DataType, op: ReduceOp, dst: &mut [u8], src: &[u8]) {
     assert_eq!(dst.len(), src.len(), "reduce of unequal lengths");
     assert_eq!(dst.len() % dtype.size(), 0, "reduce of a partial element");
-    match dtype {
-        DataType::Float => reduce_typed::<f32>(op, dst, src),
-        DataType::Double => reduce_typed::<f64>(op, dst, src),
-        DataType::Int32 => reduce_typed::<i32>(op, dst, src),
-        DataType::Int64 => reduce_typed::<i64>(op, dst, src),
-    }
+    with_element!(dtype, reduce_typed(op, dst, src));
 }
 
 fn reduce3_typed<T: Element>(op: ReduceOp, dst: &mut [u8], a: &[u8], b: &[u8]) {
@@ -153,7 +75,7 @@ fn reduce3_typed<T: Element>(op: ReduceOp, dst: &mut [u8], a: &[u8], b: &[u8]) {
     ) {
         for_aligned_blocks(b, |at, b: &[T]| {
             let end = at + b.len();
-            reduce3_aligned(op, &mut d[at..end], &a[at..end], b)
+            T::reduce3_slice(op, &mut d[at..end], &a[at..end], b)
         });
         return;
     }
@@ -172,12 +94,38 @@ pub fn reduce_from(dtype: DataType, op: ReduceOp, dst: &mut [u8], a: &[u8], b: &
         "reduce of unequal lengths"
     );
     assert_eq!(dst.len() % dtype.size(), 0, "reduce of a partial element");
-    match dtype {
-        DataType::Float => reduce3_typed::<f32>(op, dst, a, b),
-        DataType::Double => reduce3_typed::<f64>(op, dst, a, b),
-        DataType::Int32 => reduce3_typed::<i32>(op, dst, a, b),
-        DataType::Int64 => reduce3_typed::<i64>(op, dst, a, b),
+    with_element!(dtype, reduce3_typed(op, dst, a, b));
+}
+
+fn finish_avg_typed<T: Element>(nranks: usize, buf: &mut [u8]) {
+    if let Ok(b) = bytemuck::try_cast_slice_mut::<u8, T>(buf) {
+        b.iter_mut().for_each(|x| *x = x.div_ranks(nranks));
+        return;
     }
+    for c in buf.chunks_exact_mut(std::mem::size_of::<T>()) {
+        let x: T = bytemuck::pod_read_unaligned(c);
+        c.copy_from_slice(bytemuck::bytes_of(&x.div_ranks(nranks)));
+    }
+}
+
+/// Ends an average: divides every element of a rank's result (the sum over `nranks` ranks, which
+/// is how `Avg` combines) by `nranks`, in place.
+///
+/// Integers divide truncating toward zero, as NCCL's `SumPostDiv` does for integer `ncclAvg`.
+/// float and double divide in the type; half and bfloat16 divide in f32 and round once.
+///
+/// NCCL computes a floating-point `ncclAvg` differently: as `PreMulSum`, each rank's input is
+/// multiplied by 1/nranks before the sum, which rounds differently (1/nranks is inexact for most
+/// rank counts, and every partial sum of the scaled values can round). collbench sums first and
+/// divides once, so that the result of the pattern inputs is exact up to
+/// [`max_exact_ranks`](crate::pattern::max_exact_ranks) and the check can demand it bit for bit.
+///
+/// `buf` must be whole elements and `nranks` at least 1; both come from a validated run, so
+/// anything else is a bug and panics.
+pub fn finish_avg(dtype: DataType, nranks: usize, buf: &mut [u8]) {
+    assert!(nranks >= 1, "an average over no ranks");
+    assert_eq!(buf.len() % dtype.size(), 0, "average of a partial element");
+    with_element!(dtype, finish_avg_typed(nranks, buf));
 }
 
 /// Typed reduction for the in-memory executor and tests.
@@ -188,64 +136,4 @@ pub fn reduce_elements<T: Element>(op: ReduceOp, dst: &mut [T], src: &[T]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pattern;
-
-    #[test]
-    fn aligned_and_unaligned_paths_agree() {
-        // 2,500 elements: more than one staged block, and not a whole number of them.
-        for (dtype, count) in DataType::ALL
-            .into_iter()
-            .flat_map(|d| [(d, 37), (d, 2_500)])
-        {
-            for op in [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max] {
-                let a = pattern::fill(dtype, 3, count);
-                let b = pattern::fill(dtype, 5, count);
-                let mut aligned = a.clone();
-                reduce_into(dtype, op, &mut aligned, &b);
-                // Shift the source by one byte so it cannot be cast to a typed slice.
-                let mut shifted = vec![0u8; b.len() + 1];
-                shifted[1..].copy_from_slice(&b);
-                let mut unaligned = a.clone();
-                reduce_into(dtype, op, &mut unaligned, &shifted[1..]);
-                assert_eq!(aligned, unaligned, "{dtype} {op} {count}");
-                assert_ne!(aligned, a, "{dtype} {op} {count} changed nothing");
-            }
-        }
-    }
-
-    #[test]
-    fn reduce_from_equals_copy_then_reduce_at_any_alignment() {
-        for (dtype, count) in DataType::ALL
-            .into_iter()
-            .flat_map(|d| [(d, 37), (d, 1_500)])
-        {
-            for op in [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max] {
-                let a = pattern::fill(dtype, 3, count);
-                let b = pattern::fill(dtype, 5, count);
-                let mut want = a.clone();
-                reduce_into(dtype, op, &mut want, &b);
-                for (shift_a, shift_b) in [(0, 0), (0, 1), (1, 0), (3, 5)] {
-                    let shifted = |v: &[u8], by: usize| {
-                        let mut s = vec![0u8; v.len() + by];
-                        s[by..].copy_from_slice(v);
-                        s
-                    };
-                    let (sa, sb) = (shifted(&a, shift_a), shifted(&b, shift_b));
-                    // Stale bytes in the destination must not count.
-                    let mut dst = pattern::fill(dtype, 7, count);
-                    reduce_from(dtype, op, &mut dst, &sa[shift_a..], &sb[shift_b..]);
-                    assert_eq!(dst, want, "{dtype} {op} {count} shifts {shift_a} {shift_b}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn integer_sums_wrap_instead_of_panicking() {
-        let mut d = i32::MAX.to_ne_bytes().to_vec();
-        reduce_into(DataType::Int32, ReduceOp::Sum, &mut d, &1i32.to_ne_bytes());
-        assert_eq!(d, i32::MIN.to_ne_bytes());
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use topologies::executor::count_wrong_on_pattern;
 use topologies::{Algorithm, AlgorithmError, BuildOptions, ReduceOp};
 
-const OPS: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max];
+const OPS: [ReduceOp; 5] = ReduceOp::ALL;
 
 /// Outer algorithms `hier` accepts, and ones it must reject.
 const OUTER_OK: [Algorithm; 5] = [
@@ -51,7 +51,7 @@ proptest! {
     fn every_rank_gets_the_exact_result(
         p in 1usize..=64,
         count in 0usize..400,
-        op_i in 0usize..3,
+        op_i in 0usize..OPS.len(),
         segment_bytes in 1usize..=64,
     ) {
         let opts = with_segment(segment_bytes);

@@ -9,7 +9,7 @@ use topologies::channels::{channels_for, parts};
 use topologies::executor::count_wrong_on_pattern_from;
 use topologies::{Algorithm, BuildOptions, ReduceOp};
 
-const OPS: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max];
+const OPS: [ReduceOp; 5] = ReduceOp::ALL;
 
 /// Wrong elements over every rank and channel when `channels` channels each run `algo` over
 /// their part of `count` elements.
@@ -39,7 +39,7 @@ proptest! {
         count in 0usize..600,
         max_channels in 1usize..=8,
         min_bytes in 0usize..256,
-        op_i in 0usize..3,
+        op_i in 0usize..OPS.len(),
         segment_bytes in 1usize..=64,
     ) {
         let opts = BuildOptions {

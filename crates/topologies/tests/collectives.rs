@@ -10,7 +10,7 @@ use topologies::executor::count_wrong_on_layout;
 use topologies::layout::Layout;
 use topologies::{BuildOptions, Collective, CollectiveError, RecvAction, ReduceOp, Schedule};
 
-const OPS: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max];
+const OPS: [ReduceOp; 5] = ReduceOp::ALL;
 
 fn options(segment_bytes: usize) -> BuildOptions {
     BuildOptions {
@@ -48,7 +48,7 @@ proptest! {
     fn every_rank_ends_with_what_the_collective_defines(
         p in 1usize..=64,
         blocks in 0usize..40,
-        op_i in 0usize..3,
+        op_i in 0usize..OPS.len(),
         segment_bytes in 1usize..=64,
         root_seed in 0usize..1000,
     ) {

@@ -232,8 +232,8 @@ mod tests {
         assert_eq!(refused(sweep_of(&args("-c 2000000"))).0, "-c/--check");
         assert_eq!(sweep_of(&args("-c 0")).unwrap().check_iters, 0);
         assert_eq!(sweep_of(&args("-c 3")).unwrap().check_iters, 3);
-        assert_eq!(refused(sweep_of(&args("-d float,nope"))).0, "-d/--datatype");
-        assert_eq!(refused(sweep_of(&args("-o ,"))).0, "-o/--op");
+        assert_eq!(refused(sweep_of(&args("-d float,fp8"))).0, "-d/--datatype");
+        assert_eq!(refused(sweep_of(&args("-o mean"))).0, "-o/--op");
         let all = sweep_of(&args("-d all -o all")).unwrap();
         assert_eq!(all.dtypes, DataType::ALL);
         assert_eq!(all.ops, ReduceOp::ALL);
@@ -242,6 +242,7 @@ mod tests {
         let two = sweep_of(&args("-d int32,float,int32 -o max")).unwrap();
         assert_eq!(two.dtypes, [DataType::Int32, DataType::Float]);
         assert_eq!(two.ops, [ReduceOp::Max]);
+        assert_eq!(refused(sweep_of(&args("-o ,"))).0, "-o/--op");
         assert_eq!(refused(sweep_of(&args("--poll-us 2000000"))).0, "--poll-us");
         assert_eq!(refused(sweep_of(&args("--timeout 0"))).0, "--timeout");
     }
