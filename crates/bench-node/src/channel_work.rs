@@ -191,11 +191,16 @@ impl ChannelBuffers {
 
     pub async fn timed(&mut self, m: &Measure, mut lane: Lane<'_>) -> Result<Timed, NodeError> {
         let Ready {
+            runs,
             input,
             work,
             program,
-            ..
         } = self.ready(m, lane.channel, lane.me)?;
+        // An average divides what it reduced at the end of every operation, as NCCL's does.
+        let averaged = match m.op {
+            ReduceOp::Avg => m.layout.reduced_parts(lane.me, &runs),
+            _ => Vec::new(),
+        };
         let sent_bytes: u64 = program
             .iter()
             .flat_map(|s| &s.sends)
@@ -221,6 +226,7 @@ impl ChannelBuffers {
             }
             for _ in 0..m.agg_iters.max(1) {
                 iteration(m, program, work, source, &mut lane, it, jitter.as_mut()).await?;
+                divide(m, &averaged, work);
             }
             if m.channels > 1 {
                 m.iteration_end.wait().await;
@@ -258,7 +264,7 @@ impl ChannelBuffers {
         let total = m.warmup_iters + m.iters;
         iteration(m, program, work, source, &mut lane, total, None).await?;
         if m.op == ReduceOp::Avg {
-            finish_avg_reduced(m, lane.me, &runs, work);
+            divide(m, &m.layout.reduced_parts(lane.me, &runs), work);
         }
         if m.corrupt && lane.channel == 0 {
             // The first checked element's most significant byte (sign and exponent of a
@@ -425,22 +431,13 @@ fn local_indices(runs: &[Range<usize>]) -> impl Iterator<Item = (usize, usize)> 
     runs.iter().flat_map(|r| r.clone()).enumerate()
 }
 
-/// Ends an average: the ranks combined with the sum, so the elements of `work` (which holds
-/// `runs` of the whole buffer) that hold a reduction are divided by the number of ranks, once,
-/// after the collective ([`finish_avg`]); elements moved from an input stay as they are.
-fn finish_avg_reduced(m: &Measure, me: usize, runs: &[Range<usize>], work: &mut [u8]) {
+/// Ends an average, as part of the collective: the ranks combined with the sum, so the
+/// elements of `work` in `reduced` (those holding a reduction: [`Layout::reduced_parts`]) are
+/// divided by the number of ranks, once ([`finish_avg`]).
+fn divide(m: &Measure, reduced: &[Range<usize>], work: &mut [u8]) {
     let esize = m.dtype.size();
-    let mut reduced = local_indices(runs)
-        .filter(|&(_, g)| m.layout.expect(me, g) == Expect::Reduced)
-        .map(|(l, _)| l)
-        .peekable();
-    // One call per stretch of consecutive reduced elements.
-    while let Some(start) = reduced.next() {
-        let mut end = start + 1;
-        while reduced.next_if_eq(&end).is_some() {
-            end += 1;
-        }
-        if let Some(bytes) = work.get_mut(start * esize..end * esize) {
+    for r in reduced {
+        if let Some(bytes) = work.get_mut(r.start * esize..r.end * esize) {
             finish_avg(m.dtype, m.layout.nranks, bytes);
         }
     }

@@ -85,10 +85,12 @@ pub struct RunArgs {
     /// (nccl-tests' -c: each is checked, #wrong sums them); 0: off, #wrong shows N/A.
     #[arg(short = 'c', long = "check", default_value_t = 1)]
     pub check: u32,
-    /// Element type: float, double, int32, int64.
+    /// Element types, comma-separated, or 'all' (a table each): int8, uint8, int32, uint32,
+    /// int64, uint64, half, float, double, bfloat16.
     #[arg(short = 'd', long = "datatype", default_value = "float")]
     pub datatype: String,
-    /// Reduction operator: sum, min, max.
+    /// Reduction operators, comma-separated, or 'all' (a table each for the collectives that
+    /// reduce): sum, prod, min, max, avg.
     #[arg(short = 'o', long = "op", default_value = "sum")]
     pub op: String,
     /// Number of ranks (bench-node processes), as mpirun's -np [default: 4, or the topology

@@ -122,3 +122,35 @@ fn a_spoiled_result_of_any_collective_is_caught() {
         assert_eq!(r["nwrong"], 1, "{collective}: {}", stdout(&out));
     }
 }
+
+/// Every type and operator at p = 3; the narrow types (which round and wrap soonest) at p = 5.
+#[test]
+fn every_type_and_operator_is_exact_for_every_collective() {
+    for (p, types, ntypes) in [(3, "all", 10), (5, "int8,half,bfloat16", 3)] {
+        let dir = tempdir(&format!("types{p}"));
+        let out = collbench()
+            .args(["run", "--np", &p.to_string(), "--collective", "all"])
+            .args(["-d", types, "-o", "all", "-r", "1"])
+            .args(["-b", "8", "-e", "72", "-f", "9", "-n", "1", "-w", "0"])
+            .args(["--segment", "64", "--out"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "p={p}: {}", stderr(&out));
+        let v = results(&dir);
+        let rows = v["results"].as_array().unwrap();
+        // Per type: all_reduce, reduce_scatter and reduce in five operators, the other four
+        // collectives once; two sizes each.
+        assert_eq!(rows.len(), ntypes * (3 * 5 + 4) * 2, "p={p}");
+        for r in rows {
+            let what = format!(
+                "p={p} {} {} {} {} {}",
+                r["collective"], r["algorithm"], r["type"], r["redop"], r["size"]
+            );
+            assert_eq!(r["nwrong"], 0, "{what}");
+            assert_eq!(r["in_place"]["nwrong"], 0, "{what}");
+        }
+        assert_eq!(v["config"]["types"].as_array().unwrap().len(), ntypes);
+        assert_eq!(v["config"]["redops"].as_array().unwrap().len(), 5);
+    }
+}

@@ -91,6 +91,26 @@ impl Layout {
         }
     }
 
+    /// The elements of a channel's buffer (which holds `runs` of the whole buffer one after
+    /// another) that rank `rank` ends with a reduction in, as ranges of that buffer: where an
+    /// average divides. A run lies inside one block, and what a rank holds is the same over a
+    /// block, so each run is all reduced or not at all.
+    pub fn reduced_parts(&self, rank: usize, runs: &[Range<usize>]) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut at = 0;
+        for run in runs {
+            let end = at + run.len();
+            if !run.is_empty() && self.expect(rank, run.start) == Expect::Reduced {
+                match out.last_mut() {
+                    Some(last) if last.end == at => last.end = end,
+                    _ => out.push(at..end),
+                }
+            }
+            at = end;
+        }
+        out
+    }
+
     /// Elements of channel `k`'s own buffer.
     pub fn channel_count(&self, channels: usize, k: usize) -> usize {
         self.channel_runs(channels, k).iter().map(|r| r.len()).sum()

@@ -181,3 +181,29 @@ fn shapes_that_do_not_fit_are_refused_with_the_reason() {
         "rd is not an algorithm of reduce; reduce has: chain, tree"
     );
 }
+
+proptest! {
+    /// What an average divides: the same elements, run by run, as the check calls reduced.
+    #[test]
+    fn reduced_parts_are_the_reduced_elements(
+        p in 1usize..=9,
+        blocks in 0usize..20,
+        channels in 1usize..=4,
+        rank_seed in 0usize..100,
+    ) {
+        let me = rank_seed % p;
+        for c in Collective::ALL {
+            let l = layout(c, p, count_of(c, p, blocks), p - 1);
+            for k in 0..channels {
+                let runs = l.channel_runs(channels, k);
+                let parts = l.reduced_parts(me, &runs);
+                let global: Vec<usize> = runs.iter().flat_map(|r| r.clone()).collect();
+                for (local, &g) in global.iter().enumerate() {
+                    let reduced = l.expect(me, g) == topologies::pattern::Expect::Reduced;
+                    let inside = parts.iter().any(|r| r.contains(&local));
+                    prop_assert_eq!(reduced, inside, "{} p={} rank {} element {}", c, p, me, g);
+                }
+            }
+        }
+    }
+}
