@@ -6,8 +6,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::error::{Locator, ScenarioError};
-use super::raw::{RawBytes, RawModel, RawScenario, RawTier, RawWorkload};
-use super::workload::{DType, ModelWorkload, Workload};
+use super::raw::{RawBytes, RawModel, RawMoe, RawScenario, RawTier, RawWorkload};
+use super::workload::{DType, ModelWorkload, MoeWorkload, Pipeline, Sharding, Workload};
 use super::{Cluster, Compute, IntraNode, Network, Scenario, Tier};
 use crate::stack::StackProfile;
 use crate::units::parse_size;
@@ -251,29 +251,114 @@ fn check_workload(
         Some(b) => Some(byte_count(at, b)?),
         None => None,
     };
+    if let (Some(moe), None) = (&w.moe, &w.model) {
+        return Err(at.invalid(
+            moe.span(),
+            "workload.moe",
+            "an MoE exchange belongs to a [workload.model] (its data and pipeline parallelism)",
+        ));
+    }
     let model = match w.model {
         Some(m) => Some(check_model(at, m.into_inner(), cluster)?),
+        None => None,
+    };
+    let moe = match w.moe {
+        Some(e) => Some(check_moe(at, e.into_inner(), cluster)?),
         None => None,
     };
     Ok(Workload {
         bytes,
         ranks,
         model,
+        moe,
     })
+}
+
+fn dtype_of(at: &Locator<'_>, d: &Spanned<String>, field: &str) -> Result<DType> {
+    DType::parse(d.get_ref().trim()).ok_or_else(|| {
+        at.invalid(
+            d.span(),
+            field,
+            format!(
+                "unknown dtype '{}'; expected one of: fp32, fp16, bf16, fp8",
+                d.get_ref()
+            ),
+        )
+    })
+}
+
+fn check_moe(at: &Locator<'_>, e: RawMoe, cluster: &Cluster) -> Result<MoeWorkload> {
+    let ep = count(at, &e.ep, "workload.moe.ep")?;
+    if ep > cluster.gpus {
+        return Err(at.invalid(
+            e.ep.span(),
+            "workload.moe.ep",
+            format!(
+                "{ep} ranks is more than the cluster's {} GPUs",
+                cluster.gpus
+            ),
+        ));
+    }
+    Ok(MoeWorkload {
+        ep,
+        layers: count(at, &e.layers, "workload.moe.layers")?,
+        tokens_per_gpu: count(at, &e.tokens_per_gpu, "workload.moe.tokens_per_gpu")? as u64,
+        hidden: count(at, &e.hidden, "workload.moe.hidden")? as u64,
+        top_k: count(at, &e.top_k, "workload.moe.top_k")? as u64,
+        dtype: dtype_of(at, &e.dtype, "workload.moe.dtype")?,
+    })
+}
+
+/// The pipeline's activations: all three of micro_batches, micro_batch_tokens and hidden, or
+/// none.
+fn check_pipeline(at: &Locator<'_>, m: &RawModel, pp: usize) -> Result<Option<Pipeline>> {
+    let fields = [&m.micro_batches, &m.micro_batch_tokens, &m.hidden];
+    let given = fields.iter().filter(|f| f.is_some()).count();
+    let (Some(mb), Some(tokens), Some(hidden)) = (fields[0], fields[1], fields[2]) else {
+        if given == 0 {
+            return Ok(None);
+        }
+        let span = fields
+            .iter()
+            .flat_map(|f| f.as_ref())
+            .map(|f| f.span())
+            .next();
+        return Err(at.invalid(
+            span.unwrap_or(0..0),
+            "workload.model.micro_batches",
+            "a pipeline's activations need micro_batches, micro_batch_tokens and hidden together",
+        ));
+    };
+    if pp < 2 {
+        return Err(at.invalid(
+            mb.span(),
+            "workload.model.micro_batches",
+            "pipeline activations need pp of 2 or more",
+        ));
+    }
+    Ok(Some(Pipeline {
+        micro_batches: count(at, mb, "workload.model.micro_batches")?,
+        micro_batch_tokens: count(at, tokens, "workload.model.micro_batch_tokens")? as u64,
+        hidden: count(at, hidden, "workload.model.hidden")? as u64,
+    }))
 }
 
 fn check_model(at: &Locator<'_>, m: RawModel, cluster: &Cluster) -> Result<ModelWorkload> {
     let params = positive(at, &m.params, "workload.model.params")?;
-    let dtype = DType::parse(m.dtype.get_ref().trim()).ok_or_else(|| {
-        at.invalid(
-            m.dtype.span(),
-            "workload.model.dtype",
-            format!(
-                "unknown dtype '{}'; expected one of: fp32, fp16, bf16, fp8",
-                m.dtype.get_ref()
-            ),
-        )
-    })?;
+    let dtype = dtype_of(at, &m.dtype, "workload.model.dtype")?;
+    let sharding = match &m.sharding {
+        None => Sharding::Ddp,
+        Some(s) => Sharding::parse(s.get_ref()).ok_or_else(|| {
+            at.invalid(
+                s.span(),
+                "workload.model.sharding",
+                format!(
+                    "unknown sharding '{}'; expected ddp or zero3 (fsdp)",
+                    s.get_ref()
+                ),
+            )
+        })?,
+    };
     let tp = count(at, &m.tp, "workload.model.tp")?;
     let pp = count(at, &m.pp, "workload.model.pp")?;
     let dp = count(at, &m.dp, "workload.model.dp")?;
@@ -288,12 +373,15 @@ fn check_model(at: &Locator<'_>, m: RawModel, cluster: &Cluster) -> Result<Model
             ),
         ));
     }
+    let pipeline = check_pipeline(at, &m, pp)?;
     Ok(ModelWorkload {
         params,
         dtype,
         tp,
         pp,
         dp,
+        sharding,
+        pipeline,
     })
 }
 

@@ -6,6 +6,7 @@
 mod check;
 mod error;
 mod raw;
+pub mod training_step;
 pub mod vary;
 mod workload;
 
@@ -15,7 +16,9 @@ use crate::stack::StackProfile;
 use topologies::noise::Delay;
 
 pub use error::{line_col, ScenarioError};
-pub use workload::{DType, ModelWorkload, Workload, WorkloadPoint};
+pub use workload::{
+    DType, ModelWorkload, MoeWorkload, Pipeline, Sharding, Workload, WorkloadPoint,
+};
 
 /// A checked scenario. Field names are those of the file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

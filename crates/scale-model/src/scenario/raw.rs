@@ -83,6 +83,20 @@ pub struct RawWorkload {
     pub ranks: Option<Spanned<i64>>,
     #[serde(default)]
     pub model: Option<Spanned<RawModel>>,
+    #[serde(default)]
+    pub moe: Option<Spanned<RawMoe>>,
+}
+
+/// `[workload.moe]`: a mixture-of-experts model's token exchange.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMoe {
+    pub ep: Spanned<i64>,
+    pub layers: Spanned<i64>,
+    pub tokens_per_gpu: Spanned<i64>,
+    pub hidden: Spanned<i64>,
+    pub top_k: Spanned<i64>,
+    pub dtype: Spanned<String>,
 }
 
 /// A byte count: an integer, or a string with a K/M/G/T suffix.
@@ -101,4 +115,12 @@ pub struct RawModel {
     pub tp: Spanned<i64>,
     pub pp: Spanned<i64>,
     pub dp: Spanned<i64>,
+    #[serde(default)]
+    pub sharding: Option<Spanned<String>>,
+    #[serde(default)]
+    pub micro_batches: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub micro_batch_tokens: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub hidden: Option<Spanned<i64>>,
 }

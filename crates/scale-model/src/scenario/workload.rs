@@ -40,6 +40,43 @@ impl DType {
     }
 }
 
+/// How the data-parallel group keeps its copy of the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sharding {
+    /// Every data-parallel rank holds the whole shard: its gradients are all-reduced once a
+    /// step (PyTorch DDP, Megatron's default).
+    #[default]
+    Ddp,
+    /// ZeRO stage 3 / FSDP: parameters, gradients and optimizer state are split over the group;
+    /// each step all-gathers the parameters twice (forward and backward) and reduce-scatters
+    /// the gradients once (Rajbhandari et al., "ZeRO", SC 2020, section 7.2.2: 3x the data of
+    /// an all-reduce's 2x).
+    Zero3,
+}
+
+impl Sharding {
+    pub fn parse(s: &str) -> Option<Sharding> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ddp" | "none" => Some(Sharding::Ddp),
+            "zero3" | "zero-3" | "fsdp" => Some(Sharding::Zero3),
+            _ => None,
+        }
+    }
+}
+
+/// A pipeline's activations: what adjacent stages send each other per micro-batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// Micro-batches per step.
+    pub micro_batches: usize,
+    /// Tokens per micro-batch.
+    pub micro_batch_tokens: u64,
+    /// Hidden size (the activation's width).
+    pub hidden: u64,
+}
+
 /// A model trained with tensor, pipeline and data parallelism. Each data-parallel rank holds
 /// 1/(tp x pp) of the parameters and all-reduces their gradients with the `dp` ranks that hold
 /// the same shard. Ranks are numbered tensor-parallel fastest, then pipeline, then data parallel
@@ -53,6 +90,28 @@ pub struct ModelWorkload {
     pub tp: usize,
     pub pp: usize,
     pub dp: usize,
+    #[serde(default)]
+    pub sharding: Sharding,
+    /// The pipeline's activations, where given (needs pp > 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<Pipeline>,
+}
+
+/// A mixture-of-experts model's token exchange: each MoE layer sends every token to its top-k
+/// experts and back (dispatch and combine: two all-to-alls), in the forward and the backward
+/// pass, over the expert-parallel group.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoeWorkload {
+    /// Expert-parallel group size.
+    pub ep: usize,
+    /// MoE layers.
+    pub layers: usize,
+    /// Tokens each GPU routes per step.
+    pub tokens_per_gpu: u64,
+    pub hidden: u64,
+    pub top_k: u64,
+    pub dtype: DType,
 }
 
 impl ModelWorkload {
@@ -75,6 +134,8 @@ pub struct Workload {
     pub ranks: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelWorkload>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe: Option<MoeWorkload>,
 }
 
 /// The all-reduce a workload asks for.
