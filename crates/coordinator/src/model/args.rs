@@ -356,6 +356,12 @@ pub struct TargetArgs {
     /// algorithm without a lab).
     #[arg(long = "algo", value_name = "LIST")]
     pub algo: Option<String>,
+    /// The collectives to price, comma-separated (all_reduce, all_gather, reduce_scatter,
+    /// alltoall, broadcast, reduce, sendrecv) or `all`. All-reduce by the strategies of --algo;
+    /// the others by each of their algorithms, flat over all ranks (the compositions and the
+    /// stack's protocols are all-reduce's only).
+    #[arg(long = "collective", value_name = "LIST", default_value = "all_reduce")]
+    pub collective: String,
     /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
     #[arg(long = "overhead-us", value_name = "US")]
     pub overhead_us: Option<f64>,
