@@ -1,6 +1,8 @@
 //! The model per collective: each collective's algorithms fitted from their own rows, validated
 //! per collective, and predicted flat with all-to-all paying an oversubscribed tier's bisection.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
 mod common;
 
 use proptest::prelude::*;

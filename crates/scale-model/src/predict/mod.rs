@@ -533,6 +533,69 @@ fn base_assumptions(
         "one NIC per GPU, rail-aligned: every GPU sends across the network on its own NIC"
             .to_string(),
     );
+    if opts.collectives.contains(&Collective::AllReduce) {
+        all_reduce_assumptions(opts, &mut a);
+    }
+    if opts.collectives.iter().any(|c| *c != Collective::AllReduce) {
+        a.push(
+            "collectives other than all-reduce: each algorithm priced flat over all ranks by its \
+             own cost form with its own fit (target mode: its lab efficiency and overhead, or \
+             the hardware alone where no lab measured it); ring, chain and tree are not slowed \
+             by oversubscription, rhd pays the top tier's; alltoall pays each tier's bisection: \
+             at a level made of groups of g ranks, the (p - g)/p share of a rank's bytes bound \
+             outside its group crosses at the level's per-rank rate over its \
+             oversubscription, and the time is the larger of the busiest level's and the flat \
+             bandwidth term; the hierarchical and rail compositions and the stack's protocols \
+             price all-reduce only"
+                .to_string(),
+        );
+        if opts.build.segment_bytes != usize::MAX {
+            a.push(format!(
+                "broadcast and reduce by chain: pipelined in segments of {} bytes",
+                opts.build.segment_bytes
+            ));
+        }
+    }
+    if opts.rank_stride > 1 {
+        a.push(format!(
+            "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",
+            opts.rank_stride
+        ));
+    }
+    if opts.noise.resolve(input.scenario).is_some() {
+        return a;
+    }
+    if opts.mode == Mode::Target {
+        a.push("no host noise: the scenario has no [noise] (--noise DIST adds one)".to_string());
+    }
+    if !opts.stragglers {
+        a.push("straggler term left out on request".to_string());
+        return a;
+    }
+    match input.stragglers {
+        None => a.push("no straggler term: no per-rank latency samples were given".to_string()),
+        Some(m) if carries_stragglers(opts) => {
+            a.push(m.describe());
+            if opts.mode == Mode::Target {
+                a.push(
+                    "the lab's per-rank noise (microseconds above the median) is carried to the \
+                     target unchanged (--lab-stragglers)"
+                        .to_string(),
+                );
+            }
+        }
+        Some(_) => a.push(
+            "the lab's straggler tail is not carried to the target: its host's noise is not the \
+             target's (--lab-stragglers carries it)"
+                .to_string(),
+        ),
+    }
+    a
+}
+
+/// What the all-reduce strategies' prices rest on: the flat algorithms' and the compositions'
+/// treatment of the levels, the trees' segments and the rails.
+fn all_reduce_assumptions(opts: &PredictOptions, a: &mut Vec<String>) {
     a.push(
         "flat algorithms: messages pay the top level's latency and bytes the slowest level's \
          rate; ring, tree and dbtree are not slowed by oversubscription (they cross a tier on a \
@@ -573,53 +636,4 @@ fn base_assumptions(
                 .to_string(),
         );
     }
-    if opts.collectives.iter().any(|c| *c != Collective::AllReduce) {
-        a.push(
-            "collectives other than all-reduce: each algorithm priced flat over all ranks by its \
-             own cost form with its own fit (target mode: its lab efficiency and overhead, or \
-             the hardware alone where no lab measured it); ring, chain and tree are not slowed \
-             by oversubscription, rhd pays the top tier's; alltoall pays each tier's bisection: \
-             at a level made of groups of g ranks, the (p - g)/p share of a rank's bytes bound \
-             outside its group crosses at the level's per-rank rate over its \
-             oversubscription, and the time is the larger of the busiest level's and the flat \
-             bandwidth term; the hierarchical and rail compositions and the stack's protocols \
-             price all-reduce only"
-                .to_string(),
-        );
-    }
-    if opts.rank_stride > 1 {
-        a.push(format!(
-            "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",
-            opts.rank_stride
-        ));
-    }
-    if opts.noise.resolve(input.scenario).is_some() {
-        return a;
-    }
-    if opts.mode == Mode::Target {
-        a.push("no host noise: the scenario has no [noise] (--noise DIST adds one)".to_string());
-    }
-    if !opts.stragglers {
-        a.push("straggler term left out on request".to_string());
-        return a;
-    }
-    match input.stragglers {
-        None => a.push("no straggler term: no per-rank latency samples were given".to_string()),
-        Some(m) if carries_stragglers(opts) => {
-            a.push(m.describe());
-            if opts.mode == Mode::Target {
-                a.push(
-                    "the lab's per-rank noise (microseconds above the median) is carried to the \
-                     target unchanged (--lab-stragglers)"
-                        .to_string(),
-                );
-            }
-        }
-        Some(_) => a.push(
-            "the lab's straggler tail is not carried to the target: its host's noise is not the \
-             target's (--lab-stragglers carries it)"
-                .to_string(),
-        ),
-    }
-    a
 }
