@@ -253,6 +253,50 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
         }
     }
     assert!(text.contains("alltoall pairwise"), "{text}");
+
+    // sweep names the collective of each best row.
+    let out = model(&[
+        "sweep",
+        "--scenario",
+        s(&scenario),
+        "--collective",
+        "all_gather",
+        "--vary",
+        "nic_gbit_per_s=1,2",
+        "--sizes",
+        "1M",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("all_gather "), "{text}");
+
+    // SimAI's table, lab mode: all-gather from its own fit (its busbw, not the all-reduce's),
+    // all-to-all null (the lab measured none).
+    let simai = dir.join("busbw.yaml");
+    model(&[
+        "export",
+        "--scenario",
+        s(&scenario),
+        "--fit",
+        s(&fit),
+        "--mode",
+        "lab",
+        "--simai",
+        s(&simai),
+    ]);
+    let yaml = std::fs::read_to_string(&simai).unwrap();
+    let value = |section: &str, key: &str| -> Option<f64> {
+        let mut lines = yaml.lines().skip_while(|l| *l != format!("{section}:"));
+        lines
+            .find(|l| l.starts_with(&format!("{key},: ")))
+            .and_then(|l| l.split(": ").nth(1))
+            .and_then(|v| v.parse().ok())
+    };
+    // The lab has one GPU per node: its TP group is one rank, so DP is where bytes move.
+    let (ar, ag) = (value("DP", "allreduce"), value("DP", "allgather"));
+    assert!(ar.is_some() && ag.is_some() && ar != ag, "{yaml}");
+    assert!(ag.unwrap() > 0.0, "{yaml}");
+    assert_eq!(value("DP", "alltoall"), None, "{yaml}");
+    assert!(yaml.contains("all_gather by"), "{yaml}");
 }
 
 #[test]

@@ -69,6 +69,9 @@ pub enum ParamStatus {
     /// Proportional to other parameters' coefficients in every measured point: left at zero, its
     /// cost folded into those parameters.
     NotIdentifiable,
+    /// Not part of the collective's cost: gamma of a collective that reduces nothing (all-gather,
+    /// all-to-all, broadcast, send/receive). Zero.
+    NotApplicable,
 }
 
 /// One parameter with its standard error (`None` when there were no spare degrees of freedom or
@@ -460,7 +463,14 @@ pub fn fit_case_ranges(
     let estimate = |j: usize| Estimate::of(&sol, j, sigma2);
     let mut fits = Vec::with_capacity(ranges.len());
     for (r, range) in ranges.iter().enumerate() {
-        let est = [estimate(0), estimate(1 + 2 * r), estimate(2 + 2 * r)];
+        let mut est = [estimate(0), estimate(1 + 2 * r), estimate(2 + 2 * r)];
+        if !case.collective.reduces() {
+            est[2] = Estimate {
+                value: 0.0,
+                std_err: None,
+                status: ParamStatus::NotApplicable,
+            };
+        }
         let mine: Vec<(&[f64; 3], &Measurement)> = rows
             .iter()
             .zip(&used)

@@ -6,6 +6,7 @@
 mod common;
 
 use proptest::prelude::*;
+use scale_model::fit::ParamStatus;
 use scale_model::predict::LabReference;
 use scale_model::row::PredictionRow;
 use scale_model::{
@@ -56,6 +57,11 @@ proptest! {
                 prop_assert!(common::rel(f.alpha_us.value, alpha) < 1e-6, "{k}: {f:?}");
                 prop_assert!(common::rel(f.beta_us_per_byte.value, beta) < 1e-6, "{k}: {f:?}");
                 prop_assert!(report.get(algorithm).is_none(), "no all-reduce fit from {k}");
+                // A collective that reduces nothing has no gamma to fit.
+                prop_assert_eq!(
+                    f.gamma_us_per_byte.status == ParamStatus::NotApplicable,
+                    !collective.reduces()
+                );
             }
         }
     }

@@ -122,7 +122,8 @@ pub fn simai_busbw(
             })
             .collect();
         comments.push(format!(
-            "{group} allgather, reducescatter, alltoall: each collective's own prediction, its              fastest algorithm flat over the group ({})",
+            "{group} allgather, reducescatter, alltoall: each collective's own prediction, its \
+             fastest algorithm flat over the group ({})",
             found.join(", ")
         ));
     }

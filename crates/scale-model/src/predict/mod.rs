@@ -327,9 +327,8 @@ fn op_cases(opts: &PredictOptions) -> impl Iterator<Item = Case> + '_ {
         })
 }
 
-/// Every fitted case as carried and, in target mode, every all-reduce algorithm (and every
-/// algorithm of the other collectives asked for) no lab measured from the scenario's hardware
-/// alone.
+/// Every fitted case of the collectives asked for as carried and, in target mode, every
+/// algorithm of those collectives no lab measured, from the scenario's hardware alone.
 fn carry_all(
     input: &PredictInput<'_>,
     opts: &PredictOptions,
@@ -337,15 +336,19 @@ fn carry_all(
     notes: &mut Vec<String>,
 ) -> Vec<Carried> {
     let reduce = input.scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
+    // Only the collectives asked for: another collective's fit says nothing of these prices.
     let mut carried: Vec<Carried> = input
         .fits
         .fits
         .iter()
+        .filter(|f| opts.collectives.contains(&f.collective))
         .map(|f| Carried::new(f, &input.lab, opts.overhead_us, reduce, notes))
         .collect();
     if opts.mode == Mode::Target {
+        let all_reduce = opts.collectives.contains(&Collective::AllReduce);
         let unmeasured: Vec<Case> = Algorithm::ALL
             .iter()
+            .filter(|_| all_reduce)
             .map(|&a| Case::all_reduce(a))
             .chain(op_cases(opts))
             .filter(|c| input.fits.get_case(*c).is_none())
@@ -549,7 +552,8 @@ fn base_assumptions(
              price all-reduce only"
                 .to_string(),
         );
-        if opts.build.segment_bytes != usize::MAX {
+        let rooted = opts.collectives.iter().any(|c| c.rooted());
+        if rooted && opts.build.segment_bytes != usize::MAX {
             a.push(format!(
                 "broadcast and reduce by chain: pipelined in segments of {} bytes",
                 opts.build.segment_bytes
