@@ -264,3 +264,42 @@ fn lab_mode_needs_the_collectives_fit() {
         .iter()
         .any(|a| a.contains("broadcast chain: no fit")));
 }
+
+/// Fits of other collectives, and asking for other collectives, leave the all-reduce's rows
+/// exactly as they were.
+#[test]
+fn other_collectives_do_not_move_all_reduce_predictions() {
+    let ring = common::synthetic(Algorithm::Ring, &[2, 4, 8], common::lab_params(), 0.0, 5);
+    let mut mixed = ring.clone();
+    mixed.extend(common::synthetic_case(
+        case(Collective::AllToAll, Algorithm::Pairwise),
+        &[2, 4, 8],
+        params(9.0, 0.2),
+    ));
+    let s = two_level(4, 4, 2.0);
+    let price = |ms: &[scale_model::Measurement], collectives: Vec<Collective>| {
+        let fits = fit_all(ms, &FitOptions::default());
+        let input = PredictInput {
+            fits: &fits,
+            scenario: &s,
+            lab: LabReference::default(),
+            stragglers: None,
+        };
+        let opts = PredictOptions {
+            collectives,
+            ..PredictOptions::default()
+        };
+        let p = predict(&input, &[16, 1024], &[1 << 10, 1 << 26], &opts).unwrap();
+        p.rows
+            .into_iter()
+            .filter(|r| r.collective == Collective::AllReduce)
+            .collect::<Vec<PredictionRow>>()
+    };
+    let before = price(&ring, vec![Collective::AllReduce]);
+    assert!(!before.is_empty());
+    assert_eq!(before, price(&mixed, vec![Collective::AllReduce]));
+    assert_eq!(
+        before,
+        price(&mixed, vec![Collective::AllReduce, Collective::AllToAll])
+    );
+}
