@@ -1,16 +1,16 @@
 //! Errors of fitting, prediction and validation. Scenario files have their own
 //! [`ScenarioError`](crate::scenario::ScenarioError), which names the file, line and field.
 
-use topologies::{Algorithm, AlgorithmError};
+use topologies::{Algorithm, AlgorithmError, Case, CollectiveError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
     #[error("no usable measurements for {what}")]
     NoMeasurements { what: String },
-    #[error("measurement {index} ({algorithm}, {nranks} ranks, {bytes} bytes): {reason}")]
+    #[error("measurement {index} ({case}, {nranks} ranks, {bytes} bytes): {reason}")]
     BadMeasurement {
         index: usize,
-        algorithm: Algorithm,
+        case: Case,
         nranks: usize,
         bytes: u64,
         reason: String,
@@ -34,4 +34,6 @@ pub enum ModelError {
     },
     #[error(transparent)]
     Algorithm(#[from] AlgorithmError),
+    #[error(transparent)]
+    Collective(#[from] CollectiveError),
 }

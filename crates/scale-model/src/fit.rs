@@ -1,7 +1,7 @@
-//! Fitting an algorithm's alpha-beta-gamma cost form to measurements.
+//! Fitting a case's (a collective by an algorithm) alpha-beta-gamma cost form to measurements.
 //!
-//! For each measured point the algorithm's cost form gives the coefficients of alpha, beta and
-//! gamma ([`Algorithm::cost`]); the time is modelled as their weighted sum, and the weights are
+//! For each measured point the case's cost form gives the coefficients of alpha, beta and
+//! gamma ([`Collective::try_cost`]; for all-reduce, [`Algorithm::try_cost`]); the time is modelled as their weighted sum, and the weights are
 //! found by non-negative least squares over all sizes and rank counts measured. Residuals are
 //! relative (each point divided by its measured time) so that a 1 KiB point counts as much as a
 //! 64 MiB one. Standard errors come from the residual variance and the inverse normal matrix.
@@ -11,12 +11,16 @@
 //! the two columns are proportional. The fit then keeps gamma at zero, folds the reduction
 //! cost into beta, and says so in the fit's notes.
 //!
+//! Every collective is fitted from its own rows only: an all-gather's points never move a ring
+//! all-reduce's parameters. All-gather, all-to-all, broadcast and send/receive reduce nothing,
+//! so their gamma has a zero coefficient everywhere and stays at zero.
+//!
 //! [`fit_ranges`] fits size regimes jointly (one alpha, a beta and gamma per range);
 //! [`crate::regime`] decides whether to split.
 
 use serde::{Deserialize, Serialize};
 use topologies::noise::Delay;
-use topologies::{Algorithm, BuildOptions};
+use topologies::{Algorithm, BuildOptions, Case, Collective, CostTerms};
 
 use crate::error::ModelError;
 use crate::measurement::Measurement;
@@ -65,6 +69,9 @@ pub enum ParamStatus {
     /// Proportional to other parameters' coefficients in every measured point: left at zero, its
     /// cost folded into those parameters.
     NotIdentifiable,
+    /// Not part of the collective's cost: gamma of a collective that reduces nothing (all-gather,
+    /// all-to-all, broadcast, send/receive). Zero.
+    NotApplicable,
 }
 
 /// One parameter with its standard error (`None` when there were no spare degrees of freedom or
@@ -119,6 +126,9 @@ pub struct Residual {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlgorithmFit {
+    /// The collective fitted: all-reduce in fits saved before there were others.
+    #[serde(default)]
+    pub collective: Collective,
     pub algorithm: Algorithm,
     /// The buffer sizes these parameters price: every size, or one side of a regime split.
     #[serde(default, skip_serializing_if = "SizeRange::is_all")]
@@ -159,6 +169,7 @@ impl AlgorithmFit {
             status: ParamStatus::Fitted,
         };
         AlgorithmFit {
+            collective: Collective::AllReduce,
             algorithm,
             sizes: SizeRange::ALL,
             alpha_us: given(params.alpha_us),
@@ -175,10 +186,18 @@ impl AlgorithmFit {
         }
     }
 
-    /// The algorithm's name, with the sizes it prices where it is one side of a regime split:
-    /// `ring`, `tree (<= 128K)`.
+    /// The case's name, with the sizes it prices where it is one side of a regime split:
+    /// `ring`, `tree (<= 128K)`, `all_gather ring`.
     pub fn label(&self) -> String {
-        self.sizes.label(self.algorithm)
+        self.sizes.label(self.case())
+    }
+
+    /// The collective and algorithm these parameters price.
+    pub fn case(&self) -> Case {
+        Case {
+            collective: self.collective,
+            algorithm: self.algorithm,
+        }
     }
 
     pub fn params(&self) -> CostParams {
@@ -192,8 +211,20 @@ impl AlgorithmFit {
     /// The fitted time for `nranks` and `bytes`, or NaN where the cost form rejects the shape.
     pub fn time_us(&self, nranks: usize, bytes: f64, build: &BuildOptions) -> f64 {
         self.params()
-            .time_us(&self.algorithm.cost(nranks, bytes, build))
+            .time_us(&case_cost(self.case(), nranks, bytes, build))
     }
+}
+
+/// The cost terms of `case`, or NaN terms where its form rejects the shape (as
+/// [`Algorithm::cost`] gives them for an all-reduce).
+pub fn case_cost(case: Case, nranks: usize, bytes: f64, build: &BuildOptions) -> CostTerms {
+    case.collective
+        .try_cost(case.algorithm, nranks, bytes, build)
+        .unwrap_or(CostTerms {
+            latency_steps: f64::NAN,
+            bytes: f64::NAN,
+            reduced_bytes: f64::NAN,
+        })
 }
 
 /// Fits of every algorithm that had usable measurements.
@@ -205,20 +236,49 @@ pub struct FitReport {
 }
 
 impl FitReport {
-    /// The algorithm's first fit (its smallest sizes where it has regimes).
+    /// The all-reduce algorithm's first fit (its smallest sizes where it has regimes).
     pub fn get(&self, algorithm: Algorithm) -> Option<&AlgorithmFit> {
-        self.fits.iter().find(|f| f.algorithm == algorithm)
+        self.get_case(Case::all_reduce(algorithm))
     }
 
-    /// The algorithm's fit for a buffer of `bytes` bytes per rank.
+    /// The all-reduce algorithm's fit for a buffer of `bytes` bytes per rank.
     pub fn get_at(&self, algorithm: Algorithm, bytes: f64) -> Option<&AlgorithmFit> {
+        self.get_case_at(Case::all_reduce(algorithm), bytes)
+    }
+
+    /// The case's first fit (its smallest sizes where it has regimes).
+    pub fn get_case(&self, case: Case) -> Option<&AlgorithmFit> {
+        self.fits.iter().find(|f| f.case() == case)
+    }
+
+    /// The case's fit for a buffer of `bytes` bytes per rank.
+    pub fn get_case_at(&self, case: Case, bytes: f64) -> Option<&AlgorithmFit> {
         self.fits
             .iter()
-            .find(|f| f.algorithm == algorithm && f.sizes.contains(bytes))
+            .find(|f| f.case() == case && f.sizes.contains(bytes))
+    }
+
+    /// The collectives that have at least one fit, in [`Collective::ALL`] order.
+    pub fn collectives(&self) -> Vec<Collective> {
+        Collective::ALL
+            .into_iter()
+            .filter(|c| self.fits.iter().any(|f| f.collective == *c))
+            .collect()
     }
 }
 
-/// Fits every algorithm present in `measurements`, in [`Algorithm::ALL`] order.
+/// Every case: each collective's algorithms, collectives in [`Collective::ALL`] order.
+pub fn all_cases() -> impl Iterator<Item = Case> {
+    Collective::ALL.into_iter().flat_map(|collective| {
+        collective.algorithms().iter().map(move |&algorithm| Case {
+            collective,
+            algorithm,
+        })
+    })
+}
+
+/// Fits every case present in `measurements`: all-reduce's algorithms in [`Algorithm::ALL`]
+/// order, then the other collectives' in [`Collective::ALL`] order.
 pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
     let mut report = FitReport::default();
     let quiet;
@@ -229,18 +289,24 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
         }
         None => measurements,
     };
-    for algorithm in Algorithm::ALL {
-        let mine: Vec<&Measurement> = measurements
-            .iter()
-            .filter(|m| m.algorithm == algorithm)
-            .collect();
+    for case in all_cases() {
+        let mine: Vec<&Measurement> = measurements.iter().filter(|m| m.case() == case).collect();
         if mine.is_empty() {
             continue;
         }
-        match crate::regime::fit_regimes(algorithm, &mine, opts) {
+        match crate::regime::fit_case_regimes(case, &mine, opts) {
             Ok(f) => report.fits.extend(f),
-            Err(e) => report.skipped.push(format!("{algorithm}: {e}")),
+            Err(e) => report.skipped.push(format!("{case}: {e}")),
         }
+    }
+    let strays = measurements
+        .iter()
+        .filter(|m| m.collective.check(m.algorithm).is_err())
+        .count();
+    if strays > 0 {
+        report.skipped.push(format!(
+            "{strays} point(s) of an algorithm their collective does not have left out"
+        ));
     }
     report
 }
@@ -256,22 +322,32 @@ pub fn without_noise(
     measurements
         .iter()
         .map(|m| Measurement {
-            time_us: (m.time_us - noise.flat_us(m.algorithm, m.nranks)).max(m.time_us / 20.0),
+            time_us: (m.time_us - noise.flat_case_us(m.case(), m.nranks)).max(m.time_us / 20.0),
             ..m.clone()
         })
         .collect()
 }
 
-/// Fits one algorithm's form to its measurements (points of other algorithms are ignored), one
-/// form over every size.
+/// Fits one all-reduce algorithm's form to its measurements (points of other cases are
+/// ignored), one form over every size.
 pub fn fit_algorithm(
     algorithm: Algorithm,
     measurements: &[&Measurement],
     opts: &FitOptions,
 ) -> Result<AlgorithmFit, ModelError> {
-    let mut fits = fit_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?.fits;
+    fit_case(Case::all_reduce(algorithm), measurements, opts)
+}
+
+/// Fits one case's form to its measurements (points of other cases are ignored), one form
+/// over every size.
+pub fn fit_case(
+    case: Case,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+) -> Result<AlgorithmFit, ModelError> {
+    let mut fits = fit_case_ranges(case, measurements, opts, &[SizeRange::ALL])?.fits;
     fits.pop().ok_or_else(|| ModelError::NoMeasurements {
-        what: algorithm.to_string(),
+        what: case.to_string(),
     })
 }
 
@@ -290,12 +366,22 @@ pub struct RangesFit {
     pub free: usize,
 }
 
-/// Fits `algorithm` with one per-message cost alpha shared by every range and a per-byte beta
-/// and gamma of each range's own: a message's software cost does not depend on its size, the
-/// per-byte cost may (a shaper's burst, a protocol switch). `ranges` must not overlap; points
-/// outside every range are ignored.
+/// [`fit_case_ranges`] of the all-reduce by `algorithm`.
 pub fn fit_ranges(
     algorithm: Algorithm,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+    ranges: &[SizeRange],
+) -> Result<RangesFit, ModelError> {
+    fit_case_ranges(Case::all_reduce(algorithm), measurements, opts, ranges)
+}
+
+/// Fits `case` with one per-message cost alpha shared by every range and a per-byte beta
+/// and gamma of each range's own: a message's software cost does not depend on its size, the
+/// per-byte cost may (a shaper's burst, a protocol switch). `ranges` must not overlap; points
+/// outside every range, and points of other cases, are ignored.
+pub fn fit_case_ranges(
+    case: Case,
     measurements: &[&Measurement],
     opts: &FitOptions,
     ranges: &[SizeRange],
@@ -304,13 +390,13 @@ pub fn fit_ranges(
     let mut used: Vec<(&Measurement, usize)> = Vec::new();
     let mut single_rank = 0usize;
     for (index, m) in measurements.iter().enumerate() {
-        if m.algorithm != algorithm {
+        if m.case() != case {
             continue;
         }
         if !(m.time_us.is_finite() && m.time_us > 0.0) {
             return Err(ModelError::BadMeasurement {
                 index,
-                algorithm,
+                case,
                 nranks: m.nranks,
                 bytes: m.bytes,
                 reason: format!("time {} us is not a positive number", m.time_us),
@@ -323,7 +409,12 @@ pub fn fit_ranges(
             single_rank += 1;
             continue;
         }
-        let c = algorithm.try_cost(m.nranks, m.bytes as f64, &m.build(&opts.build))?;
+        let c = case.collective.try_cost(
+            case.algorithm,
+            m.nranks,
+            m.bytes as f64,
+            &m.build(&opts.build),
+        )?;
         let x = terms_array(&c);
         if x.iter().all(|v| *v == 0.0) {
             continue;
@@ -335,10 +426,10 @@ pub fn fit_ranges(
         if !used.iter().any(|(_, i)| *i == r) {
             return Err(ModelError::NoMeasurements {
                 what: if range.is_all() {
-                    format!("{algorithm} with at least two ranks")
+                    format!("{case} with at least two ranks")
                 } else {
                     format!(
-                        "{algorithm} with at least two ranks at sizes {}",
+                        "{case} with at least two ranks at sizes {}",
                         range.describe()
                     )
                 },
@@ -362,7 +453,7 @@ pub fn fit_ranges(
         .collect();
     let y: Vec<f64> = used.iter().map(|(m, _)| m.time_us * weight(m)).collect();
     let sol = nnls(&x, &y).ok_or_else(|| ModelError::FitFailed {
-        what: algorithm.to_string(),
+        what: case.to_string(),
         reason: "the cost coefficients are not finite".to_string(),
     })?;
 
@@ -372,7 +463,14 @@ pub fn fit_ranges(
     let estimate = |j: usize| Estimate::of(&sol, j, sigma2);
     let mut fits = Vec::with_capacity(ranges.len());
     for (r, range) in ranges.iter().enumerate() {
-        let est = [estimate(0), estimate(1 + 2 * r), estimate(2 + 2 * r)];
+        let mut est = [estimate(0), estimate(1 + 2 * r), estimate(2 + 2 * r)];
+        if !case.collective.reduces() {
+            est[2] = Estimate {
+                value: 0.0,
+                std_err: None,
+                status: ParamStatus::NotApplicable,
+            };
+        }
         let mine: Vec<(&[f64; 3], &Measurement)> = rows
             .iter()
             .zip(&used)
@@ -399,7 +497,7 @@ pub fn fit_ranges(
                 "{n} point(s) for {free} free parameter(s): no standard errors"
             ));
         }
-        fits.push(range_fit(algorithm, *range, est, &mine, notes));
+        fits.push(range_fit(case, *range, est, &mine, notes));
     }
     let scale = used
         .iter()
@@ -416,7 +514,7 @@ pub fn fit_ranges(
 
 /// One range's fit from its estimates and its points' cost coefficients.
 fn range_fit(
-    algorithm: Algorithm,
+    case: Case,
     sizes: SizeRange,
     est: [Estimate; 3],
     points: &[(&[f64; 3], &Measurement)],
@@ -467,7 +565,8 @@ fn range_fit(
         note_faster_than_the_link(est[1], rate, &mut notes);
     }
     AlgorithmFit {
-        algorithm,
+        collective: case.collective,
+        algorithm: case.algorithm,
         sizes,
         alpha_us: est[0],
         beta_us_per_byte: est[1],

@@ -1,4 +1,4 @@
-//! collbench's scale model: fit all-reduce cost forms to measurements, describe target clusters,
+//! collbench's scale model: fit each collective's cost forms to measurements, describe target clusters,
 //! project the synchronisation cost to 100k+ GPUs with the straggler term, validate the
 //! projection on runs it was not fitted on, and export the numbers for planning tools.
 //!
@@ -37,14 +37,17 @@ pub mod units;
 pub mod validate;
 
 pub use error::ModelError;
-pub use fit::{fit_algorithm, fit_all, fit_ranges, AlgorithmFit, FitOptions, FitReport};
+pub use fit::{
+    fit_algorithm, fit_all, fit_case, fit_case_ranges, fit_ranges, AlgorithmFit, FitOptions,
+    FitReport,
+};
 pub use link_fit::{fit_link, LinkProfile, LinkSource};
 pub use measurement::{Measurement, PingPongSample};
 pub use params::CostParams;
 pub use predict::{
     predict, Mode, NoiseSetting, PredictInput, PredictOptions, Prediction, Strategy,
 };
-pub use regime::{fit_regimes, RegimeChoice, SizeRange};
+pub use regime::{fit_case_regimes, fit_regimes, RegimeChoice, SizeRange};
 pub use row::{PredictionRow, Term, TermBreakdown, ValidationRow};
 pub use scenario::{Scenario, ScenarioError};
 pub use shape::Shape;

@@ -1,14 +1,17 @@
-//! What the model is fitted on: one measured all-reduce per algorithm, rank count and size, and
-//! ping-pong samples for a point-to-point link profile. The CLI builds these from results files.
+//! What the model is fitted on: one measured collective per collective, algorithm, rank count and
+//! size (all-reduce where the run did not say), and ping-pong samples for a point-to-point link profile. The CLI builds these from results files.
 
 use serde::{Deserialize, Serialize};
-use topologies::{Algorithm, BuildOptions};
+use topologies::{Algorithm, BuildOptions, Case, Collective};
 
 use crate::shape::Shape;
 
-/// One measured (algorithm, ranks, size) point.
+/// One measured (collective, algorithm, ranks, size) point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
+    /// What was measured: all-reduce in files from before other collectives.
+    #[serde(default)]
+    pub collective: Collective,
     pub algorithm: Algorithm,
     pub nranks: usize,
     /// Bytes per rank.
@@ -28,16 +31,30 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// A point without latency samples, of the default shape.
+    /// An all-reduce point without latency samples, of the default shape.
     pub fn new(algorithm: Algorithm, nranks: usize, bytes: u64, time_us: f64) -> Self {
+        Measurement::of(Case::all_reduce(algorithm), nranks, bytes, time_us)
+    }
+
+    /// A point of any collective without latency samples, of the default shape.
+    pub fn of(case: Case, nranks: usize, bytes: u64, time_us: f64) -> Self {
         Measurement {
-            algorithm,
+            collective: case.collective,
+            algorithm: case.algorithm,
             nranks,
             bytes,
             time_us,
             link_rate_bps: None,
             samples_us: Vec::new(),
             shape: Shape::default(),
+        }
+    }
+
+    /// The collective and algorithm measured: what a fit keys on.
+    pub fn case(&self) -> Case {
+        Case {
+            collective: self.collective,
+            algorithm: self.algorithm,
         }
     }
 

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use topologies::noise::Delay;
 use topologies::rng::SplitMix64;
 use topologies::timing_model::{completion_time_with_jitter, LinkModel};
-use topologies::{Algorithm, BuildOptions, Schedule};
+use topologies::{Algorithm, BuildOptions, Case, Schedule};
 
 use crate::predict::levels::Level;
 use crate::predict::Strategy;
@@ -43,11 +43,12 @@ fn samples(ranks: usize) -> usize {
 /// Elements of the buffer the noise is priced on: small, so that the trees take one segment.
 const COUNT_PER_RANK: usize = 8;
 
-/// The expected noise of a distribution, per algorithm and rank count, computed once each.
+/// The expected noise of a distribution, per case (collective and algorithm) and rank count,
+/// computed once each.
 pub struct NoiseCost {
     delay: Delay,
     build: BuildOptions,
-    cache: HashMap<(Algorithm, usize), f64>,
+    cache: HashMap<(Case, usize), f64>,
 }
 
 impl NoiseCost {
@@ -63,19 +64,29 @@ impl NoiseCost {
         self.delay
     }
 
-    /// Expected extra time of `algorithm` over `ranks` ranks, microseconds.
+    /// Expected extra time of an all-reduce by `algorithm` over `ranks` ranks, microseconds.
     pub fn flat_us(&mut self, algorithm: Algorithm, ranks: usize) -> f64 {
+        self.flat_case_us(Case::all_reduce(algorithm), ranks)
+    }
+
+    /// Expected extra time of `case` over `ranks` ranks, microseconds.
+    pub fn flat_case_us(&mut self, case: Case, ranks: usize) -> f64 {
         if ranks < 2 {
             return 0.0;
         }
         let at = ranks.min(CALIBRATION_RANKS);
-        let measured = self.at(algorithm, at);
+        let measured = self.at(case, at);
         if at == ranks {
             return measured;
         }
         let steps = |p: usize| {
-            algorithm
-                .try_cost(p, (p * COUNT_PER_RANK * 4) as f64, &self.build)
+            case.collective
+                .try_cost(
+                    case.algorithm,
+                    p,
+                    (p * COUNT_PER_RANK * 4) as f64,
+                    &self.build,
+                )
                 .map(|c| c.latency_steps)
                 .unwrap_or(0.0)
         };
@@ -115,11 +126,11 @@ impl NoiseCost {
     }
 
     /// The Monte Carlo estimate at `ranks` ranks (cached).
-    fn at(&mut self, algorithm: Algorithm, ranks: usize) -> f64 {
+    fn at(&mut self, algorithm: Case, ranks: usize) -> f64 {
         if let Some(&v) = self.cache.get(&(algorithm, ranks)) {
             return v;
         }
-        let v = monte_carlo(self.delay, algorithm, ranks, &self.build).unwrap_or(0.0);
+        let v = monte_carlo_case(self.delay, algorithm, ranks, &self.build).unwrap_or(0.0);
         self.cache.insert((algorithm, ranks), v);
         v
     }
@@ -139,8 +150,20 @@ pub fn monte_carlo(
     ranks: usize,
     build: &BuildOptions,
 ) -> Option<f64> {
-    let one = algorithm
-        .build(ranks, ranks * COUNT_PER_RANK, 4, build)
+    monte_carlo_case(delay, Case::all_reduce(algorithm), ranks, build)
+}
+
+/// [`monte_carlo`] of any collective's schedule (rooted ones at root 0); the buffer is a whole
+/// number of blocks, so the blocked collectives build too.
+pub fn monte_carlo_case(
+    delay: Delay,
+    case: Case,
+    ranks: usize,
+    build: &BuildOptions,
+) -> Option<f64> {
+    let one = case
+        .collective
+        .build(case.algorithm, ranks, ranks * COUNT_PER_RANK, 4, build, 0)
         .ok()?;
     let back_to_back = |n: usize| Schedule {
         programs: one

@@ -16,10 +16,12 @@
 //! size the lab measured.
 
 use serde::{Deserialize, Serialize};
-use topologies::Algorithm;
+use std::fmt;
+
+use topologies::{Algorithm, Case};
 
 use crate::error::ModelError;
-use crate::fit::{fit_ranges, AlgorithmFit, FitOptions, RangesFit};
+use crate::fit::{fit_case_ranges, AlgorithmFit, FitOptions, RangesFit};
 use crate::measurement::Measurement;
 use crate::units::format_size;
 
@@ -48,8 +50,9 @@ impl SizeRange {
         self.above.is_none_or(|a| bytes > a as f64) && self.up_to.is_none_or(|u| bytes <= u as f64)
     }
 
-    /// The algorithm's name, with these sizes unless they are all: `ring`, `tree (<= 128K)`.
-    pub fn label(&self, algorithm: Algorithm) -> String {
+    /// The algorithm's (or case's) name, with these sizes unless they are all: `ring`,
+    /// `tree (<= 128K)`, `all_gather ring`.
+    pub fn label(&self, algorithm: impl fmt::Display) -> String {
         if self.is_all() {
             algorithm.to_string()
         } else {
@@ -108,20 +111,29 @@ pub fn candidate_splits(sizes: &[u64]) -> Vec<u64> {
     sizes[MIN_SIZES_PER_REGIME - 1..sizes.len() - MIN_SIZES_PER_REGIME].to_vec()
 }
 
-/// Fits one algorithm as [`FitOptions::regimes`] says: one form, or one per side of a split
-/// (the smaller sizes first), the two sharing their per-message cost.
+/// [`fit_case_regimes`] of the all-reduce by `algorithm`.
 pub fn fit_regimes(
     algorithm: Algorithm,
     measurements: &[&Measurement],
     opts: &FitOptions,
 ) -> Result<Vec<AlgorithmFit>, ModelError> {
+    fit_case_regimes(Case::all_reduce(algorithm), measurements, opts)
+}
+
+/// Fits one case as [`FitOptions::regimes`] says: one form, or one per side of a split
+/// (the smaller sizes first), the two sharing their per-message cost.
+pub fn fit_case_regimes(
+    algorithm: Case,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+) -> Result<Vec<AlgorithmFit>, ModelError> {
     match opts.regimes {
         RegimeChoice::Single => {
-            Ok(fit_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?.fits)
+            Ok(fit_case_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?.fits)
         }
         RegimeChoice::SplitAt(at) => Ok(split_at(algorithm, measurements, opts, at)?.fits),
         RegimeChoice::Auto => {
-            let whole = fit_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?;
+            let whole = fit_case_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?;
             let score = |f: &RangesFit, extra: usize| bic(f.rss, f.scale, f.points, f.free + extra);
             let mut sizes: Vec<u64> = whole.fits[0].residuals.iter().map(|r| r.bytes).collect();
             sizes.sort_unstable();
@@ -156,7 +168,7 @@ pub fn fit_regimes(
 
 /// One regime for the sizes up to `at` (inclusive), one for those above.
 fn split_at(
-    algorithm: Algorithm,
+    algorithm: Case,
     measurements: &[&Measurement],
     opts: &FitOptions,
     at: u64,
@@ -171,5 +183,5 @@ fn split_at(
             up_to: None,
         },
     ];
-    fit_ranges(algorithm, measurements, opts, &ranges)
+    fit_case_ranges(algorithm, measurements, opts, &ranges)
 }

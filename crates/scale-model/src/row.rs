@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use topologies::Collective;
+
 use crate::units::{alg_bw_gbps, bus_bw_gbps};
 
 /// The parts of a predicted time, microseconds. They add up to the row's `time_us`.
@@ -90,9 +92,12 @@ impl TermBreakdown {
     }
 }
 
-/// One predicted all-reduce.
+/// One predicted collective.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PredictionRow {
+    /// The collective priced (all-reduce in predictions saved before there were others).
+    #[serde(default)]
+    pub collective: Collective,
     /// A flat algorithm's name (`ring`, `rhd`, ...) or a composition (`hier-node:ring`, ...).
     pub algorithm: String,
     pub ranks: usize,
@@ -101,7 +106,7 @@ pub struct PredictionRow {
     pub time_us: f64,
     /// GB/s, S / t.
     pub alg_bw: f64,
-    /// GB/s, alg_bw x 2(p-1)/p.
+    /// GB/s, alg_bw x the collective's bus factor (2(p-1)/p for all-reduce).
     pub bus_bw: f64,
     pub terms: TermBreakdown,
     pub dominant: Term,
@@ -116,9 +121,11 @@ pub struct PredictionRow {
 }
 
 impl PredictionRow {
+    /// An all-reduce row.
     pub fn new(algorithm: String, ranks: usize, size: u64, terms: TermBreakdown) -> Self {
         let time_us = terms.total();
         PredictionRow {
+            collective: Collective::AllReduce,
             algorithm,
             ranks,
             size,
@@ -136,11 +143,29 @@ impl PredictionRow {
             terms,
         }
     }
+
+    /// A row of `collective`: its bus bandwidth with the collective's own bus factor.
+    pub fn of(
+        collective: Collective,
+        algorithm: String,
+        ranks: usize,
+        size: u64,
+        terms: TermBreakdown,
+    ) -> Self {
+        let row = PredictionRow::new(algorithm, ranks, size, terms);
+        PredictionRow {
+            collective,
+            bus_bw: row.alg_bw * collective.bus_factor(ranks),
+            ..row
+        }
+    }
 }
 
-/// The fastest algorithm at one (ranks, size).
+/// The fastest algorithm of one collective at one (ranks, size).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BestRow {
+    #[serde(default)]
+    pub collective: Collective,
     pub ranks: usize,
     pub size: u64,
     pub algorithm: String,
@@ -149,7 +174,7 @@ pub struct BestRow {
     pub dominant: Term,
 }
 
-/// Picks the fastest row per (ranks, size), in order of first appearance.
+/// Picks the fastest row per (collective, ranks, size), in order of first appearance.
 pub fn best_per_size(rows: &[PredictionRow]) -> Vec<BestRow> {
     let mut best: Vec<BestRow> = Vec::new();
     for r in rows {
@@ -158,7 +183,7 @@ pub fn best_per_size(rows: &[PredictionRow]) -> Vec<BestRow> {
         }
         match best
             .iter_mut()
-            .find(|b| b.ranks == r.ranks && b.size == r.size)
+            .find(|b| b.collective == r.collective && b.ranks == r.ranks && b.size == r.size)
         {
             Some(b) if r.time_us < b.time_us => {
                 b.algorithm = r.algorithm.clone();
@@ -168,6 +193,7 @@ pub fn best_per_size(rows: &[PredictionRow]) -> Vec<BestRow> {
             }
             Some(_) => {}
             None => best.push(BestRow {
+                collective: r.collective,
                 ranks: r.ranks,
                 size: r.size,
                 algorithm: r.algorithm.clone(),
@@ -183,6 +209,8 @@ pub fn best_per_size(rows: &[PredictionRow]) -> Vec<BestRow> {
 /// A validation point: predicted from a fit that did not see it, next to what was measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ValidationRow {
+    #[serde(default)]
+    pub collective: Collective,
     pub algorithm: String,
     pub ranks: usize,
     pub size: u64,

@@ -1,8 +1,9 @@
 //! Validation: fit on the runs with at most k ranks, predict the measured runs with more, and
-//! report how far off the predictions are.
+//! report how far off the predictions are, per collective and algorithm. Each collective's runs
+//! are predicted from its own fits.
 
 use serde::{Deserialize, Serialize};
-use topologies::Algorithm;
+use topologies::Collective;
 
 use crate::error::ModelError;
 use crate::fit::{fit_all, FitOptions, FitReport};
@@ -11,7 +12,7 @@ use crate::noise::NoiseCost;
 use crate::predict::{strategy::terms_of, LevelLink};
 use crate::row::ValidationRow;
 use crate::straggler::{StragglerModel, StragglerOptions};
-use crate::units::{alg_bw_gbps, bus_bw_gbps};
+use crate::units::alg_bw_gbps;
 
 /// Sizes at or below this are "small" (latency-bound) in the summary.
 pub const SMALL_MAX: u64 = 16 * 1024;
@@ -42,6 +43,9 @@ impl ValidateOptions {
 /// Geometric mean of |error| over a set of points.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorSummary {
+    /// The collective summarised; none for the summary over every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collective: Option<Collective>,
     /// `all`, or an algorithm's name.
     pub algorithm: String,
     pub points: usize,
@@ -57,7 +61,8 @@ pub struct ErrorSummary {
 pub struct ValidationReport {
     pub fit_max_ranks: usize,
     pub rows: Vec<ValidationRow>,
-    /// Over every row, then per algorithm.
+    /// Over every row; then, where several collectives were predicted, over each collective's;
+    /// then per collective and algorithm.
     pub summary: Vec<ErrorSummary>,
     /// The fits used (on the runs with at most `fit_max_ranks` ranks).
     pub fits: FitReport,
@@ -126,14 +131,16 @@ pub fn validate(
     let mut rows = Vec::new();
     let mut unpredicted = 0usize;
     for m in &test {
-        let Some(fit) = fits.get_at(m.algorithm, m.bytes as f64) else {
+        let Some(fit) = fits.get_case_at(m.case(), m.bytes as f64) else {
             unpredicted += 1;
             continue;
         };
-        let Ok(c) = m
-            .algorithm
-            .try_cost(m.nranks, m.bytes as f64, &m.build(&opts.fit.build))
-        else {
+        let Ok(c) = m.collective.try_cost(
+            m.algorithm,
+            m.nranks,
+            m.bytes as f64,
+            &m.build(&opts.fit.build),
+        ) else {
             unpredicted += 1;
             continue;
         };
@@ -145,39 +152,35 @@ pub fn validate(
         };
         let mut terms = terms_of(&c, link, 1.0);
         if let Some(n) = noise.as_mut() {
-            terms.straggler_us = n.flat_us(m.algorithm, m.nranks);
+            terms.straggler_us = n.flat_case_us(m.case(), m.nranks);
         } else if let Some(s) = &straggler {
             terms.straggler_us = *delays
                 .entry(m.nranks)
                 .or_insert_with(|| s.estimate(m.nranks).delay_us);
         }
         let time_us = terms.total();
+        let bus_bw = |t: f64| alg_bw_gbps(m.bytes as f64, t) * m.collective.bus_factor(m.nranks);
         rows.push(ValidationRow {
+            collective: m.collective,
             algorithm: m.algorithm.name().to_string(),
             ranks: m.nranks,
             size: m.bytes,
             time_us,
             measured_us: m.time_us,
             error: (time_us - m.time_us) / m.time_us,
-            bus_bw: bus_bw_gbps(m.bytes as f64, time_us, m.nranks),
+            bus_bw: bus_bw(time_us),
             alg_bw: alg_bw_gbps(m.bytes as f64, time_us),
-            measured_bus_bw: bus_bw_gbps(m.bytes as f64, m.time_us, m.nranks),
+            measured_bus_bw: bus_bw(m.time_us),
             terms,
         });
     }
     if unpredicted > 0 {
         assumptions.push(format!(
-            "{unpredicted} held-out run(s) not predicted: their algorithm had no fit at <= {k} \
-             ranks or the cost form rejects the shape"
+            "{unpredicted} held-out run(s) not predicted: their collective and algorithm had no \
+             fit at <= {k} ranks or the cost form rejects the shape"
         ));
     }
-    let mut summary = vec![summarise("all", rows.iter().collect())];
-    for a in Algorithm::ALL {
-        let mine: Vec<&ValidationRow> = rows.iter().filter(|r| r.algorithm == a.name()).collect();
-        if !mine.is_empty() {
-            summary.push(summarise(a.name(), mine));
-        }
-    }
+    let summary = summaries(&rows);
     Ok(ValidationReport {
         fit_max_ranks: k,
         rows,
@@ -187,7 +190,39 @@ pub fn validate(
     })
 }
 
-fn summarise(algorithm: &str, rows: Vec<&ValidationRow>) -> ErrorSummary {
+/// The summary over every row; each collective's, where the rows hold several; then each
+/// collective's algorithms' (collectives in [`Collective::ALL`] order, algorithms in each
+/// collective's order).
+pub fn summaries(rows: &[ValidationRow]) -> Vec<ErrorSummary> {
+    let mut summary = vec![summarise(None, "all", rows.iter().collect())];
+    let present: Vec<Collective> = Collective::ALL
+        .into_iter()
+        .filter(|c| rows.iter().any(|r| r.collective == *c))
+        .collect();
+    for &c in &present {
+        let of_c: Vec<&ValidationRow> = rows.iter().filter(|r| r.collective == c).collect();
+        if present.len() > 1 {
+            summary.push(summarise(Some(c), "all", of_c.clone()));
+        }
+        for a in c.algorithms() {
+            let mine: Vec<&ValidationRow> = of_c
+                .iter()
+                .copied()
+                .filter(|r| r.algorithm == a.name())
+                .collect();
+            if !mine.is_empty() {
+                summary.push(summarise(Some(c), a.name(), mine));
+            }
+        }
+    }
+    summary
+}
+
+fn summarise(
+    collective: Option<Collective>,
+    algorithm: &str,
+    rows: Vec<&ValidationRow>,
+) -> ErrorSummary {
     let errors = |keep: &dyn Fn(u64) -> bool| -> Vec<f64> {
         rows.iter()
             .filter(|r| keep(r.size) && r.error.is_finite())
@@ -196,6 +231,7 @@ fn summarise(algorithm: &str, rows: Vec<&ValidationRow>) -> ErrorSummary {
     };
     let all = errors(&|_| true);
     ErrorSummary {
+        collective,
         algorithm: algorithm.to_string(),
         points: rows.len(),
         geomean_abs_error: geomean(&all),

@@ -13,8 +13,8 @@ use crate::sizes::parse_size;
 
 #[derive(Args, Debug, Clone)]
 #[command(
-    after_help = "The scale model: fit each algorithm's alpha-beta-gamma cost form to \
-collbench results, project the all-reduce time to a target cluster described by a scenario file \
+    after_help = "The scale model: fit each collective's algorithms' alpha-beta-gamma cost forms \
+to collbench results, project their time (all-reduce's by default; --collective) to a target cluster described by a scenario file \
 (up to 131,072 ranks and beyond), check the projection on runs it was not fitted on, and export \
 the numbers for ASTRA-sim and SimAI.\n\n\
 From a lab run to a 100k-GPU estimate:\n  \
@@ -33,15 +33,17 @@ pub struct ModelArgs {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum ModelCommand {
-    /// Fit each algorithm's cost form (alpha, beta, gamma) to results files.
+    /// Fit each collective's algorithms' cost forms (alpha, beta, gamma) to results files.
     Fit(FitArgs),
-    /// Predict all-reduce time and busbw on a scenario's cluster at any rank count and size.
+    /// Predict collective time and busbw (all-reduce's by default) on a scenario's cluster at any
+    /// rank count and size.
     Predict(PredictArgs),
     /// Fit on runs with at most K ranks and predict the runs with more; report the errors.
     Validate(ValidateArgs),
     /// Write ASTRA-sim's network config, SimAI's busbw table and a JSON profile.
     Export(ExportArgs),
-    /// What-if: the best all-reduce time for every combination of scenario fields varied.
+    /// What-if: the best all-reduce (or --collective) time for every combination of scenario
+    /// fields varied.
     Sweep(SweepArgs),
 }
 
@@ -356,6 +358,12 @@ pub struct TargetArgs {
     /// algorithm without a lab).
     #[arg(long = "algo", value_name = "LIST")]
     pub algo: Option<String>,
+    /// The collectives to price, comma-separated (all_reduce, all_gather, reduce_scatter,
+    /// alltoall, broadcast, reduce, sendrecv) or `all`. All-reduce by the strategies of --algo;
+    /// the others by each of their algorithms, flat over all ranks (the compositions and the
+    /// stack's protocols are all-reduce's only).
+    #[arg(long = "collective", value_name = "LIST", default_value = "all_reduce")]
+    pub collective: String,
     /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
     #[arg(long = "overhead-us", value_name = "US")]
     pub overhead_us: Option<f64>,

@@ -98,8 +98,11 @@ fn fit_table(fits: &[AlgorithmFit]) -> Table {
     t
 }
 
-/// `value ± err` in the unit `scale` converts to.
+/// `value ± err` in the unit `scale` converts to; `-` for a parameter the collective has not.
 fn estimate(e: &Estimate, scale: f64) -> String {
+    if e.status == ParamStatus::NotApplicable {
+        return "-".to_string();
+    }
     let v = sig(e.value * scale);
     match e.std_err {
         Some(s) => format!("{v} ± {}", sig(s * scale)),
@@ -114,7 +117,7 @@ fn status(f: &AlgorithmFit) -> String {
         .iter()
         .zip(PARAM_NAMES)
         .filter_map(|(e, name)| match e.status {
-            ParamStatus::Fitted => None,
+            ParamStatus::Fitted | ParamStatus::NotApplicable => None,
             ParamStatus::AtBound => Some(format!("{name}=0 (bound)")),
             ParamStatus::NotIdentifiable => Some(format!("{name} not identifiable")),
         })

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use scale_model::measurement::expand_histogram;
 use scale_model::{Measurement, PingPongSample, Shape};
-use topologies::{Algorithm, BuildOptions, Collective};
+use topologies::{Algorithm, BuildOptions, Case, Collective};
 use wire::results::{PingPongRow, ResultRow, RunConfig};
 
 /// Latency samples kept per measurement for the straggler model.
@@ -124,36 +124,35 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
     }
     let link_rate = parsed.config.link_rate_bps;
     let mut out = Vec::with_capacity(parsed.results.len());
-    let others = parsed
-        .results
-        .iter()
-        .filter(|r| r.collective != Collective::AllReduce)
-        .count();
-    if others > 0 {
-        notes.push(format!(
-            "{name}: {others} row(s) of collectives other than all_reduce left out: the model \
-             fits and projects all-reduce"
-        ));
-    }
-    for row in parsed
-        .results
-        .iter()
-        .filter(|r| r.collective == Collective::AllReduce)
-    {
+    // Every collective's rows: each collective's algorithms are fitted from their own.
+    for row in &parsed.results {
+        let case = Case {
+            collective: row.collective,
+            algorithm: row.algorithm,
+        };
+        if let Err(e) = row.collective.check(row.algorithm) {
+            notes.push(format!(
+                "{name}: {case} {} ranks {} bytes left out: {e}",
+                row.nranks, row.size
+            ));
+            continue;
+        }
         if row.out_of_place.nwrong.is_some_and(|w| w > 0) {
             notes.push(format!(
-                "{name}: {} {} ranks {} bytes had wrong results; left out",
-                row.algorithm, row.nranks, row.size
+                "{name}: {case} {} ranks {} bytes had wrong results; left out",
+                row.nranks, row.size
             ));
             continue;
         }
         let mut m = measurement(row, link_rate, samples).with_context(|| {
             format!(
-                "{name}: row {} with {} ranks and {} bytes",
-                row.algorithm, row.nranks, row.size
+                "{name}: row {case} with {} ranks and {} bytes",
+                row.nranks, row.size
             )
         })?;
-        m.shape = shape(row.algorithm, &parsed.config);
+        if row.collective == Collective::AllReduce {
+            m.shape = shape(row.algorithm, &parsed.config);
+        }
         out.push(m);
     }
     let label = name.to_string();
@@ -244,7 +243,11 @@ fn measurement(
     if !(m.time.is_finite() && m.time > 0.0) {
         bail!("time {} us is not a positive number", m.time);
     }
-    let mut out = Measurement::new(row.algorithm, row.nranks, row.size, m.time);
+    let case = Case {
+        collective: row.collective,
+        algorithm: row.algorithm,
+    };
+    let mut out = Measurement::of(case, row.nranks, row.size, m.time);
     out.link_rate_bps = row.link_rate_bps.or(link_rate);
     if samples.is_some_and(|max| row.size <= max) {
         out.samples_us = histogram_samples(&m.rank_histogram)?;

@@ -1,5 +1,6 @@
-//! `collbench model predict`: all-reduce time, busbw and the dominant term per algorithm on a
-//! scenario's cluster, the best algorithm per size, and the assumptions made.
+//! `collbench model predict`: each collective's time, busbw and the dominant term per algorithm
+//! (all-reduce's per strategy) on a scenario's cluster, the best algorithm per collective and
+//! size, and the assumptions made.
 
 use std::path::{Path, PathBuf};
 
@@ -7,11 +8,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use scale_model::plot::scaling_svg;
 use scale_model::predict::predict_workload;
 use scale_model::predict::{CarrySource, LabReference};
+use scale_model::row::PredictionRow;
 use scale_model::{
     predict, LinkProfile, Mode, PredictInput, PredictOptions, Prediction, Scenario, Strategy,
 };
 use serde::Serialize;
-use topologies::Algorithm;
+use topologies::{Algorithm, Case, Collective};
 
 use super::args::{InputArgs, PredictArgs, TargetArgs};
 use super::lab::Lab;
@@ -68,6 +70,7 @@ pub(super) fn target_pricing(t: &TargetArgs) -> Result<(Lab, LabReference, Predi
         mode: m,
         build: t.costs.build(lab.build),
         strategies: strategies(t.algo.as_deref(), &lab, m)?,
+        collectives: collectives(&t.collective)?,
         rank_stride: 1,
         overhead_us: t.overhead_us,
         stragglers: !t.input.no_stragglers,
@@ -192,12 +195,42 @@ fn write_json_file(
     Ok(())
 }
 
+/// `--collective LIST`.
+fn collectives(list: &str) -> Result<Vec<Collective>> {
+    let v = Collective::parse_list(list).map_err(|e| UsageError(format!("--collective: {e}")))?;
+    if v.is_empty() {
+        return Err(UsageError("--collective: name at least one collective".into()).into());
+    }
+    Ok(v)
+}
+
+/// A row's name: its strategy for an all-reduce (`ring`, `hier-node:rd`), its collective and
+/// algorithm for the others (`all_gather ring`).
+pub(super) fn row_label(collective: Collective, algorithm: &str) -> String {
+    if collective == Collective::AllReduce {
+        algorithm.to_string()
+    } else {
+        format!("{collective} {algorithm}")
+    }
+}
+
 /// Where a row's (outer) algorithm's parameters came from: "lab" or "hardware".
-fn source_of(p: &Prediction, strategy: &str) -> &'static str {
-    let carried = strategy
-        .parse::<Strategy>()
-        .ok()
-        .and_then(|s| p.carried.iter().find(|c| c.algorithm == s.outer()));
+fn source_of(p: &Prediction, row: &PredictionRow) -> &'static str {
+    let carried = if row.collective == Collective::AllReduce {
+        row.algorithm.parse::<Strategy>().ok().and_then(|s| {
+            p.carried
+                .iter()
+                .find(|c| c.algorithm == s.outer() && c.is_all_reduce())
+        })
+    } else {
+        row.algorithm.parse::<Algorithm>().ok().and_then(|a| {
+            let case = Case {
+                collective: row.collective,
+                algorithm: a,
+            };
+            p.carried.iter().find(|c| c.case() == case)
+        })
+    };
     match carried.map(|c| c.source) {
         Some(CarrySource::Lab) => "lab",
         Some(CarrySource::Hardware) => "hardware",
@@ -263,9 +296,16 @@ pub(super) fn strategies(algo: Option<&str>, lab: &Lab, mode: Mode) -> Result<Ve
     }
 }
 
-/// The fitted algorithms, each once (an algorithm with size regimes has a fit per regime).
+/// The fitted all-reduce algorithms, each once (an algorithm with size regimes has a fit per
+/// regime).
 fn fitted_names(lab: &Lab) -> String {
-    names_once(lab.fits.fits.iter().map(|f| f.algorithm))
+    names_once(
+        lab.fits
+            .fits
+            .iter()
+            .filter(|f| f.collective == Collective::AllReduce)
+            .map(|f| f.algorithm),
+    )
 }
 
 /// Names in first-seen order, each once.
@@ -299,16 +339,22 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
     ])
     .left(&[2, 3, 4, 8]);
     for r in &p.rows {
-        let best = p
-            .best
-            .iter()
-            .any(|b| b.ranks == r.ranks && b.size == r.size && b.algorithm == r.algorithm);
+        let best = p.best.iter().any(|b| {
+            b.collective == r.collective
+                && b.ranks == r.ranks
+                && b.size == r.size
+                && b.algorithm == r.algorithm
+        });
         let dom = r.terms.get(r.dominant);
         t.row(vec![
             count(r.ranks),
             bytes(r.size),
-            format!("{}{}", r.algorithm, if best { " *" } else { "" }),
-            source_of(p, &r.algorithm).to_string(),
+            format!(
+                "{}{}",
+                row_label(r.collective, &r.algorithm),
+                if best { " *" } else { "" }
+            ),
+            source_of(p, r).to_string(),
             r.protocol.clone().unwrap_or_else(|| "-".to_string()),
             table::time(r.time_us),
             sig(r.alg_bw),
@@ -327,8 +373,8 @@ pub fn render(p: &Prediction, workload: Option<&str>) -> String {
     }
     out.push_str(&t.render());
     out.push_str(
-        "  (* the fastest at that rank count and size; from: the outer algorithm's parameters, \
-         fitted on the lab or the hardware alone)\n",
+        "  (* the fastest of its collective at that rank count and size; from: the outer \
+         algorithm's parameters, fitted on the lab or the hardware alone)\n",
     );
     out.push_str(&best_and_levels(p));
     if !p.stragglers.is_empty() {
@@ -357,7 +403,7 @@ fn best_and_levels(p: &Prediction) -> String {
         b.row(vec![
             count(r.ranks),
             bytes(r.size),
-            r.algorithm.clone(),
+            row_label(r.collective, &r.algorithm),
             table::time(r.time_us),
             sig(r.bus_bw),
             r.dominant.name().to_string(),
@@ -435,7 +481,12 @@ fn write_svgs(
         rank_stride: stride,
         ..opts.clone()
     };
-    let p = predict(input, &sweep, &sizes, &sweep_opts).context("predicting the SVG's sweep")?;
+    let mut p =
+        predict(input, &sweep, &sizes, &sweep_opts).context("predicting the SVG's sweep")?;
+    // One line per collective and algorithm: the plot keys its lines on the name.
+    for r in &mut p.rows {
+        r.algorithm = row_label(r.collective, &r.algorithm);
+    }
     let title = format!("{}{what}, {} mode", scenario.name, mode_name(opts.mode));
     if sizes.len() > 1 && is_stdout(Some(path)) {
         return Err(UsageError(format!(

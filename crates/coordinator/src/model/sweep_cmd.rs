@@ -10,18 +10,20 @@ use scale_model::scenario::vary::{combinations, with_values};
 use scale_model::{predict, PredictInput, Scenario};
 use serde::Serialize;
 use toml::Value;
+use topologies::Collective;
 
 use super::args::SweepArgs;
-use super::predict_cmd::target_pricing;
+use super::predict_cmd::{row_label, target_pricing};
 use super::table::{self, bytes, count, sig, Table};
 use super::{print_table, read_scenario, write_file, write_json};
 use crate::usage::UsageError;
 
-/// The best strategy at one point of the sweep.
+/// The best strategy of one collective at one point of the sweep.
 #[derive(Clone, Debug, Serialize)]
 struct SweepRow {
     /// The value each varied field took, in `--vary` order.
     values: Vec<Value>,
+    collective: Collective,
     ranks: usize,
     size: u64,
     best: String,
@@ -65,9 +67,10 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         }
         rows.extend(p.best.iter().map(|b| SweepRow {
             values: combo.iter().map(|(_, v)| v.clone()).collect(),
+            collective: b.collective,
             ranks: b.ranks,
             size: b.size,
-            best: b.algorithm.clone(),
+            best: row_label(b.collective, &b.algorithm),
             time_us: b.time_us,
             bus_bw: b.bus_bw,
             dominant: b.dominant.name().to_string(),
@@ -169,6 +172,7 @@ fn write_svg(path: &Path, base: &Scenario, varied: &[&str], rows: &[SweepRow]) -
             .zip(&r.values)
             .skip(1)
             .map(|(p, v)| format!("{p}={}", value_text(v)))
+            .chain((r.collective != Collective::AllReduce).then(|| r.collective.to_string()))
             .chain([format!("{} ranks", count(r.ranks)), bytes(r.size)])
             .collect();
         let name = rest.join(", ");
@@ -191,7 +195,11 @@ fn write_svg(path: &Path, base: &Scenario, varied: &[&str], rows: &[SweepRow]) -
         xs().fold(f64::INFINITY, f64::min) / 1.2,
         xs().fold(0.0, f64::max) * 1.2,
     );
-    let caption = format!("{}: best all-reduce time per point", base.name);
+    let caption = if rows.iter().all(|r| r.collective == Collective::AllReduce) {
+        format!("{}: best all-reduce time per point", base.name)
+    } else {
+        format!("{}: best time per collective and point", base.name)
+    };
     let svg = document(760, 480, |root| {
         chart(
             root,

@@ -10,6 +10,7 @@ use topologies::Algorithm;
 
 use super::args::ValidateArgs;
 use super::load::load;
+use super::predict_cmd::row_label;
 use super::table::{self, bullets, bytes, pct, Table};
 use super::{print_table, straggler_samples, write_file, write_json};
 use crate::usage::UsageError;
@@ -64,7 +65,12 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             .unwrap_or(usize::MAX)
     };
     report.rows.sort_by(|a, b| {
-        (order(&a.algorithm), a.size, a.ranks).cmp(&(order(&b.algorithm), b.size, b.ranks))
+        (a.collective, order(&a.algorithm), a.size, a.ranks).cmp(&(
+            b.collective,
+            order(&b.algorithm),
+            b.size,
+            b.ranks,
+        ))
     });
     print_table(
         &render(&report, &loaded.notes),
@@ -90,7 +96,12 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             "collbench model validate: fitted on p <= {}, predicted vs measured",
             report.fit_max_ranks
         );
-        write_file(path, &scatter_svg(&report.rows, &title))?;
+        // One series per collective and algorithm: the plot keys its series on the name.
+        let mut rows = report.rows.clone();
+        for r in &mut rows {
+            r.algorithm = row_label(r.collective, &r.algorithm);
+        }
+        write_file(path, &scatter_svg(&rows, &title))?;
     }
     Ok(())
 }
@@ -113,7 +124,7 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
     ]);
     for r in &report.rows {
         t.row(vec![
-            r.algorithm.clone(),
+            row_label(r.collective, &r.algorithm),
             r.ranks.to_string(),
             bytes(r.size),
             table::time(r.time_us),
@@ -164,8 +175,13 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
         "max |error|",
     ]);
     for s in summary {
+        let name = match s.collective {
+            None => s.algorithm.clone(),
+            Some(c) if s.algorithm == "all" => format!("{c} (all)"),
+            Some(c) => row_label(c, &s.algorithm),
+        };
         t.row(vec![
-            s.algorithm.clone(),
+            name,
             s.points.to_string(),
             opt(s.geomean_abs_error),
             opt(s.geomean_abs_error_small),

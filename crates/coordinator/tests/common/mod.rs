@@ -137,8 +137,9 @@ pub fn synthetic_config(
     }
 }
 
-/// One row of a synthetic results file: `size` bytes (float sum) taking `time_us` on every rank
-/// and in both placements, with `histogram` (base64 HDR, or empty) as the per-rank latencies.
+/// One all-reduce row of a synthetic results file: `size` bytes (float sum) taking `time_us` on
+/// every rank and in both placements, with `histogram` (base64 HDR, or empty) as the per-rank
+/// latencies.
 pub fn synthetic_row(
     algorithm: topologies::Algorithm,
     nranks: usize,
@@ -146,6 +147,25 @@ pub fn synthetic_row(
     time_us: f64,
     histogram: String,
 ) -> wire::results::ResultRow {
+    synthetic_case_row(
+        topologies::Case::all_reduce(algorithm),
+        nranks,
+        size,
+        time_us,
+        histogram,
+    )
+}
+
+/// [`synthetic_row`] of any collective: its element count as nccl-tests rounds it, a root of 0
+/// for the rooted collectives (-1 for the others), no reduction operator where it has none.
+pub fn synthetic_case_row(
+    case: topologies::Case,
+    nranks: usize,
+    size: u64,
+    time_us: f64,
+    histogram: String,
+) -> wire::results::ResultRow {
+    let collective = case.collective;
     let measured = |histogram| wire::results::Measured {
         iter_us: Vec::new(),
         time: time_us,
@@ -168,14 +188,14 @@ pub fn synthetic_row(
         cpu_bound_ranks: Vec::new(),
     };
     wire::results::ResultRow {
-        collective: topologies::Collective::AllReduce,
-        algorithm,
+        collective,
+        algorithm: case.algorithm,
         nranks,
         size,
-        count: size / 4,
+        count: collective.count_for(size, 4, nranks),
         dtype: topologies::DataType::Float,
         redop: topologies::ReduceOp::Sum,
-        root: -1,
+        root: if collective.rooted() { 0 } else { -1 },
         channels: None,
         out_of_place: measured(histogram.clone()),
         in_place: measured(histogram),

@@ -9,11 +9,11 @@
 //! first line that is skipped) but SimAI's own format, which no YAML library writes.
 
 use serde::{Deserialize, Serialize};
-use topologies::Algorithm;
+use topologies::{Algorithm, Collective};
 
 use super::astra::fmt_num;
 use crate::error::ModelError;
-use crate::predict::{predict, PredictInput, PredictOptions, Strategy};
+use crate::predict::{predict, PredictInput, PredictOptions, Prediction, Strategy};
 use crate::units::{bytes_per_s, GB, GIB};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,10 +42,19 @@ pub struct SimaiGroups {
     pub dp_bytes: u64,
 }
 
-/// Fills the table from predictions: TP with ring inside the TP group, DP with the fastest
-/// strategy at the DP group, PP with the inter-node link at ring's efficiency. All-gather and
-/// reduce-scatter take the all-reduce's busbw (equal for ring when bandwidth-bound); all-to-all
-/// and the EP group are not modelled and written as null.
+/// The collectives after all-reduce in each section, in the file's order.
+const OPS: [Collective; 3] = [
+    Collective::AllGather,
+    Collective::ReduceScatter,
+    Collective::AllToAll,
+];
+
+/// Fills the table from predictions: TP's all-reduce with ring inside the TP group, DP's with
+/// the fastest strategy at the DP group, PP with the inter-node link at ring's efficiency.
+/// All-gather, reduce-scatter and all-to-all come from their own predictions (each collective's
+/// fastest algorithm, flat over the group, with the group's spacing; its nccl-tests bus
+/// factor); one with no price (lab mode without a fit of it) is null. The EP group is not
+/// modelled (its size is not given) and written as null.
 pub fn simai_busbw(
     input: &PredictInput<'_>,
     opts: &PredictOptions,
@@ -53,12 +62,14 @@ pub fn simai_busbw(
 ) -> Result<SimaiBusbw, ModelError> {
     let tp_opts = PredictOptions {
         strategies: vec![Strategy::Flat(Algorithm::Ring)],
+        collectives: vec![Collective::AllReduce],
         rank_stride: 1,
         ..opts.clone()
     };
     let tp = predict(input, &[groups.tp_ranks], &[groups.tp_bytes], &tp_opts)?;
     let tp_bw = tp.rows.first().map(|r| gib(r.bus_bw));
     let dp_opts = PredictOptions {
+        collectives: vec![Collective::AllReduce],
         rank_stride: groups.dp_stride,
         ..opts.clone()
     };
@@ -69,7 +80,7 @@ pub fn simai_busbw(
         .carried
         .iter()
         // The largest sizes' fit where ring has regimes: a pipeline stage sends activations.
-        .rfind(|c| c.algorithm == Algorithm::Ring)
+        .rfind(|c| c.algorithm == Algorithm::Ring && c.is_all_reduce())
         .map(|c| match opts.mode {
             crate::predict::Mode::Lab => bytes_per_s(c.fitted.beta_us_per_byte) / GIB,
             crate::predict::Mode::Target => c.efficiency * input.scenario.nic_bytes_per_s() / GIB,
@@ -91,18 +102,48 @@ pub fn simai_busbw(
             b.algorithm, groups.dp_ranks, groups.dp_stride, groups.dp_bytes
         ));
     }
-    comments.push(
-        "allgather and reducescatter: the all-reduce's busbw; alltoall and EP: not modelled (null)"
-            .to_string(),
-    );
+    let ops_of = |base: &PredictOptions, ranks: usize, bytes: u64| {
+        let o = PredictOptions {
+            collectives: OPS.to_vec(),
+            ..base.clone()
+        };
+        predict(input, &[ranks], &[bytes], &o)
+    };
+    let tp_ops = ops_of(&tp_opts, groups.tp_ranks, groups.tp_bytes)?;
+    let dp_ops = ops_of(&dp_opts, groups.dp_ranks, groups.dp_bytes)?;
+    let [tp_ag, tp_rs, tp_a2a] = OPS.map(|c| fastest(&tp_ops, c));
+    let [dp_ag, dp_rs, dp_a2a] = OPS.map(|c| fastest(&dp_ops, c));
+    for (group, p) in [("TP", &tp_ops), ("DP", &dp_ops)] {
+        let found: Vec<String> = OPS
+            .iter()
+            .map(|&c| match p.best.iter().find(|b| b.collective == c) {
+                Some(b) => format!("{c} by {}", b.algorithm),
+                None => format!("{c}: no price (null)"),
+            })
+            .collect();
+        comments.push(format!(
+            "{group} allgather, reducescatter, alltoall: each collective's own prediction, its \
+             fastest algorithm flat over the group ({})",
+            found.join(", ")
+        ));
+    }
+    comments.push("EP: not modelled (null)".to_string());
     Ok(SimaiBusbw {
         name: input.scenario.name.clone(),
-        tp: [tp_bw, tp_bw, tp_bw, None],
-        dp: [dp_bw, dp_bw, dp_bw, None],
+        tp: [tp_bw, tp_ag, tp_rs, tp_a2a],
+        dp: [dp_bw, dp_ag, dp_rs, dp_a2a],
         ep: [None; 4],
         pp,
         comments,
     })
+}
+
+/// The busbw of the collective's fastest algorithm in `p`, GiB/s.
+fn fastest(p: &Prediction, collective: Collective) -> Option<f64> {
+    p.best
+        .iter()
+        .find(|b| b.collective == collective)
+        .map(|b| gib(b.bus_bw))
 }
 
 fn gib(gbps: f64) -> f64 {

@@ -11,7 +11,7 @@
 //! latency and its beta is 1 / (efficiency x the level's link rate).
 
 use serde::{Deserialize, Serialize};
-use topologies::Algorithm;
+use topologies::{Algorithm, Case, Collective};
 
 use super::levels::Level;
 use super::Mode;
@@ -36,6 +36,9 @@ pub enum CarrySource {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Carried {
+    /// The collective the parameters price (all-reduce unless a lab fitted another).
+    #[serde(default)]
+    pub collective: Collective,
     pub algorithm: Algorithm,
     /// Fitted on the lab, or the hardware alone.
     #[serde(default)]
@@ -135,6 +138,7 @@ impl Carried {
             .map(|r| us_per_byte(r * 1e9))
             .unwrap_or(fitted.gamma_us_per_byte);
         Carried {
+            collective: fit.collective,
             algorithm: fit.algorithm,
             source: CarrySource::Lab,
             sizes: fit.sizes,
@@ -150,8 +154,14 @@ impl Carried {
     /// their full rate and latency, no per-message software overhead, reductions at
     /// `reduce_gb_per_s` (none without it). Only [`Mode::Target`](super::Mode::Target) prices it.
     pub fn hardware(algorithm: Algorithm, reduce_gb_per_s: Option<f64>) -> Carried {
+        Carried::hardware_case(Case::all_reduce(algorithm), reduce_gb_per_s)
+    }
+
+    /// [`Carried::hardware`] for any collective's algorithm.
+    pub fn hardware_case(case: Case, reduce_gb_per_s: Option<f64>) -> Carried {
         Carried {
-            algorithm,
+            collective: case.collective,
+            algorithm: case.algorithm,
             source: CarrySource::Hardware,
             sizes: SizeRange::ALL,
             fitted: CostParams::default(),
@@ -162,17 +172,32 @@ impl Carried {
         }
     }
 
-    /// The algorithm's name, with the sizes it prices where it is one side of a regime split.
+    /// The case's name, with the sizes it prices where it is one side of a regime split.
     pub fn label(&self) -> String {
-        self.sizes.label(self.algorithm)
+        self.sizes.label(self.case())
+    }
+
+    /// The collective and algorithm these parameters price.
+    pub fn case(&self) -> Case {
+        Case {
+            collective: self.collective,
+            algorithm: self.algorithm,
+        }
+    }
+
+    /// Whether these are an all-reduce's parameters (what the strategies price).
+    pub fn is_all_reduce(&self) -> bool {
+        self.collective == Collective::AllReduce
     }
 
     /// One parameter set for every size from an algorithm's regimes, for tools that take one
     /// (ASTRA-sim's network): the per-message cost of its smallest sizes, where latency is
     /// what they measure, and the per-byte costs of its largest, where bandwidth is. `None`
-    /// where `carried` has no fit for `algorithm`.
+    /// where `carried` has no all-reduce fit for `algorithm`.
     pub fn across_regimes(carried: &[Carried], algorithm: Algorithm) -> Option<Carried> {
-        let mut mine = carried.iter().filter(|c| c.algorithm == algorithm);
+        let mut mine = carried
+            .iter()
+            .filter(|c| c.algorithm == algorithm && c.is_all_reduce());
         let smallest = mine.next()?;
         let largest = mine.next_back().unwrap_or(smallest);
         Some(Carried {

@@ -8,13 +8,14 @@
 
 pub mod carry;
 pub mod levels;
+pub mod ops;
 pub mod rails;
 pub mod strategy;
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use topologies::{Algorithm, BuildOptions};
+use topologies::{Algorithm, BuildOptions, Case, Collective};
 
 pub use carry::{Carried, CarrySource, LabReference, LevelLink};
 pub use levels::{levels, Level};
@@ -47,6 +48,9 @@ pub struct PredictOptions {
     pub build: BuildOptions,
     /// What to price; default [`Strategy::all`].
     pub strategies: Vec<Strategy>,
+    /// The collectives to price (default all-reduce): all-reduce by `strategies`, the others by
+    /// each of their algorithms, flat ([`ops`]).
+    pub collectives: Vec<Collective>,
     /// GPUs between consecutive members of the group (1: contiguous).
     pub rank_stride: usize,
     /// Replaces the per-message overhead carried from the lab (Target mode), microseconds.
@@ -91,6 +95,7 @@ impl Default for PredictOptions {
             mode: Mode::Target,
             build: BuildOptions::default(),
             strategies: Strategy::all(),
+            collectives: vec![Collective::AllReduce],
             rank_stride: 1,
             overhead_us: None,
             stragglers: true,
@@ -166,7 +171,12 @@ pub fn predict(
     let stack = effective_stack(input, opts)?;
     let mut notes: Vec<String> = Vec::new();
     let carried = carry_all(input, opts, stack, &mut notes);
-    let carried_of = |a: Algorithm| carried.iter().find(|c| c.algorithm == a);
+    let carried_of = |a: Algorithm| {
+        carried
+            .iter()
+            .find(|c| c.algorithm == a && c.is_all_reduce())
+    };
+    let all_reduce = opts.collectives.contains(&Collective::AllReduce);
     let stride = opts.rank_stride.max(1);
 
     let mut assumptions = base_assumptions(input, opts, &carried);
@@ -223,7 +233,7 @@ pub fn predict(
             protocols: stack.protocols(),
             protocol: None,
         };
-        for strategy in &opts.strategies {
+        for strategy in opts.strategies.iter().filter(|_| all_reduce) {
             if carried_of(strategy.outer()).is_none() {
                 skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
                 continue;
@@ -251,6 +261,37 @@ pub fn predict(
                 }
             }
         }
+        for case in op_cases(opts) {
+            if ops::case_carried(&carried, case, 0.0).is_none() {
+                skipped.insert(format!("{case}: no fit"));
+                continue;
+            }
+            let noise_us = noise.as_mut().map(|n| n.flat_case_us(case, p));
+            let flat = Pricing {
+                protocols: &[],
+                ..pricing
+            };
+            for &size in sizes {
+                match ops::flat_terms(&flat, case, p, size as f64) {
+                    Ok(mut terms) => {
+                        if let Some(s) = straggler {
+                            terms.straggler_us = s.delay_us;
+                        }
+                        if let Some(n) = noise_us {
+                            terms.straggler_us = n;
+                        }
+                        let name = case.algorithm.name().to_string();
+                        let mut row = PredictionRow::of(case.collective, name, p, size, terms);
+                        row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
+                        rows.push(row);
+                    }
+                    Err(why) => {
+                        skipped.insert(format!("{case} at {p} ranks: {why}"));
+                        break;
+                    }
+                }
+            }
+        }
         hierarchy.push(LevelsAt {
             ranks: p,
             levels: lv,
@@ -272,8 +313,22 @@ pub fn predict(
     })
 }
 
-/// Every fitted algorithm as carried and, in target mode, every algorithm no lab measured from
-/// the scenario's hardware alone.
+/// The cases of the collectives other than all-reduce that `opts` asks for, each collective's
+/// algorithms in its order.
+fn op_cases(opts: &PredictOptions) -> impl Iterator<Item = Case> + '_ {
+    opts.collectives
+        .iter()
+        .filter(|c| **c != Collective::AllReduce)
+        .flat_map(|&collective| {
+            collective.algorithms().iter().map(move |&algorithm| Case {
+                collective,
+                algorithm,
+            })
+        })
+}
+
+/// Every fitted case of the collectives asked for as carried and, in target mode, every
+/// algorithm of those collectives no lab measured, from the scenario's hardware alone.
 fn carry_all(
     input: &PredictInput<'_>,
     opts: &PredictOptions,
@@ -281,21 +336,30 @@ fn carry_all(
     notes: &mut Vec<String>,
 ) -> Vec<Carried> {
     let reduce = input.scenario.compute.as_ref().map(|c| c.reduce_gb_per_s);
+    // Only the collectives asked for: another collective's fit says nothing of these prices.
     let mut carried: Vec<Carried> = input
         .fits
         .fits
         .iter()
+        .filter(|f| opts.collectives.contains(&f.collective))
         .map(|f| Carried::new(f, &input.lab, opts.overhead_us, reduce, notes))
         .collect();
     if opts.mode == Mode::Target {
-        let unmeasured: Vec<Algorithm> = Algorithm::ALL
+        let all_reduce = opts.collectives.contains(&Collective::AllReduce);
+        let unmeasured: Vec<Case> = Algorithm::ALL
             .iter()
-            .copied()
-            .filter(|a| input.fits.get(*a).is_none())
+            .filter(|_| all_reduce)
+            .map(|&a| Case::all_reduce(a))
+            .chain(op_cases(opts))
+            .filter(|c| input.fits.get_case(*c).is_none())
             .collect();
-        carried.extend(unmeasured.iter().map(|&a| Carried::hardware(a, reduce)));
+        carried.extend(
+            unmeasured
+                .iter()
+                .map(|&c| Carried::hardware_case(c, reduce)),
+        );
         if !unmeasured.is_empty() {
-            let names: Vec<&str> = unmeasured.iter().map(|a| a.name()).collect();
+            let names: Vec<String> = unmeasured.iter().map(|c| c.to_string()).collect();
             notes.push(format!(
                 "from the hardware alone (no lab measured them): {}; their links run at the \
                  scenario's full rate and latency, with {}, and {}",
@@ -320,9 +384,13 @@ fn carry_all(
             c.overhead_us = o;
         }
     }
-    // Another stack than the lab's: the lab's per-message cost stays in the lab.
+    // Another stack than the lab's: the lab's per-message cost stays in the lab. The stack
+    // prices all-reduce only; the other collectives keep the lab's links.
     if opts.mode == Mode::Target && stack != StackProfile::Lab {
-        for c in carried.iter_mut().filter(|c| c.source == CarrySource::Lab) {
+        for c in carried
+            .iter_mut()
+            .filter(|c| c.source == CarrySource::Lab && c.is_all_reduce())
+        {
             c.overhead_us = opts.overhead_us.unwrap_or(0.0);
         }
     }
@@ -468,6 +536,70 @@ fn base_assumptions(
         "one NIC per GPU, rail-aligned: every GPU sends across the network on its own NIC"
             .to_string(),
     );
+    if opts.collectives.contains(&Collective::AllReduce) {
+        all_reduce_assumptions(opts, &mut a);
+    }
+    if opts.collectives.iter().any(|c| *c != Collective::AllReduce) {
+        a.push(
+            "collectives other than all-reduce: each algorithm priced flat over all ranks by its \
+             own cost form with its own fit (target mode: its lab efficiency and overhead, or \
+             the hardware alone where no lab measured it); ring, chain and tree are not slowed \
+             by oversubscription, rhd pays the top tier's; alltoall pays each tier's bisection: \
+             at a level made of groups of g ranks, the (p - g)/p share of a rank's bytes bound \
+             outside its group crosses at the level's per-rank rate over its \
+             oversubscription, and the time is the larger of the busiest level's and the flat \
+             bandwidth term; the hierarchical and rail compositions and the stack's protocols \
+             price all-reduce only"
+                .to_string(),
+        );
+        let rooted = opts.collectives.iter().any(|c| c.rooted());
+        if rooted && opts.build.segment_bytes != usize::MAX {
+            a.push(format!(
+                "broadcast and reduce by chain: pipelined in segments of {} bytes",
+                opts.build.segment_bytes
+            ));
+        }
+    }
+    if opts.rank_stride > 1 {
+        a.push(format!(
+            "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",
+            opts.rank_stride
+        ));
+    }
+    if opts.noise.resolve(input.scenario).is_some() {
+        return a;
+    }
+    if opts.mode == Mode::Target {
+        a.push("no host noise: the scenario has no [noise] (--noise DIST adds one)".to_string());
+    }
+    if !opts.stragglers {
+        a.push("straggler term left out on request".to_string());
+        return a;
+    }
+    match input.stragglers {
+        None => a.push("no straggler term: no per-rank latency samples were given".to_string()),
+        Some(m) if carries_stragglers(opts) => {
+            a.push(m.describe());
+            if opts.mode == Mode::Target {
+                a.push(
+                    "the lab's per-rank noise (microseconds above the median) is carried to the \
+                     target unchanged (--lab-stragglers)"
+                        .to_string(),
+                );
+            }
+        }
+        Some(_) => a.push(
+            "the lab's straggler tail is not carried to the target: its host's noise is not the \
+             target's (--lab-stragglers carries it)"
+                .to_string(),
+        ),
+    }
+    a
+}
+
+/// What the all-reduce strategies' prices rest on: the flat algorithms' and the compositions'
+/// treatment of the levels, the trees' segments and the rails.
+fn all_reduce_assumptions(opts: &PredictOptions, a: &mut Vec<String>) {
     a.push(
         "flat algorithms: messages pay the top level's latency and bytes the slowest level's \
          rate; ring, tree and dbtree are not slowed by oversubscription (they cross a tier on a \
@@ -508,39 +640,4 @@ fn base_assumptions(
                 .to_string(),
         );
     }
-    if opts.rank_stride > 1 {
-        a.push(format!(
-            "group members are {} GPUs apart (tensor and pipeline parallel ranks in between)",
-            opts.rank_stride
-        ));
-    }
-    if opts.noise.resolve(input.scenario).is_some() {
-        return a;
-    }
-    if opts.mode == Mode::Target {
-        a.push("no host noise: the scenario has no [noise] (--noise DIST adds one)".to_string());
-    }
-    if !opts.stragglers {
-        a.push("straggler term left out on request".to_string());
-        return a;
-    }
-    match input.stragglers {
-        None => a.push("no straggler term: no per-rank latency samples were given".to_string()),
-        Some(m) if carries_stragglers(opts) => {
-            a.push(m.describe());
-            if opts.mode == Mode::Target {
-                a.push(
-                    "the lab's per-rank noise (microseconds above the median) is carried to the \
-                     target unchanged (--lab-stragglers)"
-                        .to_string(),
-                );
-            }
-        }
-        Some(_) => a.push(
-            "the lab's straggler tail is not carried to the target: its host's noise is not the \
-             target's (--lab-stragglers carries it)"
-                .to_string(),
-        ),
-    }
-    a
 }

@@ -216,9 +216,13 @@ impl Pricing<'_> {
             .fold(0.0, f64::max)
     }
 
-    /// The algorithm's fit for a buffer of `bytes` bytes per rank.
+    /// The all-reduce algorithm's fit for a buffer of `bytes` bytes per rank.
     pub(super) fn carried(&self, algorithm: Algorithm, bytes: f64) -> Result<&Carried, Skip> {
-        let mine = || self.carried.iter().filter(|c| c.algorithm == algorithm);
+        let mine = || {
+            self.carried
+                .iter()
+                .filter(|c| c.algorithm == algorithm && c.is_all_reduce())
+        };
         mine()
             .find(|c| c.sizes.contains(bytes))
             .or_else(|| mine().next())

@@ -3,7 +3,7 @@
 
 use scale_model::rng::SplitMix64;
 use scale_model::{CostParams, Measurement};
-use topologies::{Algorithm, BuildOptions};
+use topologies::{Algorithm, BuildOptions, Case};
 
 /// Sizes from 1 KiB to 64 MiB, doubling.
 pub fn sizes() -> Vec<u64> {
@@ -30,6 +30,31 @@ pub fn synthetic(
                 continue;
             }
             let mut m = Measurement::new(algorithm, p, n, t * (1.0 + noise * rng.normal()));
+            m.link_rate_bps = Some(500e6);
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// Points of `case` (any collective) at each p and size, timed exactly by `params` through the
+/// collective's own cost form; sizes that are not a whole number of 4-byte blocks per rank
+/// (the blocked collectives) are left out, as nccl-tests rounds them.
+pub fn synthetic_case(case: Case, ranks: &[usize], params: CostParams) -> Vec<Measurement> {
+    let build = BuildOptions::default();
+    let mut out = Vec::new();
+    for &p in ranks {
+        for n in sizes() {
+            if case.collective.count_for(n, 4, p) * 4 != n {
+                continue;
+            }
+            let Ok(c) = case
+                .collective
+                .try_cost(case.algorithm, p, n as f64, &build)
+            else {
+                continue;
+            };
+            let mut m = Measurement::of(case, p, n, params.time_us(&c));
             m.link_rate_bps = Some(500e6);
             out.push(m);
         }
