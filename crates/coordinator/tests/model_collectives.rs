@@ -311,3 +311,40 @@ fn an_unknown_collective_is_refused() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--collective"), "{}", stderr(&out));
 }
+
+/// The 100k scenario's MoE workload: its step's four collectives, each priced, and their sum.
+#[test]
+fn the_workloads_step_is_priced_per_collective() {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/h100-100k.toml");
+    let out = model(&["predict", "--scenario", s(&scenario), "--workload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let step: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("# the workload's training step"))
+        .skip(2)
+        .take_while(|l| !l.starts_with('#'))
+        .collect();
+    let names: Vec<&str> = step
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["reduce_scatter", "all_gather", "sendrecv", "alltoall"],
+        "{text}"
+    );
+    // all_gather runs twice a step: its per-step time is twice its per-call time.
+    let ag: Vec<&str> = step[1].split_whitespace().collect();
+    let time = |v: &str, unit: &str| -> f64 {
+        v.parse::<f64>().unwrap()
+            * match unit {
+                "s" => 1e6,
+                "ms" => 1e3,
+                _ => 1.0,
+            }
+    };
+    let (per_call, per_step) = (time(ag[6], ag[7]), time(ag[8], ag[9]));
+    assert!((per_step / per_call - 2.0).abs() < 1e-3, "{}", step[1]);
+    assert!(text.contains("# communication per step: "), "{text}");
+}

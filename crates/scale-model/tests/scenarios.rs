@@ -90,7 +90,11 @@ fn shipped_scenarios_parse() {
 
     let big = Scenario::parse(H100_100K, "scenarios/h100-100k.toml").unwrap();
     assert!(big.cluster.gpus >= 100_000);
-    assert_eq!(big.workload_point().unwrap().ranks * 128, big.cluster.gpus);
+    let m = big.workload.as_ref().unwrap().model.as_ref().unwrap();
+    assert_eq!(m.tp * m.pp * m.dp, big.cluster.gpus);
+    // The Llama-4-like MoE exchange: 128 experts over 64 GPUs, 24 MoE layers.
+    let moe = big.workload.as_ref().unwrap().moe.unwrap();
+    assert_eq!((moe.ep, moe.layers, moe.top_k), (64, 24, 1));
 
     // The SuperPOD-like fabrics: scalable units of 32 nodes, full fat trees.
     for (text, gpus, tiers) in [

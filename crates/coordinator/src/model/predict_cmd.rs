@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use scale_model::plot::scaling_svg;
 use scale_model::predict::predict_workload;
+use scale_model::predict::step::{predict_step, StepLine};
 use scale_model::predict::{CarrySource, LabReference};
 use scale_model::row::PredictionRow;
 use scale_model::{
@@ -135,6 +136,8 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             .map(|w| w.description)
             .unwrap_or_default();
         out.push_str(&render(p, Some(&what)));
+        let step = predict_step(&input, &opts).context("pricing the workload's training step")?;
+        out.push_str(&render_step(&step));
     }
     print_table(&out, &[args.json.as_deref(), args.svg.as_deref()])?;
     write_json_file(args, &lab, grid.as_ref(), workload.as_ref())?;
@@ -167,6 +170,50 @@ fn points(args: &PredictArgs, scenario: &Scenario) -> Result<(Vec<usize>, Option
         .into());
     }
     Ok((ranks, sizes))
+}
+
+/// The training step's communication, a line per collective and the sum (nothing for a
+/// workload of one all-reduce, which the table above already prices).
+fn render_step(lines: &[StepLine]) -> String {
+    if lines.len() < 2 && lines.iter().all(|l| l.communication.calls == 1) {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n# the workload's training step: every collective by its fastest algorithm, times its \
+         calls per step (communication alone: overlap with computation is not modelled)\n",
+    );
+    s.push_str(&format!(
+        "# {:<15} {:>12} {:>7} {:>7} {:>6}  {:<22} {:>11} {:>11}  what\n",
+        "collective", "bytes/rank", "ranks", "stride", "calls", "algorithm", "per call", "per step"
+    ));
+    for l in lines {
+        let c = &l.communication;
+        s.push_str(&format!(
+            "  {:<15} {:>12} {:>7} {:>7} {:>6}  {:<22} {:>11} {:>11}  {}\n",
+            c.collective.name(),
+            crate::sizes::format_size(c.bytes),
+            c.ranks,
+            c.rank_stride,
+            c.calls,
+            l.algorithm,
+            fmt_us(l.time_us),
+            fmt_us(l.per_step_us()),
+            c.what
+        ));
+    }
+    let total: f64 = lines.iter().map(StepLine::per_step_us).sum();
+    s.push_str(&format!("# communication per step: {}\n", fmt_us(total)));
+    s
+}
+
+fn fmt_us(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{:.3} s", us / 1e6)
+    } else if us >= 1e3 {
+        format!("{:.2} ms", us / 1e3)
+    } else {
+        format!("{us:.1} us")
+    }
 }
 
 /// `--json`: the prediction (the grid, or the workload's), with the lab it came from.

@@ -10,6 +10,7 @@ pub mod carry;
 pub mod levels;
 pub mod ops;
 pub mod rails;
+pub mod step;
 pub mod strategy;
 
 use std::collections::BTreeSet;

@@ -67,7 +67,6 @@ impl Sharding {
 
 /// A pipeline's activations: what adjacent stages send each other per micro-batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Pipeline {
     /// Micro-batches per step.
     pub micro_batches: usize,
@@ -82,7 +81,6 @@ pub struct Pipeline {
 /// the same shard. Ranks are numbered tensor-parallel fastest, then pipeline, then data parallel
 /// (as Llama 3 orders them), so the members of a data-parallel group are tp x pp GPUs apart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ModelWorkload {
     /// Parameter count.
     pub params: f64,
@@ -92,8 +90,9 @@ pub struct ModelWorkload {
     pub dp: usize,
     #[serde(default)]
     pub sharding: Sharding,
-    /// The pipeline's activations, where given (needs pp > 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The pipeline's activations, where given (needs pp > 1); written inline, as the file has
+    /// them.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<Pipeline>,
 }
 
@@ -158,7 +157,7 @@ impl Workload {
                 rank_stride: m.tp * m.pp,
                 description: format!(
                     "gradients of a {:.0}B-parameter model in {} over its data-parallel group \
-                     (tp {}, pp {}, dp {}): {} bytes per rank over {} ranks, {} GPUs apart",
+                     (tp {}, pp {}, dp {}): {} bytes per rank over {} ranks, {} GPUs apart{}",
                     m.params / 1e9,
                     m.dtype.name(),
                     m.tp,
@@ -166,7 +165,14 @@ impl Workload {
                     m.dp,
                     m.bytes_per_rank(),
                     m.dp,
-                    m.tp * m.pp
+                    m.tp * m.pp,
+                    match m.sharding {
+                        Sharding::Ddp => "",
+                        Sharding::Zero3 => {
+                            " (priced as one all-reduce; sharded with ZeRO-3, the step \
+                             reduce-scatters and all-gathers them instead: see its step)"
+                        }
+                    }
                 ),
             };
         }
