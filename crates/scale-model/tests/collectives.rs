@@ -179,7 +179,7 @@ fn predict_prices_each_collective_asked_for() {
             .map(|r| r.algorithm.clone())
             .collect()
     };
-    assert_eq!(names(Collective::AllGather), ["ring", "rhd"]);
+    assert_eq!(names(Collective::AllGather), ["ring", "rhd", "hier"]);
     assert_eq!(names(Collective::AllToAll), ["pairwise", "linear"]);
     assert!(names(Collective::AllReduce).is_empty());
     // The flat ring all-gather: (p-1) steps at the top level's latency, (p-1)/p n at the

@@ -225,7 +225,7 @@ impl Collective {
         use Algorithm::*;
         match self {
             Collective::AllReduce => &Algorithm::ALL,
-            Collective::AllGather | Collective::ReduceScatter => &[Ring, Rhd],
+            Collective::AllGather | Collective::ReduceScatter => &[Ring, Rhd, Hier],
             Collective::AllToAll => &[Pairwise, Linear],
             Collective::Broadcast | Collective::Reduce => &[Chain, Tree],
             Collective::SendRecv => &[Ring],

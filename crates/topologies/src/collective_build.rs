@@ -2,10 +2,12 @@
 //! and the model use.
 
 use crate::alltoall;
+use crate::blocked_hier;
 use crate::blocked_rhd;
 use crate::blocked_ring;
 use crate::collective::{Collective, CollectiveError};
 use crate::cost::CostTerms;
+use crate::hier::group_size;
 use crate::partition::segment_elems;
 use crate::ring;
 use crate::rooted::{self, Direction};
@@ -33,8 +35,12 @@ impl Collective {
         Ok(match (self, algorithm) {
             (AllReduce, a) => a.build(nranks, count, elem_size, opts)?,
             (AllGather, Ring) => blocked_ring::all_gather(nranks, count),
+            (AllGather, Hier) => blocked_hier::all_gather(nranks, count, group_size(nranks, opts)?),
             (AllGather, _) => blocked_rhd::all_gather(nranks, count),
             (ReduceScatter, Ring) => blocked_ring::reduce_scatter(nranks, count),
+            (ReduceScatter, Hier) => {
+                blocked_hier::reduce_scatter(nranks, count, group_size(nranks, opts)?)
+            }
             (ReduceScatter, _) => blocked_rhd::reduce_scatter(nranks, count),
             (AllToAll, Pairwise) => alltoall::pairwise(nranks, count),
             (AllToAll, _) => alltoall::linear(nranks, count),
@@ -65,6 +71,10 @@ impl Collective {
         Ok(match (self, algorithm) {
             (AllReduce, a) => a.try_cost(nranks, bytes, opts)?,
             (AllGather, Ring) => ring::all_gather_cost(nranks, bytes),
+            (AllGather | ReduceScatter, Hier) => {
+                let g = group_size(nranks, opts)?;
+                blocked_hier::cost(nranks, bytes, g, self == ReduceScatter)
+            }
             (AllGather, _) => blocked_rhd::all_gather_cost(nranks, bytes),
             (ReduceScatter, Ring) => ring::reduce_scatter_cost(nranks, bytes),
             (ReduceScatter, _) => blocked_rhd::reduce_scatter_cost(nranks, bytes),

@@ -18,6 +18,7 @@
 
 pub mod algorithm;
 pub mod alltoall;
+pub mod blocked_hier;
 pub mod blocked_rhd;
 pub mod blocked_ring;
 pub mod builder;
