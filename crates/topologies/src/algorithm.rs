@@ -139,11 +139,7 @@ impl Algorithm {
     }
 
     pub fn names() -> String {
-        Self::ALL
-            .iter()
-            .map(|a| a.name())
-            .collect::<Vec<_>>()
-            .join(", ")
+        Self::ALL.map(Algorithm::name).join(", ")
     }
 
     /// Every algorithm's name, comma-separated.
@@ -153,17 +149,7 @@ impl Algorithm {
 
     /// Parses a comma-separated list; `all` means every algorithm.
     pub fn parse_list(s: &str) -> Result<Vec<Algorithm>, AlgorithmError> {
-        let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            if part.eq_ignore_ascii_case("all") {
-                out.extend(Self::ALL);
-            } else {
-                out.push(part.parse()?);
-            }
-        }
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|a| seen.insert(*a));
-        Ok(out)
+        crate::names::parse_list(s, &Self::ALL)
     }
 
     /// The schedule for `nranks` ranks over `count` elements of `elem_size` bytes.

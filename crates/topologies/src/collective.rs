@@ -159,17 +159,7 @@ impl Collective {
 
     /// Parses a comma-separated list; `all` means every collective. Repeats are dropped.
     pub fn parse_list(s: &str) -> Result<Vec<Collective>, CollectiveError> {
-        let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            if part.eq_ignore_ascii_case("all") {
-                out.extend(Self::ALL);
-            } else {
-                out.push(part.parse()?);
-            }
-        }
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|c| seen.insert(*c));
-        Ok(out)
+        crate::names::parse_list(s, &Self::ALL)
     }
 
     /// nccl-tests' bus bandwidth factor: busbw = algbw x factor, so that busbw is comparable

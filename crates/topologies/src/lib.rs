@@ -34,6 +34,7 @@ pub mod factor;
 pub mod fold;
 pub mod hier;
 pub mod layout;
+pub mod names;
 pub mod noise;
 pub mod partition;
 pub mod pattern;

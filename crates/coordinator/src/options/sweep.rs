@@ -106,25 +106,14 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
     })
 }
 
-/// A comma-separated list of names (`all`: every one in `every`'s order), without repeats.
+/// A comma-separated list of names (`all`: every one in `every`'s order), without repeats, and
+/// at least one.
 fn list_of<T>(flag: &'static str, text: &str, every: &[T]) -> Result<Vec<T>, OptionError>
 where
-    T: std::str::FromStr + Copy + PartialEq,
+    T: std::str::FromStr + Copy + Eq + std::hash::Hash,
     T::Err: std::fmt::Display,
 {
-    let mut out: Vec<T> = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let more = if part.eq_ignore_ascii_case("all") {
-            every.to_vec()
-        } else {
-            vec![part.parse().map_err(|e: T::Err| bad(flag, e.to_string()))?]
-        };
-        for v in more {
-            if !out.contains(&v) {
-                out.push(v);
-            }
-        }
-    }
+    let out = topologies::names::parse_list(text, every).map_err(|e| bad(flag, e.to_string()))?;
     if out.is_empty() {
         return Err(bad(flag, "no value given"));
     }
