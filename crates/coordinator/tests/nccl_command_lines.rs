@@ -12,7 +12,7 @@ mod common;
 use common::*;
 
 /// (the all_reduce_perf arguments, None if collbench runs them, or the flag it refuses)
-const LINES: [(&str, Option<&str>); 22] = [
+const LINES: [(&str, Option<&str>); 23] = [
     // nccl-tests README: a single node with 8 GPUs.
     ("-b 8 -e 256M -f 2 -g 8", Some("-g/--ngpus")),
     // nccl-tests README: mpirun -np 64 -N 8 ./build/all_reduce_perf ... (one GPU per process).
@@ -28,9 +28,11 @@ const LINES: [(&str, Option<&str>); 22] = [
     ("-b 1G -f 2 -g 1 -e 1G -c 1", None),
     // nccl-tests' argument list: a fixed increment between sizes.
     ("-b 1M -e 64M -i 1M", None),
-    // Every data type or operator at once (collbench's types and operators grow with #18).
-    ("-b 8 -e 128M -f 2 -d all", Some("-d/--datatype")),
-    ("-b 8 -e 128M -f 2 -o all", Some("-o/--op")),
+    // Every data type or operator at once: a table each, as nccl-tests.
+    ("-b 8 -e 128M -f 2 -d all", None),
+    ("-b 8 -e 128M -f 2 -o all", None),
+    // A size that is not a whole number of the largest type's elements.
+    ("-b 4 -e 128M -f 2 -d all", Some("-b/--minbytes")),
     ("-b 8 -e 128M -f 2 -o prod", None),
     // More iterations for small messages.
     ("-b 8 -e 1M -f 2 -n 100 -w 10", None),
