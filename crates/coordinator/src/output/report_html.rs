@@ -142,7 +142,16 @@ fn choose_heatmaps<'a>(rows: &'a [ResultRow], algos: &[Series]) -> Heatmaps<'a> 
 }
 
 fn heatmap_figure(r: &ResultRow) -> Markup {
-    let id = format!("ranks-{}-{}-{}", r.collective, r.algorithm, r.size);
+    // "ranks-ring-1024" for a float sum all-reduce, "ranks-all_gather-ring-1024" for the other
+    // collectives, "ranks-ring-1024-half-max" in another type or operator: one id per row.
+    let mut id = format!(
+        "ranks-{}-{}",
+        r.case().to_string().replace(' ', "-"),
+        r.size
+    );
+    if (r.dtype, r.redop) != (topologies::DataType::Float, topologies::ReduceOp::Sum) {
+        id.push_str(&format!("-{}-{}", r.dtype, r.redop));
+    }
     let caption = format!(
         "{} {}: rows are ranks, columns timed iterations; brighter is slower.",
         r.case(),
