@@ -212,7 +212,8 @@ pub struct PredictArgs {
     #[arg(long = "sizes", value_name = "LIST", value_parser = SizeList::parse)]
     pub sizes: Option<SizeList>,
     /// Also predict the scenario's [workload]: its bytes over its group (for a model, the
-    /// gradients over the data-parallel group).
+    /// gradients over the data-parallel group), and where the model shards with ZeRO-3, has a
+    /// pipeline or experts, every collective of its training step with the step's total.
     #[arg(long)]
     pub workload: bool,
     #[command(flatten)]
