@@ -2,40 +2,40 @@
 //! block r (nccl-tests' layout: in place, rank r's send buffer of an all-gather is block r of its
 //! receive buffer, and a reduce-scatter leaves rank r's result there).
 //!
-//! All-gather: in step s (0..p-1) rank r sends block (r - s) mod p to its right neighbour and
-//! copies block (r - s - 1) mod p arriving from its left. Reduce-scatter: rank r sends block
-//! (r - s - 1) mod p and reduces block (r - s - 2) mod p, so block b starts at rank b + 1 and
-//! reaches rank b, having passed every rank, after p - 1 steps. Costs: [`ring::all_gather_cost`]
-//! and [`ring::reduce_scatter_cost`](crate::ring::reduce_scatter_cost) with n the whole buffer.
-//!
-//! [`ring::all_gather_cost`]: crate::ring::all_gather_cost
+//! They are the two halves of the ring all-reduce ([`ring::scatter_gather`]), whose rank i ends
+//! its reduce-scatter with chunk i + 1: run with each sub-rank i as rank i + 1 (the same ring,
+//! turned by one), rank r holds block r. In step s (0..p-1) of the all-gather rank r sends block
+//! (r - s) mod p to its right neighbour and copies block (r - s - 1) mod p from its left; in the
+//! reduce-scatter block b starts at rank b + 1 and reaches rank b, having passed every rank, after
+//! p - 1 steps. Costs: [`ring::all_gather_cost`] and [`ring::reduce_scatter_cost`] with n the
+//! whole buffer.
 
 use crate::builder::ScheduleBuilder;
-use crate::partition::block;
-use crate::schedule::{RecvAction, Schedule};
+use crate::embed::embed;
+use crate::ring;
+use crate::scatter_gather::ScatterGather;
+use crate::schedule::Schedule;
 
 /// Ring all-gather of `count` elements (a multiple of `nranks`).
 pub fn all_gather(nranks: usize, count: usize) -> Schedule {
-    ring(nranks, count, 0, RecvAction::Copy)
+    turned(nranks, count, |h| h.all_gather)
 }
 
 /// Ring reduce-scatter of `count` elements (a multiple of `nranks`).
 pub fn reduce_scatter(nranks: usize, count: usize) -> Schedule {
-    ring(nranks, count, 1, RecvAction::Reduce)
+    turned(nranks, count, |h| h.reduce_scatter)
 }
 
-/// p - 1 steps in which rank r sends block (r - s - lag) and takes in the block before it.
-fn ring(nranks: usize, count: usize, lag: usize, action: RecvAction) -> Schedule {
+/// One half of the ring all-reduce, sub-rank i run as rank i + 1.
+fn turned(nranks: usize, count: usize, half: fn(ScatterGather) -> Schedule) -> Schedule {
     let p = nranks.max(1);
-    let m = count / p;
+    let ranks: Vec<usize> = (0..nranks).map(|i| (i + 1) % p).collect();
     let mut b = ScheduleBuilder::new(nranks, count);
-    for s in 0..p - 1 {
-        for r in 0..p {
-            let (right, left) = ((r + 1) % p, (r + p - 1) % p);
-            // Offsets by multiples of p keep the indices non-negative.
-            b.send(r, right, block((r + 2 * p - s - lag) % p, m));
-            b.recv(r, left, block((r + 2 * p - s - lag - 1) % p, m), action);
-        }
-    }
+    embed(
+        &mut b,
+        &half(ring::scatter_gather(nranks, count)),
+        &ranks,
+        0..count,
+    );
     b.finish()
 }

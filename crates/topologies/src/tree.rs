@@ -12,8 +12,9 @@
 
 use crate::builder::ScheduleBuilder;
 use crate::cost::CostTerms;
-use crate::partition::segments;
-use crate::schedule::{Rank, RecvAction, Schedule};
+use crate::embed::embed;
+use crate::rooted::{self, Direction};
+use crate::schedule::{Rank, Schedule};
 
 /// The parent of `rank` in the binomial tree rooted at 0.
 pub fn parent(rank: Rank) -> Option<Rank> {
@@ -35,28 +36,14 @@ pub fn children(rank: Rank, nranks: usize) -> Vec<Rank> {
         .collect()
 }
 
-/// The schedule, with segments of `segment` elements (at least one).
+/// The schedule, with segments of `segment` elements (at least one): the pipelined binomial
+/// reduce to rank 0, then the pipelined binomial broadcast from it ([`rooted::tree`]).
 pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
     let mut b = ScheduleBuilder::new(nranks, count);
-    let segs = segments(0..count, segment.max(1));
-    for r in 0..nranks {
-        let kids = children(r, nranks);
-        for seg in &segs {
-            for &c in &kids {
-                b.recv(r, c, seg.clone(), RecvAction::Reduce);
-            }
-            if let Some(up) = parent(r) {
-                b.send(r, up, seg.clone());
-            }
-        }
-        for seg in &segs {
-            if let Some(up) = parent(r) {
-                b.recv(r, up, seg.clone(), RecvAction::Copy);
-            }
-            for &c in kids.iter().rev() {
-                b.send(r, c, seg.clone());
-            }
-        }
+    let ranks: Vec<Rank> = (0..nranks).collect();
+    for dir in [Direction::Reduce, Direction::Broadcast] {
+        let half = rooted::tree(nranks, count, segment, 0, dir);
+        embed(&mut b, &half, &ranks, 0..count);
     }
     b.finish()
 }
@@ -92,17 +79,12 @@ pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
 /// for p a power of two, 2(D - 1) otherwise (the root's last child heads a subtree too small to
 /// reach the full depth).
 pub fn cost(nranks: usize, bytes: f64) -> CostTerms {
-    if nranks < 2 {
-        return CostTerms::default();
-    }
-    // D: the root's children, one for each power of two below p.
-    let d = f64::from(nranks.next_power_of_two().ilog2());
-    let depth = f64::from(nranks.ilog2());
-    CostTerms {
-        latency_steps: 2.0 * depth,
-        bytes: 2.0 * d * bytes,
-        reduced_bytes: d * bytes,
-    }
+    // The two halves, as the schedule runs them.
+    rooted::tree_cost(nranks, bytes, Direction::Reduce).plus(rooted::tree_cost(
+        nranks,
+        bytes,
+        Direction::Broadcast,
+    ))
 }
 
 #[cfg(test)]
