@@ -1,8 +1,6 @@
 //! The algorithms and their shapes: `--algo`, segments, `hier`'s groups and levels, `torus2d`'s
 //! grid (from the flags or a topology file), each checked against the rank count.
 
-use std::str::FromStr;
-
 use topologies::{Algorithm, AlgorithmError, BuildOptions, Case, Collective, DataType};
 
 use super::kinds::{bad, OptionError};
@@ -126,16 +124,16 @@ fn algorithms_for(
     let mut seen = std::collections::HashSet::new();
     out.retain(|a| seen.insert(*a));
     if out.is_empty() {
-        let given: Vec<&str> = names.iter().flatten().map(|a| a.name()).collect();
+        let given: Vec<Algorithm> = names.iter().flatten().copied().collect();
         let why = match given.as_slice() {
             [] => format!("no algorithm given; {c} has: {}", c.algorithm_names()),
             [one] => c
-                .check(Algorithm::from_str(one).unwrap_or(Algorithm::Ring))
+                .check(*one)
                 .err()
                 .map_or_else(String::new, |e| e.to_string()),
             many => format!(
                 "none of {} is an algorithm of {c}; {c} has: {}",
-                many.join(", "),
+                many.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
                 c.algorithm_names()
             ),
         };
