@@ -287,12 +287,7 @@ async fn sweep(
         let case = series.case;
         for &size in &plan.sizes {
             let (esize, nranks) = (series.dtype.size(), plan.nranks as usize);
-            let layout = Layout {
-                collective: case.collective,
-                nranks,
-                count: case.collective.count_for(size, esize, nranks) as usize,
-                root: plan.root as usize,
-            };
+            let layout = Layout::for_size(case.collective, nranks, size, esize, plan.root as usize);
             let used = layout.channels_used(
                 esize,
                 channels.len(),

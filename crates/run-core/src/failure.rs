@@ -237,20 +237,14 @@ impl Run {
         let s = &self.spec;
         let min = usize::try_from(s.channel_min_bytes).unwrap_or(usize::MAX);
         let first_part = |collective: Collective, elem: usize, size: u64| {
-            let count = collective.count_for(size, elem, s.nranks);
-            let layout = Layout {
-                collective,
-                nranks: s.nranks,
-                count: usize::try_from(count).ok()?,
-                root: s.root,
-            };
+            let layout = Layout::for_size(collective, s.nranks, size, elem, s.root);
             let used = layout.channels_used(elem, self.channels as usize, min);
-            Some(layout.channel_count(used, 0))
+            layout.channel_count(used, 0)
         };
         match self.epochs.position(epoch) {
             Some((series, size, _, _)) => {
                 let (case, elem) = (series.case, series.dtype.size());
-                let count = first_part(case.collective, elem, size)?;
+                let count = first_part(case.collective, elem, size);
                 let c = case.collective;
                 c.build(case.algorithm, s.nranks, count, elem, &s.build, s.root)
                     .ok()
@@ -258,7 +252,7 @@ impl Run {
             None => {
                 let (size, _) = self.epochs.pingpong_position(epoch)?;
                 let elem = s.dtype.size();
-                let count = first_part(Collective::AllReduce, elem, size)?;
+                let count = first_part(Collective::AllReduce, elem, size);
                 Some(pingpong::schedule(s.nranks, count))
             }
         }

@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 use topologies::noise::Delay;
-use topologies::{Algorithm, BuildOptions, Case, Collective, CostTerms};
+use topologies::{Algorithm, BuildOptions, Case, Collective};
 
 use crate::error::ModelError;
 use crate::measurement::Measurement;
@@ -211,20 +211,8 @@ impl AlgorithmFit {
     /// The fitted time for `nranks` and `bytes`, or NaN where the cost form rejects the shape.
     pub fn time_us(&self, nranks: usize, bytes: f64, build: &BuildOptions) -> f64 {
         self.params()
-            .time_us(&case_cost(self.case(), nranks, bytes, build))
+            .time_us(&self.collective.cost(self.algorithm, nranks, bytes, build))
     }
-}
-
-/// The cost terms of `case`, or NaN terms where its form rejects the shape (as
-/// [`Algorithm::cost`] gives them for an all-reduce).
-pub fn case_cost(case: Case, nranks: usize, bytes: f64, build: &BuildOptions) -> CostTerms {
-    case.collective
-        .try_cost(case.algorithm, nranks, bytes, build)
-        .unwrap_or(CostTerms {
-            latency_steps: f64::NAN,
-            bytes: f64::NAN,
-            reduced_bytes: f64::NAN,
-        })
 }
 
 /// Fits of every algorithm that had usable measurements.

@@ -185,11 +185,8 @@ impl Algorithm {
     /// [`build`]: Self::build
     /// [`try_cost`]: Self::try_cost
     pub fn cost(self, nranks: usize, bytes: f64, opts: &BuildOptions) -> CostTerms {
-        self.try_cost(nranks, bytes, opts).unwrap_or(CostTerms {
-            latency_steps: f64::NAN,
-            bytes: f64::NAN,
-            reduced_bytes: f64::NAN,
-        })
+        self.try_cost(nranks, bytes, opts)
+            .unwrap_or(CostTerms::UNDEFINED)
     }
 
     /// The analytic cost terms for `bytes` bytes per rank, or why the shape is not possible.

@@ -57,6 +57,19 @@ impl Collective {
     }
 
     /// The cost terms of `algorithm` for this collective with a buffer of `bytes` bytes per
+    /// rank; [`CostTerms::UNDEFINED`] for a shape [`try_cost`](Self::try_cost) rejects.
+    pub fn cost(
+        self,
+        algorithm: Algorithm,
+        nranks: usize,
+        bytes: f64,
+        opts: &BuildOptions,
+    ) -> CostTerms {
+        self.try_cost(algorithm, nranks, bytes, opts)
+            .unwrap_or(CostTerms::UNDEFINED)
+    }
+
+    /// The cost terms of `algorithm` for this collective with a buffer of `bytes` bytes per
     /// rank (the whole buffer: nccl-tests' size).
     pub fn try_cost(
         self,

@@ -17,6 +17,13 @@ pub struct CostTerms {
 }
 
 impl CostTerms {
+    /// The terms of a shape a cost form rejects: NaN, so that any time priced from them is NaN.
+    pub const UNDEFINED: CostTerms = CostTerms {
+        latency_steps: f64::NAN,
+        bytes: f64::NAN,
+        reduced_bytes: f64::NAN,
+    };
+
     pub fn time(&self, m: LinkModel) -> f64 {
         self.latency_steps * m.alpha + self.bytes * m.beta + self.reduced_bytes * m.gamma
     }

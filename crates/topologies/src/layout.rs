@@ -35,6 +35,24 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of a buffer of `bytes` bytes per rank in elements of `elem_size` bytes: its
+    /// element count as the collective rounds it ([`Collective::count_for`]).
+    pub fn for_size(
+        collective: Collective,
+        nranks: usize,
+        bytes: u64,
+        elem_size: usize,
+        root: usize,
+    ) -> Layout {
+        let count = collective.count_for(bytes, elem_size, nranks);
+        Layout {
+            collective,
+            nranks,
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+            root,
+        }
+    }
+
     fn block_len(&self) -> usize {
         self.count / self.nranks.max(1)
     }
