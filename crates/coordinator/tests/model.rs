@@ -13,10 +13,6 @@ use serde_json::Value;
 use topologies::{Algorithm, BuildOptions};
 use wire::results::{ResultsFile, SCHEMA_VERSION};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn model(args: &[&str]) -> Output {
     collbench().arg("model").args(args).output().expect("runs")
 }
@@ -40,14 +36,6 @@ fn fails_with(args: &[&str], expect: &[&str]) {
         assert!(err.contains(e), "model {args:?}: expected '{e}' in:\n{err}");
     }
     assert!(!err.contains("panicked"), "model {args:?} panicked:\n{err}");
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Real sweeps at 2, 3 and 4 ranks; fitted on p <= 3, the 4-rank runs are predicted.

@@ -7,10 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
-use serde_json::Value;
 use topologies::{Algorithm, BuildOptions, Case, Collective};
 use wire::results::{ResultsFile, SCHEMA_VERSION};
 
@@ -95,25 +93,6 @@ fn write(dir: &Path, nranks: usize) -> PathBuf {
     d
 }
 
-fn model(args: &[&str]) -> Output {
-    let out = collbench().arg("model").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "model {args:?}:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn rel(a: f64, b: f64) -> f64 {
     ((a - b) / b).abs()
 }
@@ -129,7 +108,7 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
     let mut args = vec!["fit"];
     args.extend(&paths);
     args.extend(["--no-stragglers", "--regimes", "single", "--json", s(&fit)]);
-    let text = stdout(&model(&args));
+    let text = stdout(&model_ok(&args));
     assert!(
         text.contains("all_gather ring") && text.contains("all_gather rhd"),
         "{text}"
@@ -168,7 +147,7 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
         "--json",
         s(&vjson),
     ]);
-    let text = stdout(&model(&args));
+    let text = stdout(&model_ok(&args));
     assert!(text.contains("all_gather (all)"), "{text}");
     assert!(text.contains("all_gather rhd"), "{text}");
     let v = json(&vjson);
@@ -191,7 +170,7 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
     // what its cost form gives with the fitted parameters; no all-reduce row unless asked.
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/lab.toml");
     let pjson = dir.join("predict.json");
-    let out = model(&[
+    let out = model_ok(&[
         "predict",
         "--scenario",
         s(&scenario),
@@ -228,7 +207,7 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
     }
 
     // predict, hardware mode: every collective's algorithms.
-    let out = model(&[
+    let out = model_ok(&[
         "predict",
         "--scenario",
         s(&scenario),
@@ -255,7 +234,7 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
     assert!(text.contains("alltoall pairwise"), "{text}");
 
     // sweep names the collective of each best row.
-    let out = model(&[
+    let out = model_ok(&[
         "sweep",
         "--scenario",
         s(&scenario),
@@ -272,7 +251,7 @@ fn all_gather_is_fitted_validated_and_predicted_on_its_own() {
     // SimAI's table, lab mode: all-gather from its own fit (its busbw, not the all-reduce's),
     // all-to-all null (the lab measured none).
     let simai = dir.join("busbw.yaml");
-    model(&[
+    model_ok(&[
         "export",
         "--scenario",
         s(&scenario),
@@ -315,9 +294,8 @@ fn an_unknown_collective_is_refused() {
 /// The 100k scenario's MoE workload: its step's four collectives, each priced, and their sum.
 #[test]
 fn the_workloads_step_is_priced_per_collective() {
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/h100-100k.toml");
-    let out = model(&["predict", "--scenario", s(&scenario), "--workload"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let scenario = repo().join("scenarios/h100-100k.toml");
+    let out = model_ok(&["predict", "--scenario", s(&scenario), "--workload"]);
     let text = stdout(&out);
     let step: Vec<&str> = text
         .lines()

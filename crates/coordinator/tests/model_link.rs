@@ -7,10 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
-use serde_json::Value;
 use topologies::{Algorithm, BuildOptions};
 use wire::results::{PingPongRow, ResultsFile, SCHEMA_VERSION};
 use wire::stats::IterStats;
@@ -89,25 +87,6 @@ fn write(dir: &Path, name: &str, file: &ResultsFile) -> PathBuf {
     d
 }
 
-fn model(args: &[&str]) -> Output {
-    let out = collbench().arg("model").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "model {args:?}:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// The text with every run of whitespace one space (notes are wrapped).
 fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -128,7 +107,7 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
 
     // From the ping-pong rows: alpha and beta come back within the noise.
     let fit = dir.join("fit.json");
-    let out = model(&["fit", s(&with), "--no-stragglers", "--json", s(&fit)]);
+    let out = model_ok(&["fit", s(&with), "--no-stragglers", "--json", s(&fit)]);
     let text = flat(&stdout(&out));
     assert!(
         text.contains("point-to-point link: ping-pong sweep, 11 points: "),
@@ -148,7 +127,7 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
 
     // Without them: the 2-rank rd all-reduces, one exchange of the whole buffer each, reduced.
     let proxy = dir.join("proxy.json");
-    let out = model(&["fit", s(&without), "--no-stragglers", "--json", s(&proxy)]);
+    let out = model_ok(&["fit", s(&without), "--no-stragglers", "--json", s(&proxy)]);
     let text = flat(&stdout(&out));
     assert!(
         text.contains("point-to-point link: proxy from 2-rank rd exchanges, 11 points (the runs record no ping-pong sweep; `collbench run --pingpong` measures one)"),
@@ -168,7 +147,7 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
     let again = dir.join("again");
     std::fs::create_dir_all(&again).unwrap();
     std::fs::copy(with.join("results.json"), again.join("results.json")).unwrap();
-    let text = flat(&stdout(&model(&[
+    let text = flat(&stdout(&model_ok(&[
         "fit",
         s(&with),
         s(&again),
@@ -184,7 +163,7 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
     let mut one = run(2, &algos, &BuildOptions::default());
     one.pingpong = Some(pingpong_rows(&[4096]));
     let one = write(&dir, "one", &one);
-    let text = flat(&stdout(&model(&["fit", s(&one), "--no-stragglers"])));
+    let text = flat(&stdout(&model_ok(&["fit", s(&one), "--no-stragglers"])));
     assert!(text.contains("proxy from 2-rank rd exchanges"), "{text}");
     assert!(
         text.contains("no link profile from the ping-pong sweep") && text.contains("falls back"),
@@ -199,7 +178,7 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
         (["--fit", s(&fit)], "ping-pong sweep, 11 points"),
         (["--results", s(&without)], "proxy from 2-rank rd exchanges"),
     ] {
-        let out = model(&[
+        let out = model_ok(&[
             "predict",
             "--scenario",
             s(&scenario),
@@ -219,7 +198,7 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
         assert!(json(&pjson)["link"]["source"].is_string());
     }
     let profile = dir.join("profile.json");
-    let out = model(&[
+    let out = model_ok(&[
         "export",
         "--scenario",
         s(&scenario),
@@ -264,7 +243,7 @@ fn hier_and_torus2d_points_are_priced_with_the_shape_the_run_recorded() {
         let out = dir.join("f.json");
         let mut args = vec!["fit", "--no-stragglers", "--json", s(&out)];
         args.extend(files.iter().map(|f| s(f)));
-        model(&args);
+        model_ok(&args);
         json(&out)["fits"]["fits"]
             .as_array()
             .unwrap()

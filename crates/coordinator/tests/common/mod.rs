@@ -38,6 +38,33 @@ pub fn results(dir: &Path) -> serde_json::Value {
     value
 }
 
+/// The repository's root (for its scenarios and labs).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `collbench model ARGS`, which must succeed (its output in the failure message).
+pub fn model_ok(args: &[&str]) -> Output {
+    let out = collbench().arg("model").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "model {args:?}:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+/// A JSON file, parsed.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
