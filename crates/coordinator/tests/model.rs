@@ -733,8 +733,9 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     assert!(text.contains("hardware mode"), "{text}");
     let p = json(&pjson);
     let rows = p["rows"].as_array().unwrap();
-    // 7 flat, rail rings and rail trees, 7 hier-node and 7 hier-tier compositions.
-    let strategies = 7 * 3 + 2;
+    // 7 flat, rail rings and rail trees, 7 hier-node and 7 hier-tier compositions, and NVLS
+    // with a tree across nodes (the scenario's Ethernet has no SHARP for nvls and collnet).
+    let strategies = 7 * 3 + 2 + 1;
     assert_eq!(
         rows.len(),
         strategies * 2 * 2,

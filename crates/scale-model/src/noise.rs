@@ -18,7 +18,11 @@
 //!
 //! Compositions add their parts (each phase starts when the previous one ends everywhere);
 //! rail rings cost a ring over all ranks, rail trees a double binary tree over the nodes plus a
-//! ring over a node's GPUs.
+//! ring over a node's GPUs. A switch that reduces waits for every rank it reduces once: the
+//! expected slowest of their draws ([`NoiseCost::slowest_of`]); nvls is one such wait over all
+//! ranks, nvls-tree one inside a node plus a double binary tree over the nodes, collnet-direct
+//! the switch's wait plus the node's exchange, collnet-chain a ring's worth of steps through a
+//! node's GPUs plus the switch's wait on the nodes.
 
 use std::collections::HashMap;
 
@@ -108,6 +112,19 @@ impl NoiseCost {
                 self.flat_us(Algorithm::DbTree, ranks.div_ceil(g.max(1)))
                     + self.flat_us(Algorithm::Ring, g)
             }
+            Strategy::Nvls => self.slowest_of(ranks),
+            Strategy::NvlsTree => {
+                let g = levels.first().map_or(1, |l| l.size);
+                self.slowest_of(g) + self.flat_us(Algorithm::DbTree, ranks.div_ceil(g.max(1)))
+            }
+            Strategy::CollNetDirect => {
+                let g = levels.first().map_or(1, |l| l.size);
+                self.slowest_of(ranks) + self.slowest_of(g)
+            }
+            Strategy::CollNetChain => {
+                let g = levels.first().map_or(1, |l| l.size);
+                self.flat_us(Algorithm::Ring, g) + self.slowest_of(ranks.div_ceil(g.max(1)))
+            }
             Strategy::HierNode(a) => {
                 let g = levels.first().map_or(1, |l| l.size);
                 self.flat_us(Algorithm::Ring, g) + self.flat_us(a, ranks.div_ceil(g.max(1)))
@@ -123,6 +140,24 @@ impl NoiseCost {
                     + self.flat_us(a, top.size)
             }
         }
+    }
+
+    /// Expected slowest of `k` draws, microseconds: what a switch that waits for `k` ranks'
+    /// contributions adds. E[max] = the integral over v in (0, 1) of the quantile at v^(1/k)
+    /// (midpoint rule).
+    pub fn slowest_of(&self, k: usize) -> f64 {
+        if k < 2 {
+            return if k == 1 { self.delay.mean_us() } else { 0.0 };
+        }
+        const POINTS: usize = 4096;
+        let inv_k = 1.0 / k as f64;
+        (0..POINTS)
+            .map(|i| {
+                let v = (i as f64 + 0.5) / POINTS as f64;
+                self.delay.quantile_us(v.powf(inv_k))
+            })
+            .sum::<f64>()
+            / POINTS as f64
     }
 
     /// The Monte Carlo estimate at `ranks` ranks (cached).

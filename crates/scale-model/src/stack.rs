@@ -67,14 +67,24 @@ impl FromStr for StackProfile {
     }
 }
 
-/// NCCL's latency families: its ring and its tree. Algorithms NCCL does not have (recursive
-/// halving-doubling, recursive doubling, collbench's hier and torus2d) are priced per step as
-/// a ring step.
+/// NCCL's algorithm families, each with its own latencies and bandwidth factors: its ring and
+/// its tree, the in-switch reductions (NVLS inside a node, NVLS with a tree across nodes,
+/// CollNet's direct and chain forms in the network) and PAT. Algorithms NCCL does not have
+/// (recursive halving-doubling, recursive doubling, collbench's hier and torus2d) are priced per
+/// step as a ring step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
     Ring,
     Tree,
+    Nvls,
+    NvlsTree,
+    CollNetDirect,
+    CollNetChain,
+    Pat,
 }
+
+/// How many families a protocol's tables have.
+const FAMILIES: usize = 7;
 
 impl Family {
     pub fn of(a: Algorithm) -> Family {
@@ -88,26 +98,36 @@ impl Family {
         match self {
             Family::Ring => 0,
             Family::Tree => 1,
+            Family::Nvls => 2,
+            Family::NvlsTree => 3,
+            Family::CollNetDirect => 4,
+            Family::CollNetChain => 5,
+            Family::Pat => 6,
         }
     }
 }
 
-/// One protocol of a library: its costs for each family, `[ring, tree]`.
+/// One protocol of a library: its costs for each family, indexed as [`Family`] lists them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Protocol {
     pub name: &'static str,
     /// Once per collective call, microseconds.
-    pub base_us: [f64; 2],
+    pub base_us: [f64; FAMILIES],
     /// Per step inside a node (NVLink), microseconds; replaces the level's latency.
-    pub nvlink_step_us: [f64; 2],
+    pub nvlink_step_us: [f64; FAMILIES],
     /// Per step across the network, microseconds, on top of the level's own latency (NCCL adds
     /// the topology's inter-node latency to it likewise).
-    pub network_step_us: [f64; 2],
-    /// Inside a node, when the collective spans nodes, a step costs at least this (NCCL's
-    /// network overhead per ring step, `getNetOverhead`, times 3 for Simple), microseconds.
+    pub network_step_us: [f64; FAMILIES],
+    /// Inside a node, when the collective spans nodes, a ring or tree step costs at least this
+    /// (NCCL's network overhead per ring step, `getNetOverhead`, times 3 for Simple),
+    /// microseconds.
     pub multi_node_intra_floor_us: f64,
-    /// Share of the link rate the protocol reaches.
-    pub bandwidth_factor: [f64; 2],
+    /// Share of the link rate the protocol reaches; 0 where the family does not run the
+    /// protocol.
+    pub bandwidth_factor: [f64; FAMILIES],
+    /// A further share of the NVLink rate inside a node (NCCL's NVLink rate and NVLS
+    /// efficiency).
+    pub nvlink_factor: [f64; FAMILIES],
 }
 
 impl Protocol {
@@ -115,12 +135,17 @@ impl Protocol {
         self.base_us[f.index()]
     }
 
+    /// Whether the family runs this protocol (NCCL runs NVLS, CollNet and PAT in Simple only).
+    pub fn runs(&self, f: Family) -> bool {
+        self.bandwidth_factor[f.index()] > 0.0
+    }
+
     /// The latency of one step at a level: inside a node (`nvlink`) or across the network,
     /// whose own latency is `level_latency_us`.
     pub fn step(&self, f: Family, nvlink: bool, multi_node: bool, level_latency_us: f64) -> f64 {
         if nvlink {
             let hw = self.nvlink_step_us[f.index()];
-            if multi_node {
+            if multi_node && matches!(f, Family::Ring | Family::Tree) {
                 hw.max(self.multi_node_intra_floor_us)
             } else {
                 hw
@@ -130,43 +155,76 @@ impl Protocol {
         }
     }
 
-    pub fn bandwidth_factor(&self, f: Family) -> f64 {
-        self.bandwidth_factor[f.index()]
+    /// The share of a link's rate the protocol reaches, inside a node (`nvlink`) or across.
+    pub fn bandwidth_factor(&self, f: Family, nvlink: bool) -> f64 {
+        let i = f.index();
+        if nvlink {
+            self.bandwidth_factor[i] * self.nvlink_factor[i]
+        } else {
+            self.bandwidth_factor[i]
+        }
     }
 }
 
+/// NCCL's PAT latency, which is not a per-step latency: log2(nodes) network steps at a 1/3.5
+/// share of the family's step, and a linear part of 2.8 us per rank (`ncclTopoTuneModel`:
+/// "Still a linear part; hopefully we'll manage to remove it at some point").
+pub const NCCL_PAT_STEP_SHARE: f64 = 1.0 / 3.5;
+/// See [`NCCL_PAT_STEP_SHARE`].
+pub const NCCL_PAT_PER_RANK_US: f64 = 2.8;
+
 /// NCCL 2.30.7, `src/graph/tuning.cc`: `baseLatencies` and `hwLatencies` (NVLINK and NET rows)
-/// of `ncclTunerConstantsDefaults` for Ring and Tree; the bandwidth refinements of
-/// `ncclTopoTuneModel` for an all-reduce across nodes (ring LL x 0.5, ring LL128 x 0.92, tree x
-/// 0.92, tree LL x 0.92 / 3.8, tree LL128 x 0.92 x 120/128); `getNetOverhead` on x86 Intel,
-/// 1 us (x 3 for Simple). Not modelled: NCCL's per-channel bandwidth caps (llMaxBws,
+/// of `ncclTunerConstantsDefaults` for every family ([`Family`]); the bandwidth refinements of
+/// `ncclTopoTuneModel` (ring LL x 0.5, ring LL128 x 0.92, tree x 0.92 for an all-reduce, tree
+/// LL x 0.92 / 3.8, tree LL128 x 0.92 x 120/128, CollNet direct on Hopper x 0.85, PAT x 0.75)
+/// and on NVLink its H100 rate and Hopper's NVLS efficiency ([`NCCL_NVLINK`]); `getNetOverhead` on x86
+/// Intel, 1 us (x 3 for Simple). Not modelled: NCCL's per-channel bandwidth caps (llMaxBws,
 /// perChMax*Bws), its tree-pattern factor (x 0.85 where every NIC's traffic goes through one
-/// GPU) and its choice among protocols by size thresholds beyond the fastest time.
+/// GPU), CollNet direct's GPU-to-NIC ratio factor and 0.4 us per-GPU arity latency, and its
+/// choice among protocols by size thresholds beyond the fastest time.
 pub const NCCL: [Protocol; 3] = [
     Protocol {
         name: "LL",
-        base_us: [6.6, 6.8],
-        nvlink_step_us: [0.6, 0.6],
-        network_step_us: [2.7, 5.0],
+        base_us: [6.6, 6.8, 0.0, 0.0, 0.0, 0.0, 8.0],
+        nvlink_step_us: [0.6, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0],
+        network_step_us: [2.7, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         multi_node_intra_floor_us: 1.0,
-        bandwidth_factor: [0.5, 0.92 / 3.8],
+        bandwidth_factor: [0.5, 0.92 / 3.8, 0.0, 0.0, 0.0, 0.0, 0.0],
+        nvlink_factor: NCCL_NVLINK,
     },
     Protocol {
         name: "LL128",
-        base_us: [14.0, 14.0],
-        nvlink_step_us: [1.9, 1.25],
-        network_step_us: [4.0, 8.5],
+        base_us: [14.0, 14.0, 0.0, 0.0, 0.0, 0.0, 8.0],
+        nvlink_step_us: [1.9, 1.25, 0.0, 0.0, 0.0, 0.0, 0.0],
+        network_step_us: [4.0, 8.5, 0.0, 0.0, 0.0, 0.0, 0.0],
         multi_node_intra_floor_us: 1.0,
-        bandwidth_factor: [0.92, 0.92 * 120.0 / 128.0],
+        bandwidth_factor: [0.92, 0.92 * 120.0 / 128.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        nvlink_factor: NCCL_NVLINK,
     },
     Protocol {
         name: "Simple",
-        base_us: [8.4, 8.4],
-        nvlink_step_us: [3.4, 4.0],
-        network_step_us: [14.0, 14.0],
+        base_us: [8.4, 8.4, 0.0, 0.0, 0.0, 0.0, 8.0],
+        nvlink_step_us: [3.4, 4.0, 25.0, 25.0, 3.7, 2.8, 4.0],
+        network_step_us: [14.0, 14.0, 18.0, 20.9, 31.0, 30.0, 14.0],
         multi_node_intra_floor_us: 3.0,
-        bandwidth_factor: [1.0, 0.92],
+        bandwidth_factor: [1.0, 0.92, 1.0, 1.0, 0.85, 1.0, 0.75],
+        nvlink_factor: NCCL_NVLINK,
     },
+];
+
+/// NCCL's share of an H100's NVLink: 20.6 of each link's 25 GB/s (`SM90_NVLINK_BW` in
+/// src/graph/topo.h; 18 links give the 370.8 GB/s that NCCL's maintainers call "an effective
+/// NVLink bandwidth of 370GB/s" after protocol overhead, NVIDIA/nccl-tests issue 212), and for
+/// NVLS and NVLS tree also Hopper's NVLS efficiency (`nvlsEfficiency`, 0.85).
+const NVLINK_SHARE: f64 = 20.6 / 25.0;
+const NCCL_NVLINK: [f64; FAMILIES] = [
+    NVLINK_SHARE,
+    NVLINK_SHARE,
+    NVLINK_SHARE * 0.85,
+    NVLINK_SHARE * 0.85,
+    NVLINK_SHARE,
+    NVLINK_SHARE,
+    NVLINK_SHARE,
 ];
 
 #[cfg(test)]
@@ -201,5 +259,12 @@ mod tests {
         assert_eq!(simple.step(Family::Tree, false, true, 2.0), 16.0);
         assert_eq!(Family::of(Algorithm::DbTree), Family::Tree);
         assert_eq!(Family::of(Algorithm::Rhd), Family::Ring);
+        // NVLS pays its own NVLink step, without the ring's floor, and its efficiency on
+        // NVLink only; it runs in Simple only.
+        assert_eq!(simple.step(Family::Nvls, true, true, 0.5), 25.0);
+        assert!((simple.bandwidth_factor(Family::Nvls, true) - 0.824 * 0.85).abs() < 1e-12);
+        assert!((simple.bandwidth_factor(Family::Ring, true) - 0.824).abs() < 1e-12);
+        assert_eq!(simple.bandwidth_factor(Family::Nvls, false), 1.0);
+        assert!(simple.runs(Family::Pat) && !NCCL[0].runs(Family::Pat));
     }
 }

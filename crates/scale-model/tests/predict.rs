@@ -207,7 +207,9 @@ fn every_strategy_at_131072_ranks_and_30_sizes() {
     let params = common::lab_params();
     let f = fits(params, Some(500e6));
     let text = include_str!("../../../scenarios/h100-100k.toml");
-    let target = Scenario::parse(text, "h100-100k.toml").unwrap();
+    let mut target = Scenario::parse(text, "h100-100k.toml").unwrap();
+    // SHARP too, so that every in-switch reduction has a price.
+    target.network.in_switch_reduction = true;
     let lab = Scenario::parse(include_str!("../../../scenarios/lab.toml"), "lab.toml").unwrap();
     let mut rng = scale_model::rng::SplitMix64::new(9);
     let deviations: Vec<f64> = (0..20_000).map(|_| rng.exponential(30.0)).collect();
@@ -228,13 +230,13 @@ fn every_strategy_at_131072_ranks_and_30_sizes() {
         };
         let p = predict(&input, &ranks, &sizes, &opts).unwrap();
         let at_max: Vec<_> = p.rows.iter().filter(|r| r.ranks == 131_072).collect();
-        // Every flat algorithm and both compositions with every outer algorithm, at every size.
-        assert_eq!(
-            at_max.len(),
-            Strategy::all().len() * 30,
-            "{:?}",
-            p.assumptions
-        );
+        // Every flat algorithm and both compositions with every outer algorithm, at every size,
+        // and in target mode the in-switch reductions (no lab runs them).
+        let priced = Strategy::all()
+            .iter()
+            .filter(|s| mode == Mode::Target || !s.in_switch())
+            .count();
+        assert_eq!(at_max.len(), priced * 30, "{:?}", p.assumptions);
         for r in &p.rows {
             assert!(r.time_us.is_finite() && r.time_us > 0.0, "{r:?}");
             assert!(close(r.time_us, r.terms.total()));
@@ -328,10 +330,18 @@ fn hardware_mode_by_hand_on_two_levels() {
     let target = toy(1.0);
     let input = measured_by(&empty, &target);
     let p = predict(&input, &[4], &[1_000_000], &PredictOptions::default()).unwrap();
+    // Every strategy but the in-switch reductions, whose switches the toy does not have.
     assert_eq!(
         p.rows.len(),
-        Strategy::all().len(),
+        Strategy::all().iter().filter(|s| !s.in_switch()).count(),
         "every strategy is priced"
+    );
+    assert!(
+        p.assumptions
+            .iter()
+            .any(|a| a.starts_with("nvls: the scenario's nodes do not reduce in their switch")),
+        "{:?}",
+        p.assumptions
     );
     assert!(p.carried.iter().all(|c| c.source == CarrySource::Hardware));
     assert_eq!(p.carried.len(), Algorithm::ALL.len());
@@ -505,9 +515,10 @@ fn the_nccl_stack_by_hand_on_two_levels() {
     assert!(close(t, 6.6 + 46.2 + 3.0), "{t}");
     assert_eq!(proto, "LL");
     // hier-node:ring at 1 MB, Simple: inside nodes a ring of 2 at max(3.4, 3.0) us a step and
-    // 1e6 B / 100 GB/s; across, a ring of 2 on 5e5 B at 19 us a step and 1 GB/s.
+    // 1e6 B at NCCL's 20.6 of every 25 GB/s of NVLink; across, a ring of 2 on 5e5 B at 19 us a
+    // step and 1 GB/s.
     let (t, proto) = at("hier-node:ring", 1_000_000);
-    assert!(close(t, 8.4 + (6.8 + 10.0) + (38.0 + 500.0)), "{t}");
+    assert!(close(t, 8.4 + (6.8 + 10.0 / 0.824) + (38.0 + 500.0)), "{t}");
     assert_eq!(proto, "Simple");
     assert!(p.assumptions.iter().any(|a| a.starts_with("stack nccl")));
 }

@@ -263,6 +263,14 @@ pub(super) fn row_label(collective: Collective, algorithm: &str) -> String {
 
 /// Where a row's (outer) algorithm's parameters came from: "lab" or "hardware".
 fn source_of(p: &Prediction, row: &PredictionRow) -> &'static str {
+    if row
+        .algorithm
+        .parse::<Strategy>()
+        .is_ok_and(|s| s.in_switch())
+        && row.collective == Collective::AllReduce
+    {
+        return "hardware";
+    }
     let carried = if row.collective == Collective::AllReduce {
         row.algorithm.parse::<Strategy>().ok().and_then(|s| {
             p.carried
@@ -326,6 +334,12 @@ pub(super) fn strategies(algo: Option<&str>, lab: &Lab, mode: Mode) -> Result<Ve
             .filter(|s| !s.is_empty())
             .map(|s| {
                 let st: Strategy = s.parse().map_err(|e| UsageError(format!("--algo: {e}")))?;
+                if st.in_switch() {
+                    bail!(
+                        "--algo {s}: switches reduce in {s}, which no lab runs: lab mode cannot \
+                         price it (target mode prices it from the scenario's hardware)"
+                    );
+                }
                 if lab.fits.get(st.outer()).is_none() {
                     bail!(
                         "--algo {s}: the lab has no fit for {} (fitted: {})",
@@ -338,7 +352,13 @@ pub(super) fn strategies(algo: Option<&str>, lab: &Lab, mode: Mode) -> Result<Ve
             .collect(),
         None => Ok(Strategy::all()
             .into_iter()
-            .filter(|s| lab.fits.get(s.outer()).is_some())
+            .filter(|s| {
+                if s.in_switch() {
+                    mode == Mode::Target
+                } else {
+                    lab.fits.get(s.outer()).is_some()
+                }
+            })
             .collect()),
     }
 }

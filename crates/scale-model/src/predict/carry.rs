@@ -221,12 +221,30 @@ impl Carried {
         protocol: Option<&Protocol>,
         multi_node: bool,
     ) -> LevelLink {
+        self.link_in(
+            Family::of(self.algorithm),
+            level,
+            mode,
+            protocol,
+            multi_node,
+        )
+    }
+
+    /// [`Carried::link_with`] with the protocol's numbers of `family` (an in-switch reduction
+    /// priced on ring's links, for one).
+    pub fn link_in(
+        &self,
+        family: Family,
+        level: &Level,
+        mode: Mode,
+        protocol: Option<&Protocol>,
+        multi_node: bool,
+    ) -> LevelLink {
         let mut l = self.link(level, mode);
         if let (Some(p), Mode::Target) = (protocol, mode) {
-            let f = Family::of(self.algorithm);
             let nvlink = level.name == "node";
-            l.alpha_us = self.overhead_us + p.step(f, nvlink, multi_node, level.latency_us);
-            l.beta_us_per_byte /= p.bandwidth_factor(f);
+            l.alpha_us = self.overhead_us + p.step(family, nvlink, multi_node, level.latency_us);
+            l.beta_us_per_byte /= p.bandwidth_factor(family, nvlink);
         }
         l
     }

@@ -7,6 +7,7 @@
 //! [`carry`]). Everything is closed form, so 131,072 ranks cost what 8 do.
 
 pub mod carry;
+pub mod in_switch;
 pub mod levels;
 pub mod ops;
 pub mod rails;
@@ -31,6 +32,7 @@ use crate::fit::FitReport;
 use crate::row::{best_per_size, BestRow, PredictionRow};
 use crate::scenario::Scenario;
 use crate::straggler::{StragglerEstimate, StragglerModel};
+use in_switch::Switches;
 use strategy::{Pricing, Skip};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +199,22 @@ pub fn predict(
             n.delay()
         ));
     }
+    let switches = Switches {
+        node: scenario
+            .intra_node
+            .as_ref()
+            .is_some_and(|i| i.in_switch_reduction),
+        network: scenario.network.in_switch_reduction,
+    };
+    // No lab runs an in-switch reduction: they are priced from the hardware alone, with the
+    // user's per-message overhead where one is given.
+    let in_switch_links = (opts.mode == Mode::Target).then(|| Carried {
+        overhead_us: opts.overhead_us.unwrap_or(0.0),
+        ..Carried::hardware(
+            Algorithm::Ring,
+            scenario.compute.as_ref().map(|c| c.reduce_gb_per_s),
+        )
+    });
     let mut rows = Vec::with_capacity(ranks.len() * sizes.len() * opts.strategies.len());
     let mut hierarchy = Vec::new();
     let mut stragglers = Vec::new();
@@ -233,9 +251,11 @@ pub fn predict(
             carried: &carried,
             protocols: stack.protocols(),
             protocol: None,
+            switches,
+            in_switch_links: in_switch_links.as_ref(),
         };
         for strategy in opts.strategies.iter().filter(|_| all_reduce) {
-            if carried_of(strategy.outer()).is_none() {
+            if !strategy.in_switch() && carried_of(strategy.outer()).is_none() {
                 skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
                 continue;
             }
@@ -257,6 +277,10 @@ pub fn predict(
                     Err(Skip::NotApplicable) => break,
                     Err(Skip::Cannot(why)) => {
                         skipped.insert(format!("{strategy} at {p} ranks: {why}"));
+                        break;
+                    }
+                    Err(Skip::Unsupported(why)) => {
+                        skipped.insert(why);
                         break;
                     }
                 }
@@ -627,6 +651,15 @@ fn all_reduce_assumptions(opts: &PredictOptions, a: &mut Vec<String>) {
                 opts.build.segment_bytes
             )
         });
+    }
+    if opts.strategies.iter().any(Strategy::in_switch) && opts.mode == Mode::Target {
+        a.push(
+            "nvls, nvls-tree, collnet-direct, collnet-chain: switches reduce (NVLink SHARP in a \
+             node, SHARP in the network), where the scenario says its switches do; priced from \
+             the hardware alone (no lab runs them), pipelined, not slowed by oversubscription; \
+             NVLS moves n (1 + 1/g) each way per GPU, SHARP n/g each way per NIC"
+                .to_string(),
+        );
     }
     if opts
         .strategies

@@ -60,7 +60,7 @@ pub fn ring_hops_per_level(ranks: usize, levels: &[Level]) -> Vec<usize> {
 
 /// The part of a pipelined reduction that the transfers do not hide: chunk j is reduced while
 /// chunk j + 1 moves, so only a reduction slower than the links adds time.
-fn beyond(reduction_us: f64, transfer_us: f64) -> f64 {
+pub(super) fn beyond(reduction_us: f64, transfer_us: f64) -> f64 {
     (reduction_us - transfer_us).max(0.0)
 }
 

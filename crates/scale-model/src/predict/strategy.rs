@@ -9,6 +9,7 @@ use std::str::FromStr;
 use topologies::{Algorithm, BuildOptions, CostTerms};
 
 use super::carry::{Carried, LevelLink};
+use super::in_switch::{self, Switches};
 use super::levels::Level;
 use super::Mode;
 use crate::row::TermBreakdown;
@@ -31,7 +32,23 @@ pub enum Strategy {
     /// One chain-and-double-binary-tree per NIC rail in parallel, pipelined
     /// ([`rails`](super::rails)): NCCL's tree on multi-GPU nodes.
     RailTrees,
+    /// NVLink SHARP inside nodes, SHARP across them ([`in_switch`](super::in_switch)).
+    Nvls,
+    /// NVLink SHARP inside nodes, a double binary tree per rail across them.
+    NvlsTree,
+    /// Reduce-scatter and all-gather inside nodes, SHARP across them.
+    CollNetDirect,
+    /// A chain through each node's GPUs, SHARP across nodes.
+    CollNetChain,
 }
+
+/// The strategies whose reductions run in switches, by name.
+const IN_SWITCH: [(Strategy, &str); 4] = [
+    (Strategy::Nvls, "nvls"),
+    (Strategy::NvlsTree, "nvls-tree"),
+    (Strategy::CollNetDirect, "collnet-direct"),
+    (Strategy::CollNetChain, "collnet-chain"),
+];
 
 impl Strategy {
     pub fn name(&self) -> String {
@@ -41,7 +58,17 @@ impl Strategy {
             Strategy::HierTier(a) => format!("hier-tier:{}", a.name()),
             Strategy::RailRings => "rail-rings".to_string(),
             Strategy::RailTrees => "rail-trees".to_string(),
+            s => IN_SWITCH
+                .iter()
+                .find(|(x, _)| x == s)
+                .map_or("?", |(_, n)| n)
+                .to_string(),
         }
+    }
+
+    /// Whether switches reduce (no lab can run it: priced from the hardware alone).
+    pub fn in_switch(&self) -> bool {
+        IN_SWITCH.iter().any(|(s, _)| s == self)
     }
 
     /// The algorithm whose fit prices the outermost (or only) part.
@@ -50,14 +77,18 @@ impl Strategy {
             Strategy::Flat(a) | Strategy::HierNode(a) | Strategy::HierTier(a) => *a,
             Strategy::RailRings => Algorithm::Ring,
             Strategy::RailTrees => Algorithm::DbTree,
+            Strategy::Nvls | Strategy::CollNetDirect | Strategy::CollNetChain => Algorithm::Ring,
+            Strategy::NvlsTree => Algorithm::DbTree,
         }
     }
 
-    /// Every flat algorithm, rail rings and trees, then both compositions with every outer algorithm.
+    /// Every flat algorithm, rail rings and trees, the in-switch reductions, then both
+    /// compositions with every outer algorithm.
     pub fn all() -> Vec<Strategy> {
         let mut v: Vec<Strategy> = Algorithm::ALL.iter().map(|a| Strategy::Flat(*a)).collect();
         v.push(Strategy::RailRings);
         v.push(Strategy::RailTrees);
+        v.extend(IN_SWITCH.iter().map(|(s, _)| *s));
         v.extend(Algorithm::ALL.iter().map(|a| Strategy::HierNode(*a)));
         v.extend(Algorithm::ALL.iter().map(|a| Strategy::HierTier(*a)));
         v
@@ -87,8 +118,9 @@ impl FromStr for Strategy {
                 .ok_or_else(|| {
                     format!(
                     "unknown strategy '{s}'; expected an algorithm ({}), rail-rings, rail-trees, \
-                     or hier-node:ALGORITHM or hier-tier:ALGORITHM",
-                    names()
+                     {}, or hier-node:ALGORITHM or hier-tier:ALGORITHM",
+                    names(),
+                    IN_SWITCH.map(|(_, n)| n).join(", ")
                 )
                 })
         };
@@ -96,6 +128,9 @@ impl FromStr for Strategy {
             "rail-rings" => return Ok(Strategy::RailRings),
             "rail-trees" => return Ok(Strategy::RailTrees),
             _ => {}
+        }
+        if let Some((st, _)) = IN_SWITCH.iter().find(|(_, n)| *n == s) {
+            return Ok(*st);
         }
         if let Some(rest) = s.strip_prefix("hier-node:") {
             return Ok(Strategy::HierNode(algorithm(rest)?));
@@ -120,6 +155,10 @@ pub(crate) struct Pricing<'a> {
     pub protocols: &'a [Protocol],
     /// The protocol being priced.
     pub protocol: Option<&'a Protocol>,
+    /// Which of the scenario's switches reduce.
+    pub switches: Switches,
+    /// The links the in-switch strategies are priced with (target mode): the hardware alone.
+    pub in_switch_links: Option<&'a Carried>,
 }
 
 /// Why a strategy has no price at a rank count.
@@ -129,6 +168,8 @@ pub(crate) enum Skip {
     NotApplicable,
     /// Missing fit or a shape the cost form rejects.
     Cannot(String),
+    /// The scenario lacks what the strategy needs, at every rank count (said once).
+    Unsupported(String),
 }
 
 impl Pricing<'_> {
@@ -143,9 +184,9 @@ impl Pricing<'_> {
         if self.mode == Mode::Lab || self.protocols.is_empty() || ranks < 2 {
             return self.terms_with(strategy, ranks, bytes).map(|t| (t, None));
         }
-        let family = Family::of(strategy.outer());
+        let family = in_switch::family(strategy).unwrap_or(Family::of(strategy.outer()));
         let mut best: Option<(TermBreakdown, &'static str)> = None;
-        for p in self.protocols {
+        for p in self.protocols.iter().filter(|p| p.runs(family)) {
             let with = Pricing {
                 protocol: Some(p),
                 ..*self
@@ -156,7 +197,11 @@ impl Pricing<'_> {
                 best = Some((t, p.name));
             }
         }
-        Ok(best.map_or((TermBreakdown::default(), None), |(t, n)| (t, Some(n))))
+        best.map(|(t, n)| (t, Some(n))).ok_or_else(|| {
+            Skip::Unsupported(format!(
+                "{strategy}: the stack has no protocol that runs it"
+            ))
+        })
     }
 
     /// The carried links of `carried` at `level`, with the protocol being priced applied: its
@@ -205,6 +250,10 @@ impl Pricing<'_> {
             }
             Strategy::RailRings => self.rail_rings(ranks, bytes),
             Strategy::RailTrees => self.rail_trees(ranks, bytes),
+            Strategy::Nvls
+            | Strategy::NvlsTree
+            | Strategy::CollNetDirect
+            | Strategy::CollNetChain => self.in_switch(strategy, ranks, bytes),
         }
     }
 
@@ -338,5 +387,7 @@ mod tests {
             "{e}"
         );
         assert!("hier-node:all".parse::<Strategy>().is_err());
+        assert_eq!("nvls-tree".parse::<Strategy>(), Ok(Strategy::NvlsTree));
+        assert!(Strategy::CollNetChain.in_switch() && !Strategy::RailRings.in_switch());
     }
 }

@@ -48,6 +48,7 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
                     "intra_node.bandwidth_gb_per_s",
                 )?,
                 latency_us: non_negative(at, &i.latency_us, "intra_node.latency_us")?,
+                in_switch_reduction: i.in_switch_reduction,
             })
         }
         None if gpus_per_node > 1 => {
@@ -71,6 +72,7 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
     let network = Network {
         nic_gbit_per_s,
         latency_us,
+        in_switch_reduction: rn.in_switch_reduction,
         tiers,
     };
 

@@ -106,6 +106,10 @@ pub struct IntraNode {
     pub bandwidth_gb_per_s: f64,
     /// One-way latency of a message between two GPUs of a node, microseconds.
     pub latency_us: f64,
+    /// The node's switch reduces and multicasts (NVLink SHARP, NVLS: NVSwitch of the third
+    /// generation, H100 and H200 HGX boards), so NCCL's `nvls` and `nvls-tree` run.
+    #[serde(default)]
+    pub in_switch_reduction: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,6 +119,10 @@ pub struct Network {
     pub nic_gbit_per_s: f64,
     /// One-way NIC-to-NIC latency of a message excluding switches, microseconds.
     pub latency_us: f64,
+    /// The fabric's switches reduce in the network (SHARP on InfiniBand, NCCL's CollNet), so
+    /// `collnet-direct`, `collnet-chain` and `nvls` across nodes run.
+    #[serde(default)]
+    pub in_switch_reduction: bool,
     /// Switch tiers from the lowest (top of rack) up; each spans more GPUs than the one below.
     #[serde(default)]
     pub tiers: Vec<Tier>,
@@ -171,6 +179,7 @@ impl Scenario {
             network: Network {
                 nic_gbit_per_s: link_rate_bps / 1e9,
                 latency_us,
+                in_switch_reduction: false,
                 tiers: vec![Tier {
                     name: "switch".to_string(),
                     gpus: nodes,

@@ -48,6 +48,8 @@ pub struct RawCluster {
 pub struct RawIntraNode {
     pub bandwidth_gb_per_s: Spanned<f64>,
     pub latency_us: Spanned<f64>,
+    #[serde(default)]
+    pub in_switch_reduction: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +57,8 @@ pub struct RawIntraNode {
 pub struct RawNetwork {
     pub nic_gbit_per_s: Spanned<f64>,
     pub latency_us: Spanned<f64>,
+    #[serde(default)]
+    pub in_switch_reduction: bool,
     #[serde(default)]
     pub tiers: Vec<Spanned<RawTier>>,
 }
