@@ -48,6 +48,8 @@ pub struct RawCluster {
 pub struct RawIntraNode {
     pub bandwidth_gb_per_s: Spanned<f64>,
     pub latency_us: Spanned<f64>,
+    #[serde(default)]
+    pub topology: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +68,8 @@ pub struct RawTier {
     pub gpus: Spanned<i64>,
     pub oversubscription: Spanned<f64>,
     pub hop_latency_us: Spanned<f64>,
+    #[serde(default)]
+    pub topology: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
