@@ -235,6 +235,63 @@ fn json_profile_round_trips() {
     assert!(v["tool"].as_str().unwrap().starts_with("collbench"));
 }
 
+/// Each dimension takes its level's topology, and its latency is the one-way latency over the
+/// hops ASTRA-sim counts for that kind: 1 for a Ring (between neighbours) and a FullyConnected
+/// dimension, 2 for a Switch. A level that names none stays a Switch.
+#[test]
+fn astra_sim_dimensions_take_the_scenarios_topologies() {
+    let s = Scenario::parse(
+        r#"name = "kinds"
+[cluster]
+gpus = 16
+gpus_per_node = 4
+[intra_node]
+bandwidth_gb_per_s = 100
+latency_us = 0.5
+topology = "ring"
+[network]
+nic_gbit_per_s = 400
+latency_us = 2
+[[network.tiers]]
+name = "rack"
+gpus = 8
+oversubscription = 1
+hop_latency_us = 1
+topology = "FullyConnected"
+[[network.tiers]]
+name = "top"
+gpus = 16
+oversubscription = 1
+hop_latency_us = 1
+"#,
+        "kinds.toml",
+    )
+    .expect("scenario parses");
+    let mut notes = Vec::new();
+    let carried = Carried::new(
+        &ring_fit(),
+        &LabReference::default(),
+        Some(5.0),
+        None,
+        &mut notes,
+    );
+    let net = astra_network(&s, 16, 1, &carried, Mode::Target, StackProfile::Lab);
+    assert_eq!(net.topology, ["Ring", "FullyConnected", "Switch"]);
+    assert_eq!(net.npus_count, [4, 2, 2]);
+    // Ring, 1 hop: 5 us overhead + 0.5 us inside the node, whole.
+    // FullyConnected, 1 hop: 5 + 2 + 1 us, whole.
+    // Switch, 2 hops: 5 + 2 + 1 + 1 us, halved.
+    assert_eq!(net.latency, [5500.0, 8000.0, 4500.0]);
+    let yaml = net.to_yaml();
+    assert!(
+        yaml.contains("topology:\n  - Ring\n  - FullyConnected\n  - Switch\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("# dimension 0: node, Ring ("), "{yaml}");
+    assert!(yaml.contains("over 1 hop)"), "{yaml}");
+    assert!(yaml.contains("over 2 hops)"), "{yaml}");
+}
+
 /// With NCCL's stack, ASTRA-sim's dimensions take its Simple protocol's step latencies (NVLink
 /// inside a node, the network plus the scenario's latency across), not the lab's overhead.
 #[test]

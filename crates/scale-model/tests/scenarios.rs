@@ -2,7 +2,7 @@
 //! file, the line and the field.
 
 use proptest::prelude::*;
-use scale_model::scenario::{DType, Scenario, ScenarioError};
+use scale_model::scenario::{DType, Scenario, ScenarioError, Topology};
 
 const LAB: &str = include_str!("../../../scenarios/lab.toml");
 const LLAMA3: &str = include_str!("../../../scenarios/llama3-24k.toml");
@@ -300,4 +300,51 @@ fn noise_is_a_delay_distribution() {
     let bad = format!("{GOOD}\n[noise]\ndelay = \"pareto:50us:1\"\n");
     let e = rejected(&bad, "delay = \"pareto", "noise.delay");
     assert!(e.to_string().contains("above 1"), "{e}");
+}
+
+#[test]
+fn a_levels_topology_is_read_checked_and_written_back() {
+    let s = Scenario::parse(GOOD, "good.toml").unwrap();
+    assert_eq!(s.intra_node.as_ref().unwrap().topology, Topology::Switch);
+    assert!(s
+        .network
+        .tiers
+        .iter()
+        .all(|t| t.topology == Topology::Switch));
+    assert!(!s.to_toml().contains("topology"), "{}", s.to_toml());
+    // Both spellings, any case; written back in the file's.
+    let t = replaced("latency_us = 0.5", "latency_us = 0.5\ntopology = \"Ring\"");
+    let t = t.replacen(
+        "hop_latency_us = 1\n",
+        "hop_latency_us = 1\ntopology = \"fully_connected\"\n",
+        1,
+    );
+    let s = Scenario::parse(&t, "kinds.toml").unwrap();
+    assert_eq!(s.intra_node.as_ref().unwrap().topology, Topology::Ring);
+    assert_eq!(s.network.tiers[0].topology, Topology::FullyConnected);
+    assert_eq!(s.network.tiers[1].topology, Topology::Switch);
+    assert!(
+        s.to_toml().contains("topology = \"ring\""),
+        "{}",
+        s.to_toml()
+    );
+    assert_eq!(Scenario::parse(&s.to_toml(), "again.toml").unwrap(), s);
+    // A kind ASTRA-sim does not have.
+    let bad = replaced("latency_us = 0.5", "latency_us = 0.5\ntopology = \"torus\"");
+    let e = rejected(&bad, "topology = \"torus\"", "intra_node.topology");
+    let msg = e.to_string();
+    assert!(msg.contains("'torus'"), "{msg}");
+    assert!(
+        msg.contains("switch, ring, fully_connected") && msg.contains("FullyConnected"),
+        "{msg}"
+    );
+    let bad = replaced(
+        "hop_latency_us = 1\n",
+        "hop_latency_us = 1\ntopology = \"mesh\"\n",
+    );
+    rejected(&bad, "topology = \"mesh\"", "network.tiers[0].topology");
+    // Not a string: toml's error, at the value.
+    let bad = replaced("hop_latency_us = 1\n", "hop_latency_us = 1\ntopology = 3\n");
+    let e = rejected(&bad, "topology = 3", "string");
+    assert!(matches!(e, ScenarioError::Syntax { .. }));
 }

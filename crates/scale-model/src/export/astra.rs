@@ -1,11 +1,16 @@
 //! ASTRA-sim 2.x analytical network backend config (YAML).
 //!
 //! One dimension per level the group crosses (inside a node, then each switch tier), with
-//! `topology`, `npus_count`, `bandwidth` and `latency` lists. ASTRA-sim prices a message as
-//! hops x latency + bytes / bandwidth, with bandwidth in "GB/s" meaning 2^30 bytes per second
-//! and latency in ns; a Switch dimension counts two hops (up to the switch and down), so the
-//! one-way latency is written halved. Bandwidth is per NPU, with the lab's efficiency and the
-//! level's oversubscription applied.
+//! `topology`, `npus_count`, `bandwidth` and `latency` lists. Each dimension's topology is its
+//! level's ([`Topology`](crate::scenario::Topology): the scenario's `intra_node` or tier
+//! `topology`, Switch by default). ASTRA-sim prices a message as hops x latency + bytes /
+//! bandwidth, with bandwidth in "GB/s" meaning 2^30 bytes per second and latency in ns
+//! (astra-network-analytical, `BasicTopology::compute_communication_delay`,
+//! `bw_GBps_to_Bpns`). A Switch dimension counts two hops (up to the switch and down), so the
+//! one-way latency is written halved; a FullyConnected one counts one hop, and a Ring one hop
+//! between neighbours, so the one-way latency is written as it is (a Ring's latency is then its
+//! neighbours'). Bandwidth is per NPU, with the lab's efficiency and the level's
+//! oversubscription applied.
 //!
 //! Written with the `yaml-rust2` emitter, under comment lines saying where each dimension's
 //! numbers came from.
@@ -66,8 +71,9 @@ pub fn astra_network(
             "bandwidth: GB/s as ASTRA-sim counts them (2^30 bytes/s) per NPU, link efficiency \
              and oversubscription applied"
                 .to_string(),
-            "latency: ns per hop; every dimension is a Switch (2 hops), so the one-way latency \
-             is halved"
+            "latency: ns per hop as ASTRA-sim counts hops: a Switch message takes 2 (the \
+             one-way latency halved), a FullyConnected message 1 and a Ring message 1 between \
+             neighbours (the one-way latency as it is)"
                 .to_string(),
         ],
     };
@@ -84,20 +90,25 @@ pub fn astra_network(
     for level in &lv {
         let link = carried.link_with(level, mode, protocol, multi_node);
         let rate = bytes_per_s(link.beta_us_per_byte) / level.oversubscription.max(1.0);
-        net.topology.push("Switch".to_string());
+        let hops = level.topology.astra_hops();
+        net.topology.push(level.topology.astra_name().to_string());
         net.npus_count.push(level.size);
         net.bandwidth.push(round3(rate / GIB));
-        net.latency.push(round3(link.alpha_us * 1000.0 / 2.0));
+        // The one-way latency over the hops ASTRA-sim counts for the kind.
+        let per_hop_ns = link.alpha_us * 1000.0 / f64::from(hops);
+        net.latency.push(round3(per_hop_ns));
         net.comments.push(format!(
-            "dimension {}: {} ({} members, {:.3} GB/s after efficiency {:.3}, oversubscription \
-             {}, one-way {:.3} us)",
+            "dimension {}: {}, {} ({} members, {:.3} GB/s after efficiency {:.3}, \
+             oversubscription {}, one-way {:.3} us over {hops} hop{})",
             net.topology.len() - 1,
             level.name,
+            level.topology.astra_name(),
             level.size,
             rate / 1e9,
             carried.efficiency,
             level.oversubscription,
-            link.alpha_us
+            link.alpha_us,
+            if hops == 1 { "" } else { "s" }
         ));
     }
     let product: usize = net.npus_count.iter().product();

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Topology};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Level {
@@ -22,6 +22,10 @@ pub struct Level {
     pub oversubscription: f64,
     /// Whether the level lies beyond the scenario's GPUs (its top tier extended).
     pub extended: bool,
+    /// How the level's members connect: the scenario's `intra_node` or tier `topology` (an
+    /// extended top tier keeps its tier's); a switch on a network without tiers.
+    #[serde(default, skip_serializing_if = "Topology::is_switch")]
+    pub topology: Topology,
 }
 
 /// The levels of a group of `ranks` members placed `stride` GPUs apart (1: contiguous ranks,
@@ -36,11 +40,15 @@ pub fn levels(scenario: &Scenario, ranks: usize, stride: usize) -> Vec<Level> {
 
     let node = members(scenario.cluster.gpus_per_node);
     if node > 1 {
-        let (bw, lat) = scenario
+        let (bw, lat, topology) = scenario
             .intra_node
             .as_ref()
-            .map(|i| (i.bandwidth_gb_per_s * 1e9, i.latency_us))
-            .unwrap_or((scenario.nic_bytes_per_s(), scenario.network.latency_us));
+            .map(|i| (i.bandwidth_gb_per_s * 1e9, i.latency_us, i.topology))
+            .unwrap_or((
+                scenario.nic_bytes_per_s(),
+                scenario.network.latency_us,
+                Topology::Switch,
+            ));
         out.push(Level {
             name: "node".to_string(),
             size: node,
@@ -49,6 +57,7 @@ pub fn levels(scenario: &Scenario, ranks: usize, stride: usize) -> Vec<Level> {
             latency_us: lat,
             oversubscription: 1.0,
             extended: false,
+            topology,
         });
         span = node;
     }
@@ -68,20 +77,23 @@ pub fn levels(scenario: &Scenario, ranks: usize, stride: usize) -> Vec<Level> {
             latency_us: scenario.path_latency_us(i),
             oversubscription: scenario.cumulative_oversubscription(i),
             extended: false,
+            topology: tier.topology,
         });
     }
     if span < ranks {
         let top = scenario.network.tiers.len().saturating_sub(1);
-        let (name, latency_us, oversubscription) = match scenario.network.tiers.last() {
+        let (name, latency_us, oversubscription, topology) = match scenario.network.tiers.last() {
             Some(t) => (
                 format!("{} (extended)", t.name),
                 scenario.path_latency_us(top),
                 scenario.cumulative_oversubscription(top),
+                t.topology,
             ),
             None => (
                 "network (extended)".to_string(),
                 scenario.network.latency_us,
                 1.0,
+                Topology::Switch,
             ),
         };
         let size = ranks.div_ceil(span);
@@ -101,6 +113,7 @@ pub fn levels(scenario: &Scenario, ranks: usize, stride: usize) -> Vec<Level> {
                 latency_us,
                 oversubscription,
                 extended: true,
+                topology,
             }),
         }
     }

@@ -122,6 +122,7 @@ mod tests {
             latency_us: 1.0,
             oversubscription,
             extended: false,
+            topology: Default::default(),
         }
     }
 

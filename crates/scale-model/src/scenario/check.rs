@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::error::{Locator, ScenarioError};
 use super::raw::{RawBytes, RawModel, RawMoe, RawScenario, RawTier, RawWorkload};
 use super::workload::{DType, ModelWorkload, MoeWorkload, Pipeline, Sharding, Workload};
-use super::{Cluster, Compute, IntraNode, Network, Scenario, Tier};
+use super::{Cluster, Compute, IntraNode, Network, Scenario, Tier, Topology};
 use crate::stack::StackProfile;
 use crate::units::parse_size;
 use topologies::noise::Delay;
@@ -49,6 +49,7 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
                 )?,
                 latency_us: non_negative(at, &i.latency_us, "intra_node.latency_us")?,
                 in_switch_reduction: i.in_switch_reduction,
+                topology: topology(at, i.topology.as_ref(), "intra_node.topology")?,
             })
         }
         None if gpus_per_node > 1 => {
@@ -181,6 +182,7 @@ fn check_tiers(
             gpus,
             oversubscription,
             hop_latency_us: non_negative(at, &t.hop_latency_us, &field("hop_latency_us"))?,
+            topology: topology(at, t.topology.as_ref(), &field("topology"))?,
         });
     }
     if let (Some(last), Some(raw_last)) = (tiers.last(), raw.last()) {
@@ -284,6 +286,24 @@ fn dtype_of(at: &Locator<'_>, d: &Spanned<String>, field: &str) -> Result<DType>
             format!(
                 "unknown dtype '{}'; expected one of: fp32, fp16, bf16, fp8",
                 d.get_ref()
+            ),
+        )
+    })
+}
+
+/// A level's topology: a switch where the file names none.
+fn topology(at: &Locator<'_>, v: Option<&Spanned<String>>, field: &str) -> Result<Topology> {
+    let Some(v) = v else {
+        return Ok(Topology::Switch);
+    };
+    Topology::parse(v.get_ref()).ok_or_else(|| {
+        at.invalid(
+            v.span(),
+            field,
+            format!(
+                "unknown topology '{}'; expected one of: switch, ring, fully_connected \
+                 (or ASTRA-sim's Switch, Ring, FullyConnected)",
+                v.get_ref()
             ),
         )
     })

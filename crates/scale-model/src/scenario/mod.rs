@@ -6,6 +6,7 @@
 mod check;
 mod error;
 mod raw;
+mod topology;
 pub mod training_step;
 pub mod vary;
 mod workload;
@@ -16,6 +17,7 @@ use crate::stack::StackProfile;
 use topologies::noise::Delay;
 
 pub use error::{line_col, ScenarioError};
+pub use topology::Topology;
 pub use workload::{
     DType, ModelWorkload, MoeWorkload, Pipeline, Sharding, Workload, WorkloadPoint,
 };
@@ -110,6 +112,9 @@ pub struct IntraNode {
     /// generation, H100 and H200 HGX boards), so NCCL's `nvls` and `nvls-tree` run.
     #[serde(default)]
     pub in_switch_reduction: bool,
+    /// How the node's GPUs connect (NVSwitch: a switch).
+    #[serde(default, skip_serializing_if = "Topology::is_switch")]
+    pub topology: Topology,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,6 +144,9 @@ pub struct Tier {
     pub oversubscription: f64,
     /// Extra one-way latency of a message that has to cross this tier, microseconds.
     pub hop_latency_us: f64,
+    /// How the tier connects the groups below it.
+    #[serde(default, skip_serializing_if = "Topology::is_switch")]
+    pub topology: Topology,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -185,6 +193,7 @@ impl Scenario {
                     gpus: nodes,
                     oversubscription: 1.0,
                     hop_latency_us: 0.0,
+                    topology: Topology::Switch,
                 }],
             },
             compute: None,

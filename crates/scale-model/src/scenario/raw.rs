@@ -50,6 +50,8 @@ pub struct RawIntraNode {
     pub latency_us: Spanned<f64>,
     #[serde(default)]
     pub in_switch_reduction: bool,
+    #[serde(default)]
+    pub topology: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +72,8 @@ pub struct RawTier {
     pub gpus: Spanned<i64>,
     pub oversubscription: Spanned<f64>,
     pub hop_latency_us: Spanned<f64>,
+    #[serde(default)]
+    pub topology: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
