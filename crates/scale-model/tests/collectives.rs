@@ -303,3 +303,112 @@ fn other_collectives_do_not_move_all_reduce_predictions() {
         price(&mixed, vec![Collective::AllReduce, Collective::AllToAll])
     );
 }
+
+/// Prices of `collectives` at `p` ranks and `n` bytes with `stack`, on `scenario`, from the
+/// hardware alone, with the assumptions.
+fn with_stack(
+    scenario: &Scenario,
+    collectives: Vec<Collective>,
+    p: usize,
+    n: u64,
+    stack: scale_model::StackProfile,
+) -> scale_model::Prediction {
+    let fits = Default::default();
+    let input = PredictInput {
+        fits: &fits,
+        scenario,
+        lab: LabReference::default(),
+        stragglers: None,
+    };
+    let opts = PredictOptions {
+        collectives,
+        stack: Some(stack),
+        ..PredictOptions::default()
+    };
+    predict(&input, &[p], &[n], &opts).unwrap()
+}
+
+fn find<'a>(p: &'a scale_model::Prediction, c: Collective, alg: &str) -> &'a PredictionRow {
+    p.rows
+        .iter()
+        .find(|r| r.collective == c && r.algorithm == alg)
+        .unwrap_or_else(|| panic!("no {c} {alg}: {:?}", p.assumptions))
+}
+
+/// PAT, with one rank per node: ceil(lg p) steps and the ring's bytes; under NCCL's stack its
+/// base, a 1/3.5 share of its network step per step, 2.8 us per rank and 0.75 of the link.
+#[test]
+fn pat_by_hand_with_one_rank_per_node() {
+    let s = two_level(1, 8, 2.0);
+    let n = 8_000_000u64;
+    let c = Collective::ReduceScatter
+        .try_cost(Algorithm::Ring, 8, n as f64, &BuildOptions::default())
+        .unwrap();
+    let none = with_stack(
+        &s,
+        vec![Collective::ReduceScatter],
+        8,
+        n,
+        scale_model::StackProfile::None,
+    );
+    let pat = find(&none, Collective::ReduceScatter, "pat");
+    // 3 steps at 5 us; the bytes at 1 GB/s, twice over for the 1:2 tier every step crosses.
+    let expect = 3.0 * 5.0 + 2.0 * c.bytes * 1e-3;
+    assert!(common::rel(pat.time_us, expect) < 1e-9, "{}", pat.time_us);
+    let nccl = with_stack(
+        &s,
+        vec![Collective::ReduceScatter],
+        8,
+        n,
+        scale_model::StackProfile::Nccl,
+    );
+    let pat = find(&nccl, Collective::ReduceScatter, "pat");
+    assert_eq!(pat.protocol.as_deref(), Some("Simple"));
+    let expect = 8.0 + 3.0 * (14.0 + 5.0) / 3.5 + 2.8 * 8.0 + 2.0 * c.bytes * 1e-3 / 0.75;
+    assert!(common::rel(pat.time_us, expect) < 1e-9, "{}", pat.time_us);
+}
+
+/// NCCL runs PAT with one GPU per node only: with several, it is left out once, saying why.
+#[test]
+fn no_pat_with_several_ranks_per_node() {
+    let s = two_level(4, 4, 1.0);
+    let p = with_stack(
+        &s,
+        vec![Collective::AllGather],
+        16,
+        1 << 20,
+        scale_model::StackProfile::Nccl,
+    );
+    assert!(p.rows.iter().all(|r| r.algorithm != "pat"));
+    assert!(
+        p.assumptions
+            .iter()
+            .any(|a| a.starts_with("all_gather pat: NCCL runs PAT only where every node")),
+        "{:?}",
+        p.assumptions
+    );
+}
+
+/// NCCL's stack prices the collectives it tunes (all-gather by ring: Simple at a large size,
+/// its base and per-step latencies) and leaves all-to-all on the links as they are.
+#[test]
+fn the_nccl_stack_prices_the_collectives_it_tunes() {
+    let s = two_level(1, 8, 1.0);
+    let n = 64_000_000u64;
+    let p = with_stack(
+        &s,
+        vec![Collective::AllGather, Collective::AllToAll],
+        8,
+        n,
+        scale_model::StackProfile::Nccl,
+    );
+    let ring = find(&p, Collective::AllGather, "ring");
+    assert_eq!(ring.protocol.as_deref(), Some("Simple"));
+    let c = Collective::AllGather
+        .try_cost(Algorithm::Ring, 8, n as f64, &BuildOptions::default())
+        .unwrap();
+    let expect = 8.4 + c.latency_steps * (14.0 + 5.0) + c.bytes * 1e-3;
+    assert!(common::rel(ring.time_us, expect) < 1e-9, "{}", ring.time_us);
+    let a2a = find(&p, Collective::AllToAll, "linear");
+    assert_eq!(a2a.protocol, None);
+}

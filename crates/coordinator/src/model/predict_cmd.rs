@@ -263,12 +263,15 @@ pub(super) fn row_label(collective: Collective, algorithm: &str) -> String {
 
 /// Where a row's (outer) algorithm's parameters came from: "lab" or "hardware".
 fn source_of(p: &Prediction, row: &PredictionRow) -> &'static str {
-    if row
-        .algorithm
-        .parse::<Strategy>()
-        .is_ok_and(|s| s.in_switch())
-        && row.collective == Collective::AllReduce
-    {
+    // What no lab runs: the in-switch reductions and PAT.
+    let unmeasured = if row.collective == Collective::AllReduce {
+        row.algorithm
+            .parse::<Strategy>()
+            .is_ok_and(|s| s.in_switch())
+    } else {
+        row.algorithm == "pat"
+    };
+    if unmeasured {
         return "hardware";
     }
     let carried = if row.collective == Collective::AllReduce {

@@ -100,7 +100,7 @@ impl Pricing<'_> {
         if let Some(skip) = unsupported(strategy, self.switches, self.levels) {
             return Err(skip);
         }
-        let (Some(family), Some(carried)) = (family(strategy), self.in_switch_links) else {
+        let (Some(family), Some(carried)) = (family(strategy), self.unmeasured_links) else {
             return Err(Skip::Unsupported(format!(
                 "{strategy} is priced from a target's hardware (target mode) only"
             )));

@@ -10,6 +10,7 @@ pub mod carry;
 pub mod in_switch;
 pub mod levels;
 pub mod ops;
+pub mod pat;
 pub mod rails;
 pub mod step;
 pub mod strategy;
@@ -208,7 +209,7 @@ pub fn predict(
     };
     // No lab runs an in-switch reduction: they are priced from the hardware alone, with the
     // user's per-message overhead where one is given.
-    let in_switch_links = (opts.mode == Mode::Target).then(|| Carried {
+    let unmeasured_links = (opts.mode == Mode::Target).then(|| Carried {
         overhead_us: opts.overhead_us.unwrap_or(0.0),
         ..Carried::hardware(
             Algorithm::Ring,
@@ -252,7 +253,7 @@ pub fn predict(
             protocols: stack.protocols(),
             protocol: None,
             switches,
-            in_switch_links: in_switch_links.as_ref(),
+            unmeasured_links: unmeasured_links.as_ref(),
         };
         for strategy in opts.strategies.iter().filter(|_| all_reduce) {
             if !strategy.in_switch() && carried_of(strategy.outer()).is_none() {
@@ -292,13 +293,9 @@ pub fn predict(
                 continue;
             }
             let noise_us = noise.as_mut().map(|n| n.flat_case_us(case, p));
-            let flat = Pricing {
-                protocols: &[],
-                ..pricing
-            };
             for &size in sizes {
-                match ops::flat_terms(&flat, case, p, size as f64) {
-                    Ok(mut terms) => {
+                match ops::terms(&pricing, case, p, size as f64) {
+                    Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
                         }
@@ -308,10 +305,45 @@ pub fn predict(
                         let name = case.algorithm.name().to_string();
                         let mut row = PredictionRow::of(case.collective, name, p, size, terms);
                         row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
+                        row.protocol = protocol.map(str::to_string);
                         rows.push(row);
                     }
                     Err(why) => {
                         skipped.insert(format!("{case} at {p} ranks: {why}"));
+                        break;
+                    }
+                }
+            }
+        }
+        let pat_collectives = opts.collectives.iter().filter(|c| pat::runs(**c));
+        for &collective in pat_collectives.filter(|_| opts.mode == Mode::Target) {
+            // PAT's steps pair ranks 2^i apart, as halving-doubling's do.
+            let noise_us = noise.as_mut().map(|n| {
+                n.flat_case_us(
+                    Case {
+                        collective,
+                        algorithm: Algorithm::Rhd,
+                    },
+                    p,
+                )
+            });
+            for &size in sizes {
+                match pricing.pat(collective, p, size as f64) {
+                    Ok((mut terms, protocol)) => {
+                        if let Some(n) = noise_us {
+                            terms.straggler_us = n;
+                        }
+                        let mut row = PredictionRow::of(collective, "pat".into(), p, size, terms);
+                        row.protocol = protocol.map(str::to_string);
+                        rows.push(row);
+                    }
+                    Err(Skip::NotApplicable) => break,
+                    Err(Skip::Cannot(why)) => {
+                        skipped.insert(format!("{collective} pat at {p} ranks: {why}"));
+                        break;
+                    }
+                    Err(Skip::Unsupported(why)) => {
+                        skipped.insert(why);
                         break;
                     }
                 }
@@ -409,12 +441,12 @@ fn carry_all(
             c.overhead_us = o;
         }
     }
-    // Another stack than the lab's: the lab's per-message cost stays in the lab. The stack
-    // prices all-reduce only; the other collectives keep the lab's links.
+    // Another stack than the lab's: the lab's per-message cost stays in the lab, for every
+    // collective the stack prices; all-to-all and send/receive keep the lab's links.
     if opts.mode == Mode::Target && stack != StackProfile::Lab {
         for c in carried
             .iter_mut()
-            .filter(|c| c.source == CarrySource::Lab && c.is_all_reduce())
+            .filter(|c| c.source == CarrySource::Lab && ops::stack_prices(c.collective))
         {
             c.overhead_us = opts.overhead_us.unwrap_or(0.0);
         }
@@ -573,8 +605,11 @@ fn base_assumptions(
              at a level made of groups of g ranks, the (p - g)/p share of a rank's bytes bound \
              outside its group crosses at the level's per-rank rate over its \
              oversubscription, and the time is the larger of the busiest level's and the flat \
-             bandwidth term; the hierarchical and rail compositions and the stack's protocols \
-             price all-reduce only"
+             bandwidth term; a stack's protocols price all-gather, reduce-scatter, broadcast \
+             and reduce too (NCCL tunes these; all-to-all and send/recv are point-to-point); \
+             the hierarchical and rail compositions price all-reduce only; all-gather and \
+             reduce-scatter also by pat (NCCL's PAT: ceil(lg p) steps, the ring's bytes, the top \
+             tier's oversubscription; one rank per node; from the hardware alone)"
                 .to_string(),
         );
         let rooted = opts.collectives.iter().any(|c| c.rooted());

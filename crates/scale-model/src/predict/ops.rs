@@ -9,8 +9,10 @@
 //! cross a tier on a few edges per group and are not slowed, halving-doubling pays the top
 //! tier's, and all-to-all pays each tier's bisection ([`bisection_us`]).
 //!
-//! Not modelled for these: the hierarchical and rail compositions and a stack's protocols
-//! (NCCL's LL, LL128, Simple), which price all-reduce only.
+//! A stack's protocols (NCCL's LL, LL128, Simple) price all-gather, reduce-scatter, broadcast
+//! and reduce as they price all-reduce's flat algorithms ([`terms`]); all-gather and
+//! reduce-scatter also have PAT ([`super::pat`]). Not modelled for these: the hierarchical and
+//! rail compositions.
 
 use topologies::{Algorithm, Case, Collective, CostTerms};
 
@@ -18,6 +20,7 @@ use super::carry::{Carried, LevelLink};
 use super::levels::Level;
 use super::strategy::{terms_of, Pricing};
 use crate::row::TermBreakdown;
+use crate::stack::Family;
 
 /// The carried parameters of `case` for a buffer of `bytes` bytes per rank (its regime's, else
 /// its first).
@@ -36,6 +39,46 @@ pub fn crosses_tiers_on_few_edges(case: Case) -> bool {
         case.algorithm,
         Algorithm::Ring | Algorithm::Chain | Algorithm::Tree | Algorithm::DbTree
     )
+}
+
+/// Whether a stack's protocols price `collective`: NCCL's tuning model prices all-gather,
+/// reduce-scatter, broadcast and reduce (its ring, our ring and chain, and its tree family for
+/// the others) besides all-reduce; all-to-all and send/receive are point-to-point operations
+/// that it does not tune.
+pub fn stack_prices(collective: Collective) -> bool {
+    !matches!(collective, Collective::AllToAll | Collective::SendRecv)
+}
+
+/// [`flat_terms`] with the fastest of the stack's protocols (and its name), where the stack
+/// prices the collective; with the carried links as they are otherwise.
+pub(crate) fn terms(
+    pricing: &Pricing<'_>,
+    case: Case,
+    ranks: usize,
+    bytes: f64,
+) -> Result<(TermBreakdown, Option<&'static str>), String> {
+    if pricing.protocols.is_empty() || !stack_prices(case.collective) || ranks < 2 {
+        let flat = Pricing {
+            protocols: &[],
+            ..*pricing
+        };
+        return flat_terms(&flat, case, ranks, bytes).map(|t| (t, None));
+    }
+    let family = Family::of(case.algorithm);
+    let mut best: Option<(TermBreakdown, &'static str)> = None;
+    for p in pricing.protocols.iter().filter(|p| p.runs(family)) {
+        let with = Pricing {
+            protocol: Some(p),
+            ..*pricing
+        };
+        let mut t = flat_terms(&with, case, ranks, bytes)?;
+        t.latency_us += p.base(family);
+        if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
+            best = Some((t, p.name));
+        }
+    }
+    best.map(|(t, n)| (t, Some(n)))
+        .ok_or_else(|| format!("{case}: the stack has no protocol that runs it"))
 }
 
 /// The terms of `case` flat over `ranks` ranks on `pricing`'s levels with a buffer of `bytes`

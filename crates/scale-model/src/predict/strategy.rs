@@ -157,8 +157,9 @@ pub(crate) struct Pricing<'a> {
     pub protocol: Option<&'a Protocol>,
     /// Which of the scenario's switches reduce.
     pub switches: Switches,
-    /// The links the in-switch strategies are priced with (target mode): the hardware alone.
-    pub in_switch_links: Option<&'a Carried>,
+    /// The links of what no lab runs (the in-switch reductions, PAT), in target mode: the
+    /// hardware alone.
+    pub unmeasured_links: Option<&'a Carried>,
 }
 
 /// Why a strategy has no price at a rank count.
