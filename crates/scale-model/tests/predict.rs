@@ -653,3 +653,37 @@ fn the_labs_straggler_tail_stays_in_the_lab_unless_carried() {
     let p = predict(&input, &[2048], &[1 << 20], &carried).unwrap();
     assert!(p.rows[0].terms.straggler_us > 0.0);
 }
+
+/// NCCL's kernels reduce as they copy: under its stack a flat ring's reduction costs only what
+/// the transfers do not hide; under none it adds in full.
+#[test]
+fn the_nccl_stack_fuses_reductions_into_transfers() {
+    let text = "name = \"one node\"\n[cluster]\ngpus = 8\ngpus_per_node = 8\n\
+         [intra_node]\nbandwidth_gb_per_s = 100\nlatency_us = 1\n\
+         [network]\nnic_gbit_per_s = 8\nlatency_us = 5\n\
+         [compute]\nreduce_gb_per_s = 10\n";
+    let target = Scenario::parse(text, "one.toml").unwrap();
+    let empty = FitReport::default();
+    let input = measured_by(&empty, &target);
+    let at = |stack| {
+        let opts = PredictOptions {
+            strategies: vec![Strategy::Flat(Algorithm::Ring)],
+            stack: Some(stack),
+            ..PredictOptions::default()
+        };
+        let p = predict(&input, &[8], &[8_000_000], &opts).unwrap();
+        row(&p, "ring", 8, 8_000_000).terms.clone()
+    };
+    // 7e6 bytes reduced at 10 GB/s: 700 us; 1.4e7 bytes moved at 100 GB/s (NCCL: x 0.824).
+    let none = at(StackProfile::None);
+    assert!(close(none.reduction_us, 700.0), "{none:?}");
+    assert!(close(none.bandwidth_us, 140.0), "{none:?}");
+    // Under NCCL's stack, whichever protocol wins, the transfers and the reduction together
+    // take the longer of the two: the 700 us of reducing.
+    let nccl = at(StackProfile::Nccl);
+    assert!(nccl.bandwidth_us >= 140.0 / 0.824 - 1e-9, "{nccl:?}");
+    assert!(
+        close(nccl.bandwidth_us + nccl.reduction_us, 700.0),
+        "{nccl:?}"
+    );
+}

@@ -31,8 +31,7 @@
 //! run them, so no lab efficiency or per-message overhead is carried to them.
 
 use super::levels::Level;
-use super::rails::beyond;
-use super::strategy::{Pricing, Skip};
+use super::strategy::{fused, Pricing, Skip};
 use super::Strategy;
 use crate::row::TermBreakdown;
 use crate::stack::Family;
@@ -162,7 +161,7 @@ impl Pricing<'_> {
         Ok(TermBreakdown {
             latency_us,
             bandwidth_us,
-            reduction_us: beyond(gamma * reduced, bandwidth_us),
+            reduction_us: fused(gamma * reduced, bandwidth_us),
             oversubscription_us: 0.0,
             straggler_us: 0.0,
         })

@@ -18,7 +18,7 @@ use topologies::{Algorithm, Case, Collective, CostTerms};
 
 use super::carry::{Carried, LevelLink};
 use super::levels::Level;
-use super::strategy::{terms_of, Pricing};
+use super::strategy::{fused, terms_of, Pricing};
 use crate::row::TermBreakdown;
 use crate::stack::Family;
 
@@ -73,6 +73,7 @@ pub(crate) fn terms(
         };
         let mut t = flat_terms(&with, case, ranks, bytes)?;
         t.latency_us += p.base(family);
+        t.reduction_us = fused(t.reduction_us, t.bandwidth_us);
         if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
             best = Some((t, p.name));
         }

@@ -30,7 +30,7 @@
 use topologies::{Algorithm, CostTerms};
 
 use super::levels::Level;
-use super::strategy::{Pricing, Skip};
+use super::strategy::{fused, Pricing, Skip};
 use crate::row::TermBreakdown;
 
 /// Hops of a ring over `ranks` ranks, ordered level by level, that a chunk crosses in one phase
@@ -56,12 +56,6 @@ pub fn ring_hops_per_level(ranks: usize, levels: &[Level]) -> Vec<usize> {
         *top -= 1;
     }
     hops
-}
-
-/// The part of a pipelined reduction that the transfers do not hide: chunk j is reduced while
-/// chunk j + 1 moves, so only a reduction slower than the links adds time.
-pub(super) fn beyond(reduction_us: f64, transfer_us: f64) -> f64 {
-    (reduction_us - transfer_us).max(0.0)
 }
 
 impl Pricing<'_> {
@@ -91,7 +85,7 @@ impl Pricing<'_> {
         Ok(TermBreakdown {
             latency_us,
             bandwidth_us,
-            reduction_us: beyond(
+            reduction_us: fused(
                 links[0].gamma_us_per_byte * ring.reduced_bytes,
                 bandwidth_us,
             ),
@@ -119,7 +113,7 @@ impl Pricing<'_> {
         Ok(TermBreakdown {
             latency_us: 2.0 * ((rails - 1.0) * node.alpha_us + depth * top_link.alpha_us),
             bandwidth_us: across.max(inside),
-            reduction_us: beyond(node.gamma_us_per_byte * 2.0 * bytes, across.max(inside)),
+            reduction_us: fused(node.gamma_us_per_byte * 2.0 * bytes, across.max(inside)),
             oversubscription_us: 0.0,
             straggler_us: 0.0,
         })

@@ -66,6 +66,12 @@ impl Strategy {
         }
     }
 
+    /// Whether the form already overlaps its reductions with its transfers (the rail and
+    /// in-switch strategies, modelled on NCCL's pipelined kernels).
+    pub fn pipelined(&self) -> bool {
+        matches!(self, Strategy::RailRings | Strategy::RailTrees) || self.in_switch()
+    }
+
     /// Whether switches reduce (no lab can run it: priced from the hardware alone).
     pub fn in_switch(&self) -> bool {
         IN_SWITCH.iter().any(|(s, _)| s == self)
@@ -194,6 +200,9 @@ impl Pricing<'_> {
             };
             let mut t = with.terms_with(strategy, ranks, bytes)?;
             t.latency_us += p.base(family);
+            if !strategy.pipelined() {
+                t.reduction_us = fused(t.reduction_us, t.bandwidth_us);
+            }
             if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
                 best = Some((t, p.name));
             }
@@ -344,6 +353,13 @@ impl Pricing<'_> {
             .try_cost(ranks, bytes, self.build)
             .map_err(|e| Skip::Cannot(e.to_string()))
     }
+}
+
+/// A library's kernels reduce as they copy (NCCL's primitives receive, reduce and send in one
+/// pass), so under its stack a reduction costs time only where it is slower than the transfers
+/// it runs under.
+pub(super) fn fused(reduction_us: f64, transfer_us: f64) -> f64 {
+    (reduction_us - transfer_us).max(0.0)
 }
 
 /// Whether a flat `algorithm` over several levels crosses a tier's group boundaries on only a
