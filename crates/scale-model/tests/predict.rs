@@ -672,7 +672,7 @@ fn the_nccl_stack_fuses_reductions_into_transfers() {
             ..PredictOptions::default()
         };
         let p = predict(&input, &[8], &[8_000_000], &opts).unwrap();
-        row(&p, "ring", 8, 8_000_000).terms.clone()
+        row(&p, "ring", 8, 8_000_000).terms
     };
     // 7e6 bytes reduced at 10 GB/s: 700 us; 1.4e7 bytes moved at 100 GB/s (NCCL: x 0.824).
     let none = at(StackProfile::None);
