@@ -354,15 +354,17 @@ pub struct TargetArgs {
     #[arg(long = "lab", value_name = "FILE")]
     pub lab: Option<PathBuf>,
     /// Only these strategies, comma-separated: ring, rhd, ..., hier-node:ring, hier-tier:rd,
-    /// rail-rings, rail-trees (NCCL's ring and tree on multi-GPU nodes, a channel per NIC).
-    /// Default: every fitted algorithm, flat, on the rails and in both compositions (every
-    /// algorithm without a lab).
+    /// rail-rings, rail-trees (NCCL's ring and tree on multi-GPU nodes, a channel per NIC),
+    /// nvls, nvls-tree, collnet-direct, collnet-chain (switches reduce: where the scenario's
+    /// do). Default: every fitted algorithm, flat, on the rails and in both compositions (every
+    /// algorithm without a lab), and in target mode the in-switch reductions.
     #[arg(long = "algo", value_name = "LIST")]
     pub algo: Option<String>,
     /// The collectives to price, comma-separated (all_reduce, all_gather, reduce_scatter,
     /// alltoall, broadcast, reduce, sendrecv) or `all`. All-reduce by the strategies of --algo;
-    /// the others by each of their algorithms, flat over all ranks (the compositions and the
-    /// stack's protocols are all-reduce's only).
+    /// the others by each of their algorithms, flat over all ranks (the compositions are
+    /// all-reduce's only), and all-gather and reduce-scatter also by pat where each node holds
+    /// one rank.
     #[arg(long = "collective", value_name = "LIST", default_value = "all_reduce")]
     pub collective: String,
     /// Per-message overhead to use on the target instead of the lab's (target mode), microseconds.
