@@ -27,8 +27,10 @@ pub struct Merged {
     /// Each timed iteration's time: from the end of the iteration before (over all channels)
     /// to the end of this one, the first from when the channels began.
     pub iter_ns: Vec<u64>,
-    /// CPU time of each channel's thread over the timed iterations.
+    /// CPU time of each channel's thread over the timed iterations, less its idle polling.
     pub cpu_ns: Vec<u64>,
+    /// Time each channel's thread spent polling while nothing happened.
+    pub poll_idle_ns: Vec<u64>,
     /// Bytes the rank sends per iteration, over all channels.
     pub sent_bytes: u64,
 }
@@ -190,6 +192,7 @@ fn merge(per_channel: &[Timed], warmup: usize) -> Merged {
     Merged {
         iter_ns,
         cpu_ns: per_channel.iter().map(|t| nanos(t.cpu)).collect(),
+        poll_idle_ns: per_channel.iter().map(|t| nanos(t.idle)).collect(),
         sent_bytes: per_channel.iter().map(|t| t.sent_bytes).sum(),
     }
 }
@@ -210,24 +213,28 @@ mod tests {
             start: ms(1),
             ends: vec![ms(10), ms(20), ms(30)],
             cpu: Duration::from_millis(5),
+            idle: Duration::from_millis(1),
             sent_bytes: 100,
         };
         let b = Timed {
             start: ms(0),
             ends: vec![ms(12), ms(19), ms(35)],
             cpu: Duration::from_millis(7),
+            idle: Duration::ZERO,
             sent_bytes: 60,
         };
         let m = merge(&[a, b], 1);
         // Iteration 1 ends at 20 (the later channel), timed from 12; iteration 2 from 20 to 35.
         assert_eq!(m.iter_ns, vec![8_000_000, 15_000_000]);
         assert_eq!(m.cpu_ns, vec![5_000_000, 7_000_000]);
+        assert_eq!(m.poll_idle_ns, vec![1_000_000, 0]);
         assert_eq!(m.sent_bytes, 160);
         // Without warm-up, the first is timed from the earliest start.
         let c = Timed {
             start: ms(2),
             ends: vec![ms(9)],
             cpu: Duration::ZERO,
+            idle: Duration::ZERO,
             sent_bytes: 0,
         };
         assert_eq!(merge(&[c], 0).iter_ns, vec![7_000_000]);

@@ -66,8 +66,10 @@ pub struct Timed {
     pub start: Instant,
     /// When each iteration (warm-up ones first) ended.
     pub ends: Vec<Instant>,
-    /// CPU time of the channel's thread over the timed iterations.
+    /// CPU time of the channel's thread over the timed iterations, less `idle`.
     pub cpu: Duration,
+    /// Time the thread spent in rounds of polling that found nothing to do.
+    pub idle: Duration,
     /// Bytes the channel sends per iteration.
     pub sent_bytes: u64,
 }
@@ -223,6 +225,7 @@ impl ChannelBuffers {
         for it in 0..total {
             if it == m.warmup_iters {
                 cpu_start = thread_cpu_time();
+                lane.links.take_idle();
             }
             for _ in 0..m.agg_iters.max(1) {
                 iteration(m, program, work, source, &mut lane, it, jitter.as_mut()).await?;
@@ -233,10 +236,15 @@ impl ChannelBuffers {
             }
             ends.push(Instant::now());
         }
+        // The data plane's work: its CPU time less what it spent polling while nothing moved.
+        let idle = lane.links.take_idle();
         Ok(Timed {
             start,
             ends,
-            cpu: thread_cpu_time().saturating_sub(cpu_start),
+            cpu: thread_cpu_time()
+                .saturating_sub(cpu_start)
+                .saturating_sub(idle),
+            idle,
             sent_bytes,
         })
     }

@@ -103,6 +103,30 @@ pub struct Links {
     inboxes: HashMap<usize, Inbox>,
     /// How long a receive polls for its message before the thread may sleep.
     poll: Duration,
+    /// Time spent polling while nothing happened (see [`poll_then_await`]).
+    idle: Idle,
+}
+
+/// The idle rounds of polling so far: a round that takes no longer than [`IDLE_ROUNDS`] times
+/// the fastest round seen found nothing to do (a round that moved bytes runs QUIC's drivers for
+/// longer, and one in which the kernel ran another process on this core is longer too, and is
+/// not this thread's CPU).
+#[derive(Debug)]
+struct Idle {
+    total: Duration,
+    fastest: Duration,
+}
+
+/// How many times the fastest round of polling a round may take and still count as idle.
+const IDLE_ROUNDS: u32 = 3;
+
+impl Idle {
+    fn round(&mut self, took: Duration) {
+        self.fastest = self.fastest.min(took);
+        if took <= self.fastest * IDLE_ROUNDS {
+            self.total += took;
+        }
+    }
 }
 
 /// Pinned certificates of every rank, from the plan.
@@ -285,6 +309,10 @@ impl Links {
             outboxes: HashMap::new(),
             inboxes: HashMap::new(),
             poll: Duration::ZERO,
+            idle: Idle {
+                total: Duration::ZERO,
+                fastest: Duration::MAX,
+            },
         };
         for (rank, conn) in conns {
             let mut recv = tokio::time::timeout(timeout, conn.accept_uni())
@@ -333,6 +361,13 @@ impl Links {
     /// Receives poll for up to `poll` before letting the thread sleep (see [`poll_then_await`]).
     pub fn set_poll(&mut self, poll: Duration) {
         self.poll = poll;
+    }
+
+    /// The time this thread spent polling for messages while nothing happened, since the last
+    /// call: time it would have slept without polling, which a measurement of the data plane's
+    /// work leaves out.
+    pub fn take_idle(&mut self) -> Duration {
+        std::mem::take(&mut self.idle.total)
     }
 
     /// Queues one message for `peer` whose payload is `parts` in order; returns at once.
@@ -390,12 +425,13 @@ impl Links {
             outboxes,
             inboxes,
             poll,
+            idle,
             ..
         } = self;
         let inbox = inboxes.get_mut(&peer).ok_or(LinkError::NoLink(peer))?;
         let mut header = [0u8; MSG_HEADER];
         let read = inbox.stream.read_exact(&mut header);
-        poll_then_await(writing_meanwhile(outboxes, read), *poll)
+        poll_then_await(writing_meanwhile(outboxes, read), *poll, idle)
             .await
             .map_err(LinkError::ReadHeader)?;
         let seq = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
@@ -476,19 +512,31 @@ impl Links {
 /// meanwhile is taken without a sleeping process being woken, the cost that dominates small
 /// messages when ranks share cores (Open MPI polls the same way, `mpi_yield_when_idle`).
 ///
-/// (The CPU this costs cannot be told apart from the work the runtime does meanwhile: each
-/// yield runs QUIC's drivers, which send and receive. The CPU a rank reports includes both.)
-async fn poll_then_await<F: Future>(fut: F, poll: Duration) -> F::Output {
+/// Each yield also runs QUIC's drivers, which send and receive, so a round of polling may be
+/// work; the rounds that found nothing to do ([`Idle`]), which the thread would have slept
+/// through without polling, are added up, so that the CPU a rank reports is its data plane's
+/// work and not its waiting. (Timing a round costs nothing more: the deadline reads the clock
+/// anyway.)
+async fn poll_then_await<F: Future>(fut: F, poll: Duration, idle: &mut Idle) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     if !poll.is_zero() {
-        let deadline = std::time::Instant::now() + poll;
+        let mut last = std::time::Instant::now();
+        let deadline = last + poll;
+        let mut rounds = 0u32;
         loop {
             let polled =
                 std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
             if let std::task::Poll::Ready(v) = polled {
                 return v;
             }
-            if std::time::Instant::now() >= deadline {
+            let now = std::time::Instant::now();
+            // The first round ran the receive's own work, not a wait.
+            if rounds > 0 {
+                idle.round(now - last);
+            }
+            rounds += 1;
+            last = now;
+            if now >= deadline {
                 break;
             }
             std::thread::yield_now();
@@ -522,4 +570,31 @@ where
         out.push(d.await?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idle() -> Idle {
+        Idle {
+            total: Duration::ZERO,
+            fastest: Duration::MAX,
+        }
+    }
+
+    #[test]
+    fn rounds_near_the_fastest_are_idle_and_longer_ones_are_work() {
+        let us = Duration::from_micros;
+        let mut i = idle();
+        for took in [us(2), us(5), us(3), us(40), us(6), us(7)] {
+            i.round(took);
+        }
+        // Within 3 x 2 us: 2, 5, 3 and 6; the 40 us round moved bytes, the 7 us one too.
+        assert_eq!(i.total, us(16));
+        // A faster round lowers the bar for the rounds after it, not before.
+        i.round(us(1));
+        i.round(us(4));
+        assert_eq!(i.total, us(17));
+    }
 }

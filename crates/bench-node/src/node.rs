@@ -353,6 +353,7 @@ async fn measure(
     let agg = u64::from(m.agg_iters.max(1));
     timed.iter_ns.iter_mut().for_each(|ns| *ns /= agg);
     timed.cpu_ns.iter_mut().for_each(|ns| *ns /= agg);
+    timed.poll_idle_ns.iter_mut().for_each(|ns| *ns /= agg);
     let mut hist = wire::histogram::new();
     for &ns in &timed.iter_ns {
         wire::histogram::record(&mut hist, ns);
@@ -386,6 +387,7 @@ async fn measure(
         nwrong,
         channels: u32::try_from(m.channels).unwrap_or(u32::MAX),
         cpu_ns: timed.cpu_ns,
+        poll_idle_ns: timed.poll_idle_ns,
         sent_bytes: timed.sent_bytes,
     })
 }

@@ -65,6 +65,7 @@ fn measured(time: f64) -> Measured {
         rank_cpu: (0..4)
             .map(|r| wire::results::RankCpu {
                 busy_cores: 0.5 + r as f64 / 10.0,
+                idle_poll_cores: 0.1,
                 cpu_s_per_gb: Some(1.2),
                 thread_cpu_s: vec![0.01, 0.02],
             })

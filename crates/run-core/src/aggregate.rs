@@ -220,6 +220,7 @@ mod tests {
             nwrong,
             channels: 1,
             cpu_ns: vec![0],
+            poll_idle_ns: Vec::new(),
             sent_bytes: 0,
         }
     }

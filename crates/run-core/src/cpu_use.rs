@@ -8,27 +8,45 @@ use wire::results::{RankCpu, CPU_BOUND_SHARE};
 /// What rank `report` says its data-plane threads used over its timed iterations.
 pub fn rank_cpu(report: &Report) -> RankCpu {
     let cpu_ns: u64 = report.cpu_ns.iter().sum();
+    let idle_ns: u64 = report.poll_idle_ns.iter().sum();
     let wall_ns: u64 = report.iter_ns.iter().sum();
     let sent = report.sent_bytes as f64 * report.iter_ns.len() as f64;
-    RankCpu {
-        busy_cores: if wall_ns > 0 {
-            cpu_ns as f64 / wall_ns as f64
+    let per_wall = |ns: u64| {
+        if wall_ns > 0 {
+            ns as f64 / wall_ns as f64
         } else {
             0.0
-        },
+        }
+    };
+    RankCpu {
+        busy_cores: per_wall(cpu_ns),
+        idle_poll_cores: per_wall(idle_ns),
         // CPU-ns per byte is CPU-s per GB (10^9 bytes).
         cpu_s_per_gb: (sent > 0.0).then(|| cpu_ns as f64 / sent),
         thread_cpu_s: report.cpu_ns.iter().map(|&ns| ns as f64 / 1e9).collect(),
     }
 }
 
-/// The ranks busier than [`CPU_BOUND_SHARE`] of the cores they were given (`cores[rank]`; a
-/// rank without a number is not judged).
+/// The cores a rank took from its host out of `given`: its data plane's work, and where its
+/// threads share cores (fewer cores than threads) also its idle polling, which then runs in
+/// the time of another thread that has work. On cores of its own, polling takes nothing from
+/// anyone: a rank that waits on its link there is not busy.
+pub fn taken_cores(used: &RankCpu, given: f64) -> f64 {
+    let threads = used.thread_cpu_s.len().max(1) as f64;
+    if given + 1e-9 < threads {
+        used.busy_cores + used.idle_poll_cores
+    } else {
+        used.busy_cores
+    }
+}
+
+/// The ranks that took more than [`CPU_BOUND_SHARE`] of the cores they were given
+/// (`cores[rank]`, [`taken_cores`]; a rank without a number is not judged).
 pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64]) -> Vec<usize> {
     used.iter()
         .zip(cores)
         .enumerate()
-        .filter(|(_, (u, &c))| c > 0.0 && u.busy_cores > CPU_BOUND_SHARE * c)
+        .filter(|(_, (u, &c))| c > 0.0 && taken_cores(u, c) > CPU_BOUND_SHARE * c)
         .map(|(rank, _)| rank)
         .collect()
 }
@@ -39,7 +57,7 @@ pub fn warning(used: &[RankCpu], cores: &[f64], channels: u32) -> Option<String>
     let &first = bound.first()?;
     let usage = format!(
         "{:.1} of {} cores",
-        used[first].busy_cores,
+        taken_cores(&used[first], cores[first]),
         fmt_cores(cores[first])
     );
     let who = match bound.len() {
@@ -84,6 +102,7 @@ mod tests {
             histogram: String::new(),
             nwrong: None,
             cpu_ns,
+            poll_idle_ns: Vec::new(),
             sent_bytes,
         }
     }
@@ -108,6 +127,7 @@ mod tests {
     fn a_rank_beyond_ninety_percent_of_its_cores_is_named() {
         let used = |busy: f64| RankCpu {
             busy_cores: busy,
+            idle_poll_cores: 0.0,
             cpu_s_per_gb: Some(1.0),
             thread_cpu_s: vec![],
         };
@@ -131,5 +151,32 @@ mod tests {
         assert_eq!(warning(&[used(3.5)], &[4.0], 4), None);
         // Unknown cores are not judged.
         assert!(cpu_bound_ranks(&[used(9.0)], &[]).is_empty());
+    }
+
+    #[test]
+    fn idle_polling_counts_only_on_shared_cores() {
+        // A thread that worked 0.2 of a core and polled idle 0.75 of it.
+        let polling = |threads: usize| RankCpu {
+            busy_cores: 0.2,
+            idle_poll_cores: 0.75,
+            cpu_s_per_gb: Some(1.0),
+            thread_cpu_s: vec![0.1; threads],
+        };
+        // On a core of its own it waited on its link: not host-bound.
+        assert!(cpu_bound_ranks(&[polling(1)], &[1.0]).is_empty());
+        assert!(cpu_bound_ranks(&[polling(2)], &[2.0]).is_empty());
+        // Sharing: its polling ran in the time another rank needed; 0.95 of a core taken.
+        assert_eq!(cpu_bound_ranks(&[polling(1)], &[0.5]), vec![0]);
+        assert_eq!(cpu_bound_ranks(&[polling(2)], &[1.0]), vec![0]);
+        let w = warning(&[polling(1)], &[0.5], 1).unwrap();
+        assert!(w.starts_with("# rank 0 used 0.9 of 0.50 cores"), "{w}");
+        // A report from a node that does not send its idle polling: only its work counts.
+        let r = rank_cpu(&report(vec![1_000], vec![500], 8));
+        assert_eq!(r.idle_poll_cores, 0.0);
+        let r = rank_cpu(&Report {
+            poll_idle_ns: vec![250],
+            ..report(vec![1_000], vec![500], 8)
+        });
+        assert_eq!((r.busy_cores, r.idle_poll_cores), (0.5, 0.25));
     }
 }

@@ -262,8 +262,14 @@ pub struct Report {
     pub nwrong: Option<u64>,
     /// Channels this size ran on.
     pub channels: u32,
-    /// CPU time of each channel's thread over the timed iterations, nanoseconds.
+    /// CPU time of each channel's thread over the timed iterations, nanoseconds, less the
+    /// rounds of polling for a message that found nothing to do (`poll_idle_ns`).
     pub cpu_ns: Vec<u64>,
+    /// Time each channel's thread spent in rounds of polling that found nothing to do,
+    /// nanoseconds: on a core of its own free, on a shared one taken from the other threads
+    /// there. Empty from older nodes.
+    #[serde(default)]
+    pub poll_idle_ns: Vec<u64>,
     /// Bytes this rank sends per iteration, over all channels.
     pub sent_bytes: u64,
 }
@@ -431,6 +437,16 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
                 return Err(invalid(
                     "cpu_ns",
                     format!("{} entries for {} channels", r.cpu_ns.len(), r.channels),
+                ));
+            }
+            if !r.poll_idle_ns.is_empty() && r.poll_idle_ns.len() != r.channels as usize {
+                return Err(invalid(
+                    "poll_idle_ns",
+                    format!(
+                        "{} entries for {} channels",
+                        r.poll_idle_ns.len(),
+                        r.channels
+                    ),
                 ));
             }
         }
@@ -841,11 +857,28 @@ mod tests {
                 nwrong: None,
                 channels,
                 cpu_ns: vec![1; cpu],
+                poll_idle_ns: Vec::new(),
                 sent_bytes: 8,
             })
         };
         let decode = |m: &FromNode| decode_from_node(&serde_json::to_vec(m).unwrap());
         assert!(decode(&report(2, 2)).is_ok());
+        // The idle polling time, where given, is one per channel too.
+        let with_idle = |idle: usize| match report(2, 2) {
+            FromNode::Report(r) => FromNode::Report(Report {
+                poll_idle_ns: vec![1; idle],
+                ..r
+            }),
+            other => other,
+        };
+        assert!(decode(&with_idle(2)).is_ok());
+        assert!(matches!(
+            decode(&with_idle(1)),
+            Err(WireError::Invalid {
+                field: "poll_idle_ns",
+                ..
+            })
+        ));
         assert!(matches!(
             decode(&report(2, 1)),
             Err(WireError::Invalid {

@@ -178,8 +178,13 @@ pub struct RankHost {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RankCpu {
     /// CPU-seconds of its data-plane threads per second of the timed iterations: the cores it
-    /// kept busy (polling for the next message, `--poll-us`, included).
+    /// kept busy, less the rounds of polling for the next message (`--poll-us`) that found
+    /// nothing to do.
     pub busy_cores: f64,
+    /// Those rounds of idle polling per second of the timed iterations: free on cores of the
+    /// rank's own, taken from the other ranks where it shares them (0 from older nodes).
+    #[serde(default)]
+    pub idle_poll_cores: f64,
     /// CPU-seconds of its data-plane threads per GB (10^9 bytes) it sent; null when it sent
     /// nothing. Comparable with the transport's own cost per GB moved (`transport_floor`).
     pub cpu_s_per_gb: Option<f64>,

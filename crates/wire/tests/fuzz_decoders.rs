@@ -99,6 +99,7 @@ fn from_node_seeds() -> Vec<FromNode> {
             nwrong: Some(0),
             channels: 2,
             cpu_ns: vec![500, 700],
+            poll_idle_ns: vec![100, 0],
             sent_bytes: 1536,
         }),
         FromNode::PingPong(PingPongReport {

@@ -308,6 +308,7 @@ impl Node {
             nwrong: Some(0),
             channels: 1,
             cpu_ns: vec![1_000],
+            poll_idle_ns: vec![0],
             sent_bytes: std::mem::take(&mut self.sent_bytes),
         }
     }
