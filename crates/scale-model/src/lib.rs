@@ -22,6 +22,7 @@ pub mod link_fit;
 pub mod measurement;
 pub mod nnls;
 pub mod noise;
+pub mod noise_fit;
 pub mod params;
 pub mod plot;
 pub mod predict;

@@ -45,7 +45,7 @@ fn samples(ranks: usize) -> usize {
 }
 
 /// Elements of the buffer the noise is priced on: small, so that the trees take one segment.
-const COUNT_PER_RANK: usize = 8;
+pub(crate) const COUNT_PER_RANK: usize = 8;
 
 /// The expected noise of a distribution, per case (collective and algorithm) and rank count,
 /// computed once each.

@@ -47,6 +47,8 @@ struct Clock<'a> {
     /// When each rank's incoming link has taken in its last applied message.
     ingress_free: Vec<f64>,
     cpu_free: Vec<f64>,
+    /// Where asked for: each rank's steps per iteration, and when each of its iterations ended.
+    iterations: Option<(Vec<usize>, Vec<Vec<f64>>)>,
 }
 
 impl Visitor for Clock<'_> {
@@ -81,7 +83,13 @@ impl Visitor for Clock<'_> {
         self.cpu_free[rank] = done;
         self.step_end[rank] = self.step_end[rank].max(done);
     }
-    fn end_step(&mut self, _: Rank, _: usize) {}
+    fn end_step(&mut self, rank: Rank, step: usize) {
+        if let Some((steps, ends)) = self.iterations.as_mut() {
+            if steps[rank] > 0 && (step + 1) % steps[rank] == 0 {
+                ends[rank].push(self.step_end[rank]);
+            }
+        }
+    }
 }
 
 /// The modelled completion time of `schedule` with elements of `elem_size` bytes.
@@ -104,14 +112,57 @@ pub fn completion_time_with_jitter(
     run(schedule, elem_size, model, Some(jitter))
 }
 
-fn run(
-    schedule: &Schedule,
+/// Each rank's time per iteration when `one` (one iteration) runs `iterations` times back to
+/// back, as a timed loop runs it, with every step's sends delayed by `jitter()`: `[rank][i]`
+/// is the time from the end of its iteration i - 1 (from 0 for the first) to the end of i.
+pub fn iteration_times_with_jitter(
+    one: &Schedule,
+    iterations: usize,
     elem_size: usize,
     model: LinkModel,
-    jitter: Option<&mut dyn FnMut() -> f64>,
-) -> Result<f64, ScheduleError> {
-    let p = schedule.nranks;
-    let mut clock = Clock {
+    jitter: &mut dyn FnMut() -> f64,
+) -> Result<Vec<Vec<f64>>, ScheduleError> {
+    let all = Schedule {
+        programs: one
+            .programs
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .cycle()
+                    .take(p.len() * iterations)
+                    .cloned()
+                    .collect()
+            })
+            .collect(),
+        ..one.clone()
+    };
+    let steps: Vec<usize> = one.programs.iter().map(|p| p.len()).collect();
+    let mut clock = clock(all.nranks, elem_size, model, Some(jitter));
+    clock.iterations = Some((steps, vec![Vec::with_capacity(iterations); all.nranks]));
+    replay(&all, &mut clock)?;
+    let ends = clock.iterations.map(|(_, e)| e).unwrap_or_default();
+    Ok(ends
+        .into_iter()
+        .map(|e| {
+            let mut last = 0.0;
+            e.into_iter()
+                .map(|t| {
+                    let d = t - last;
+                    last = t;
+                    d
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn clock<'a>(
+    p: usize,
+    elem_size: usize,
+    model: LinkModel,
+    jitter: Option<&'a mut dyn FnMut() -> f64>,
+) -> Clock<'a> {
+    Clock {
         model,
         jitter,
         waited: vec![false; p],
@@ -121,7 +172,18 @@ fn run(
         link_free: vec![0.0; p],
         ingress_free: vec![0.0; p],
         cpu_free: vec![0.0; p],
-    };
+        iterations: None,
+    }
+}
+
+fn run(
+    schedule: &Schedule,
+    elem_size: usize,
+    model: LinkModel,
+    jitter: Option<&mut dyn FnMut() -> f64>,
+) -> Result<f64, ScheduleError> {
+    let p = schedule.nranks;
+    let mut clock = clock(p, elem_size, model, jitter);
     replay(schedule, &mut clock)?;
     Ok(clock.step_end.iter().copied().fold(0.0, f64::max))
 }
@@ -137,6 +199,46 @@ mod tests {
         beta: 1.0,
         gamma: 0.0,
     };
+
+    #[test]
+    fn iteration_times_back_to_back_add_up_to_the_whole() {
+        // 100 bytes from rank 0 to 1, then back: 110 a message, and a delay of 5 before each
+        // step's sends. Rank 0's iteration ends when the reply is in (2 x 115); rank 1's first
+        // when it has sent its reply (115 + 5), then every 230.
+        let mut b = ScheduleBuilder::new(2, 100);
+        b.transfer(0, 1, 0..100, RecvAction::Copy);
+        b.transfer(1, 0, 0..100, RecvAction::Copy);
+        let one = b.finish();
+        let t = iteration_times_with_jitter(&one, 3, 1, MODEL, &mut || 5.0).unwrap();
+        assert_eq!(t, vec![vec![230.0; 3], vec![120.0, 230.0, 230.0]]);
+        let mut k = 0.0;
+        let mut growing = || {
+            k += 1.0;
+            k
+        };
+        let t = iteration_times_with_jitter(&one, 4, 1, MODEL, &mut growing).unwrap();
+        let whole = {
+            let mut k = 0.0;
+            let mut again = || {
+                k += 1.0;
+                k
+            };
+            let all = Schedule {
+                programs: one
+                    .programs
+                    .iter()
+                    .map(|p| p.iter().cycle().take(p.len() * 4).cloned().collect())
+                    .collect(),
+                ..one.clone()
+            };
+            completion_time_with_jitter(&all, 1, MODEL, &mut again).unwrap()
+        };
+        for rank in &t {
+            assert_eq!(rank.len(), 4);
+        }
+        let slowest: f64 = t.iter().map(|r| r.iter().sum::<f64>()).fold(0.0, f64::max);
+        assert_eq!(slowest, whole);
+    }
 
     #[test]
     fn two_senders_share_the_receivers_incoming_link() {

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use scale_model::noise_fit::fit_noise;
 use scale_model::scenario::vary::Vary;
-use scale_model::{FitOptions, NoiseSetting, RegimeChoice, StackProfile};
+use scale_model::{FitOptions, Measurement, NoiseSetting, RegimeChoice, StackProfile};
 use topologies::noise::Delay;
 use topologies::BuildOptions;
 
@@ -45,6 +46,29 @@ pub enum ModelCommand {
     /// What-if: the best all-reduce (or --collective) time for every combination of scenario
     /// fields varied.
     Sweep(SweepArgs),
+    /// Fit the lab's host noise (a per-step delay, as `[noise]` and `--lab-noise` take it) from
+    /// the spread of its runs' per-iteration times.
+    Noise(NoiseArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NoiseArgs {
+    /// Results files (results.json) or directories searched recursively for them.
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Only rows of at most this size (K, M, G suffixes, or 'all'): at latency-bound sizes the
+    /// spread of the times is the hosts' and the links' noise; at large ones mostly bandwidth
+    /// variance, which grows with the bytes.
+    #[arg(
+        long = "max-size",
+        value_name = "SIZE",
+        default_value = "64K",
+        value_parser = parse_max_size
+    )]
+    pub max_size: u64,
+    /// Write the fit (the distribution and every point's evidence) as JSON; `-` is stdout.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// Where the measurements come from, and how they are read.
@@ -116,16 +140,37 @@ pub struct FittingArgs {
     #[arg(long = "regimes", value_name = "auto|single|SIZE", default_value = "auto",
           value_parser = parse_regimes)]
     pub regimes: RegimeChoice,
-    /// The noise the lab's runs carried (`collbench run --fault jitter:DIST`): exp:MEAN or
-    /// pareto:SCALE:SHAPE. Its expected cost on each schedule is taken off the measured times
+    /// The noise the lab's runs carried: exp:MEAN or pareto:SCALE:SHAPE (what `collbench run
+    /// --fault jitter:DIST` injects), or 'fit' to fit it from the spread of the runs'
+    /// per-iteration times at sizes up to 64K (`collbench model noise`; validate fits it on the
+    /// runs it fits on). Its expected cost on each schedule is taken off the measured times
     /// before the fit (and validate adds it to its predictions instead of the straggler term).
-    #[arg(long = "lab-noise", value_name = "DIST", value_parser = parse_delay)]
-    pub lab_noise: Option<Delay>,
+    #[arg(long = "lab-noise", value_name = "DIST|fit", value_parser = parse_lab_noise)]
+    pub lab_noise: Option<LabNoise>,
 }
+
+/// `--lab-noise`: a distribution, or one fitted from the runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LabNoise {
+    Given(Delay),
+    Fit,
+}
+
+/// The largest size whose per-iteration spread `--lab-noise fit` reads.
+pub const LAB_NOISE_FIT_MAX: u64 = 64 * 1024;
 
 fn parse_delay(text: &str) -> Result<Delay, String> {
     text.parse()
         .map_err(|e: topologies::noise::DelaySyntax| e.to_string())
+}
+
+fn parse_lab_noise(text: &str) -> Result<LabNoise, String> {
+    if text == "fit" {
+        return Ok(LabNoise::Fit);
+    }
+    text.parse()
+        .map(LabNoise::Given)
+        .map_err(|e: topologies::noise::DelaySyntax| format!("{e}, or 'fit'"))
 }
 
 fn parse_regimes(text: &str) -> Result<RegimeChoice, String> {
@@ -139,14 +184,42 @@ fn parse_regimes(text: &str) -> Result<RegimeChoice, String> {
 }
 
 impl FittingArgs {
-    /// The fit's options for runs built with `build`.
-    pub fn options(&self, build: BuildOptions) -> FitOptions {
-        FitOptions {
-            build,
-            relative: self.weights.relative(),
-            regimes: self.regimes,
-            lab_noise: self.lab_noise,
-        }
+    /// The fit's options for `measurements`, runs built with `build`; with `--lab-noise fit`,
+    /// the noise fitted on them (and a note saying so).
+    pub fn options(
+        &self,
+        build: BuildOptions,
+        measurements: &[Measurement],
+    ) -> anyhow::Result<(FitOptions, Option<String>)> {
+        let (lab_noise, note) = match self.lab_noise {
+            None => (None, None),
+            Some(LabNoise::Given(d)) => (Some(d), None),
+            Some(LabNoise::Fit) => {
+                let fit = fit_noise(measurements, &build, LAB_NOISE_FIT_MAX).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--lab-noise fit: no run of at most 64K has per-iteration samples that \
+                         spread (they come from the runs' histograms, which --no-stragglers \
+                         leaves unread)"
+                    )
+                })?;
+                let note = format!(
+                    "lab noise fitted from the spread of {} points' per-iteration times: {} \
+                     (collbench model noise shows them)",
+                    fit.points.len(),
+                    fit.delay
+                );
+                (Some(fit.delay), Some(note))
+            }
+        };
+        Ok((
+            FitOptions {
+                build,
+                relative: self.weights.relative(),
+                regimes: self.regimes,
+                lab_noise,
+            },
+            note,
+        ))
     }
 
     /// What the output says about these choices where they are not the defaults.

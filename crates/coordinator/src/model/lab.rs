@@ -116,7 +116,7 @@ impl Lab {
         fitting: &FittingArgs,
     ) -> Result<Lab> {
         let loaded = load(paths, samples)?;
-        let opts = fitting.options(loaded.build);
+        let (opts, noise_note) = fitting.options(loaded.build, &loaded.measurements)?;
         let fits = fit_all(&loaded.measurements, &opts);
         if fits.fits.is_empty() {
             bail!(
@@ -150,6 +150,7 @@ impl Lab {
             ));
         }
         lab.notes.extend(fitting.notes());
+        lab.notes.extend(noise_note);
         if let Some(max) = samples.filter(|m| *m < u64::MAX) {
             lab.notes.push(format!(
                 "straggler tail from the rows of at most {} (--straggler-max-size)",

@@ -1,4 +1,4 @@
-//! `collbench model fit | predict | validate | export`: the CLI of the `scale-model` crate.
+//! `collbench model fit | predict | validate | export | sweep | noise`: the CLI of the `scale-model` crate.
 //! This module reads results and scenario files, calls the model, and prints and writes what
 //! it returns.
 
@@ -8,6 +8,7 @@ pub mod fit_cmd;
 pub mod lab;
 pub mod lists;
 pub mod load;
+pub mod noise_cmd;
 pub mod predict_cmd;
 pub mod sweep_cmd;
 pub mod table;
@@ -28,6 +29,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
         ModelCommand::Validate(a) => validate_cmd::run(&a),
         ModelCommand::Export(a) => export_cmd::run(&a),
         ModelCommand::Sweep(a) => sweep_cmd::run(&a),
+        ModelCommand::Noise(a) => noise_cmd::run(&a),
     }
 }
 

@@ -42,7 +42,16 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         ));
     }
     let mut opts = ValidateOptions::new(args.fit_max_ranks);
-    opts.fit = args.fitting.options(loaded.build);
+    // A fitted noise comes from the runs the model is fitted on, not from those it predicts.
+    let fitted_on: Vec<_> = loaded
+        .measurements
+        .iter()
+        .filter(|m| m.nranks <= args.fit_max_ranks)
+        .cloned()
+        .collect();
+    let (fit, noise_note) = args.fitting.options(loaded.build, &fitted_on)?;
+    opts.fit = fit;
+    loaded.notes.extend(noise_note);
     opts.stragglers = !args.no_stragglers;
     let mut report = validate(&loaded.measurements, &opts).with_context(|| {
         let mut ranks: Vec<usize> = loaded.measurements.iter().map(|m| m.nranks).collect();

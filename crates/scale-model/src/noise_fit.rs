@@ -1,0 +1,208 @@
+//! The lab's own host noise as a per-step delay distribution, fitted from the spread of its
+//! runs' per-iteration times: what `[noise]` and `--lab-noise` take, from a lab's measurements
+//! rather than written out by hand.
+//!
+//! Noise of the form the model prices (every rank waits a draw before each step's sends,
+//! [`crate::noise`]) spreads a run's per-iteration times by an amount proportional to the
+//! delays' scale: an exponential of mean m spreads them m times as much as one of mean 1 us.
+//! So each measured point (a collective by an algorithm at a rank count and a latency-bound
+//! size) gives a mean: the interquartile range of its per-rank, per-iteration times over that
+//! of the same schedule replayed back to back in the timing model with exponential delays of
+//! mean 1 us and nothing else. The fit is the median over the points. The interquartile range
+//! is robust to a few hiccups (a page fault, a preempted rank); the ratio of the standard
+//! deviations is reported beside it, and a much larger one says the tail is heavier than an
+//! exponential's. The links' own variation counts as noise too: at latency-bound sizes on an
+//! idle link it is small.
+
+use serde::{Deserialize, Serialize};
+use topologies::noise::Delay;
+use topologies::rng::SplitMix64;
+use topologies::timing_model::{iteration_times_with_jitter, LinkModel};
+use topologies::{BuildOptions, Case};
+
+use crate::measurement::Measurement;
+use crate::noise::COUNT_PER_RANK;
+
+/// Points with fewer per-iteration samples than this are not fitted.
+pub const MIN_SAMPLES: usize = 20;
+
+/// One measured point's evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoisePoint {
+    pub case: Case,
+    pub ranks: usize,
+    pub bytes: u64,
+    pub samples: usize,
+    /// Interquartile range of the measured per-iteration times, microseconds.
+    pub iqr_us: f64,
+    /// The same of the schedule with exponential delays of mean 1 us, microseconds.
+    pub unit_iqr_us: f64,
+    /// The mean delay this point says: `iqr_us / unit_iqr_us`.
+    pub mean_us: f64,
+    /// The mean delay its standard deviations say.
+    pub mean_from_std_us: f64,
+}
+
+/// The fitted distribution and the points behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoiseFit {
+    /// Exponential with the median of the points' means (to three significant digits).
+    pub delay: Delay,
+    /// The median of the points' means from their standard deviations.
+    pub mean_from_std_us: f64,
+    pub points: Vec<NoisePoint>,
+    /// Points left out, and why.
+    pub skipped: Vec<String>,
+}
+
+/// Fits the noise of `measurements` at sizes up to `max_bytes`; `None` where no point has
+/// enough samples or a spread.
+pub fn fit_noise(
+    measurements: &[Measurement],
+    build: &BuildOptions,
+    max_bytes: u64,
+) -> Option<NoiseFit> {
+    let mut points = Vec::new();
+    let mut skipped = Vec::new();
+    for m in measurements.iter().filter(|m| m.bytes <= max_bytes) {
+        let label = format!("{} at {} ranks, {} bytes", m.case(), m.nranks, m.bytes);
+        if m.samples_us.len() < MIN_SAMPLES {
+            skipped.push(format!(
+                "{label}: {} per-iteration samples (at least {MIN_SAMPLES})",
+                m.samples_us.len()
+            ));
+            continue;
+        }
+        let Some(unit) = unit_spread(m.case(), m.nranks, &m.build(build)) else {
+            skipped.push(format!("{label}: no schedule to replay"));
+            continue;
+        };
+        let measured = Spread::of(&m.samples_us);
+        if unit.iqr <= 0.0 || unit.std <= 0.0 {
+            skipped.push(format!("{label}: its schedule does not spread with noise"));
+            continue;
+        }
+        points.push(NoisePoint {
+            case: m.case(),
+            ranks: m.nranks,
+            bytes: m.bytes,
+            samples: m.samples_us.len(),
+            iqr_us: measured.iqr,
+            unit_iqr_us: unit.iqr,
+            mean_us: measured.iqr / unit.iqr,
+            mean_from_std_us: measured.std / unit.std,
+        });
+    }
+    let mean = median(points.iter().map(|p| p.mean_us).collect())?;
+    let from_std = median(points.iter().map(|p| p.mean_from_std_us).collect())?;
+    (mean > 0.0).then(|| NoiseFit {
+        delay: Delay::Exp {
+            mean_us: three_digits(mean),
+        },
+        mean_from_std_us: from_std,
+        points,
+        skipped,
+    })
+}
+
+/// Iterations per replay, and those left out at the start (the loop settling).
+const ITERATIONS: usize = 40;
+const SETTLE: usize = 4;
+/// Replays per estimate.
+const REPLAYS: usize = 12;
+
+/// The spread of `case`'s per-rank, per-iteration times over `ranks` ranks, run back to back
+/// with exponential delays of mean 1 us before every step's sends and nothing else.
+pub fn unit_spread(case: Case, ranks: usize, build: &BuildOptions) -> Option<Spread> {
+    if ranks < 2 {
+        return None;
+    }
+    let one = case
+        .collective
+        .build(case.algorithm, ranks, ranks * COUNT_PER_RANK, 4, build, 0)
+        .ok()?;
+    let none = LinkModel {
+        alpha: 0.0,
+        beta: 0.0,
+        gamma: 0.0,
+    };
+    let unit = Delay::Exp { mean_us: 1.0 };
+    let mut rng = SplitMix64::new(0x5eed ^ ranks as u64);
+    let mut times = Vec::with_capacity(REPLAYS * ranks * (ITERATIONS - SETTLE));
+    for _ in 0..REPLAYS {
+        let mut draw = || unit.quantile_us(rng.next_f64());
+        let per_rank = iteration_times_with_jitter(&one, ITERATIONS, 4, none, &mut draw).ok()?;
+        for rank in per_rank {
+            times.extend(rank.into_iter().skip(SETTLE));
+        }
+    }
+    Some(Spread::of(&times))
+}
+
+/// A sample's interquartile range and standard deviation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub iqr: f64,
+    pub std: f64,
+}
+
+impl Spread {
+    pub fn of(xs: &[f64]) -> Spread {
+        let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.len() < 2 {
+            return Spread { iqr: 0.0, std: 0.0 };
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            let at = p * (v.len() - 1) as f64;
+            let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+            v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+        };
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        Spread {
+            iqr: q(0.75) - q(0.25),
+            std: var.sqrt(),
+        }
+    }
+}
+
+/// `x` to three significant digits, as the distribution is written out.
+fn three_digits(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(2 - x.log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quartiles_and_deviation_of_a_small_sample() {
+        let s = Spread::of(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(s.iqr, 2.0);
+        assert!((s.std - 2.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!(Spread::of(&[7.0]).iqr, 0.0);
+        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
+        assert_eq!(three_digits(35.22568297341093), 35.2);
+        assert_eq!(three_digits(1234.5), 1230.0);
+    }
+}
