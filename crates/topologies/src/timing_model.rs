@@ -85,7 +85,7 @@ impl Visitor for Clock<'_> {
     }
     fn end_step(&mut self, rank: Rank, step: usize) {
         if let Some((steps, ends)) = self.iterations.as_mut() {
-            if steps[rank] > 0 && (step + 1) % steps[rank] == 0 {
+            if steps[rank] > 0 && (step + 1).is_multiple_of(steps[rank]) {
                 ends[rank].push(self.step_end[rank]);
             }
         }
