@@ -2,6 +2,8 @@
 //! schedules replayed in the timing model with links and exponential delays, as a lab's
 //! histograms hold them.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a failing test
+
 use proptest::prelude::*;
 use scale_model::noise_fit::{fit_noise, MIN_SAMPLES};
 use scale_model::Measurement;
