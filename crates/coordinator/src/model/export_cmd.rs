@@ -95,6 +95,11 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             dp_ranks: ranks,
             dp_stride: stride,
             dp_bytes: point.as_ref().map(|p| p.bytes).unwrap_or(1 << 30),
+            ep: scenario.workload.as_ref().and_then(|w| {
+                let e = w.moe.as_ref()?;
+                let stride = w.model.as_ref().map_or(1, |m| m.tp);
+                Some((e.ep, stride, e.bytes_per_all_to_all()))
+            }),
         };
         simai_file(path, &lab, lab_ref, &scenario, &opts, &groups)?;
     }

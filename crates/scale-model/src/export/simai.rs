@@ -13,7 +13,7 @@ use topologies::{Algorithm, Collective};
 
 use super::astra::fmt_num;
 use crate::error::ModelError;
-use crate::predict::{predict, PredictInput, PredictOptions, Prediction, Strategy};
+use crate::predict::{predict, PredictInput, PredictOptions, Prediction};
 use crate::units::{bytes_per_s, GB, GIB};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct SimaiGroups {
     pub dp_ranks: usize,
     pub dp_stride: usize,
     pub dp_bytes: u64,
+    /// The expert-parallel group (ranks, spacing in GPUs, bytes per rank of one all-to-all),
+    /// where the workload has experts.
+    pub ep: Option<(usize, usize, u64)>,
 }
 
 /// The collectives after all-reduce in each section, in the file's order.
@@ -49,25 +52,26 @@ const OPS: [Collective; 3] = [
     Collective::AllToAll,
 ];
 
-/// Fills the table from predictions: TP's all-reduce with ring inside the TP group, DP's with
-/// the fastest strategy at the DP group, PP with the inter-node link at ring's efficiency.
+/// Fills the table from predictions: TP's and DP's all-reduce with the fastest strategy at
+/// their group (inside a node with NVLink SHARP, NVLS), PP with the inter-node link at ring's efficiency.
 /// All-gather, reduce-scatter and all-to-all come from their own predictions (each collective's
 /// fastest algorithm, flat over the group, with the group's spacing; its nccl-tests bus
-/// factor); one with no price (lab mode without a fit of it) is null. The EP group is not
-/// modelled (its size is not given) and written as null.
+/// factor); one with no price (lab mode without a fit of it) is null. EP's, where the groups
+/// give one (a workload with experts), as DP's at the expert-parallel group and its all-to-all's
+/// bytes; null without.
 pub fn simai_busbw(
     input: &PredictInput<'_>,
     opts: &PredictOptions,
     groups: &SimaiGroups,
 ) -> Result<SimaiBusbw, ModelError> {
     let tp_opts = PredictOptions {
-        strategies: vec![Strategy::Flat(Algorithm::Ring)],
         collectives: vec![Collective::AllReduce],
         rank_stride: 1,
         ..opts.clone()
     };
     let tp = predict(input, &[groups.tp_ranks], &[groups.tp_bytes], &tp_opts)?;
-    let tp_bw = tp.rows.first().map(|r| gib(r.bus_bw));
+    let tp_best = tp.best.first();
+    let tp_bw = tp_best.map(|b| gib(b.bus_bw));
     let dp_opts = PredictOptions {
         collectives: vec![Collective::AllReduce],
         rank_stride: groups.dp_stride,
@@ -92,8 +96,10 @@ pub fn simai_busbw(
             input.scenario.name, opts.mode
         ),
         format!(
-            "TP: ring over {} contiguous ranks at {} bytes",
-            groups.tp_ranks, groups.tp_bytes
+            "TP: {} over {} contiguous ranks at {} bytes (the fastest strategy)",
+            tp_best.map_or("-", |b| b.algorithm.as_str()),
+            groups.tp_ranks,
+            groups.tp_bytes
         ),
     ];
     if let Some(b) = dp_best {
@@ -127,12 +133,31 @@ pub fn simai_busbw(
             found.join(", ")
         ));
     }
-    comments.push("EP: not modelled (null)".to_string());
+    let ep = match groups.ep {
+        Some((ranks, stride, bytes)) => {
+            let ep_opts = PredictOptions {
+                rank_stride: stride,
+                ..dp_opts.clone()
+            };
+            let ar = predict(input, &[ranks], &[bytes], &ep_opts)?;
+            let ops = ops_of(&ep_opts, ranks, bytes)?;
+            let [ag, rs, a2a] = OPS.map(|c| fastest(&ops, c));
+            comments.push(format!(
+                "EP: {ranks} ranks {stride} GPUs apart at {bytes} bytes (the workload's \
+                 all-to-all), each collective by its fastest algorithm"
+            ));
+            [ar.best.first().map(|b| gib(b.bus_bw)), ag, rs, a2a]
+        }
+        None => {
+            comments.push("EP: no experts in the workload (null)".to_string());
+            [None; 4]
+        }
+    };
     Ok(SimaiBusbw {
         name: input.scenario.name.clone(),
         tp: [tp_bw, tp_ag, tp_rs, tp_a2a],
         dp: [dp_bw, dp_ag, dp_rs, dp_a2a],
-        ep: [None; 4],
+        ep,
         pp,
         comments,
     })
