@@ -147,20 +147,7 @@ fn hardware(
     p: usize,
     n: u64,
 ) -> Vec<PredictionRow> {
-    let fits = Default::default();
-    let input = PredictInput {
-        fits: &fits,
-        scenario,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
-    let opts = PredictOptions {
-        mode: Mode::Target,
-        collectives,
-        stack: Some(scale_model::StackProfile::None),
-        ..PredictOptions::default()
-    };
-    predict(&input, &[p], &[n], &opts).unwrap().rows
+    with_stack(scenario, collectives, p, n, scale_model::StackProfile::None).rows
 }
 
 /// Hardware mode prices every algorithm of each collective asked for, and nothing else.

@@ -40,29 +40,28 @@ fn an_efficiency_above_one_is_capped_and_noted() {
             .any(|n| n.contains("1.80x") && n.contains("capped at 1")),
         "{notes:?}"
     );
+    let (carried, notes) = ring_carried(None);
+    assert!((carried.efficiency - 0.9).abs() < 1e-9);
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+/// Ring's fit as carried, with `overhead_us` in place of its own where given, and its notes.
+fn ring_carried(overhead_us: Option<f64>) -> (Carried, Vec<String>) {
     let mut notes = Vec::new();
     let carried = Carried::new(
         &ring_fit(),
         &LabReference::default(),
-        None,
+        overhead_us,
         None,
         &mut notes,
     );
-    assert!((carried.efficiency - 0.9).abs() < 1e-9);
-    assert!(notes.is_empty(), "{notes:?}");
+    (carried, notes)
 }
 
 #[test]
 fn astra_sim_config_for_llama3() {
     let s = llama3();
-    let mut notes = Vec::new();
-    let carried = Carried::new(
-        &ring_fit(),
-        &LabReference::default(),
-        Some(5.0),
-        None,
-        &mut notes,
-    );
+    let (carried, _) = ring_carried(Some(5.0));
     assert!((carried.efficiency - 0.9).abs() < 1e-9);
     let net = astra_network(&s, 24_576, 1, &carried, Mode::Target, StackProfile::Lab);
     assert_eq!(net.topology, vec!["Switch"; 4]);
@@ -303,14 +302,7 @@ hop_latency_us = 1
         "kinds.toml",
     )
     .expect("scenario parses");
-    let mut notes = Vec::new();
-    let carried = Carried::new(
-        &ring_fit(),
-        &LabReference::default(),
-        Some(5.0),
-        None,
-        &mut notes,
-    );
+    let (carried, _) = ring_carried(Some(5.0));
     let net = astra_network(&s, 16, 1, &carried, Mode::Target, StackProfile::Lab);
     assert_eq!(net.topology, ["Ring", "FullyConnected", "Switch"]);
     assert_eq!(net.npus_count, [4, 2, 2]);

@@ -275,13 +275,8 @@ pub fn predict(
                         row.protocol = protocol.map(str::to_string);
                         rows.push(row);
                     }
-                    Err(Skip::NotApplicable) => break,
-                    Err(Skip::Cannot(why)) => {
-                        skipped.insert(format!("{strategy} at {p} ranks: {why}"));
-                        break;
-                    }
-                    Err(Skip::Unsupported(why)) => {
-                        skipped.insert(why);
+                    Err(skip) => {
+                        note_skip(&mut skipped, &strategy.name(), p, skip);
                         break;
                     }
                 }
@@ -337,13 +332,8 @@ pub fn predict(
                         row.protocol = protocol.map(str::to_string);
                         rows.push(row);
                     }
-                    Err(Skip::NotApplicable) => break,
-                    Err(Skip::Cannot(why)) => {
-                        skipped.insert(format!("{collective} pat at {p} ranks: {why}"));
-                        break;
-                    }
-                    Err(Skip::Unsupported(why)) => {
-                        skipped.insert(why);
+                    Err(skip) => {
+                        note_skip(&mut skipped, &format!("{collective} pat"), p, skip);
                         break;
                     }
                 }
@@ -368,6 +358,20 @@ pub fn predict(
         hierarchy,
         assumptions,
     })
+}
+
+/// Records in `skipped` why `what` has no price at `p` ranks: once per rank count where the
+/// shape is the cause, once in all where the scenario is, nothing where it does not apply.
+fn note_skip(skipped: &mut BTreeSet<String>, what: &str, p: usize, skip: Skip) {
+    match skip {
+        Skip::NotApplicable => {}
+        Skip::Cannot(why) => {
+            skipped.insert(format!("{what} at {p} ranks: {why}"));
+        }
+        Skip::Unsupported(why) => {
+            skipped.insert(why);
+        }
+    }
 }
 
 /// The cases of the collectives other than all-reduce that `opts` asks for, each collective's
