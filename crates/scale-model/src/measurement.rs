@@ -28,6 +28,9 @@ pub struct Measurement {
     /// `hier`'s and `torus2d`'s shape as the run recorded it; the defaults where it did not.
     #[serde(default, skip_serializing_if = "Shape::is_default")]
     pub shape: Shape,
+    /// The run said a rank's CPU, not the link, set this point (its `cpu_bound_ranks`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_bound: bool,
 }
 
 impl Measurement {
@@ -47,6 +50,7 @@ impl Measurement {
             link_rate_bps: None,
             samples_us: Vec::new(),
             shape: Shape::default(),
+            host_bound: false,
         }
     }
 

@@ -224,4 +224,7 @@ pub struct ValidationRow {
     pub alg_bw: f64,
     pub measured_bus_bw: f64,
     pub terms: TermBreakdown,
+    /// The run said a rank's CPU, not the link, set the measured time.
+    #[serde(default)]
+    pub host_bound: bool,
 }

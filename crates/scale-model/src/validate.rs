@@ -55,6 +55,12 @@ pub struct ErrorSummary {
     /// Over sizes >= 256 KiB.
     pub geomean_abs_error_large: Option<f64>,
     pub max_abs_error: Option<f64>,
+    /// Points whose run said a rank's CPU set them (`cpu_bound_ranks`).
+    #[serde(default)]
+    pub host_bound_points: usize,
+    /// Over the points the run did not say so of: where the links set the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geomean_abs_error_link: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,6 +178,7 @@ pub fn validate(
             alg_bw: alg_bw_gbps(m.bytes as f64, time_us),
             measured_bus_bw: bus_bw(m.time_us),
             terms,
+            host_bound: m.host_bound,
         });
     }
     if unpredicted > 0 {
@@ -230,6 +237,12 @@ fn summarise(
             .collect()
     };
     let all = errors(&|_| true);
+    let link: Vec<f64> = rows
+        .iter()
+        .filter(|r| !r.host_bound && r.error.is_finite())
+        .map(|r| r.error.abs())
+        .collect();
+    let host_bound_points = rows.iter().filter(|r| r.host_bound).count();
     ErrorSummary {
         collective,
         algorithm: algorithm.to_string(),
@@ -238,6 +251,12 @@ fn summarise(
         geomean_abs_error_small: geomean(&errors(&|s| s <= SMALL_MAX)),
         geomean_abs_error_large: geomean(&errors(&|s| s >= LARGE_MIN)),
         max_abs_error: all.iter().copied().reduce(f64::max),
+        host_bound_points,
+        geomean_abs_error_link: if host_bound_points > 0 {
+            geomean(&link)
+        } else {
+            None
+        },
     }
 }
 

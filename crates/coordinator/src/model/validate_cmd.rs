@@ -130,6 +130,7 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
         "error",
         "pred busbw",
         "meas busbw",
+        "host-bound",
     ]);
     for r in &report.rows {
         t.row(vec![
@@ -141,6 +142,7 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
             pct(r.error),
             table::sig(r.bus_bw),
             table::sig(r.measured_bus_bw),
+            if r.host_bound { "yes" } else { "-" }.to_string(),
         ]);
     }
     out.push_str(&t.render());
@@ -150,6 +152,12 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
         bytes(LARGE_MIN)
     ));
     out.push_str(&summary_table(&report.summary).render());
+    if report.summary.iter().any(|s| s.host_bound_points > 0) {
+        out.push_str(
+            "# host-bound: points whose run said a rank's CPU, not the link, set the time \
+             (results' cpu_bound_ranks); link-set: the error over the others\n",
+        );
+    }
     let mut all = report.assumptions.clone();
     all.extend(report.fits.fits.iter().map(|f| {
         format!(
@@ -182,6 +190,8 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
         "small",
         "large",
         "max |error|",
+        "host-bound",
+        "link-set",
     ]);
     for s in summary {
         let name = match s.collective {
@@ -196,6 +206,8 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
             opt(s.geomean_abs_error_small),
             opt(s.geomean_abs_error_large),
             opt(s.max_abs_error),
+            s.host_bound_points.to_string(),
+            opt(s.geomean_abs_error_link),
         ]);
     }
     t
