@@ -26,6 +26,7 @@ use transport::tls::peer_leaf;
 use wire::control::PeerInfo;
 
 use crate::apply::Applier;
+use crate::host::thread_cpu_time;
 use crate::link_error::LinkError;
 use crate::refused;
 use crate::NodeError;
@@ -103,14 +104,15 @@ pub struct Links {
     inboxes: HashMap<usize, Inbox>,
     /// How long a receive polls for its message before the thread may sleep.
     poll: Duration,
-    /// Time spent polling while nothing happened (see [`poll_then_await`]).
+    /// CPU time spent polling while nothing happened (see [`poll_then_await`]).
     idle: Idle,
 }
 
 /// The idle rounds of polling so far: a round that takes no longer than [`IDLE_ROUNDS`] times
 /// the fastest round seen found nothing to do (a round that moved bytes runs QUIC's drivers for
-/// longer, and one in which the kernel ran another process on this core is longer too, and is
-/// not this thread's CPU).
+/// longer, and one in which the kernel ran another process on this core is longer too). Their
+/// CPU time is added up: on a core of its own a round's CPU is its wall time, on a shared one
+/// less.
 #[derive(Debug)]
 struct Idle {
     total: Duration,
@@ -121,10 +123,11 @@ struct Idle {
 const IDLE_ROUNDS: u32 = 3;
 
 impl Idle {
-    fn round(&mut self, took: Duration) {
+    /// A round that took `took` of wall time and `cpu` of this thread's CPU.
+    fn round(&mut self, took: Duration, cpu: Duration) {
         self.fastest = self.fastest.min(took);
         if took <= self.fastest * IDLE_ROUNDS {
-            self.total += took;
+            self.total += cpu.min(took);
         }
     }
 }
@@ -363,9 +366,9 @@ impl Links {
         self.poll = poll;
     }
 
-    /// The time this thread spent polling for messages while nothing happened, since the last
-    /// call: time it would have slept without polling, which a measurement of the data plane's
-    /// work leaves out.
+    /// The CPU time this thread spent polling for messages while nothing happened, since the
+    /// last call: time it would have slept without polling, which a measurement of the data
+    /// plane's work leaves out.
     pub fn take_idle(&mut self) -> Duration {
         std::mem::take(&mut self.idle.total)
     }
@@ -515,12 +518,12 @@ impl Links {
 /// Each yield also runs QUIC's drivers, which send and receive, so a round of polling may be
 /// work; the rounds that found nothing to do ([`Idle`]), which the thread would have slept
 /// through without polling, are added up, so that the CPU a rank reports is its data plane's
-/// work and not its waiting. (Timing a round costs nothing more: the deadline reads the clock
-/// anyway.)
+/// work and not its waiting (one read of the thread's CPU clock a round).
 async fn poll_then_await<F: Future>(fut: F, poll: Duration, idle: &mut Idle) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     if !poll.is_zero() {
         let mut last = std::time::Instant::now();
+        let mut last_cpu = thread_cpu_time();
         let deadline = last + poll;
         let mut rounds = 0u32;
         loop {
@@ -529,13 +532,13 @@ async fn poll_then_await<F: Future>(fut: F, poll: Duration, idle: &mut Idle) -> 
             if let std::task::Poll::Ready(v) = polled {
                 return v;
             }
-            let now = std::time::Instant::now();
+            let (now, cpu) = (std::time::Instant::now(), thread_cpu_time());
             // The first round ran the receive's own work, not a wait.
             if rounds > 0 {
-                idle.round(now - last);
+                idle.round(now - last, cpu.saturating_sub(last_cpu));
             }
             rounds += 1;
-            last = now;
+            (last, last_cpu) = (now, cpu);
             if now >= deadline {
                 break;
             }
@@ -588,13 +591,16 @@ mod tests {
         let us = Duration::from_micros;
         let mut i = idle();
         for took in [us(2), us(5), us(3), us(40), us(6), us(7)] {
-            i.round(took);
+            i.round(took, took);
         }
         // Within 3 x 2 us: 2, 5, 3 and 6; the 40 us round moved bytes, the 7 us one too.
         assert_eq!(i.total, us(16));
         // A faster round lowers the bar for the rounds after it, not before.
-        i.round(us(1));
-        i.round(us(4));
+        i.round(us(1), us(1));
+        i.round(us(4), us(4));
         assert_eq!(i.total, us(17));
+        // On a shared core a round's CPU is less than its wall time: only the CPU counts.
+        i.round(us(2), us(1));
+        assert_eq!(i.total, us(18));
     }
 }
