@@ -87,12 +87,13 @@ pub struct Timing {
 }
 
 /// `reports[r]` is rank r's report; all are for the same algorithm, size and placement.
-/// `cores[r]`: the cores rank r was given, to judge whether its CPU set the number; `average`:
-/// whose mean the time is.
+/// `cores[r]`: the cores rank r was given and `machines[r]` the machine it ran on, to judge
+/// whether a CPU set the number; `average`: whose mean the time is.
 pub fn measure(
     reports: &[Report],
     timing: &Timing,
     cores: &[f64],
+    machines: &[usize],
 ) -> Result<Measured, AggregateError> {
     let Timing {
         iters,
@@ -145,7 +146,7 @@ pub fn measure(
         .map(|r| r.nwrong)
         .try_fold(0u64, |acc, w| w.map(|w| acc + w));
     let rank_cpu: Vec<_> = reports.iter().map(cpu_use::rank_cpu).collect();
-    let cpu_bound_ranks = cpu_use::cpu_bound_ranks(&rank_cpu, cores);
+    let cpu_bound_ranks = cpu_use::cpu_bound_ranks(&rank_cpu, cores, machines);
     Ok(Measured {
         iter_us: slowest,
         time,
@@ -243,6 +244,7 @@ mod tests {
             ],
             &timing(2, 1000, Average::Max),
             &[],
+            &[],
         )
         .unwrap();
         // Rank means 2.5 us and 2.5 us; the slowest rank per iteration takes 3 us and 4 us.
@@ -264,7 +266,11 @@ mod tests {
             report(vec![1000, 1000], Some(0)),
             report(vec![7000, 7000], Some(0)),
         ];
-        let time = |a| measure(&reports, &timing(2, 1000, a), &[]).unwrap().time;
+        let time = |a| {
+            measure(&reports, &timing(2, 1000, a), &[], &[])
+                .unwrap()
+                .time
+        };
         assert!((time(Average::Rank0) - 4.0).abs() < 1e-9);
         assert!((time(Average::Mean) - 4.0).abs() < 1e-9);
         assert!((time(Average::Min) - 1.0).abs() < 1e-9);
@@ -302,6 +308,7 @@ mod tests {
             &[report(vec![1000], None)],
             &timing(1, 8, Average::Max),
             &[],
+            &[],
         )
         .unwrap();
         assert_eq!(m.nwrong, None);
@@ -309,6 +316,7 @@ mod tests {
             measure(
                 &[report(vec![1000], None)],
                 &timing(2, 8, Average::Max),
+                &[],
                 &[]
             ),
             Err(AggregateError::IterationCount {

@@ -73,6 +73,18 @@ pub fn cores_given(ranks: &[RankCpus]) -> Vec<f64> {
         .collect()
 }
 
+/// The machine each rank runs on, as an index: ranks with the same one share its cores.
+pub fn machine_of(ranks: &[RankCpus]) -> Vec<usize> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    ranks
+        .iter()
+        .map(|r| {
+            let next = seen.len();
+            *seen.entry(&r.machine).or_insert(next)
+        })
+        .collect()
+}
+
 /// The channels `count` opens: `auto` gives each rank a channel per whole core it was given
 /// (the fewest over ranks, for every rank opens as many), between 1 and [`AUTO_MAX`].
 pub fn channels(count: ChannelCount, cores: &[f64]) -> u32 {

@@ -1,6 +1,7 @@
 //! The CPU each rank's data plane used over a measurement, and whether that, rather than the
-//! network, set the number: a rank busier than [`CPU_BOUND_SHARE`] of the cores it was given
-//! measured its host's CPU.
+//! network, set the number: a rank whose work took more than [`CPU_BOUND_SHARE`] of the cores it
+//! was given, or, where ranks share cores, whose machine's ranks' work together did
+//! ([`cpu_bound_ranks`]), measured its host's CPU.
 
 use wire::control::Report;
 use wire::results::{RankCpu, CPU_BOUND_SHARE};
@@ -27,34 +28,62 @@ pub fn rank_cpu(report: &Report) -> RankCpu {
     }
 }
 
+/// Whether a rank's threads share cores (it was given fewer cores than it runs threads).
+fn shares_cores(used: &RankCpu, given: f64) -> bool {
+    given + 1e-9 < used.thread_cpu_s.len().max(1) as f64
+}
+
 /// The cores a rank took from its host out of `given`: its data plane's work, and where its
-/// threads share cores (fewer cores than threads) also its idle polling, which then runs in
-/// the time of another thread that has work. On cores of its own, polling takes nothing from
-/// anyone: a rank that waits on its link there is not busy.
+/// threads share cores also its idle polling, which then runs in time another thread could use.
+/// On cores of its own, polling takes nothing from anyone.
 pub fn taken_cores(used: &RankCpu, given: f64) -> f64 {
-    let threads = used.thread_cpu_s.len().max(1) as f64;
-    if given + 1e-9 < threads {
+    if shares_cores(used, given) {
         used.busy_cores + used.idle_poll_cores
     } else {
         used.busy_cores
     }
 }
 
-/// The ranks that took more than [`CPU_BOUND_SHARE`] of the cores they were given
-/// (`cores[rank]`, [`taken_cores`]; a rank without a number is not judged).
-pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64]) -> Vec<usize> {
-    used.iter()
-        .zip(cores)
-        .enumerate()
-        .filter(|(_, (u, &c))| c > 0.0 && taken_cores(u, c) > CPU_BOUND_SHARE * c)
+/// The ranks whose CPU set the number (a rank without a number of cores is not judged):
+///
+/// - a rank with a core per thread, when its work took more than [`CPU_BOUND_SHARE`] of them;
+/// - a rank whose threads share cores, when the work of every rank on its machine
+///   (`machines[rank]`; a rank without one is a machine of its own) together took more than
+///   that share of the cores they were given together: polling fills shared cores whatever
+///   the ranks wait on, so only the machine's work says whether its CPU was the limit.
+pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64], machines: &[usize]) -> Vec<usize> {
+    let machine = |rank: usize| machines.get(rank).map_or(usize::MAX - rank, |&m| m);
+    let judged = || {
+        used.iter()
+            .zip(cores)
+            .enumerate()
+            .filter(|(_, (_, &c))| c > 0.0)
+    };
+    let saturated = |m: usize| {
+        let (work, given) = judged()
+            .filter(|(r, _)| machine(*r) == m)
+            .fold((0.0, 0.0), |(w, g), (_, (u, &c))| (w + u.busy_cores, g + c));
+        work > CPU_BOUND_SHARE * given
+    };
+    judged()
+        .filter(|(rank, (u, &c))| {
+            if shares_cores(u, c) {
+                saturated(machine(*rank))
+            } else {
+                u.busy_cores > CPU_BOUND_SHARE * c
+            }
+        })
         .map(|(rank, _)| rank)
         .collect()
 }
 
-/// The comment printed under a row whose measurement a rank's CPU set, or `None`.
-pub fn warning(used: &[RankCpu], cores: &[f64], channels: u32) -> Option<String> {
-    let bound = cpu_bound_ranks(used, cores);
+/// The comment printed under a row whose measurement the CPU of the ranks `bound` set (its
+/// [`cpu_bound_ranks`]), or `None`.
+pub fn warning(used: &[RankCpu], cores: &[f64], bound: &[usize], channels: u32) -> Option<String> {
     let &first = bound.first()?;
+    if used.get(first).is_none() || cores.get(first).is_none() {
+        return None;
+    }
     let usage = format!(
         "{:.1} of {} cores",
         taken_cores(&used[first], cores[first]),
@@ -133,8 +162,9 @@ mod tests {
         };
         let ranks = [used(3.9), used(1.0), used(0.46)];
         let cores = [4.0, 4.0, 0.5];
-        assert_eq!(cpu_bound_ranks(&ranks, &cores), vec![0, 2]);
-        let w = warning(&ranks, &cores, 1).unwrap();
+        assert_eq!(cpu_bound_ranks(&ranks, &cores, &[0, 1, 2]), vec![0, 2]);
+        let bound = cpu_bound_ranks(&ranks, &cores, &[0, 1, 2]);
+        let w = warning(&ranks, &cores, &bound, 1).unwrap();
         assert!(
             w.starts_with(
                 "# 2 ranks used over 90% of their cores (rank 0: 3.9 of 4 cores): this row measures the host's CPU"
@@ -143,33 +173,50 @@ mod tests {
         );
         assert!(w.contains("--channels"), "{w}");
         // With as many channels as cores, more channels would not help.
-        let w = warning(&ranks[..1], &cores[..1], 4).unwrap();
+        let w = warning(&ranks[..1], &cores[..1], &[0], 4).unwrap();
         assert_eq!(
             w,
             "# rank 0 used 3.9 of 4 cores: this row measures the host's CPU, not the link; give it more cores or fewer ranks per host"
         );
-        assert_eq!(warning(&[used(3.5)], &[4.0], 4), None);
+        assert_eq!(
+            cpu_bound_ranks(&[used(3.5)], &[4.0], &[0]),
+            Vec::<usize>::new()
+        );
+        assert_eq!(warning(&[used(3.5)], &[4.0], &[], 4), None);
         // Unknown cores are not judged.
-        assert!(cpu_bound_ranks(&[used(9.0)], &[]).is_empty());
+        assert!(cpu_bound_ranks(&[used(9.0)], &[], &[]).is_empty());
     }
 
     #[test]
     fn idle_polling_counts_only_on_shared_cores() {
-        // A thread that worked 0.2 of a core and polled idle 0.75 of it.
-        let polling = |threads: usize| RankCpu {
-            busy_cores: 0.2,
+        // A thread that worked `busy` of a core and polled idle 0.75 of it.
+        let polling = |threads: usize, busy: f64| RankCpu {
+            busy_cores: busy,
             idle_poll_cores: 0.75,
             cpu_s_per_gb: Some(1.0),
             thread_cpu_s: vec![0.1; threads],
         };
-        // On a core of its own it waited on its link: not host-bound.
-        assert!(cpu_bound_ranks(&[polling(1)], &[1.0]).is_empty());
-        assert!(cpu_bound_ranks(&[polling(2)], &[2.0]).is_empty());
-        // Sharing: its polling ran in the time another rank needed; 0.95 of a core taken.
-        assert_eq!(cpu_bound_ranks(&[polling(1)], &[0.5]), vec![0]);
-        assert_eq!(cpu_bound_ranks(&[polling(2)], &[1.0]), vec![0]);
-        let w = warning(&[polling(1)], &[0.5], 1).unwrap();
-        assert!(w.starts_with("# rank 0 used 0.9 of 0.50 cores"), "{w}");
+        // On cores of its own it waited on its link: not host-bound.
+        assert!(cpu_bound_ranks(&[polling(1, 0.2)], &[1.0], &[0]).is_empty());
+        assert!(cpu_bound_ranks(&[polling(2, 0.2)], &[2.0], &[0]).is_empty());
+        // Two ranks sharing one core, each polling most of its half: the machine's work (0.4
+        // of 1 core) did not fill it, so the link set the time.
+        let two = [polling(1, 0.2), polling(1, 0.2)];
+        assert!(cpu_bound_ranks(&two, &[0.5, 0.5], &[0, 0]).is_empty());
+        // Their work filling the core (0.95 of it): both named, with what they took.
+        let full = [polling(1, 0.47), polling(1, 0.48)];
+        assert_eq!(cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 0]), vec![0, 1]);
+        let bound = cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 0]);
+        let w = warning(&full, &[0.5, 0.5], &bound, 1).unwrap();
+        assert!(
+            w.starts_with("# 2 ranks used over 90% of their cores (rank 0: 1.2 of 0.50"),
+            "{w}"
+        );
+        // The same two on different machines are judged apart; without machines, each alone.
+        assert!(cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 1])
+            .iter()
+            .eq([0, 1].iter()));
+        assert_eq!(cpu_bound_ranks(&two, &[0.5, 0.5], &[]), Vec::<usize>::new());
         // A report from a node that does not send its idle polling: only its work counts.
         let r = rank_cpu(&report(vec![1_000], vec![500], 8));
         assert_eq!(r.idle_poll_cores, 0.0);

@@ -8,7 +8,7 @@ use std::time::Instant;
 use wire::control::{Corrupt, FromCoordinator, PeerInfo, Plan};
 use wire::FromNode;
 
-use crate::channels::{channels, cores_given, RankCpus};
+use crate::channels::{channels, cores_given, machine_of, RankCpus};
 use crate::io::{Command, Registration};
 use crate::roster::Member;
 use crate::run::{Phase, Run};
@@ -40,6 +40,7 @@ impl Run {
         self.liveness.heard(rank, now);
         if self.roster.missing().is_empty() {
             self.cores = cores_given(&self.roster.cpus());
+            self.machines = machine_of(&self.roster.cpus());
             let count = channels(self.spec.channels, &self.cores);
             self.channels = count;
             self.out

@@ -58,6 +58,8 @@ pub struct Run {
     pub(crate) rows_done: usize,
     /// The cores each rank was given, once registered.
     pub(crate) cores: Vec<f64>,
+    /// The machine each rank runs on, once registered (see [`crate::channels::machine_of`]).
+    pub(crate) machines: Vec<usize>,
     /// The channels every rank opened.
     pub(crate) channels: u32,
     /// When the ranks were last sent a heartbeat.
@@ -82,6 +84,7 @@ impl Run {
             reports: HashMap::new(),
             rows_done: 0,
             cores: Vec::new(),
+            machines: Vec::new(),
             channels: 1,
             last_beat: now,
             last_input: now,

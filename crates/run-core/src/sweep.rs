@@ -126,7 +126,7 @@ impl Run {
                 bus_factor,
                 average: self.spec.average,
             };
-            measure(&list, &timing, &self.cores).map_err(|e| RunFailure {
+            measure(&list, &timing, &self.cores, &self.machines).map_err(|e| RunFailure {
                 message: e.to_string(),
                 case: Some(algo),
                 size: Some(size),

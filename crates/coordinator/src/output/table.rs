@@ -79,8 +79,10 @@ pub fn run_header(cfg: &RunConfig) -> String {
 /// out of place judged first.
 pub fn cpu_warning(r: &ResultRow, cores: &[f64]) -> Option<String> {
     let channels = r.channels.unwrap_or(1);
-    run_core::cpu_use::warning(&r.out_of_place.rank_cpu, cores, channels)
-        .or_else(|| run_core::cpu_use::warning(&r.in_place.rank_cpu, cores, channels))
+    let warn = |m: &wire::results::Measured| {
+        run_core::cpu_use::warning(&m.rank_cpu, cores, &m.cpu_bound_ranks, channels)
+    };
+    warn(&r.out_of_place).or_else(|| warn(&r.in_place))
 }
 
 /// The table's header; `per_iter`: with nccl-tests' `-I` columns (i_min, i_max, i_p99, i_cv%
