@@ -58,9 +58,10 @@ pub struct ErrorSummary {
     /// Points whose run said a rank's CPU set them (`cpu_bound_ranks`).
     #[serde(default)]
     pub host_bound_points: usize,
-    /// Over the points the run did not say so of: where the links set the time.
+    /// Over the points the run did not say so of (where the links, or anything but the CPU's
+    /// work, set the time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub geomean_abs_error_link: Option<f64>,
+    pub geomean_abs_error_not_host_bound: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -252,7 +253,7 @@ fn summarise(
         geomean_abs_error_large: geomean(&errors(&|s| s >= LARGE_MIN)),
         max_abs_error: all.iter().copied().reduce(f64::max),
         host_bound_points,
-        geomean_abs_error_link: if host_bound_points > 0 {
+        geomean_abs_error_not_host_bound: if host_bound_points > 0 {
             geomean(&link)
         } else {
             None

@@ -118,14 +118,14 @@ fn noise_the_lab_carried_is_taken_off_the_fit_and_added_to_the_predictions() {
 }
 
 /// Points the runs marked host-bound are predicted like the others, marked, counted, and left
-/// out of the link-set error; with none marked there is no link-set error.
+/// out of the error over the rest; with none marked there is no such error.
 #[test]
 fn host_bound_points_are_counted_and_kept_apart() {
     let mut ms = synthetic(Algorithm::Ring, &[2, 3, 4, 6, 8], lab_params(), 0.0, 5);
     let clean = validate(&ms, &ValidateOptions::new(4)).unwrap();
     let all = clean.overall().unwrap();
     assert_eq!(all.host_bound_points, 0);
-    assert_eq!(all.geomean_abs_error_link, None);
+    assert_eq!(all.geomean_abs_error_not_host_bound, None);
     // Mark the held-out 8-rank points, and make them slow, as a starved host would.
     for m in ms.iter_mut().filter(|m| m.nranks == 8) {
         m.host_bound = true;
@@ -138,7 +138,7 @@ fn host_bound_points_are_counted_and_kept_apart() {
     let all = report.overall().unwrap();
     assert_eq!(all.host_bound_points, marked);
     // Over the 6-rank points only, which are as exact as without the marked ones.
-    let link = all.geomean_abs_error_link.unwrap();
+    let link = all.geomean_abs_error_not_host_bound.unwrap();
     let six: Vec<f64> = report
         .rows
         .iter()

@@ -155,7 +155,7 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
     if report.summary.iter().any(|s| s.host_bound_points > 0) {
         out.push_str(
             "# host-bound: points whose run said a rank's CPU, not the link, set the time \
-             (results' cpu_bound_ranks); link-set: the error over the others\n",
+             (results' cpu_bound_ranks); the rest: the error over the others\n",
         );
     }
     let mut all = report.assumptions.clone();
@@ -191,7 +191,7 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
         "large",
         "max |error|",
         "host-bound",
-        "link-set",
+        "the rest",
     ]);
     for s in summary {
         let name = match s.collective {
@@ -207,7 +207,7 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
             opt(s.geomean_abs_error_large),
             opt(s.max_abs_error),
             s.host_bound_points.to_string(),
-            opt(s.geomean_abs_error_link),
+            opt(s.geomean_abs_error_not_host_bound),
         ]);
     }
     t
