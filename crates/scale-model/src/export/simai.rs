@@ -14,6 +14,7 @@ use topologies::{Algorithm, Collective};
 use super::astra::fmt_num;
 use crate::error::ModelError;
 use crate::predict::{predict, PredictInput, PredictOptions, Prediction};
+use crate::row::BestRow;
 use crate::units::{bytes_per_s, GB, GIB};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,41 +46,41 @@ pub struct SimaiGroups {
     pub ep: Option<(usize, usize, u64)>,
 }
 
-/// The collectives after all-reduce in each section, in the file's order.
-const OPS: [Collective; 3] = [
+/// The collectives of each section, in the file's order.
+const SECTION: [Collective; 4] = [
+    Collective::AllReduce,
     Collective::AllGather,
     Collective::ReduceScatter,
     Collective::AllToAll,
 ];
 
-/// Fills the table from predictions: TP's and DP's all-reduce with the fastest strategy at
-/// their group (inside a node with NVLink SHARP, NVLS), PP with the inter-node link at ring's efficiency.
-/// All-gather, reduce-scatter and all-to-all come from their own predictions (each collective's
-/// fastest algorithm, flat over the group, with the group's spacing; its nccl-tests bus
-/// factor); one with no price (lab mode without a fit of it) is null. EP's, where the groups
-/// give one (a workload with experts), as DP's at the expert-parallel group and its all-to-all's
-/// bytes; null without.
+/// Fills the table from predictions: each section's (TP, DP and, where the groups give one, EP:
+/// a workload with experts) all-reduce by the fastest strategy at its group (inside a node with
+/// NVLink SHARP, NVLS) and its all-gather, reduce-scatter and all-to-all each by its fastest
+/// algorithm, flat over the group, with the group's spacing (their nccl-tests bus factor); one
+/// with no price (lab mode without a fit of it) is null, and so is EP without experts. PP is
+/// the inter-node link at ring's efficiency.
 pub fn simai_busbw(
     input: &PredictInput<'_>,
     opts: &PredictOptions,
     groups: &SimaiGroups,
 ) -> Result<SimaiBusbw, ModelError> {
-    let tp_opts = PredictOptions {
-        collectives: vec![Collective::AllReduce],
-        rank_stride: 1,
-        ..opts.clone()
+    let section = |ranks: usize, stride: usize, bytes: u64| {
+        let o = PredictOptions {
+            collectives: SECTION.to_vec(),
+            rank_stride: stride,
+            ..opts.clone()
+        };
+        predict(input, &[ranks], &[bytes], &o)
     };
-    let tp = predict(input, &[groups.tp_ranks], &[groups.tp_bytes], &tp_opts)?;
-    let tp_best = tp.best.first();
-    let tp_bw = tp_best.map(|b| gib(b.bus_bw));
-    let dp_opts = PredictOptions {
-        collectives: vec![Collective::AllReduce],
-        rank_stride: groups.dp_stride,
-        ..opts.clone()
+    let tp = section(groups.tp_ranks, 1, groups.tp_bytes)?;
+    let dp = section(groups.dp_ranks, groups.dp_stride, groups.dp_bytes)?;
+    let ep = match groups.ep {
+        Some((ranks, stride, bytes)) => {
+            Some((section(ranks, stride, bytes)?, ranks, stride, bytes))
+        }
+        None => None,
     };
-    let dp = predict(input, &[groups.dp_ranks], &[groups.dp_bytes], &dp_opts)?;
-    let dp_best = dp.best.first();
-    let dp_bw = dp_best.map(|b| gib(b.bus_bw));
     let pp = tp
         .carried
         .iter()
@@ -97,32 +98,21 @@ pub fn simai_busbw(
         ),
         format!(
             "TP: {} over {} contiguous ranks at {} bytes (the fastest strategy)",
-            tp_best.map_or("-", |b| b.algorithm.as_str()),
+            best_of(&tp, Collective::AllReduce).map_or("-", |b| b.algorithm.as_str()),
             groups.tp_ranks,
             groups.tp_bytes
         ),
     ];
-    if let Some(b) = dp_best {
+    if let Some(b) = best_of(&dp, Collective::AllReduce) {
         comments.push(format!(
             "DP: {} over {} ranks {} GPUs apart at {} bytes (the fastest strategy)",
             b.algorithm, groups.dp_ranks, groups.dp_stride, groups.dp_bytes
         ));
     }
-    let ops_of = |base: &PredictOptions, ranks: usize, bytes: u64| {
-        let o = PredictOptions {
-            collectives: OPS.to_vec(),
-            ..base.clone()
-        };
-        predict(input, &[ranks], &[bytes], &o)
-    };
-    let tp_ops = ops_of(&tp_opts, groups.tp_ranks, groups.tp_bytes)?;
-    let dp_ops = ops_of(&dp_opts, groups.dp_ranks, groups.dp_bytes)?;
-    let [tp_ag, tp_rs, tp_a2a] = OPS.map(|c| fastest(&tp_ops, c));
-    let [dp_ag, dp_rs, dp_a2a] = OPS.map(|c| fastest(&dp_ops, c));
-    for (group, p) in [("TP", &tp_ops), ("DP", &dp_ops)] {
-        let found: Vec<String> = OPS
+    for (group, p) in [("TP", &tp), ("DP", &dp)] {
+        let found: Vec<String> = SECTION[1..]
             .iter()
-            .map(|&c| match p.best.iter().find(|b| b.collective == c) {
+            .map(|&c| match best_of(p, c) {
                 Some(b) => format!("{c} by {}", b.algorithm),
                 None => format!("{c}: no price (null)"),
             })
@@ -133,42 +123,27 @@ pub fn simai_busbw(
             found.join(", ")
         ));
     }
-    let ep = match groups.ep {
-        Some((ranks, stride, bytes)) => {
-            let ep_opts = PredictOptions {
-                rank_stride: stride,
-                ..dp_opts.clone()
-            };
-            let ar = predict(input, &[ranks], &[bytes], &ep_opts)?;
-            let ops = ops_of(&ep_opts, ranks, bytes)?;
-            let [ag, rs, a2a] = OPS.map(|c| fastest(&ops, c));
-            comments.push(format!(
-                "EP: {ranks} ranks {stride} GPUs apart at {bytes} bytes (the workload's \
-                 all-to-all), each collective by its fastest algorithm"
-            ));
-            [ar.best.first().map(|b| gib(b.bus_bw)), ag, rs, a2a]
-        }
-        None => {
-            comments.push("EP: no experts in the workload (null)".to_string());
-            [None; 4]
-        }
-    };
+    comments.push(match &ep {
+        Some((_, ranks, stride, bytes)) => format!(
+            "EP: {ranks} ranks {stride} GPUs apart at {bytes} bytes (the workload's \
+             all-to-all), each collective by its fastest algorithm"
+        ),
+        None => "EP: no experts in the workload (null)".to_string(),
+    });
+    let values = |p: &Prediction| SECTION.map(|c| best_of(p, c).map(|b| gib(b.bus_bw)));
     Ok(SimaiBusbw {
         name: input.scenario.name.clone(),
-        tp: [tp_bw, tp_ag, tp_rs, tp_a2a],
-        dp: [dp_bw, dp_ag, dp_rs, dp_a2a],
-        ep,
+        tp: values(&tp),
+        dp: values(&dp),
+        ep: ep.map_or([None; 4], |(p, ..)| values(&p)),
         pp,
         comments,
     })
 }
 
-/// The busbw of the collective's fastest algorithm in `p`, GiB/s.
-fn fastest(p: &Prediction, collective: Collective) -> Option<f64> {
-    p.best
-        .iter()
-        .find(|b| b.collective == collective)
-        .map(|b| gib(b.bus_bw))
+/// The collective's fastest row in `p`.
+fn best_of(p: &Prediction, collective: Collective) -> Option<&BestRow> {
+    p.best.iter().find(|b| b.collective == collective)
 }
 
 fn gib(gbps: f64) -> f64 {
