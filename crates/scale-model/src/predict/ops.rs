@@ -64,20 +64,11 @@ pub(crate) fn terms(
         };
         return flat_terms(&flat, case, ranks, bytes).map(|t| (t, None));
     }
-    let family = Family::of(case.algorithm);
-    let mut best: Option<(TermBreakdown, &'static str)> = None;
-    for p in pricing.protocols.iter().filter(|p| p.runs(family)) {
-        let with = Pricing {
-            protocol: Some(p),
-            ..*pricing
-        };
-        let mut t = flat_terms(&with, case, ranks, bytes)?;
-        t.latency_us += p.base(family);
+    let best = pricing.fastest(Family::of(case.algorithm), |with| {
+        let mut t = flat_terms(with, case, ranks, bytes)?;
         t.reduction_us = fused(t.reduction_us, t.bandwidth_us);
-        if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
-            best = Some((t, p.name));
-        }
-    }
+        Ok::<_, String>(t)
+    })?;
     best.map(|(t, n)| (t, Some(n)))
         .ok_or_else(|| format!("{case}: the stack has no protocol that runs it"))
 }

@@ -44,18 +44,11 @@ impl Pricing<'_> {
         if self.protocols.is_empty() {
             return self.pat_with(collective, ranks, bytes).map(|t| (t, None));
         }
-        let mut best: Option<(TermBreakdown, &'static str)> = None;
-        for p in self.protocols.iter().filter(|p| p.runs(Family::Pat)) {
-            let with = Pricing {
-                protocol: Some(p),
-                ..*self
-            };
+        let best = self.fastest(Family::Pat, |with| {
             let mut t = with.pat_with(collective, ranks, bytes)?;
-            t.latency_us += p.base(Family::Pat) + NCCL_PAT_PER_RANK_US * ranks as f64;
-            if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
-                best = Some((t, p.name));
-            }
-        }
+            t.latency_us += NCCL_PAT_PER_RANK_US * ranks as f64;
+            Ok(t)
+        })?;
         best.map(|(t, n)| (t, Some(n)))
             .ok_or_else(|| Skip::Unsupported("pat: the stack has no protocol that runs it".into()))
     }

@@ -179,7 +179,29 @@ pub(crate) enum Skip {
     Unsupported(String),
 }
 
-impl Pricing<'_> {
+impl<'a> Pricing<'a> {
+    /// The fastest of the stack's protocols that run `family`, and its name: `price` gives the
+    /// terms with the protocol set, to which its base latency per call is added; `None` where
+    /// no protocol runs the family.
+    pub(super) fn fastest<E>(
+        &self,
+        family: Family,
+        mut price: impl FnMut(&Pricing<'a>) -> Result<TermBreakdown, E>,
+    ) -> Result<Option<(TermBreakdown, &'static str)>, E> {
+        let mut best: Option<(TermBreakdown, &'static str)> = None;
+        for p in self.protocols.iter().filter(|p| p.runs(family)) {
+            let mut t = price(&Pricing {
+                protocol: Some(p),
+                ..*self
+            })?;
+            t.latency_us += p.base(family);
+            if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
+                best = Some((t, p.name));
+            }
+        }
+        Ok(best)
+    }
+
     /// The strategy's terms with the fastest of the stack's protocols (and that protocol's
     /// name), or with the carried links where the stack has none.
     pub fn terms(
@@ -192,21 +214,13 @@ impl Pricing<'_> {
             return self.terms_with(strategy, ranks, bytes).map(|t| (t, None));
         }
         let family = in_switch::family(strategy).unwrap_or(Family::of(strategy.outer()));
-        let mut best: Option<(TermBreakdown, &'static str)> = None;
-        for p in self.protocols.iter().filter(|p| p.runs(family)) {
-            let with = Pricing {
-                protocol: Some(p),
-                ..*self
-            };
+        let best = self.fastest(family, |with| {
             let mut t = with.terms_with(strategy, ranks, bytes)?;
-            t.latency_us += p.base(family);
             if !strategy.pipelined() {
                 t.reduction_us = fused(t.reduction_us, t.bandwidth_us);
             }
-            if best.as_ref().is_none_or(|(b, _)| t.total() < b.total()) {
-                best = Some((t, p.name));
-            }
-        }
+            Ok(t)
+        })?;
         best.map(|(t, n)| (t, Some(n))).ok_or_else(|| {
             Skip::Unsupported(format!(
                 "{strategy}: the stack has no protocol that runs it"
