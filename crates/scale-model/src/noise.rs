@@ -104,31 +104,20 @@ impl NoiseCost {
 
     /// Expected extra time of `strategy` over `ranks` ranks on `levels`, microseconds.
     pub fn strategy_us(&mut self, strategy: Strategy, ranks: usize, levels: &[Level]) -> f64 {
+        // The first level's group (a node's GPUs) and how many such groups there are.
+        let g = levels.first().map_or(1, |l| l.size);
+        let nodes = ranks.div_ceil(g.max(1));
         match strategy {
             Strategy::Flat(a) => self.flat_us(a, ranks),
             Strategy::RailRings => self.flat_us(Algorithm::Ring, ranks),
             Strategy::RailTrees => {
-                let g = levels.first().map_or(1, |l| l.size);
-                self.flat_us(Algorithm::DbTree, ranks.div_ceil(g.max(1)))
-                    + self.flat_us(Algorithm::Ring, g)
+                self.flat_us(Algorithm::DbTree, nodes) + self.flat_us(Algorithm::Ring, g)
             }
             Strategy::Nvls => self.slowest_of(ranks),
-            Strategy::NvlsTree => {
-                let g = levels.first().map_or(1, |l| l.size);
-                self.slowest_of(g) + self.flat_us(Algorithm::DbTree, ranks.div_ceil(g.max(1)))
-            }
-            Strategy::CollNetDirect => {
-                let g = levels.first().map_or(1, |l| l.size);
-                self.slowest_of(ranks) + self.slowest_of(g)
-            }
-            Strategy::CollNetChain => {
-                let g = levels.first().map_or(1, |l| l.size);
-                self.flat_us(Algorithm::Ring, g) + self.slowest_of(ranks.div_ceil(g.max(1)))
-            }
-            Strategy::HierNode(a) => {
-                let g = levels.first().map_or(1, |l| l.size);
-                self.flat_us(Algorithm::Ring, g) + self.flat_us(a, ranks.div_ceil(g.max(1)))
-            }
+            Strategy::NvlsTree => self.slowest_of(g) + self.flat_us(Algorithm::DbTree, nodes),
+            Strategy::CollNetDirect => self.slowest_of(ranks) + self.slowest_of(g),
+            Strategy::CollNetChain => self.flat_us(Algorithm::Ring, g) + self.slowest_of(nodes),
+            Strategy::HierNode(a) => self.flat_us(Algorithm::Ring, g) + self.flat_us(a, nodes),
             Strategy::HierTier(a) => {
                 let Some((top, below)) = levels.split_last() else {
                     return 0.0;

@@ -238,7 +238,7 @@ fn summarise(
             .collect()
     };
     let all = errors(&|_| true);
-    let link: Vec<f64> = rows
+    let rest: Vec<f64> = rows
         .iter()
         .filter(|r| !r.host_bound && r.error.is_finite())
         .map(|r| r.error.abs())
@@ -254,7 +254,7 @@ fn summarise(
         max_abs_error: all.iter().copied().reduce(f64::max),
         host_bound_points,
         geomean_abs_error_not_host_bound: if host_bound_points > 0 {
-            geomean(&link)
+            geomean(&rest)
         } else {
             None
         },
