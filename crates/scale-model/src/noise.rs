@@ -45,7 +45,7 @@ fn samples(ranks: usize) -> usize {
 }
 
 /// Elements of the buffer the noise is priced on: small, so that the trees take one segment.
-pub(crate) const COUNT_PER_RANK: usize = 8;
+const COUNT_PER_RANK: usize = 8;
 
 /// The expected noise of a distribution, per case (collective and algorithm) and rank count,
 /// computed once each.
@@ -160,6 +160,15 @@ impl NoiseCost {
     }
 }
 
+/// One iteration of `case`'s schedule over `ranks` ranks as noise is priced on it: a small
+/// buffer of whole blocks (so the trees take one segment and the blocked collectives build),
+/// rooted ones at root 0; `None` where the algorithm has no schedule there.
+pub(crate) fn noise_schedule(case: Case, ranks: usize, build: &BuildOptions) -> Option<Schedule> {
+    case.collective
+        .build(case.algorithm, ranks, ranks * COUNT_PER_RANK, 4, build, 0)
+        .ok()
+}
+
 /// Iterations run back to back per draw, as a timed loop runs them; the first [`SETTLE`] are
 /// left out, so the estimate is the loop's steady cost per iteration, not a single call's.
 const ITERATIONS: usize = 6;
@@ -185,19 +194,8 @@ pub fn monte_carlo_case(
     ranks: usize,
     build: &BuildOptions,
 ) -> Option<f64> {
-    let one = case
-        .collective
-        .build(case.algorithm, ranks, ranks * COUNT_PER_RANK, 4, build, 0)
-        .ok()?;
-    let back_to_back = |n: usize| Schedule {
-        programs: one
-            .programs
-            .iter()
-            .map(|p| p.iter().cycle().take(p.len() * n).cloned().collect())
-            .collect(),
-        ..one.clone()
-    };
-    let (settled, all) = (back_to_back(SETTLE), back_to_back(ITERATIONS));
+    let one = noise_schedule(case, ranks, build)?;
+    let (settled, all) = (one.back_to_back(SETTLE), one.back_to_back(ITERATIONS));
     let none = LinkModel {
         alpha: 0.0,
         beta: 0.0,

@@ -21,7 +21,7 @@ use topologies::timing_model::{iteration_times_with_jitter, LinkModel};
 use topologies::{BuildOptions, Case};
 
 use crate::measurement::Measurement;
-use crate::noise::COUNT_PER_RANK;
+use crate::noise::noise_schedule;
 
 /// Points with fewer per-iteration samples than this are not fitted.
 pub const MIN_SAMPLES: usize = 20;
@@ -64,6 +64,9 @@ pub fn fit_noise(
 ) -> Option<NoiseFit> {
     let mut points = Vec::new();
     let mut skipped = Vec::new();
+    // A schedule's spread depends on its case, rank count and shape, not on the size: each is
+    // replayed once however many sizes were measured.
+    let mut units: Vec<((Case, usize, BuildOptions), Option<Spread>)> = Vec::new();
     for m in measurements.iter().filter(|m| m.bytes <= max_bytes) {
         let label = format!("{} at {} ranks, {} bytes", m.case(), m.nranks, m.bytes);
         if m.samples_us.len() < MIN_SAMPLES {
@@ -73,7 +76,16 @@ pub fn fit_noise(
             ));
             continue;
         }
-        let Some(unit) = unit_spread(m.case(), m.nranks, &m.build(build)) else {
+        let key = (m.case(), m.nranks, m.build(build));
+        let unit = match units.iter().find(|(k, _)| *k == key) {
+            Some((_, u)) => *u,
+            None => {
+                let u = unit_spread(key.0, key.1, &key.2);
+                units.push((key, u));
+                u
+            }
+        };
+        let Some(unit) = unit else {
             skipped.push(format!("{label}: no schedule to replay"));
             continue;
         };
@@ -117,10 +129,7 @@ pub fn unit_spread(case: Case, ranks: usize, build: &BuildOptions) -> Option<Spr
     if ranks < 2 {
         return None;
     }
-    let one = case
-        .collective
-        .build(case.algorithm, ranks, ranks * COUNT_PER_RANK, 4, build, 0)
-        .ok()?;
+    let one = noise_schedule(case, ranks, build)?;
     let none = LinkModel {
         alpha: 0.0,
         beta: 0.0,

@@ -94,6 +94,19 @@ pub enum ScheduleError {
 }
 
 impl Schedule {
+    /// `times` runs of this schedule back to back, as a timed loop runs it: every rank's
+    /// program repeated.
+    pub fn back_to_back(&self, times: usize) -> Schedule {
+        Schedule {
+            programs: self
+                .programs
+                .iter()
+                .map(|p| p.iter().cycle().take(p.len() * times).cloned().collect())
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// An empty schedule (nothing moves): the all-reduce of a single rank.
     pub fn empty(nranks: usize, count: usize) -> Self {
         Schedule {

@@ -122,20 +122,7 @@ pub fn iteration_times_with_jitter(
     model: LinkModel,
     jitter: &mut dyn FnMut() -> f64,
 ) -> Result<Vec<Vec<f64>>, ScheduleError> {
-    let all = Schedule {
-        programs: one
-            .programs
-            .iter()
-            .map(|p| {
-                p.iter()
-                    .cycle()
-                    .take(p.len() * iterations)
-                    .cloned()
-                    .collect()
-            })
-            .collect(),
-        ..one.clone()
-    };
+    let all = one.back_to_back(iterations);
     let steps: Vec<usize> = one.programs.iter().map(|p| p.len()).collect();
     let mut clock = clock(all.nranks, elem_size, model, Some(jitter));
     clock.iterations = Some((steps, vec![Vec::with_capacity(iterations); all.nranks]));
@@ -223,15 +210,7 @@ mod tests {
                 k += 1.0;
                 k
             };
-            let all = Schedule {
-                programs: one
-                    .programs
-                    .iter()
-                    .map(|p| p.iter().cycle().take(p.len() * 4).cloned().collect())
-                    .collect(),
-                ..one.clone()
-            };
-            completion_time_with_jitter(&all, 1, MODEL, &mut again).unwrap()
+            completion_time_with_jitter(&one.back_to_back(4), 1, MODEL, &mut again).unwrap()
         };
         for rank in &t {
             assert_eq!(rank.len(), 4);
