@@ -57,8 +57,8 @@ pub struct NoiseFit {
 
 /// Fits the noise of `measurements` at sizes up to `max_bytes`; `None` where no point has
 /// enough samples or a spread.
-pub fn fit_noise(
-    measurements: &[Measurement],
+pub fn fit_noise<'m>(
+    measurements: impl IntoIterator<Item = &'m Measurement>,
     build: &BuildOptions,
     max_bytes: u64,
 ) -> Option<NoiseFit> {
@@ -67,7 +67,7 @@ pub fn fit_noise(
     // A schedule's spread depends on its case, rank count and shape, not on the size: each is
     // replayed once however many sizes were measured.
     let mut units: Vec<((Case, usize, BuildOptions), Option<Spread>)> = Vec::new();
-    for m in measurements.iter().filter(|m| m.bytes <= max_bytes) {
+    for m in measurements.into_iter().filter(|m| m.bytes <= max_bytes) {
         let label = format!("{} at {} ranks, {} bytes", m.case(), m.nranks, m.bytes);
         if m.samples_us.len() < MIN_SAMPLES {
             skipped.push(format!(

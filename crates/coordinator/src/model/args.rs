@@ -157,7 +157,7 @@ pub enum LabNoise {
 }
 
 /// The largest size whose per-iteration spread `--lab-noise fit` reads.
-pub const LAB_NOISE_FIT_MAX: u64 = 64 * 1024;
+const LAB_NOISE_FIT_MAX: u64 = 64 * 1024;
 
 fn parse_delay(text: &str) -> Result<Delay, String> {
     text.parse()
@@ -186,10 +186,10 @@ fn parse_regimes(text: &str) -> Result<RegimeChoice, String> {
 impl FittingArgs {
     /// The fit's options for `measurements`, runs built with `build`; with `--lab-noise fit`,
     /// the noise fitted on them (and a note saying so).
-    pub fn options(
+    pub fn options<'m>(
         &self,
         build: BuildOptions,
-        measurements: &[Measurement],
+        measurements: impl IntoIterator<Item = &'m Measurement>,
     ) -> anyhow::Result<(FitOptions, Option<String>)> {
         let (lab_noise, note) = match self.lab_noise {
             None => (None, None),
@@ -197,9 +197,10 @@ impl FittingArgs {
             Some(LabNoise::Fit) => {
                 let fit = fit_noise(measurements, &build, LAB_NOISE_FIT_MAX).ok_or_else(|| {
                     anyhow::anyhow!(
-                        "--lab-noise fit: no run of at most 64K has per-iteration samples that \
+                        "--lab-noise fit: no run of at most {} has per-iteration samples that \
                          spread (they come from the runs' histograms, which --no-stragglers \
-                         leaves unread)"
+                         leaves unread)",
+                        crate::sizes::format_size(LAB_NOISE_FIT_MAX)
                     )
                 })?;
                 let note = format!(

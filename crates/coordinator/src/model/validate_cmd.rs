@@ -43,13 +43,11 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     }
     let mut opts = ValidateOptions::new(args.fit_max_ranks);
     // A fitted noise comes from the runs the model is fitted on, not from those it predicts.
-    let fitted_on: Vec<_> = loaded
+    let fitted_on = loaded
         .measurements
         .iter()
-        .filter(|m| m.nranks <= args.fit_max_ranks)
-        .cloned()
-        .collect();
-    let (fit, noise_note) = args.fitting.options(loaded.build, &fitted_on)?;
+        .filter(|m| m.nranks <= args.fit_max_ranks);
+    let (fit, noise_note) = args.fitting.options(loaded.build, fitted_on)?;
     opts.fit = fit;
     loaded.notes.extend(noise_note);
     opts.stragglers = !args.no_stragglers;
