@@ -3,6 +3,8 @@
 //! was given, or, where ranks share cores, whose machine's ranks' work together did
 //! ([`cpu_bound_ranks`]), measured its host's CPU.
 
+use std::collections::HashMap;
+
 use wire::control::Report;
 use wire::results::{RankCpu, CPU_BOUND_SHARE};
 
@@ -59,11 +61,16 @@ pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64], machines: &[usize]) -> V
             .enumerate()
             .filter(|(_, (_, &c))| c > 0.0)
     };
+    // Each machine's ranks' work and the cores they were given, together.
+    let mut per_machine: HashMap<usize, (f64, f64)> = HashMap::new();
+    for (rank, (u, &c)) in judged() {
+        let sums = per_machine.entry(machine(rank)).or_default();
+        *sums = (sums.0 + u.busy_cores, sums.1 + c);
+    }
     let saturated = |m: usize| {
-        let (work, given) = judged()
-            .filter(|(r, _)| machine(*r) == m)
-            .fold((0.0, 0.0), |(w, g), (_, (u, &c))| (w + u.busy_cores, g + c));
-        work > CPU_BOUND_SHARE * given
+        per_machine
+            .get(&m)
+            .is_some_and(|&(work, given)| work > CPU_BOUND_SHARE * given)
     };
     judged()
         .filter(|(rank, (u, &c))| {

@@ -5,9 +5,10 @@ use anyhow::{anyhow, Context, Result};
 use scale_model::export::simai::SimaiGroups;
 use scale_model::export::{astra_network, simai_busbw, Profile};
 use scale_model::predict::{carried_for, Carried, LabReference};
+use scale_model::scenario::training_step::step_communication;
 use scale_model::scenario::Scenario;
 use scale_model::{PredictInput, PredictOptions};
-use topologies::Algorithm;
+use topologies::{Algorithm, Collective};
 
 use super::args::ExportArgs;
 use super::lab::Lab;
@@ -95,10 +96,12 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             dp_ranks: ranks,
             dp_stride: stride,
             dp_bytes: point.as_ref().map(|p| p.bytes).unwrap_or(1 << 30),
+            // The expert-parallel group: the step's all-to-all, where the workload has one.
             ep: scenario.workload.as_ref().and_then(|w| {
-                let e = w.moe.as_ref()?;
-                let stride = w.model.as_ref().map_or(1, |m| m.tp);
-                Some((e.ep, stride, e.bytes_per_all_to_all()))
+                step_communication(w, scenario.cluster.gpus)
+                    .into_iter()
+                    .find(|c| c.collective == Collective::AllToAll)
+                    .map(|c| (c.ranks, c.rank_stride, c.bytes))
             }),
         };
         simai_file(path, &lab, lab_ref, &scenario, &opts, &groups)?;

@@ -90,7 +90,7 @@ pub fn step_communication(w: &Workload, gpus: usize) -> Vec<Communication> {
     if let Some(e) = &w.moe {
         out.push(Communication {
             collective: Collective::AllToAll,
-            bytes: e.bytes_per_all_to_all(),
+            bytes: e.tokens_per_gpu * e.hidden * e.top_k * e.dtype.bytes(),
             ranks: e.ep,
             rank_stride: w.model.as_ref().map_or(1, |m| m.tp),
             calls: 4 * e.layers as u64,

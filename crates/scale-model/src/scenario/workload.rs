@@ -113,13 +113,6 @@ pub struct MoeWorkload {
     pub dtype: DType,
 }
 
-impl MoeWorkload {
-    /// Bytes per rank of one all-to-all: the tokens it routes, each to `top_k` experts.
-    pub fn bytes_per_all_to_all(&self) -> u64 {
-        self.tokens_per_gpu * self.hidden * self.top_k * self.dtype.bytes()
-    }
-}
-
 impl ModelWorkload {
     /// Gradient bytes per data-parallel rank.
     pub fn bytes_per_rank(&self) -> u64 {
