@@ -105,9 +105,7 @@ impl Pricing<'_> {
             )));
         };
         let levels = self.levels;
-        let multi_node = levels.iter().any(|l| l.name != "node");
-        let link =
-            |level: &Level| carried.link_in(family, level, self.mode, self.protocol, multi_node);
+        let link = |level: &Level| self.link_in(carried, family, level);
         let (g, node) = match levels.first() {
             Some(first) if first.name == "node" => (first.size as f64, Some(link(first))),
             _ => (1.0, None),

@@ -67,7 +67,7 @@ impl Pricing<'_> {
         if ranks < 2 {
             return Ok(TermBreakdown::default());
         }
-        let link = |l: &Level| carried.link_in(Family::Pat, l, self.mode, self.protocol, true);
+        let link = |l: &Level| self.link_in(carried, Family::Pat, l);
         let mut c = collective
             .try_cost(Algorithm::Ring, ranks, bytes, self.build)
             .map_err(|e| Skip::Cannot(e.to_string()))?;

@@ -232,8 +232,18 @@ impl<'a> Pricing<'a> {
     /// step latency for the level's kind of link (NVLink inside a node, the network across),
     /// and its share of the link's rate.
     pub(super) fn link(&self, carried: &Carried, level: &Level) -> LevelLink {
-        let multi_node = self.levels.iter().any(|l| l.name != "node");
-        carried.link_with(level, self.mode, self.protocol, multi_node)
+        self.link_in(carried, Family::of(carried.algorithm), level)
+    }
+
+    /// [`Pricing::link`] with the protocol's numbers of `family` (an in-switch reduction or PAT
+    /// priced on the hardware's links, for one).
+    pub(super) fn link_in(&self, carried: &Carried, family: Family, level: &Level) -> LevelLink {
+        carried.link_in(family, level, self.mode, self.protocol, self.multi_node())
+    }
+
+    /// Whether the group spans nodes (has a level beyond the node).
+    pub(super) fn multi_node(&self) -> bool {
+        self.levels.iter().any(|l| l.name != "node")
     }
 
     fn terms_with(
