@@ -522,10 +522,10 @@ impl Links {
 async fn poll_then_await<F: Future>(fut: F, poll: Duration, idle: &mut Idle) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     if !poll.is_zero() {
-        let mut last = std::time::Instant::now();
-        let mut last_cpu = thread_cpu_time();
-        let deadline = last + poll;
-        let mut rounds = 0u32;
+        let deadline = std::time::Instant::now() + poll;
+        // When the previous round ended, by the wall clock and the thread's CPU clock; read
+        // only once the message is not there at once, so a receive that finds it pays nothing.
+        let mut last: Option<(std::time::Instant, Duration)> = None;
         loop {
             let polled =
                 std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
@@ -534,11 +534,10 @@ async fn poll_then_await<F: Future>(fut: F, poll: Duration, idle: &mut Idle) -> 
             }
             let (now, cpu) = (std::time::Instant::now(), thread_cpu_time());
             // The first round ran the receive's own work, not a wait.
-            if rounds > 0 {
-                idle.round(now - last, cpu.saturating_sub(last_cpu));
+            if let Some((then, then_cpu)) = last {
+                idle.round(now - then, cpu.saturating_sub(then_cpu));
             }
-            rounds += 1;
-            (last, last_cpu) = (now, cpu);
+            last = Some((now, cpu));
             if now >= deadline {
                 break;
             }
