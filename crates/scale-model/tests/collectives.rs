@@ -300,19 +300,12 @@ fn with_stack(
     n: u64,
     stack: scale_model::StackProfile,
 ) -> scale_model::Prediction {
-    let fits = Default::default();
-    let input = PredictInput {
-        fits: &fits,
-        scenario,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
     let opts = PredictOptions {
         collectives,
         stack: Some(stack),
         ..PredictOptions::default()
     };
-    predict(&input, &[p], &[n], &opts).unwrap()
+    common::predict_hardware(scenario, &[p], &[n], &opts)
 }
 
 fn find<'a>(p: &'a scale_model::Prediction, c: Collective, alg: &str) -> &'a PredictionRow {

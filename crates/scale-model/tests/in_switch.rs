@@ -2,6 +2,8 @@
 //! cluster, with and without NCCL's stack, refused where the switches do not reduce, and
 //! never priced from a lab.
 
+mod common;
+
 use proptest::prelude::*;
 use scale_model::predict::LabReference;
 use scale_model::stack::StackProfile;
@@ -27,14 +29,7 @@ fn toy(gpus: usize, per_node: usize, nvls: bool, sharp: bool) -> Scenario {
 }
 
 fn run(scenario: &Scenario, ranks: &[usize], sizes: &[u64], opts: PredictOptions) -> Prediction {
-    let empty = FitReport::default();
-    let input = PredictInput {
-        fits: &empty,
-        scenario,
-        lab: LabReference::default(),
-        stragglers: None,
-    };
-    scale_model::predict(&input, ranks, sizes, &opts).expect("predicts")
+    common::predict_hardware(scenario, ranks, sizes, &opts)
 }
 
 fn in_switch(stack: StackProfile) -> PredictOptions {

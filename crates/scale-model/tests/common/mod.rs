@@ -74,3 +74,20 @@ pub fn lab_params() -> CostParams {
 pub fn rel(a: f64, b: f64) -> f64 {
     ((a - b) / b).abs()
 }
+
+/// What `scenario`'s hardware alone (no lab) predicts at `ranks` and `sizes` with `opts`.
+pub fn predict_hardware(
+    scenario: &scale_model::Scenario,
+    ranks: &[usize],
+    sizes: &[u64],
+    opts: &scale_model::PredictOptions,
+) -> scale_model::Prediction {
+    let empty = scale_model::FitReport::default();
+    let input = scale_model::PredictInput {
+        fits: &empty,
+        scenario,
+        lab: scale_model::predict::LabReference::default(),
+        stragglers: None,
+    };
+    scale_model::predict(&input, ranks, sizes, opts).expect("predicts")
+}
