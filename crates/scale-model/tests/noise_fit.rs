@@ -13,7 +13,8 @@ use topologies::timing_model::{iteration_times_with_jitter, LinkModel};
 use topologies::{Algorithm, BuildOptions, Case, Collective};
 
 /// A measured point of `case` over `ranks` ranks whose every step's sends waited a draw from
-/// `delay`, on links of 20 us and 1 GB/s: 60 back-to-back iterations, every rank's times.
+/// `delay`, on links of 20 us and 1 GB/s: 400 back-to-back iterations, every rank's times (as
+/// many as a lab's latency-bound rows time, so that each point's quartiles are steady).
 fn run(case: Case, ranks: usize, delay: Delay, seed: u64) -> Measurement {
     let count = ranks * 64;
     let one = case
@@ -27,7 +28,7 @@ fn run(case: Case, ranks: usize, delay: Delay, seed: u64) -> Measurement {
     };
     let mut rng = SplitMix64::new(seed);
     let mut draw = || delay.quantile_us(rng.next_f64());
-    let times = iteration_times_with_jitter(&one, 60, 4, link, &mut draw).unwrap();
+    let times = iteration_times_with_jitter(&one, 400, 4, link, &mut draw).unwrap();
     let mut m = Measurement::of(case, ranks, (count * 4) as u64, 0.0);
     m.samples_us = times
         .into_iter()
