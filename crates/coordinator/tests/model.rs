@@ -17,27 +17,6 @@ fn model(args: &[&str]) -> Output {
     collbench().arg("model").args(args).output().expect("runs")
 }
 
-fn ok(args: &[&str]) -> Output {
-    let out = model(args);
-    assert!(
-        out.status.success(),
-        "model {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn fails_with(args: &[&str], expect: &[&str]) {
-    let out = model(args);
-    assert!(!out.status.success(), "model {args:?} should fail");
-    let err = stderr(&out);
-    for e in expect {
-        assert!(err.contains(e), "model {args:?}: expected '{e}' in:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "model {args:?} panicked:\n{err}");
-}
-
 /// Real sweeps at 2, 3 and 4 ranks; fitted on p <= 3, the 4-rank runs are predicted.
 #[test]
 fn lab_sweeps_fit_validate_predict_and_export() {
@@ -57,7 +36,7 @@ fn lab_sweeps_fit_validate_predict_and_export() {
     // validate
     let vjson = dir.join("validate.json");
     let vsvg = dir.join("validate.svg");
-    let out = ok(&[
+    let out = model_ok(&[
         "validate",
         s(&dir),
         "--fit-max-ranks",
@@ -102,7 +81,7 @@ fn lab_sweeps_fit_validate_predict_and_export() {
 
     // fit
     let fjson = dir.join("fit.json");
-    let out = ok(&["fit", s(&dir), "--residuals", "--json", s(&fjson)]);
+    let out = model_ok(&["fit", s(&dir), "--residuals", "--json", s(&fjson)]);
     let text = stdout(&out);
     for want in [
         "alpha (us)",
@@ -134,7 +113,7 @@ fn lab_sweeps_fit_validate_predict_and_export() {
     let scenario = repo().join("scenarios/llama3-24k.toml");
     for source in [["--results", s(&dir)], ["--fit", s(&fjson)]] {
         let pjson = dir.join("predict.json");
-        let out = ok(&[
+        let out = model_ok(&[
             "predict",
             "--scenario",
             s(&scenario),
@@ -170,7 +149,7 @@ fn lab_sweeps_fit_validate_predict_and_export() {
 
     // export
     let e = dir.join("export");
-    ok(&[
+    model_ok(&[
         "export",
         "--scenario",
         s(&scenario),
@@ -251,7 +230,7 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
         write_results(&dir.join(format!("p{p}")), &synthetic(p, &algos));
     }
     let vjson = dir.join("v.json");
-    ok(&[
+    model_ok(&[
         "validate",
         s(&dir),
         "--fit-max-ranks",
@@ -270,7 +249,7 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
     }
 
     // Absolute residuals recover exact forms as well; the straggler tail from every size.
-    ok(&[
+    model_ok(&[
         "validate",
         s(&dir),
         "--fit-max-ranks",
@@ -292,7 +271,7 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
     }
 
     let fjson = dir.join("f.json");
-    ok(&["fit", s(&dir), "--json", s(&fjson)]);
+    model_ok(&["fit", s(&dir), "--json", s(&fjson)]);
     let f = json(&fjson);
     for fit in f["fits"]["fits"].as_array().unwrap() {
         let alpha = fit["alpha_us"]["value"].as_f64().unwrap();
@@ -312,7 +291,7 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
     // The 405B workload of llama3-24k: 6,328,125,000 bytes over 128 data-parallel ranks.
     let pjson = dir.join("p.json");
     let svg = dir.join("p.svg");
-    let out = ok(&[
+    let out = model_ok(&[
         "predict",
         "--scenario",
         s(&repo().join("scenarios/llama3-24k.toml")),
@@ -348,7 +327,7 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
     );
 
     // Lab mode at the lab's own rank count gives back the fitted forms (8 ranks, 1 MiB, ring).
-    let out = ok(&[
+    let out = model_ok(&[
         "predict",
         "--scenario",
         s(&repo().join("scenarios/lab.toml")),
@@ -390,10 +369,10 @@ fn bad_inputs_fail_with_clear_errors() {
 
     // Missing file and a directory without results.
     let missing = dir.join("nope/results.json");
-    fails_with(&["fit", s(&missing)], &[s(&missing), "cannot read"]);
+    model_fails_with(&["fit", s(&missing)], &[s(&missing), "cannot read"]);
     let empty_dir = dir.join("empty");
     std::fs::create_dir_all(&empty_dir).unwrap();
-    fails_with(
+    model_fails_with(
         &["validate", s(&empty_dir), "--fit-max-ranks", "2"],
         &["no results.json"],
     );
@@ -402,36 +381,36 @@ fn bad_inputs_fail_with_clear_errors() {
     let mut none = synthetic(2, &[Algorithm::Ring]);
     none.results.clear();
     let p = write_results(&dir.join("norows"), &none);
-    fails_with(&["fit", s(&p)], &[s(&p), "no result rows"]);
+    model_fails_with(&["fit", s(&p)], &[s(&p), "no result rows"]);
 
     // Not the schema.
     let p = dir.join("wrong.json");
     std::fs::write(&p, r#"{"schema_version": 1, "tool": "x"}"#).unwrap();
-    fails_with(
+    model_fails_with(
         &["fit", s(&p)],
         &[s(&p), "does not follow results/schema.json"],
     );
     std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
-    fails_with(&["fit", s(&p)], &[s(&p), "schema_version 99"]);
+    model_fails_with(&["fit", s(&p)], &[s(&p), "schema_version 99"]);
     std::fs::write(&p, "not json").unwrap();
-    fails_with(&["fit", s(&p)], &[s(&p), "not JSON"]);
+    model_fails_with(&["fit", s(&p)], &[s(&p), "not JSON"]);
 
     // A missing or broken latency histogram: an error, unless the straggler term is not wanted.
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
     v["results"][0]["rank_histogram"] = Value::String(String::new());
     let p = dir.join("nohist.json");
     std::fs::write(&p, v.to_string()).unwrap();
-    fails_with(
+    model_fails_with(
         &["fit", s(&p)],
         &[s(&p), "rank_histogram", "--no-stragglers"],
     );
-    ok(&["fit", s(&p), "--no-stragglers"]);
+    model_ok(&["fit", s(&p), "--no-stragglers"]);
     v["results"][0]
         .as_object_mut()
         .unwrap()
         .remove("rank_histogram");
     std::fs::write(&p, v.to_string()).unwrap();
-    fails_with(&["fit", s(&p)], &[s(&p), "rank_histogram"]);
+    model_fails_with(&["fit", s(&p)], &[s(&p), "rank_histogram"]);
 
     // A scenario with an unknown field names the file, line and field.
     let text = std::fs::read_to_string(&scenario).unwrap();
@@ -447,7 +426,7 @@ fn bad_inputs_fail_with_clear_errors() {
         + 1;
     let bad_path = dir.join("bad.toml");
     std::fs::write(&bad_path, bad).unwrap();
-    fails_with(
+    model_fails_with(
         &[
             "predict",
             "--scenario",
@@ -462,7 +441,7 @@ fn bad_inputs_fail_with_clear_errors() {
     // Inconsistent: GPUs not a whole number of nodes.
     let bad = text.replacen("gpus = 24576", "gpus = 24577", 1);
     std::fs::write(&bad_path, bad).unwrap();
-    fails_with(
+    model_fails_with(
         &[
             "predict",
             "--scenario",
@@ -476,11 +455,11 @@ fn bad_inputs_fail_with_clear_errors() {
     );
 
     // Options.
-    fails_with(
+    model_fails_with(
         &["predict", "--scenario", &scenario, "--results", &good],
         &["--sizes", "--workload"],
     );
-    fails_with(
+    model_fails_with(
         &[
             "predict",
             "--scenario",
@@ -492,7 +471,7 @@ fn bad_inputs_fail_with_clear_errors() {
         ],
         &["--sizes", "'1X' is not a size"],
     );
-    fails_with(
+    model_fails_with(
         &[
             "predict",
             "--scenario",
@@ -504,7 +483,7 @@ fn bad_inputs_fail_with_clear_errors() {
         ],
         &["--mode lab", "--results", "--fit"],
     );
-    fails_with(
+    model_fails_with(
         &[
             "predict",
             "--scenario",
@@ -520,11 +499,11 @@ fn bad_inputs_fail_with_clear_errors() {
         ],
         &["--algo rd", "no fit for rd"],
     );
-    fails_with(
+    model_fails_with(
         &["validate", &good, "--fit-max-ranks", "8"],
         &["--fit-max-ranks 8", "no run has more than 8 ranks"],
     );
-    fails_with(
+    model_fails_with(
         &[
             "predict",
             "--scenario",
@@ -536,19 +515,19 @@ fn bad_inputs_fail_with_clear_errors() {
         ],
         &[&good, "not a fit report"],
     );
-    fails_with(
+    model_fails_with(
         &["export", "--scenario", &scenario, "--results", &good],
         &["nothing to export"],
     );
-    fails_with(
+    model_fails_with(
         &["fit", &good, "--straggler-max-size", "big"],
         &["--straggler-max-size", "'big' is not a size"],
     );
-    fails_with(
+    model_fails_with(
         &["fit", &good, "--weights", "cubic"],
         &["--weights", "relative", "absolute"],
     );
-    fails_with(
+    model_fails_with(
         &[
             "validate",
             &good,
@@ -575,7 +554,7 @@ fn model_lab_validates_within_the_goal() {
         let mut args = vec!["validate", s(&lab), "--fit-max-ranks", "4", "--json"];
         args.push(s(&out_json));
         args.extend_from_slice(extra);
-        ok(&args);
+        model_ok(&args);
         let v = json(&out_json);
         let all = v["summary"]
             .as_array()
@@ -610,25 +589,25 @@ fn mixing_old_and_new_timing_is_noted() {
     new.config.timing = Some(wire::results::IterationTiming::BackToBack);
     write_results(&dir.join("old"), &old);
     write_results(&dir.join("new"), &new);
-    let out = ok(&["fit", s(&dir)]);
+    let out = model_ok(&["fit", s(&dir)]);
     assert!(
         stdout(&out).contains("1 of 2 results files are from before back-to-back timing"),
         "{}",
         stdout(&out)
     );
-    let out = ok(&["fit", s(&dir.join("new"))]);
+    let out = model_ok(&["fit", s(&dir.join("new"))]);
     assert!(!stdout(&out).contains("back-to-back timing"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn help_names_the_subcommands_and_outputs() {
-    let out = ok(&["--help"]);
+    let out = model_ok(&["--help"]);
     let text = stdout(&out);
     for want in ["fit", "predict", "validate", "export", "100k-GPU estimate"] {
         assert!(text.contains(want), "model --help lacks '{want}':\n{text}");
     }
-    let out = ok(&["export", "--help"]);
+    let out = model_ok(&["export", "--help"]);
     let text = stdout(&out);
     for want in [
         "--astra",
@@ -657,7 +636,7 @@ fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
     let scenario = s(&scenario).to_string();
     let predict = ["predict", "--scenario", &scenario, "--sizes", "1M"];
 
-    let out = ok(&[&predict[..], &["--results", &lab, "--json", "-"]].concat());
+    let out = model_ok(&[&predict[..], &["--results", &lab, "--json", "-"]].concat());
     let v: Value = serde_json::from_str(&stdout(&out)).expect("stdout is the JSON alone");
     assert!(!v["rows"].as_array().unwrap().is_empty());
     assert!(
@@ -666,7 +645,7 @@ fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
     );
     assert!(!dir.join("-").exists() && !Path::new("-").exists());
 
-    let out = ok(&["fit", &lab, "--json", "-"]);
+    let out = model_ok(&["fit", &lab, "--json", "-"]);
     let v: Value = serde_json::from_str(&stdout(&out)).expect("fit's JSON on stdout");
     assert!(v["fits"].is_object() || v["fits"].is_array(), "{v}");
 
@@ -718,7 +697,7 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     let dir = tempdir("model-hardware");
     std::fs::create_dir_all(&dir).unwrap();
     let pjson = dir.join("p.json");
-    let out = ok(&[
+    let out = model_ok(&[
         "predict",
         "--scenario",
         &scenario,
@@ -768,7 +747,7 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
             "none",
         ];
         argv.extend_from_slice(extra);
-        let out = ok(&argv);
+        let out = model_ok(&argv);
         let text = stdout(&out);
         let time = text
             .lines()
@@ -792,7 +771,7 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     assert_ne!(segmented, unsegmented);
 
     let lab = write_results(&dir.join("lab"), &synthetic(3, &[Algorithm::Ring]));
-    let out = ok(&[
+    let out = model_ok(&[
         "predict",
         "--scenario",
         &scenario,
@@ -820,7 +799,7 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
 
     // The exports too: ASTRA-sim's dimensions at the scenario's own rates and latencies.
     let (astra, simai) = (dir.join("astra.yml"), dir.join("busbw.yaml"));
-    let out = ok(&[
+    let out = model_ok(&[
         "export",
         "--scenario",
         &scenario,
@@ -859,7 +838,7 @@ fn a_sweep_prices_every_combination_of_the_varied_fields() {
         "--sizes",
         "1M,1G",
     ];
-    let out = ok(&[&sweep[..], &["--json", s(&sjson), "--svg", s(&ssvg)]].concat());
+    let out = model_ok(&[&sweep[..], &["--json", s(&sjson), "--svg", s(&ssvg)]].concat());
     let text = stdout(&out);
     assert!(text.contains("12 point(s)"), "{text}");
     let v = json(&sjson);
@@ -934,7 +913,7 @@ fn noise_on_the_command_line() {
         let mut argv = base.to_vec();
         argv.extend_from_slice(extra);
         argv.extend_from_slice(&["--json", s(&pjson)]);
-        let out = ok(&argv);
+        let out = model_ok(&argv);
         (stdout(&out), json(&pjson))
     };
     let (text, p) = with(&["--noise", "exp:10us"]);
@@ -965,7 +944,7 @@ fn noise_on_the_command_line() {
             s(&pjson),
         ];
         argv.extend_from_slice(extra);
-        let out = ok(&argv);
+        let out = model_ok(&argv);
         (stdout(&out), json(&pjson))
     };
     let (_, plain) = validate(&[]);

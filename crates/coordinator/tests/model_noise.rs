@@ -65,21 +65,17 @@ fn lab_noise_fit_on_validate_and_its_refusals() {
         text.contains("lab noise fitted from the spread of"),
         "{text}"
     );
-    let out = collbench()
-        .args(["model", "validate", s(&lab), "--fit-max-ranks", "4"])
-        .args(["--lab-noise", "fit", "--no-stragglers"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("--lab-noise fit: no run of at most 64K"),
-        "{}",
-        stderr(&out)
+    model_fails_with(
+        &[
+            "validate",
+            s(&lab),
+            "--fit-max-ranks",
+            "4",
+            "--lab-noise",
+            "fit",
+            "--no-stragglers",
+        ],
+        &["--lab-noise fit: no run of at most 64K"],
     );
-    let out = collbench()
-        .args(["model", "fit", s(&lab), "--lab-noise", "sometimes"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("or 'fit'"), "{}", stderr(&out));
+    model_fails_with(&["fit", s(&lab), "--lab-noise", "sometimes"], &["or 'fit'"]);
 }

@@ -55,6 +55,18 @@ pub fn model_ok(args: &[&str]) -> Output {
     out
 }
 
+/// `collbench model ARGS`, which must fail with every one of `expect` in its error output, and
+/// without a panic.
+pub fn model_fails_with(args: &[&str], expect: &[&str]) {
+    let out = collbench().arg("model").args(args).output().unwrap();
+    assert!(!out.status.success(), "model {args:?} should fail");
+    let err = stderr(&out);
+    for e in expect {
+        assert!(err.contains(e), "model {args:?}: expected '{e}' in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "model {args:?} panicked:\n{err}");
+}
+
 /// A JSON file, parsed.
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
