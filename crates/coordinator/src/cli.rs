@@ -109,7 +109,7 @@ pub struct RunArgs {
     pub collective: String,
     /// Algorithms, comma-separated, or 'all' (each collective's own). all_reduce: ring, tree,
     /// dbtree, rhd, rd, hier, torus2d; all_gather and reduce_scatter: ring, rhd, hier; alltoall:
-    /// pairwise, linear; broadcast and reduce: chain, tree; sendrecv: ring. Each collective
+    /// pairwise, linear, bruck; broadcast and reduce: chain, tree; sendrecv: ring. Each collective
     /// takes the names it has; a name none of them has, or a collective left with none, is
     /// refused [default: each collective's first].
     #[arg(long = "algo")]

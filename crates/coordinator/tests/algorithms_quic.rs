@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 
-fn run_all(p: usize, extra: &[&str]) -> (serde_json::Value, String, std::path::PathBuf) {
+fn run_all(p: usize, extra: &[&str]) -> (serde_json::Value, String, TestDir) {
     let dir = tempdir(&format!("algos{p}{}", extra.len()));
     // 1, 3, 9, 27, 81 and 243 floats; 64-byte segments make tree and dbtree pipeline.
     let out = collbench()

@@ -10,7 +10,7 @@ use std::process::Output;
 use common::*;
 
 /// A small sweep of 2 local ranks into a fresh directory, with `extra` flags and environment.
-fn small_run(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, std::path::PathBuf) {
+fn small_run(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, TestDir) {
     let dir = tempdir(name);
     let mut c = collbench();
     c.args([

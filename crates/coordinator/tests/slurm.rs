@@ -25,7 +25,7 @@ fn script(name: &str) -> PathBuf {
 
 /// A running single-host Slurm; stopped on drop.
 struct Slurm {
-    state: PathBuf,
+    state: TestDir,
 }
 
 impl Slurm {

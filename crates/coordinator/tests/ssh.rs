@@ -49,19 +49,20 @@ struct Cluster {
     names: Names,
     created: Vec<String>,
     sshd: Vec<Child>,
-    dir: PathBuf,
+    dir: TestDir,
     made_run_sshd: bool,
 }
 
 impl Cluster {
     fn start(tag: &str, hosts: usize, with_sshd: &[usize]) -> Cluster {
         let names = Names::new(&format!("ssht-{}-{tag}", std::process::id())).unwrap();
-        let dir = tempdir(&format!("ssh-{tag}"));
+        let owned = tempdir(&format!("ssh-{tag}"));
+        let dir = owned.to_path_buf();
         let mut c = Cluster {
             names: names.clone(),
             created: Vec::new(),
             sshd: Vec::new(),
-            dir: dir.clone(),
+            dir: owned,
             made_run_sshd: false,
         };
         // Claimed, so a netns run's sweep of leftovers leaves this fabric alone.
@@ -226,7 +227,6 @@ impl Drop for Cluster {
             let _ = state::remove_namespace(&ns);
         }
         state::release(&self.names);
-        let _ = std::fs::remove_dir_all(&self.dir);
         if self.made_run_sshd {
             let _ = std::fs::remove_dir("/run/sshd");
         }

@@ -167,7 +167,7 @@ fn predict_prices_each_collective_asked_for() {
             .collect()
     };
     assert_eq!(names(Collective::AllGather), ["ring", "rhd", "hier"]);
-    assert_eq!(names(Collective::AllToAll), ["pairwise", "linear"]);
+    assert_eq!(names(Collective::AllToAll), ["pairwise", "linear", "bruck"]);
     assert!(names(Collective::AllReduce).is_empty());
     // The flat ring all-gather: (p-1) steps at the top level's latency, (p-1)/p n at the
     // slowest level's rate (1 GB/s NICs).

@@ -31,6 +31,8 @@ pub enum Algorithm {
     Pairwise,
     /// All-to-all: every block sent at once, as NCCL posts them ([`alltoall`](crate::alltoall)).
     Linear,
+    /// All-to-all: about lg p rounds of about half the blocks ([`bruck`](crate::bruck)).
+    Bruck,
     /// Broadcast and reduce: a pipelined chain from or to the root ([`rooted`](crate::rooted)).
     Chain,
 }
@@ -110,7 +112,7 @@ impl Algorithm {
 
     /// Every algorithm of every collective
     /// ([`Collective::algorithms`](crate::Collective::algorithms) says which is whose).
-    pub const EVERY: [Algorithm; 10] = [
+    pub const EVERY: [Algorithm; 11] = [
         Algorithm::Ring,
         Algorithm::Tree,
         Algorithm::DbTree,
@@ -120,6 +122,7 @@ impl Algorithm {
         Algorithm::Torus2d,
         Algorithm::Pairwise,
         Algorithm::Linear,
+        Algorithm::Bruck,
         Algorithm::Chain,
     ];
 
@@ -134,6 +137,7 @@ impl Algorithm {
             Algorithm::Torus2d => "torus2d",
             Algorithm::Pairwise => "pairwise",
             Algorithm::Linear => "linear",
+            Algorithm::Bruck => "bruck",
             Algorithm::Chain => "chain",
         }
     }
@@ -173,7 +177,7 @@ impl Algorithm {
             Algorithm::Rd => rd::schedule(nranks, count),
             Algorithm::Hier => hier::schedule(nranks, count, elem_size, opts)?,
             Algorithm::Torus2d => torus2d::schedule(nranks, count, opts)?,
-            Algorithm::Pairwise | Algorithm::Linear | Algorithm::Chain => {
+            Algorithm::Pairwise | Algorithm::Linear | Algorithm::Bruck | Algorithm::Chain => {
                 return Err(AlgorithmError::NotAllReduce(self))
             }
         })
@@ -205,7 +209,7 @@ impl Algorithm {
             Algorithm::Rd => rd::cost(nranks, bytes),
             Algorithm::Hier => hier::cost(nranks, bytes, opts)?,
             Algorithm::Torus2d => torus2d::cost(nranks, bytes, opts)?,
-            Algorithm::Pairwise | Algorithm::Linear | Algorithm::Chain => {
+            Algorithm::Pairwise | Algorithm::Linear | Algorithm::Bruck | Algorithm::Chain => {
                 return Err(AlgorithmError::NotAllReduce(self))
             }
         })

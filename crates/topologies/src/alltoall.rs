@@ -11,8 +11,8 @@
 //! in, as NCCL's all-to-all does (grouped sends and receives); fewer steps, but p - 1 senders
 //! share each rank's incoming link.
 //!
-//! Bruck's algorithm (lg p rounds of half the buffer) is not here: it ends with a local
-//! permutation of the blocks, which a schedule of sends and receives cannot express.
+//! **Bruck** ([`bruck`](crate::bruck)): about lg p rounds of about half the blocks each, for
+//! small blocks at large p, where the p - 1 latencies of the others dominate.
 
 use crate::builder::ScheduleBuilder;
 use crate::cost::CostTerms;

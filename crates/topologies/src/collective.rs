@@ -216,7 +216,7 @@ impl Collective {
         match self {
             Collective::AllReduce => &Algorithm::ALL,
             Collective::AllGather | Collective::ReduceScatter => &[Ring, Rhd, Hier],
-            Collective::AllToAll => &[Pairwise, Linear],
+            Collective::AllToAll => &[Pairwise, Linear, Bruck],
             Collective::Broadcast | Collective::Reduce => &[Chain, Tree],
             Collective::SendRecv => &[Ring],
         }
@@ -327,7 +327,7 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "ring is not an algorithm of alltoall; alltoall has: pairwise, linear"
+            "ring is not an algorithm of alltoall; alltoall has: pairwise, linear, bruck"
         );
     }
 }

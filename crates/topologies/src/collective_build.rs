@@ -5,6 +5,7 @@ use crate::alltoall;
 use crate::blocked_hier;
 use crate::blocked_rhd;
 use crate::blocked_ring;
+use crate::bruck;
 use crate::collective::{Collective, CollectiveError};
 use crate::cost::CostTerms;
 use crate::hier::group_size;
@@ -43,6 +44,7 @@ impl Collective {
             }
             (ReduceScatter, _) => blocked_rhd::reduce_scatter(nranks, count),
             (AllToAll, Pairwise) => alltoall::pairwise(nranks, count),
+            (AllToAll, Bruck) => bruck::schedule(nranks, count),
             (AllToAll, _) => alltoall::linear(nranks, count),
             (Broadcast | Reduce, a) => {
                 let dir = direction(self);
@@ -92,6 +94,7 @@ impl Collective {
             (ReduceScatter, Ring) => ring::reduce_scatter_cost(nranks, bytes),
             (ReduceScatter, _) => blocked_rhd::reduce_scatter_cost(nranks, bytes),
             (AllToAll, Pairwise) => alltoall::pairwise_cost(nranks, bytes),
+            (AllToAll, Bruck) => bruck::cost(nranks, bytes),
             (AllToAll, _) => alltoall::linear_cost(nranks, bytes),
             (Broadcast | Reduce, Chain) => {
                 rooted::chain_cost(nranks, bytes, opts.segment_bytes, direction(self))

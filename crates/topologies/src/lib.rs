@@ -21,6 +21,7 @@ pub mod alltoall;
 pub mod blocked_hier;
 pub mod blocked_rhd;
 pub mod blocked_ring;
+pub mod bruck;
 pub mod builder;
 pub mod channels;
 pub mod collective;

@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(flag, "--algo");
         assert_eq!(
             why,
-            "ring is not an algorithm of alltoall; alltoall has: pairwise, linear"
+            "ring is not an algorithm of alltoall; alltoall has: pairwise, linear, bruck"
         );
         // A list may name each collective's own; a name none of them has is refused.
         assert_eq!(

@@ -10,10 +10,39 @@ pub fn collbench() -> Command {
     c
 }
 
-pub fn tempdir(name: &str) -> PathBuf {
+/// A test's own directory under the system's temporary one, empty at the start and removed
+/// with everything in it when the test ends (passing or failing).
+pub struct TestDir(PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TestDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn tempdir(name: &str) -> TestDir {
     let dir = std::env::temp_dir().join(format!("collbench-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    dir
+    TestDir(dir)
 }
 
 pub fn schema() -> serde_json::Value {

@@ -99,9 +99,12 @@ pub(crate) fn flat_terms(
         ..pricing.link(carried, top)
     };
     if case.collective == Collective::AllToAll {
-        let tiers = bisection_us(levels, ranks, bytes, |l| {
-            pricing.link(carried, l).beta_us_per_byte
-        });
+        let beta_at = |l: &Level| pricing.link(carried, l).beta_us_per_byte;
+        let tiers = if case.algorithm == Algorithm::Bruck {
+            bruck_tiers_us(levels, ranks, bytes, beta_at)
+        } else {
+            bisection_us(levels, ranks, bytes, beta_at)
+        };
         return Ok(with_bisection(&c, link, tiers));
     }
     let oversubscription = if levels.len() > 1 && crosses_tiers_on_few_edges(case) {
@@ -132,6 +135,43 @@ pub fn bisection_us(
         below = level.span;
     }
     worst
+}
+
+/// [`bisection_us`] for Bruck's all-to-all, whose blocks cross a tier on their hops rather than
+/// once: in a round of hop h, the ranks whose partner r + h lies outside their group of g send
+/// that round's blocks across the level ([`shift_crossing`]); the shares add over the rounds.
+pub fn bruck_tiers_us(
+    levels: &[Level],
+    ranks: usize,
+    bytes: f64,
+    beta_at: impl Fn(&Level) -> f64,
+) -> f64 {
+    let p = ranks.max(1) as f64;
+    let rounds = topologies::bruck::round_traffic(ranks);
+    let mut below = 1usize;
+    let mut worst = 0.0f64;
+    for level in levels {
+        let share: f64 = rounds
+            .iter()
+            .map(|&(hop, blocks)| blocks as f64 / p * shift_crossing(hop, below, ranks))
+            .sum();
+        worst = worst.max(share * bytes * beta_at(level) * level.oversubscription.max(1.0));
+        below = level.span;
+    }
+    worst
+}
+
+/// The share of `ranks` ranks, in consecutive groups of `group`, whose rank r + `hop` (mod
+/// ranks) lies in another group: exact where the groups tile the ranks.
+pub fn shift_crossing(hop: usize, group: usize, ranks: usize) -> f64 {
+    if group >= ranks || group == 0 {
+        return 0.0;
+    }
+    let groups = ranks.div_ceil(group);
+    let (q, t) = ((hop % ranks) / group, (hop % ranks) % group);
+    let g = group as f64;
+    let stays_apart = |shift: usize| f64::from(u8::from(!shift.is_multiple_of(groups)));
+    (g - t as f64) / g * stays_apart(q) + t as f64 / g * stays_apart(q + 1)
 }
 
 /// An all-to-all's terms: the flat form's (no oversubscription), with the extra time of the
@@ -221,6 +261,47 @@ mod tests {
             let link = LevelLink { alpha_us: 1.0, beta_us_per_byte: beta, gamma_us_per_byte: 0.0 };
             let flat = terms_of(&c, link, 1.0).total();
             prop_assert!(with_bisection(&c, link, tb).total() >= flat);
+        }
+
+        /// The crossing share of a shift is the share of ranks counted one by one.
+        #[test]
+        fn a_shifts_crossing_share_is_counted_exactly(
+            groups in 1usize..20,
+            group in 1usize..12,
+            hop in 0usize..400,
+        ) {
+            let p = groups * group;
+            let apart = (0..p).filter(|&r| r / group != (r + hop) % p / group).count();
+            let want = apart as f64 / p as f64;
+            prop_assert!((shift_crossing(hop, group, p) - want).abs() < 1e-12);
+        }
+    }
+
+    /// Bruck's tier share is what its schedule sends across the groups, counted message by
+    /// message.
+    #[test]
+    fn bruck_tiers_price_the_blocks_its_schedule_sends_across_groups() {
+        for (nodes, per_node) in [(2, 4), (4, 2), (3, 4), (5, 3), (4, 8), (6, 5)] {
+            let p = nodes * per_node;
+            let s = topologies::Collective::AllToAll
+                .build(Algorithm::Bruck, p, p, 1, &Default::default(), 0)
+                .unwrap();
+            let across: usize = (0..p)
+                .flat_map(|r| {
+                    s.programs[r]
+                        .iter()
+                        .flat_map(move |st| st.sends.iter().map(move |x| (r, x)))
+                })
+                .filter(|(r, x)| r / per_node != x.peer / per_node)
+                .map(|(_, x)| x.range.len())
+                .sum();
+            let levels = stack(&[(per_node, 1.0), (nodes, 1.0)]);
+            // One byte per element: the blocks sent across per rank, at 1 us per byte on the
+            // top level (free on the first, where every block crosses a rank's own link).
+            let top = |l: &Level| f64::from(u8::from(l.span == p));
+            let t = bruck_tiers_us(&levels, p, p as f64, top);
+            let want = across as f64 / p as f64;
+            assert!((t - want).abs() < 1e-9, "{nodes}x{per_node}: {t} vs {want}");
         }
     }
 
