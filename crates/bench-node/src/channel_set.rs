@@ -31,6 +31,9 @@ pub struct Merged {
     pub cpu_ns: Vec<u64>,
     /// Time each channel's thread spent polling while nothing happened.
     pub poll_idle_ns: Vec<u64>,
+    /// Time each channel's thread spent runnable but waiting for a core; empty where the
+    /// kernel does not say for every thread.
+    pub runq_wait_ns: Vec<u64>,
     /// Bytes the rank sends per iteration, over all channels.
     pub sent_bytes: u64,
 }
@@ -193,6 +196,11 @@ fn merge(per_channel: &[Timed], warmup: usize) -> Merged {
         iter_ns,
         cpu_ns: per_channel.iter().map(|t| nanos(t.cpu)).collect(),
         poll_idle_ns: per_channel.iter().map(|t| nanos(t.idle)).collect(),
+        runq_wait_ns: per_channel
+            .iter()
+            .map(|t| t.waited.map(nanos))
+            .collect::<Option<Vec<u64>>>()
+            .unwrap_or_default(),
         sent_bytes: per_channel.iter().map(|t| t.sent_bytes).sum(),
     }
 }
@@ -214,6 +222,7 @@ mod tests {
             ends: vec![ms(10), ms(20), ms(30)],
             cpu: Duration::from_millis(5),
             idle: Duration::from_millis(1),
+            waited: Some(Duration::from_millis(2)),
             sent_bytes: 100,
         };
         let b = Timed {
@@ -221,6 +230,7 @@ mod tests {
             ends: vec![ms(12), ms(19), ms(35)],
             cpu: Duration::from_millis(7),
             idle: Duration::ZERO,
+            waited: Some(Duration::ZERO),
             sent_bytes: 60,
         };
         let m = merge(&[a, b], 1);
@@ -228,6 +238,7 @@ mod tests {
         assert_eq!(m.iter_ns, vec![8_000_000, 15_000_000]);
         assert_eq!(m.cpu_ns, vec![5_000_000, 7_000_000]);
         assert_eq!(m.poll_idle_ns, vec![1_000_000, 0]);
+        assert_eq!(m.runq_wait_ns, vec![2_000_000, 0]);
         assert_eq!(m.sent_bytes, 160);
         // Without warm-up, the first is timed from the earliest start.
         let c = Timed {
@@ -235,8 +246,12 @@ mod tests {
             ends: vec![ms(9)],
             cpu: Duration::ZERO,
             idle: Duration::ZERO,
+            waited: None,
             sent_bytes: 0,
         };
-        assert_eq!(merge(&[c], 0).iter_ns, vec![7_000_000]);
+        let m = merge(&[c], 0);
+        assert_eq!(m.iter_ns, vec![7_000_000]);
+        // A thread the kernel says nothing about leaves the whole rank's wait unknown.
+        assert!(m.runq_wait_ns.is_empty());
     }
 }

@@ -18,7 +18,7 @@ use wire::control::Placement;
 
 use crate::control::Position;
 use crate::datalink::Links;
-use crate::host::thread_cpu_time;
+use crate::host::{thread_cpu_time, thread_runqueue_wait};
 use crate::jitter::Jitter;
 use crate::steps::run_steps;
 use crate::NodeError;
@@ -70,6 +70,9 @@ pub struct Timed {
     pub cpu: Duration,
     /// Time the thread spent in rounds of polling that found nothing to do.
     pub idle: Duration,
+    /// Time the thread spent runnable but waiting for a core over the timed iterations (`None`
+    /// where the kernel does not say).
+    pub waited: Option<Duration>,
     /// Bytes the channel sends per iteration.
     pub sent_bytes: u64,
 }
@@ -222,9 +225,11 @@ impl ChannelBuffers {
         let mut jitter = m.jitter.map(|d| Jitter::new(d, seed));
         let start = Instant::now();
         let mut cpu_start = thread_cpu_time();
+        let mut wait_start = thread_runqueue_wait();
         for it in 0..total {
             if it == m.warmup_iters {
                 cpu_start = thread_cpu_time();
+                wait_start = thread_runqueue_wait();
                 lane.links.take_idle();
             }
             for _ in 0..m.agg_iters.max(1) {
@@ -245,6 +250,9 @@ impl ChannelBuffers {
                 .saturating_sub(cpu_start)
                 .saturating_sub(idle),
             idle,
+            waited: thread_runqueue_wait()
+                .zip(wait_start)
+                .map(|(end, start)| end.saturating_sub(start)),
             sent_bytes,
         })
     }

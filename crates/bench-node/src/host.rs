@@ -71,6 +71,21 @@ fn parse_cpu_max(text: &str) -> Option<f64> {
     (quota > 0.0 && period > 0.0).then_some(quota / period)
 }
 
+/// Time the calling thread has spent runnable but waiting for a core (Linux's run-queue delay,
+/// the second field of /proc/thread-self/schedstat), or `None` where the kernel does not say.
+pub fn thread_runqueue_wait() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    parse_schedstat_wait(&text)
+}
+
+/// The run-queue wait of a schedstat text: "RUN_NS WAIT_NS TIMESLICES".
+fn parse_schedstat_wait(text: &str) -> Option<Duration> {
+    let mut fields = text.split_whitespace();
+    let _run: u64 = fields.next()?.parse().ok()?;
+    let wait: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_nanos(wait))
+}
+
 /// CPU time the calling thread has used (user and system), or zero if the clock cannot be read.
 pub fn thread_cpu_time() -> Duration {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
@@ -99,6 +114,17 @@ mod tests {
         assert_eq!(parse_cpu_max("50000 100000"), Some(0.5));
         assert_eq!(parse_cpu_max("max 100000\n"), None);
         assert_eq!(parse_cpu_max(""), None);
+    }
+
+    #[test]
+    fn the_run_queue_wait_is_the_second_schedstat_field() {
+        assert_eq!(
+            parse_schedstat_wait("390933 4840 2\n"),
+            Some(Duration::from_nanos(4840))
+        );
+        assert_eq!(parse_schedstat_wait("390933"), None);
+        assert_eq!(parse_schedstat_wait("a b c"), None);
+        assert_eq!(parse_schedstat_wait(""), None);
     }
 
     #[test]

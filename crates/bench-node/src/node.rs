@@ -354,6 +354,7 @@ async fn measure(
     timed.iter_ns.iter_mut().for_each(|ns| *ns /= agg);
     timed.cpu_ns.iter_mut().for_each(|ns| *ns /= agg);
     timed.poll_idle_ns.iter_mut().for_each(|ns| *ns /= agg);
+    timed.runq_wait_ns.iter_mut().for_each(|ns| *ns /= agg);
     let mut hist = wire::histogram::new();
     for &ns in &timed.iter_ns {
         wire::histogram::record(&mut hist, ns);
@@ -388,6 +389,7 @@ async fn measure(
         channels: u32::try_from(m.channels).unwrap_or(u32::MAX),
         cpu_ns: timed.cpu_ns,
         poll_idle_ns: timed.poll_idle_ns,
+        runq_wait_ns: timed.runq_wait_ns,
         sent_bytes: timed.sent_bytes,
     })
 }

@@ -22,6 +22,7 @@ pub fn measured(bus_bw: f64, p50: f64, p99: f64, nwrong: Option<u64>) -> Measure
         rank_iter_us: vec![vec![p50]],
         rank_cpu: Vec::new(),
         cpu_bound_ranks: Vec::new(),
+        sched_bound_ranks: Vec::new(),
     }
 }
 

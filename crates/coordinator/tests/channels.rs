@@ -136,6 +136,43 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Four ranks on one CPU exchanging 1 KiB: every message waits for the other ranks' turns on
+/// the core, and the row names the ranks that waited (where the kernel says how long).
+#[test]
+fn ranks_that_wait_for_a_core_are_named() {
+    let dir = tempdir("channels-sched-bound");
+    let out = collbench_on("0")
+        .args([
+            "run", "--np", "4", "-b", "1K", "-e", "1K", "-n", "100", "-w", "10",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    let row = &v["results"][0];
+    if !std::path::Path::new("/proc/thread-self/schedstat").exists() {
+        // A kernel without scheduler statistics: nothing is claimed.
+        assert!(row["rank_cpu"][0].get("runq_wait_cores").is_none(), "{row}");
+        assert!(row.get("sched_bound_ranks").is_none(), "{row}");
+        return;
+    }
+    for rank in 0..4 {
+        let wait = row["rank_cpu"][rank]["runq_wait_cores"].as_f64().unwrap();
+        assert!((0.0..=1.0 + 1e-9).contains(&wait), "rank {rank}: {wait}");
+    }
+    let named = row["sched_bound_ranks"].as_array().unwrap();
+    assert!(!named.is_empty(), "{row}");
+    // The table says the host set the row: its scheduler, or its CPU where that holds too.
+    let text = stdout(&out);
+    assert!(
+        text.contains("this row measures the host's scheduler, not the link")
+            || text.contains("this row measures the host's CPU, not the link"),
+        "{text}"
+    );
+}
+
 /// Eight ranks on one CPU: every rank's data plane has an eighth of a core, uses it, and the
 /// table says the rows measure the host.
 #[test]
@@ -163,7 +200,8 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
     );
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        report.contains("## Rows the host's CPU set") && report.contains("(host-bound)"),
+        report.contains("## Rows the host's CPU or scheduler set")
+            && report.contains("(host-bound)"),
         "{report}"
     );
     for (rank, h) in v["config"]["hosts"].as_array().unwrap().iter().enumerate() {

@@ -66,11 +66,13 @@ fn measured(time: f64) -> Measured {
             .map(|r| wire::results::RankCpu {
                 busy_cores: 0.5 + r as f64 / 10.0,
                 idle_poll_cores: 0.1,
+                runq_wait_cores: None,
                 cpu_s_per_gb: Some(1.2),
                 thread_cpu_s: vec![0.01, 0.02],
             })
             .collect(),
         cpu_bound_ranks: vec![3],
+        sched_bound_ranks: Vec::new(),
     }
 }
 

@@ -147,6 +147,7 @@ pub fn measure(
         .try_fold(0u64, |acc, w| w.map(|w| acc + w));
     let rank_cpu: Vec<_> = reports.iter().map(cpu_use::rank_cpu).collect();
     let cpu_bound_ranks = cpu_use::cpu_bound_ranks(&rank_cpu, cores, machines);
+    let sched_bound_ranks = cpu_use::sched_bound_ranks(&rank_cpu);
     Ok(Measured {
         iter_us: slowest,
         time,
@@ -162,6 +163,7 @@ pub fn measure(
         rank_iter_us: per_rank_us,
         rank_cpu,
         cpu_bound_ranks,
+        sched_bound_ranks,
     })
 }
 
@@ -222,6 +224,7 @@ mod tests {
             channels: 1,
             cpu_ns: vec![0],
             poll_idle_ns: Vec::new(),
+            runq_wait_ns: Vec::new(),
             sent_bytes: 0,
         }
     }

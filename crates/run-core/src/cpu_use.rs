@@ -1,12 +1,15 @@
 //! The CPU each rank's data plane used over a measurement, and whether that, rather than the
 //! network, set the number: a rank whose work took more than [`CPU_BOUND_SHARE`] of the cores it
 //! was given, or, where ranks share cores, whose machine's ranks' work together did
-//! ([`cpu_bound_ranks`]), measured its host's CPU.
+//! ([`cpu_bound_ranks`]), measured its host's CPU; a rank whose threads waited for a core more
+//! than [`SCHED_BOUND_SHARE`] of the time ([`sched_bound_ranks`]) measured its host's scheduler
+//! (ranks that outnumber the cores wait for each other's turn on every message, however little
+//! work each does).
 
 use std::collections::HashMap;
 
 use wire::control::Report;
-use wire::results::{RankCpu, CPU_BOUND_SHARE};
+use wire::results::{RankCpu, CPU_BOUND_SHARE, SCHED_BOUND_SHARE};
 
 /// What rank `report` says its data-plane threads used over its timed iterations.
 pub fn rank_cpu(report: &Report) -> RankCpu {
@@ -24,6 +27,8 @@ pub fn rank_cpu(report: &Report) -> RankCpu {
     RankCpu {
         busy_cores: per_wall(cpu_ns),
         idle_poll_cores: per_wall(idle_ns),
+        runq_wait_cores: (!report.runq_wait_ns.is_empty())
+            .then(|| per_wall(report.runq_wait_ns.iter().sum())),
         // CPU-ns per byte is CPU-s per GB (10^9 bytes).
         cpu_s_per_gb: (sent > 0.0).then(|| cpu_ns as f64 / sent),
         thread_cpu_s: report.cpu_ns.iter().map(|&ns| ns as f64 / 1e9).collect(),
@@ -84,9 +89,58 @@ pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64], machines: &[usize]) -> V
         .collect()
 }
 
+/// The ranks whose threads waited for a core, on average per thread, more than
+/// [`SCHED_BOUND_SHARE`] of the time (a rank whose kernel does not say is not judged).
+pub fn sched_bound_ranks(used: &[RankCpu]) -> Vec<usize> {
+    used.iter()
+        .enumerate()
+        .filter(|(_, u)| wait_share(u).is_some_and(|w| w > SCHED_BOUND_SHARE))
+        .map(|(rank, _)| rank)
+        .collect()
+}
+
+/// The share of the time a rank's threads, on average, waited for a core.
+fn wait_share(used: &RankCpu) -> Option<f64> {
+    used.runq_wait_cores
+        .map(|w| w / used.thread_cpu_s.len().max(1) as f64)
+}
+
+/// The comment printed under a row whose measurement the host set: the CPU of the ranks
+/// `cpu_bound` (its [`cpu_bound_ranks`]), else the scheduler, for the ranks `sched_bound` (its
+/// [`sched_bound_ranks`]); `None` when neither.
+pub fn host_warning(
+    used: &[RankCpu],
+    cores: &[f64],
+    (cpu_bound, sched_bound): (&[usize], &[usize]),
+    channels: u32,
+) -> Option<String> {
+    warning(used, cores, cpu_bound, channels).or_else(|| sched_warning(used, sched_bound))
+}
+
+/// The comment for a row the scheduler set: "# rank 3's threads waited for a core 35% of the
+/// time: ...".
+fn sched_warning(used: &[RankCpu], bound: &[usize]) -> Option<String> {
+    let &first = bound.first()?;
+    let share = wait_share(used.get(first)?)?;
+    let who = match bound.len() {
+        1 => format!(
+            "rank {first}'s threads waited for a core {:.0}% of the time",
+            share * 100.0
+        ),
+        n => format!(
+            "{n} ranks' threads waited for a core over {:.0}% of the time (rank {first}: {:.0}%)",
+            SCHED_BOUND_SHARE * 100.0,
+            share * 100.0
+        ),
+    };
+    Some(format!(
+        "# {who}: this row measures the host's scheduler, not the link; give it more cores or fewer ranks per host"
+    ))
+}
+
 /// The comment printed under a row whose measurement the CPU of the ranks `bound` set (its
 /// [`cpu_bound_ranks`]), or `None`.
-pub fn warning(used: &[RankCpu], cores: &[f64], bound: &[usize], channels: u32) -> Option<String> {
+fn warning(used: &[RankCpu], cores: &[f64], bound: &[usize], channels: u32) -> Option<String> {
     let &first = bound.first()?;
     if used.get(first).is_none() || cores.get(first).is_none() {
         return None;
@@ -139,6 +193,7 @@ mod tests {
             nwrong: None,
             cpu_ns,
             poll_idle_ns: Vec::new(),
+            runq_wait_ns: Vec::new(),
             sent_bytes,
         }
     }
@@ -164,6 +219,7 @@ mod tests {
         let used = |busy: f64| RankCpu {
             busy_cores: busy,
             idle_poll_cores: 0.0,
+            runq_wait_cores: None,
             cpu_s_per_gb: Some(1.0),
             thread_cpu_s: vec![],
         };
@@ -200,6 +256,7 @@ mod tests {
         let polling = |threads: usize, busy: f64| RankCpu {
             busy_cores: busy,
             idle_poll_cores: 0.75,
+            runq_wait_cores: None,
             cpu_s_per_gb: Some(1.0),
             thread_cpu_s: vec![0.1; threads],
         };
@@ -232,5 +289,49 @@ mod tests {
             ..report(vec![1_000], vec![500], 8)
         });
         assert_eq!((r.busy_cores, r.idle_poll_cores), (0.5, 0.25));
+    }
+
+    #[test]
+    fn a_rank_that_waited_for_a_core_is_named_with_its_share() {
+        // Two channel threads over 1 ms of iterations that waited 0.3 ms and 0.1 ms: 0.4 of
+        // a core, 20% of the time per thread.
+        let r = rank_cpu(&Report {
+            runq_wait_ns: vec![300_000, 100_000],
+            ..report(vec![1_000_000], vec![100_000, 100_000], 8)
+        });
+        assert!((r.runq_wait_cores.unwrap() - 0.4).abs() < 1e-12);
+        // A node whose kernel does not say leaves it unknown, and its rank unjudged.
+        let unknown = rank_cpu(&report(vec![1_000_000], vec![100_000], 8));
+        assert_eq!(unknown.runq_wait_cores, None);
+        let waited = |threads: usize, cores: f64| RankCpu {
+            busy_cores: 0.1,
+            idle_poll_cores: 0.0,
+            runq_wait_cores: Some(cores),
+            cpu_s_per_gb: Some(1.0),
+            thread_cpu_s: vec![0.1; threads],
+        };
+        // 8% of one thread's time is below the line; 80% of one or 30% of each of two is not.
+        let ranks = [waited(1, 0.08), waited(1, 0.8), waited(2, 0.6), unknown];
+        assert_eq!(sched_bound_ranks(&ranks), vec![1, 2]);
+        assert_eq!(sched_bound_ranks(&ranks[..1]), Vec::<usize>::new());
+        let cores = [0.25; 4];
+        let w = host_warning(&ranks, &cores, (&[], &[1, 2]), 1).unwrap();
+        assert_eq!(
+            w,
+            "# 2 ranks' threads waited for a core over 10% of the time (rank 1: 80%): this row measures the host's scheduler, not the link; give it more cores or fewer ranks per host"
+        );
+        let w = host_warning(&ranks, &cores, (&[], &[2]), 1).unwrap();
+        assert!(
+            w.starts_with("# rank 2's threads waited for a core 30% of the time"),
+            "{w}"
+        );
+        // Where a rank's CPU set the row too, the CPU is named.
+        let busy = [RankCpu {
+            busy_cores: 0.24,
+            ..waited(1, 0.8)
+        }];
+        let w = host_warning(&busy, &[0.25], (&[0], &[0]), 1).unwrap();
+        assert!(w.starts_with("# rank 0 used 0.2 of 0.25 cores"), "{w}");
+        assert_eq!(host_warning(&ranks, &cores, (&[], &[]), 1), None);
     }
 }

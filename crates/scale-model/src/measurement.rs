@@ -28,7 +28,8 @@ pub struct Measurement {
     /// `hier`'s and `torus2d`'s shape as the run recorded it; the defaults where it did not.
     #[serde(default, skip_serializing_if = "Shape::is_default")]
     pub shape: Shape,
-    /// The run said a rank's CPU, not the link, set this point (its `cpu_bound_ranks`).
+    /// The run said a rank's CPU or its host's scheduler, not the link, set this point (its
+    /// `cpu_bound_ranks` or `sched_bound_ranks`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub host_bound: bool,
 }

@@ -55,7 +55,7 @@ pub struct ErrorSummary {
     /// Over sizes >= 256 KiB.
     pub geomean_abs_error_large: Option<f64>,
     pub max_abs_error: Option<f64>,
-    /// Points whose run said a rank's CPU set them (`cpu_bound_ranks`).
+    /// Points whose run said a rank's CPU or its host's scheduler set them.
     #[serde(default)]
     pub host_bound_points: usize,
     /// Over the points the run did not say so of (where the links, or anything but the CPU's

@@ -270,6 +270,10 @@ pub struct Report {
     /// there. Empty from older nodes.
     #[serde(default)]
     pub poll_idle_ns: Vec<u64>,
+    /// Time each channel's thread spent runnable but waiting for a core (Linux's run-queue
+    /// delay), nanoseconds. Empty where the kernel does not say, and from older nodes.
+    #[serde(default)]
+    pub runq_wait_ns: Vec<u64>,
     /// Bytes this rank sends per iteration, over all channels.
     pub sent_bytes: u64,
 }
@@ -439,15 +443,16 @@ pub fn decode_from_node(payload: &[u8]) -> Result<FromNode, WireError> {
                     format!("{} entries for {} channels", r.cpu_ns.len(), r.channels),
                 ));
             }
-            if !r.poll_idle_ns.is_empty() && r.poll_idle_ns.len() != r.channels as usize {
-                return Err(invalid(
-                    "poll_idle_ns",
-                    format!(
-                        "{} entries for {} channels",
-                        r.poll_idle_ns.len(),
-                        r.channels
-                    ),
-                ));
+            for (field, per_channel) in [
+                ("poll_idle_ns", &r.poll_idle_ns),
+                ("runq_wait_ns", &r.runq_wait_ns),
+            ] {
+                if !per_channel.is_empty() && per_channel.len() != r.channels as usize {
+                    return Err(invalid(
+                        field,
+                        format!("{} entries for {} channels", per_channel.len(), r.channels),
+                    ));
+                }
             }
         }
         FromNode::PingPong(r) => {
@@ -858,6 +863,7 @@ mod tests {
                 channels,
                 cpu_ns: vec![1; cpu],
                 poll_idle_ns: Vec::new(),
+                runq_wait_ns: Vec::new(),
                 sent_bytes: 8,
             })
         };
@@ -876,6 +882,21 @@ mod tests {
             decode(&with_idle(1)),
             Err(WireError::Invalid {
                 field: "poll_idle_ns",
+                ..
+            })
+        ));
+        let with_wait = |wait: usize| match report(2, 2) {
+            FromNode::Report(r) => FromNode::Report(Report {
+                runq_wait_ns: vec![1; wait],
+                ..r
+            }),
+            other => other,
+        };
+        assert!(decode(&with_wait(2)).is_ok());
+        assert!(matches!(
+            decode(&with_wait(3)),
+            Err(WireError::Invalid {
+                field: "runq_wait_ns",
                 ..
             })
         ));

@@ -185,6 +185,12 @@ pub struct RankCpu {
     /// rank's own, taken from the other ranks where it shares them (0 from older nodes).
     #[serde(default)]
     pub idle_poll_cores: f64,
+    /// Seconds its data-plane threads spent runnable but waiting for a core (Linux's run-queue
+    /// delay) per second of the timed iterations: where ranks outnumber the cores, the time the
+    /// host's scheduler added to each message. Absent where the kernel does not say, and in
+    /// older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runq_wait_cores: Option<f64>,
     /// CPU-seconds of its data-plane threads per GB (10^9 bytes) it sent; null when it sent
     /// nothing. Comparable with the transport's own cost per GB moved (`transport_floor`).
     pub cpu_s_per_gb: Option<f64>,
@@ -223,6 +229,11 @@ pub struct Measured {
     /// measurement is the host's CPU, not the network.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_bound_ranks: Vec<usize>,
+    /// Ranks whose data-plane threads waited for a core (`runq_wait_cores`, per thread) more
+    /// than [`SCHED_BOUND_SHARE`] of the time: the host's scheduler, not the network, set at
+    /// least that share of this measurement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sched_bound_ranks: Vec<usize>,
 }
 
 fn all_reduce_only() -> Vec<Collective> {
@@ -231,6 +242,10 @@ fn all_reduce_only() -> Vec<Collective> {
 
 /// The share of its cores beyond which a rank's data plane is taken to be CPU-bound.
 pub const CPU_BOUND_SHARE: f64 = 0.9;
+
+/// The share of the time, per data-plane thread, beyond which waiting for a core is taken to
+/// have set a rank's measurement.
+pub const SCHED_BOUND_SHARE: f64 = 0.1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {

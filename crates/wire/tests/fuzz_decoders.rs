@@ -100,6 +100,7 @@ fn from_node_seeds() -> Vec<FromNode> {
             channels: 2,
             cpu_ns: vec![500, 700],
             poll_idle_ns: vec![100, 0],
+            runq_wait_ns: vec![50, 0],
             sent_bytes: 1536,
         }),
         FromNode::PingPong(PingPongReport {

@@ -249,7 +249,7 @@ fn measurement(
     };
     let mut out = Measurement::of(case, row.nranks, row.size, m.time);
     out.link_rate_bps = row.link_rate_bps.or(link_rate);
-    out.host_bound = !m.cpu_bound_ranks.is_empty();
+    out.host_bound = !m.cpu_bound_ranks.is_empty() || !m.sched_bound_ranks.is_empty();
     if samples.is_some_and(|max| row.size <= max) {
         out.samples_us = histogram_samples(&m.rank_histogram)?;
     }

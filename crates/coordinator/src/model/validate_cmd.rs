@@ -152,8 +152,9 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
     out.push_str(&summary_table(&report.summary).render());
     if report.summary.iter().any(|s| s.host_bound_points > 0) {
         out.push_str(
-            "# host-bound: points whose run said a rank's CPU, not the link, set the time \
-             (results' cpu_bound_ranks); the rest: the error over the others\n",
+            "# host-bound: points whose run said a rank's CPU or its host's scheduler, not the \
+             link, set the time (results' cpu_bound_ranks, sched_bound_ranks); the rest: the \
+             error over the others\n",
         );
     }
     let mut all = report.assumptions.clone();

@@ -60,7 +60,7 @@ impl Driver {
         } else {
             table::row(&row)
         });
-        if let Some(warning) = table::cpu_warning(&row, &self.cores) {
+        if let Some(warning) = table::host_warning(&row, &self.cores) {
             self.println(&warning);
         }
         if let Some(pr) = &mut self.progress {

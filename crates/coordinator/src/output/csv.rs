@@ -42,6 +42,8 @@ struct Row<'a> {
     cpu_s_per_gb: Option<f64>,
     /// `;`-separated.
     cpu_bound_ranks: String,
+    /// `;`-separated, as `cpu_bound_ranks`.
+    sched_bound_ranks: String,
 }
 
 #[derive(Serialize)]
@@ -105,13 +107,18 @@ fn row<'a>(run_id: &'a str, r: &ResultRow) -> Row<'a> {
         channels: r.channels,
         busiest_rank_cores: busiest(o),
         cpu_s_per_gb: mean_cpu_per_gb(o),
-        cpu_bound_ranks: o
-            .cpu_bound_ranks
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(";"),
+        cpu_bound_ranks: joined(&o.cpu_bound_ranks),
+        sched_bound_ranks: joined(&o.sched_bound_ranks),
     }
+}
+
+/// Ranks as one cell: "0;3".
+fn joined(ranks: &[usize]) -> String {
+    ranks
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// The records as CSV with their header (written even when there are no records).
@@ -161,7 +168,7 @@ pub fn render_pingpong(run_id: &str, rows: &[PingPongRow]) -> Result<String> {
 }
 
 /// The header of a file with no rows yet (serde writes it from the first record).
-const COLUMNS: [&str; 29] = [
+const COLUMNS: [&str; 30] = [
     "run_id",
     "collective",
     "algorithm",
@@ -191,6 +198,7 @@ const COLUMNS: [&str; 29] = [
     "busiest_rank_cores",
     "cpu_s_per_gb",
     "cpu_bound_ranks",
+    "sched_bound_ranks",
 ];
 
 const PINGPONG_COLUMNS: [&str; 13] = [

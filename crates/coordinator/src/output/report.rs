@@ -39,7 +39,7 @@ fn host_bound_section(file: &ResultsFile) -> String {
         return String::new();
     }
     let mut s = format!(
-        "\n## Rows the host's CPU set\n\n{}\n\n",
+        "\n## Rows the host's CPU or scheduler set\n\n{}\n\n",
         text::HOST_BOUND_INTRO
     );
     for w in warned {

@@ -75,7 +75,7 @@ fn host_bound(file: &ResultsFile) -> Markup {
     html! {
         @if !warned.is_empty() {
             section #host-bound .warning {
-                h2 { "Rows the host's CPU set" }
+                h2 { "Rows the host's CPU or scheduler set" }
                 p { (text::HOST_BOUND_INTRO) }
                 ul { @for w in &warned { li { (w) } } }
             }

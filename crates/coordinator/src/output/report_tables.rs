@@ -65,7 +65,7 @@ fn cpu_cells(r: &ResultRow, cores: &[f64]) -> (String, String) {
             let given = cores
                 .get(rank)
                 .map_or(String::new(), |c| format!(" of {c:.2}"));
-            let mark = if o.cpu_bound_ranks.is_empty() {
+            let mark = if o.cpu_bound_ranks.is_empty() && o.sched_bound_ranks.is_empty() {
                 ""
             } else {
                 " (host-bound)"
@@ -118,7 +118,7 @@ pub fn algorithm(rows: &[&ResultRow], cores: &[f64]) -> Table {
             per_gb,
         ]);
         if let Some(last) = t.rows.last_mut() {
-            last.host_bound = super::table::cpu_warning(r, cores).is_some();
+            last.host_bound = super::table::host_warning(r, cores).is_some();
         }
     }
     t

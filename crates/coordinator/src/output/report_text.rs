@@ -81,7 +81,7 @@ pub fn host_bound(file: &ResultsFile) -> Vec<String> {
     file.results
         .iter()
         .filter_map(|r| {
-            super::table::cpu_warning(r, &cores).map(|w| {
+            super::table::host_warning(r, &cores).map(|w| {
                 format!(
                     "{} {}: {}",
                     r.algorithm,

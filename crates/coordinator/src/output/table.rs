@@ -75,12 +75,13 @@ pub fn run_header(cfg: &RunConfig) -> String {
     s
 }
 
-/// The comment under a row that a rank's CPU, not the network, set (see [`run_core::cpu_use`]);
-/// out of place judged first.
-pub fn cpu_warning(r: &ResultRow, cores: &[f64]) -> Option<String> {
+/// The comment under a row that a rank's CPU or its host's scheduler, not the network, set (see
+/// [`run_core::cpu_use`]); out of place judged first.
+pub fn host_warning(r: &ResultRow, cores: &[f64]) -> Option<String> {
     let channels = r.channels.unwrap_or(1);
     let warn = |m: &wire::results::Measured| {
-        run_core::cpu_use::warning(&m.rank_cpu, cores, &m.cpu_bound_ranks, channels)
+        let bound = (&m.cpu_bound_ranks[..], &m.sched_bound_ranks[..]);
+        run_core::cpu_use::host_warning(&m.rank_cpu, cores, bound, channels)
     };
     warn(&r.out_of_place).or_else(|| warn(&r.in_place))
 }

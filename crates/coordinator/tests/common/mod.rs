@@ -254,6 +254,7 @@ pub fn synthetic_case_row(
         rank_iter_us: vec![vec![time_us]; nranks],
         rank_cpu: Vec::new(),
         cpu_bound_ranks: Vec::new(),
+        sched_bound_ranks: Vec::new(),
     };
     wire::results::ResultRow {
         collective,

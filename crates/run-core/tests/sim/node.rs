@@ -309,6 +309,7 @@ impl Node {
             channels: 1,
             cpu_ns: vec![1_000],
             poll_idle_ns: vec![0],
+            runq_wait_ns: vec![0],
             sent_bytes: std::mem::take(&mut self.sent_bytes),
         }
     }
