@@ -62,6 +62,12 @@ pub struct ErrorSummary {
     /// work, set the time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geomean_abs_error_not_host_bound: Option<f64>,
+    /// The same over the sizes <= 16 KiB among them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geomean_abs_error_small_not_host_bound: Option<f64>,
+    /// The same over the sizes >= 256 KiB among them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geomean_abs_error_large_not_host_bound: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -231,19 +237,23 @@ fn summarise(
     algorithm: &str,
     rows: Vec<&ValidationRow>,
 ) -> ErrorSummary {
-    let errors = |keep: &dyn Fn(u64) -> bool| -> Vec<f64> {
+    let errors_of = |keep: &dyn Fn(&ValidationRow) -> bool| -> Vec<f64> {
         rows.iter()
-            .filter(|r| keep(r.size) && r.error.is_finite())
+            .filter(|r| keep(r) && r.error.is_finite())
             .map(|r| r.error.abs())
             .collect()
     };
+    let errors = |keep: &dyn Fn(u64) -> bool| errors_of(&|r| keep(r.size));
+    let rest = |keep: &dyn Fn(u64) -> bool| errors_of(&|r| !r.host_bound && keep(r.size));
     let all = errors(&|_| true);
-    let rest: Vec<f64> = rows
-        .iter()
-        .filter(|r| !r.host_bound && r.error.is_finite())
-        .map(|r| r.error.abs())
-        .collect();
     let host_bound_points = rows.iter().filter(|r| r.host_bound).count();
+    let if_marked = |errors: Vec<f64>| {
+        if host_bound_points > 0 {
+            geomean(&errors)
+        } else {
+            None
+        }
+    };
     ErrorSummary {
         collective,
         algorithm: algorithm.to_string(),
@@ -253,11 +263,9 @@ fn summarise(
         geomean_abs_error_large: geomean(&errors(&|s| s >= LARGE_MIN)),
         max_abs_error: all.iter().copied().reduce(f64::max),
         host_bound_points,
-        geomean_abs_error_not_host_bound: if host_bound_points > 0 {
-            geomean(&rest)
-        } else {
-            None
-        },
+        geomean_abs_error_not_host_bound: if_marked(rest(&|_| true)),
+        geomean_abs_error_small_not_host_bound: if_marked(rest(&|s| s <= SMALL_MAX)),
+        geomean_abs_error_large_not_host_bound: if_marked(rest(&|s| s >= LARGE_MIN)),
     }
 }
 

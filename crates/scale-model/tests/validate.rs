@@ -146,5 +146,16 @@ fn host_bound_points_are_counted_and_kept_apart() {
         .map(|r| r.error.abs())
         .collect();
     assert!((link - geomean(&six).unwrap()).abs() < 1e-12);
+    let six_small: Vec<f64> = report
+        .rows
+        .iter()
+        .filter(|r| r.ranks == 6 && r.size <= 16 * 1024)
+        .map(|r| r.error.abs())
+        .collect();
+    assert!(!six_small.is_empty());
+    assert_eq!(
+        all.geomean_abs_error_small_not_host_bound,
+        geomean(&six_small)
+    );
     assert!(all.geomean_abs_error.unwrap() > link);
 }

@@ -153,8 +153,8 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
     if report.summary.iter().any(|s| s.host_bound_points > 0) {
         out.push_str(
             "# host-bound: points whose run said a rank's CPU or its host's scheduler, not the \
-             link, set the time (results' cpu_bound_ranks, sched_bound_ranks); the rest: the \
-             error over the others\n",
+             link, set the time (results' cpu_bound_ranks, sched_bound_ranks); rest: the error \
+             over the others (rest small, rest large: at the sizes of small and large)\n",
         );
     }
     let mut all = report.assumptions.clone();
@@ -190,7 +190,9 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
         "large",
         "max |error|",
         "host-bound",
-        "the rest",
+        "rest",
+        "rest small",
+        "rest large",
     ]);
     for s in summary {
         let name = match s.collective {
@@ -207,6 +209,8 @@ fn summary_table(summary: &[ErrorSummary]) -> Table {
             opt(s.max_abs_error),
             s.host_bound_points.to_string(),
             opt(s.geomean_abs_error_not_host_bound),
+            opt(s.geomean_abs_error_small_not_host_bound),
+            opt(s.geomean_abs_error_large_not_host_bound),
         ]);
     }
     t
