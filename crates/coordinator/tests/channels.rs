@@ -7,7 +7,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use common::*;
 
@@ -18,6 +19,16 @@ fn collbench_on(cpus: &str) -> Command {
     c.args(["-c", cpus, env!("CARGO_BIN_EXE_collbench")])
         .env("RUST_LOG", "warn");
     c
+}
+
+/// `collbench run --np NP -b SIZE -e SIZE -n ITERS -w WARMUP --out DIR` on `cpus`.
+fn run_on(cpus: &str, np: usize, size: &str, (iters, warmup): (u32, u32), dir: &Path) -> Output {
+    collbench_on(cpus)
+        .args(["run", "--np", &np.to_string(), "-b", size, "-e", size])
+        .args(["-n", &iters.to_string(), "-w", &warmup.to_string(), "--out"])
+        .arg(dir)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -99,14 +110,7 @@ fn every_algorithm_is_exact_on_one_to_eight_channels() {
 fn auto_opens_a_channel_per_core_each_rank_was_given() {
     let dir = tempdir("channels-auto");
     // Two ranks on two CPUs: one core each.
-    let out = collbench_on("0,1")
-        .args([
-            "run", "--np", "2", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = run_on("0,1", 2, "1M", (2, 1), &dir);
     if !std::path::Path::new("/sys/devices/system/cpu/cpu1").exists() {
         // A one-CPU machine cannot run this one; taskset says so and the run fails.
         assert!(!out.status.success());
@@ -121,14 +125,7 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     // One rank on the same two CPUs: two cores, two channels, and a 1 MiB buffer split in two.
-    let out = collbench_on("0,1")
-        .args([
-            "run", "--np", "1", "-b", "1M", "-e", "1M", "-n", "2", "-w", "1",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = run_on("0,1", 1, "1M", (2, 1), &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
     assert_eq!(v["config"]["channels"], 2);
@@ -141,14 +138,7 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
 #[test]
 fn ranks_that_wait_for_a_core_are_named() {
     let dir = tempdir("channels-sched-bound");
-    let out = collbench_on("0")
-        .args([
-            "run", "--np", "4", "-b", "1K", "-e", "1K", "-n", "100", "-w", "10",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = run_on("0", 4, "1K", (100, 10), &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
     let row = &v["results"][0];
@@ -178,14 +168,7 @@ fn ranks_that_wait_for_a_core_are_named() {
 #[test]
 fn ranks_with_too_few_cores_are_named_under_their_rows() {
     let dir = tempdir("channels-cpu-bound");
-    let out = collbench_on("0")
-        .args([
-            "run", "--np", "8", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = run_on("0", 8, "4M", (3, 1), &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(

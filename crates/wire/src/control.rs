@@ -869,37 +869,22 @@ mod tests {
         };
         let decode = |m: &FromNode| decode_from_node(&serde_json::to_vec(m).unwrap());
         assert!(decode(&report(2, 2)).is_ok());
-        // The idle polling time, where given, is one per channel too.
-        let with_idle = |idle: usize| match report(2, 2) {
+        // The idle polling and run-queue wait times, where given, are one per channel too.
+        let with = |idle: usize, wait: usize| match report(2, 2) {
             FromNode::Report(r) => FromNode::Report(Report {
                 poll_idle_ns: vec![1; idle],
-                ..r
-            }),
-            other => other,
-        };
-        assert!(decode(&with_idle(2)).is_ok());
-        assert!(matches!(
-            decode(&with_idle(1)),
-            Err(WireError::Invalid {
-                field: "poll_idle_ns",
-                ..
-            })
-        ));
-        let with_wait = |wait: usize| match report(2, 2) {
-            FromNode::Report(r) => FromNode::Report(Report {
                 runq_wait_ns: vec![1; wait],
                 ..r
             }),
             other => other,
         };
-        assert!(decode(&with_wait(2)).is_ok());
-        assert!(matches!(
-            decode(&with_wait(3)),
-            Err(WireError::Invalid {
-                field: "runq_wait_ns",
-                ..
-            })
-        ));
+        assert!(decode(&with(2, 2)).is_ok());
+        for (idle, wait, field) in [(1, 0, "poll_idle_ns"), (0, 3, "runq_wait_ns")] {
+            assert!(
+                matches!(decode(&with(idle, wait)), Err(WireError::Invalid { field: f, .. }) if f == field),
+                "{field}"
+            );
+        }
         assert!(matches!(
             decode(&report(2, 1)),
             Err(WireError::Invalid {

@@ -127,10 +127,24 @@ pub fn bisection_us(
     beta_at: impl Fn(&Level) -> f64,
 ) -> f64 {
     let p = ranks.max(1) as f64;
+    busiest_tier_us(levels, bytes, beta_at, |below| {
+        ranks.saturating_sub(below) as f64 / p
+    })
+}
+
+/// The largest over the levels of the time a level takes to carry, from every rank at once, the
+/// share `leaving(g)` of its `bytes` bound outside its group of g ranks (g: the level below's
+/// span, 1 at the first level), at the level's per-rank rate divided by its oversubscription.
+fn busiest_tier_us(
+    levels: &[Level],
+    bytes: f64,
+    beta_at: impl Fn(&Level) -> f64,
+    leaving: impl Fn(usize) -> f64,
+) -> f64 {
     let mut below = 1usize;
     let mut worst = 0.0f64;
     for level in levels {
-        let share = ranks.saturating_sub(below) as f64 / p;
+        let share = leaving(below);
         worst = worst.max(share * bytes * beta_at(level) * level.oversubscription.max(1.0));
         below = level.span;
     }
@@ -148,17 +162,12 @@ pub fn bruck_tiers_us(
 ) -> f64 {
     let p = ranks.max(1) as f64;
     let rounds = topologies::bruck::round_traffic(ranks);
-    let mut below = 1usize;
-    let mut worst = 0.0f64;
-    for level in levels {
-        let share: f64 = rounds
+    busiest_tier_us(levels, bytes, beta_at, |below| {
+        rounds
             .iter()
             .map(|&(hop, blocks)| blocks as f64 / p * shift_crossing(hop, below, ranks))
-            .sum();
-        worst = worst.max(share * bytes * beta_at(level) * level.oversubscription.max(1.0));
-        below = level.span;
-    }
-    worst
+            .sum()
+    })
 }
 
 /// The share of `ranks` ranks, in consecutive groups of `group`, whose rank r + `hop` (mod
