@@ -45,6 +45,10 @@ pub struct FitOptions {
     /// ([`crate::noise`]) is taken off every measured time before the fit, so the forms hold
     /// the links alone.
     pub lab_noise: Option<Delay>,
+    /// Fit the points whose runs said the host (a rank's CPU or its scheduler), not the links,
+    /// set them too. By default they are left out, so that the forms hold what the network
+    /// does; a case with no other point is fitted on them, and the report says so.
+    pub keep_host_bound: bool,
 }
 
 impl Default for FitOptions {
@@ -54,6 +58,7 @@ impl Default for FitOptions {
             relative: true,
             regimes: RegimeChoice::Auto,
             lab_noise: None,
+            keep_host_bound: false,
         }
     }
 }
@@ -277,15 +282,41 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
         }
         None => measurements,
     };
+    let mut left_out = 0;
     for case in all_cases() {
         let mine: Vec<&Measurement> = measurements.iter().filter(|m| m.case() == case).collect();
         if mine.is_empty() {
             continue;
         }
-        match crate::regime::fit_case_regimes(case, &mine, opts) {
+        let network: Vec<&Measurement> = mine.iter().copied().filter(|m| !m.host_bound).collect();
+        let fitted = if opts.keep_host_bound || network.len() == mine.len() {
+            crate::regime::fit_case_regimes(case, &mine, opts)
+        } else {
+            match crate::regime::fit_case_regimes(case, &network, opts) {
+                Ok(f) => {
+                    left_out += mine.len() - network.len();
+                    Ok(f)
+                }
+                Err(_) => {
+                    report.skipped.push(format!(
+                        "{case}: too few points the network set; fitted on its {} host-bound \
+                         ones too, so its parameters carry the host",
+                        mine.len() - network.len()
+                    ));
+                    crate::regime::fit_case_regimes(case, &mine, opts)
+                }
+            }
+        };
+        match fitted {
             Ok(f) => report.fits.extend(f),
             Err(e) => report.skipped.push(format!("{case}: {e}")),
         }
+    }
+    if left_out > 0 {
+        report.skipped.push(format!(
+            "{left_out} host-bound point(s) left out of the fits: their runs said a rank's CPU \
+             or its host's scheduler, not the link, set them (--keep-host-bound fits them too)"
+        ));
     }
     let strays = measurements
         .iter()

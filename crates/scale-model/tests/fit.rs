@@ -234,3 +234,62 @@ proptest! {
         prop_assert!(rel(f.beta_us_per_byte.value, beta + gamma / 2.0) < 1e-6);
     }
 }
+
+/// Points whose runs said the host set them are left out of the fit: slowed three times over,
+/// they change nothing; kept (`keep_host_bound`), they pull the parameters up. A case with no
+/// other point is fitted on them, and the report says so.
+#[test]
+fn host_bound_points_are_left_out_of_the_fit() {
+    let truth = lab_params();
+    let clean = synthetic(Algorithm::Ring, &[2, 3, 4], truth, 0.0, 5);
+    let mut marked = clean.clone();
+    for m in marked.iter_mut().filter(|m| m.nranks == 4) {
+        m.host_bound = true;
+        m.time_us *= 3.0;
+    }
+    let ring = |r: &scale_model::FitReport| {
+        r.get(Algorithm::Ring)
+            .map(|f| (f.alpha_us.value, f.beta_us_per_byte.value))
+            .unwrap()
+    };
+    let want = ring(&fit_all(&clean, &FitOptions::default()));
+    let report = fit_all(&marked, &FitOptions::default());
+    let got = ring(&report);
+    assert!(
+        rel(got.0, want.0) < 1e-6 && rel(got.1, want.1) < 1e-6,
+        "{got:?} vs {want:?}"
+    );
+    let left_out = marked.iter().filter(|m| m.host_bound).count();
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.starts_with(&format!("{left_out} host-bound point(s) left out"))),
+        "{:?}",
+        report.skipped
+    );
+    let keep = FitOptions {
+        keep_host_bound: true,
+        ..FitOptions::default()
+    };
+    let kept = fit_all(&marked, &keep);
+    assert!(
+        ring(&kept).0 > 1.1 * want.0 && ring(&kept).1 > 1.05 * want.1,
+        "{:?} vs {want:?}",
+        ring(&kept)
+    );
+    assert!(kept.skipped.iter().all(|s| !s.contains("left out")));
+    // Every point host-bound: fitted on them all, and said.
+    let mut all = clean.clone();
+    all.iter_mut().for_each(|m| m.host_bound = true);
+    let report = fit_all(&all, &FitOptions::default());
+    assert!(rel(ring(&report).1, want.1) < 1e-6);
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.contains("too few points the network set")),
+        "{:?}",
+        report.skipped
+    );
+}

@@ -147,6 +147,12 @@ pub struct FittingArgs {
     /// before the fit (and validate adds it to its predictions instead of the straggler term).
     #[arg(long = "lab-noise", value_name = "DIST|fit", value_parser = parse_lab_noise)]
     pub lab_noise: Option<LabNoise>,
+    /// Fit the points whose runs said a rank's CPU or its host's scheduler, not the link, set
+    /// them (results' cpu_bound_ranks, sched_bound_ranks) too. By default they are left out of
+    /// the fits, so that the forms hold what the network does; an algorithm with no other
+    /// point is fitted on them, and the output says so.
+    #[arg(long = "keep-host-bound")]
+    pub keep_host_bound: bool,
 }
 
 /// `--lab-noise`: a distribution, or one fitted from the runs.
@@ -218,6 +224,7 @@ impl FittingArgs {
                 relative: self.weights.relative(),
                 regimes: self.regimes,
                 lab_noise,
+                keep_host_bound: self.keep_host_bound,
             },
             note,
         ))
