@@ -81,6 +81,8 @@ pub struct ChannelStart {
     pub index: usize,
     pub me: usize,
     pub bind: IpAddr,
+    /// The CPU the channel's thread is bound to, if any (`--cpu-bind`).
+    pub cpu: Option<u32>,
     pub credentials: NodeCredentials,
     pub position: Arc<Position>,
     /// Set to `true` when the node stops: the channel drops what it is doing, closes its
@@ -121,6 +123,15 @@ fn thread_main(
     jobs: mpsc::UnboundedReceiver<Job>,
     bound: std::sync::mpsc::Sender<Result<SocketAddr, NodeError>>,
 ) {
+    if let Some(cpu) = start.cpu {
+        if let Err(e) = crate::host::bind_this_thread(cpu) {
+            let _ = bound.send(Err(NodeError::Io(format!(
+                "channel {}: binding its thread to CPU {cpu}: {e}",
+                start.index
+            ))));
+            return;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -39,11 +39,12 @@ pub struct Merged {
 }
 
 impl ChannelSet {
-    /// Starts `count` channels for rank `me`, each bound to `bind` (port chosen by the OS).
+    /// Starts `count` channels for rank `me`, each bound to `bind` (port chosen by the OS); with
+    /// `cpus`, channel i's thread runs on CPU `cpus[i % len]` only.
     pub fn open(
         count: usize,
         me: usize,
-        bind: IpAddr,
+        (bind, cpus): (IpAddr, &[u32]),
         credentials: &NodeCredentials,
         position: &Arc<Position>,
     ) -> Result<ChannelSet, NodeError> {
@@ -57,6 +58,7 @@ impl ChannelSet {
                 index,
                 me,
                 bind,
+                cpu: (!cpus.is_empty()).then(|| cpus[index % cpus.len()]),
                 credentials: credentials.clone(),
                 position: position.clone(),
                 stop: stopped.clone(),

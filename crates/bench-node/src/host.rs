@@ -86,6 +86,13 @@ fn parse_schedstat_wait(text: &str) -> Option<Duration> {
     Some(Duration::from_nanos(wait))
 }
 
+/// Binds the calling thread to CPU `cpu` alone.
+pub fn bind_this_thread(cpu: u32) -> nix::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu as usize)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+}
+
 /// CPU time the calling thread has used (user and system), or zero if the clock cannot be read.
 pub fn thread_cpu_time() -> Duration {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)

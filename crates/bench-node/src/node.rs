@@ -221,8 +221,8 @@ async fn open_channels<'a>(
     control: &mut Control,
     slot: &'a mut Option<ChannelSet>,
 ) -> Result<(&'a ChannelSet, Plan), NodeError> {
-    let count = match control.recv().await? {
-        FromCoordinator::OpenChannels { count } => count,
+    let (count, cpus) = match control.recv().await? {
+        FromCoordinator::OpenChannels { count, cpus } => (count, cpus),
         FromCoordinator::Abort { reason } => return Err(NodeError::Aborted(reason)),
         other => {
             return Err(NodeError::Coordinator(format!(
@@ -233,7 +233,7 @@ async fn open_channels<'a>(
     let channels = slot.insert(ChannelSet::open(
         count as usize,
         cfg.rank,
-        cfg.bind,
+        (cfg.bind, &cpus),
         &cfg.credentials,
         &control.position,
     )?);

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::rate::parse_rate;
 use crate::sizes::parse_size;
@@ -201,6 +201,14 @@ pub struct RunArgs {
     /// suffixes.
     #[arg(long = "channel-min-bytes", default_value = "64K", value_parser = parse_size)]
     pub channel_min_bytes: u64,
+    /// Bind each rank's channel threads to CPUs of their own: 'core' gives every rank of a
+    /// machine its own slice of the CPUs its ranks may use (channel i on the slice's i-th), as
+    /// MPI launchers bind ranks to cores, where each rank gets at least one (otherwise, or
+    /// where a workload manager already placed the ranks apart, nothing is bound): no two
+    /// ranks' threads then share a core for a whole size, but a bound thread cannot move away
+    /// from the control threads either. 'none' leaves them to the scheduler.
+    #[arg(long = "cpu-bind", value_enum, default_value = "none")]
+    pub cpu_bind: CpuBind,
     /// netns: put the nodes into G groups (consecutive ranks), each on its own leaf switch,
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]
@@ -253,4 +261,13 @@ pub struct NodeArgs {
     /// Seconds allowed for connecting to the coordinator and peers.
     #[arg(long, default_value_t = 30)]
     pub setup_timeout: u64,
+}
+
+/// `--cpu-bind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CpuBind {
+    /// Each rank its own slice of its machine's CPUs.
+    Core,
+    /// Left to the scheduler.
+    None,
 }

@@ -205,6 +205,7 @@ fn run_spec(
         poll_us: opts.poll_us,
         channels: opts.channels,
         channel_min_bytes: opts.channel_min_bytes,
+        cpu_bind: opts.cpu_bind,
         corrupt: opts
             .faults
             .iter()

@@ -21,11 +21,20 @@ fn collbench_on(cpus: &str) -> Command {
     c
 }
 
-/// `collbench run --np NP -b SIZE -e SIZE -n ITERS -w WARMUP --out DIR` on `cpus`.
-fn run_on(cpus: &str, np: usize, size: &str, (iters, warmup): (u32, u32), dir: &Path) -> Output {
+/// `collbench run --np NP -b SIZE -e SIZE -n ITERS -w WARMUP EXTRA --out DIR` on `cpus`.
+fn run_on(
+    cpus: &str,
+    np: usize,
+    size: &str,
+    (iters, warmup): (u32, u32),
+    extra: &[&str],
+    dir: &Path,
+) -> Output {
     collbench_on(cpus)
         .args(["run", "--np", &np.to_string(), "-b", size, "-e", size])
-        .args(["-n", &iters.to_string(), "-w", &warmup.to_string(), "--out"])
+        .args(["-n", &iters.to_string(), "-w", &warmup.to_string()])
+        .args(extra)
+        .arg("--out")
         .arg(dir)
         .output()
         .unwrap()
@@ -110,7 +119,7 @@ fn every_algorithm_is_exact_on_one_to_eight_channels() {
 fn auto_opens_a_channel_per_core_each_rank_was_given() {
     let dir = tempdir("channels-auto");
     // Two ranks on two CPUs: one core each.
-    let out = run_on("0,1", 2, "1M", (2, 1), &dir);
+    let out = run_on("0,1", 2, "1M", (2, 1), &["--cpu-bind", "core"], &dir);
     if !std::path::Path::new("/sys/devices/system/cpu/cpu1").exists() {
         // A one-CPU machine cannot run this one; taskset says so and the run fails.
         assert!(!out.status.success());
@@ -119,17 +128,31 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
     assert_eq!(v["config"]["channels"], 1);
-    for h in v["config"]["hosts"].as_array().unwrap() {
+    for (rank, h) in v["config"]["hosts"].as_array().unwrap().iter().enumerate() {
         assert_eq!(h["cpus"], "0-1");
         assert_eq!(h["cores"], 1.0);
+        // Each rank's channel thread bound to a CPU of its own (--cpu-bind core).
+        assert_eq!(h["bound_cpus"], rank.to_string());
     }
+    assert!(
+        stdout(&out).contains("quic cores 1.00 bound 1"),
+        "{}",
+        stdout(&out)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     // One rank on the same two CPUs: two cores, two channels, and a 1 MiB buffer split in two.
-    let out = run_on("0,1", 1, "1M", (2, 1), &dir);
+    let out = run_on("0,1", 1, "1M", (2, 1), &["--cpu-bind", "core"], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
     assert_eq!(v["config"]["channels"], 2);
     assert_eq!(v["results"][0]["channels"], 2);
+    assert_eq!(v["config"]["hosts"][0]["bound_cpus"], "0-1");
+    // Left to the scheduler: nothing bound.
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = run_on("0,1", 2, "1K", (2, 1), &["--cpu-bind", "none"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    assert!(v["config"]["hosts"][0].get("bound_cpus").is_none(), "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -138,9 +161,11 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
 #[test]
 fn ranks_that_wait_for_a_core_are_named() {
     let dir = tempdir("channels-sched-bound");
-    let out = run_on("0", 4, "1K", (100, 10), &dir);
+    let out = run_on("0", 4, "1K", (100, 10), &[], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
+    // Four ranks on one CPU: less than a core each, so none is bound.
+    assert!(v["config"]["hosts"][0].get("bound_cpus").is_none(), "{v}");
     let row = &v["results"][0];
     if !std::path::Path::new("/proc/thread-self/schedstat").exists() {
         // A kernel without scheduler statistics: nothing is claimed.
@@ -169,7 +194,7 @@ fn ranks_that_wait_for_a_core_are_named() {
 #[test]
 fn ranks_with_too_few_cores_are_named_under_their_rows() {
     let dir = tempdir("channels-cpu-bound");
-    let out = run_on("0", 8, "4M", (3, 1), &dir);
+    let out = run_on("0", 8, "4M", (3, 1), &[], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(

@@ -131,6 +131,7 @@ fn valid_results(failure: bool) -> ResultsFile {
                     ],
                     cpus: Some("0-1".into()),
                     cores: Some(0.5),
+                    bound_cpus: None,
                     cpu_model: Some("AMD EPYC 7B13".into()),
                     kernel: Some("6.1.0".into()),
                     interface: Some("lo".into()),

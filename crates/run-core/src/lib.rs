@@ -8,6 +8,7 @@
 //! the driver, and the fault tests replay runs in virtual time.
 
 pub mod aggregate;
+pub mod binding;
 pub mod channels;
 pub mod cpu_use;
 pub mod epochs;

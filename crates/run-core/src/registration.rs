@@ -8,6 +8,7 @@ use std::time::Instant;
 use wire::control::{Corrupt, FromCoordinator, PeerInfo, Plan};
 use wire::FromNode;
 
+use crate::binding::bindings;
 use crate::channels::{channels, cores_given, machine_of, RankCpus};
 use crate::io::{Command, Registration};
 use crate::roster::Member;
@@ -43,8 +44,18 @@ impl Run {
             self.machines = machine_of(&self.roster.cpus());
             let count = channels(self.spec.channels, &self.cores);
             self.channels = count;
-            self.out
-                .push(Command::Broadcast(FromCoordinator::OpenChannels { count }));
+            self.bound_cpus = if self.spec.cpu_bind {
+                bindings(&self.roster.cpus())
+            } else {
+                vec![Vec::new(); self.spec.nranks]
+            };
+            for (rank, cpus) in self.bound_cpus.iter().enumerate() {
+                let msg = FromCoordinator::OpenChannels {
+                    count,
+                    cpus: cpus.clone(),
+                };
+                self.out.push(Command::Send { rank, msg });
+            }
             self.phase = Phase::Opening {
                 since: now,
                 count,
@@ -82,7 +93,7 @@ impl Run {
         }
         if all {
             self.out.push(Command::Started {
-                hosts: self.roster.hosts(&self.cores),
+                hosts: self.roster.hosts(&self.cores, &self.bound_cpus),
                 channels: count,
                 cores: self.cores.clone(),
             });

@@ -85,7 +85,7 @@ impl Roster {
     }
 
     /// Where each rank ran, for the results file.
-    pub fn hosts(&self, cores: &[f64]) -> Vec<RankHost> {
+    pub fn hosts(&self, cores: &[f64], bound: &[Vec<u32>]) -> Vec<RankHost> {
         self.members
             .iter()
             .enumerate()
@@ -98,6 +98,10 @@ impl Roster {
                     data_addrs: m.data_addrs.clone(),
                     cpus: Some(wire::cpus::format(&m.cpus.cpus)),
                     cores: cores.get(rank).copied(),
+                    bound_cpus: bound
+                        .get(rank)
+                        .filter(|b| !b.is_empty())
+                        .map(|b| wire::cpus::format(&b.iter().copied().collect())),
                     cpu_model: m.facts.cpu_model.clone(),
                     kernel: m.facts.kernel.clone(),
                     interface: m.facts.interface.clone(),

@@ -62,6 +62,8 @@ pub struct Run {
     pub(crate) machines: Vec<usize>,
     /// The channels every rank opened.
     pub(crate) channels: u32,
+    /// The CPUs each rank's channel threads were bound to (empty: not bound).
+    pub(crate) bound_cpus: Vec<Vec<u32>>,
     /// When the ranks were last sent a heartbeat.
     last_beat: Instant,
     /// When the last input was handled, and the last pause of the coordinator itself (when it
@@ -86,6 +88,7 @@ impl Run {
             cores: Vec::new(),
             machines: Vec::new(),
             channels: 1,
+            bound_cpus: Vec::new(),
             last_beat: now,
             last_input: now,
             pause: None,

@@ -34,6 +34,9 @@ pub struct RunSpec {
     pub poll_us: u32,
     pub channels: ChannelCount,
     pub channel_min_bytes: u64,
+    /// `--cpu-bind core`: bind each rank's channel threads to its own slice of its machine's CPUs
+    /// ([`crate::binding`]).
+    pub cpu_bind: bool,
     /// The data plane's QUIC settings.
     pub transport: TransportParams,
     /// Each rank's certificate (DER, base64), pinned in the plan.

@@ -296,6 +296,10 @@ pub enum FromCoordinator {
     /// ([`FromNode::Channels`]); the plan follows with every rank's addresses.
     OpenChannels {
         count: u32,
+        /// The CPUs to bind the channel threads to, channel i to `cpus[i % len]` (`--cpu-bind`);
+        /// empty: left to the scheduler.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cpus: Vec<u32>,
     },
     Plan(Plan),
     /// Every rank reached barrier `epoch`.
@@ -484,10 +488,26 @@ pub fn decode_from_coordinator(payload: &[u8]) -> Result<FromCoordinator, WireEr
     let msg: FromCoordinator = parse(payload)?;
     match &msg {
         FromCoordinator::Plan(plan) => plan.validate()?,
-        FromCoordinator::OpenChannels { count } => check_channels(*count)?,
+        FromCoordinator::OpenChannels { count, cpus } => {
+            check_channels(*count)?;
+            check_cpus(cpus)?;
+        }
         _ => {}
     }
     Ok(msg)
+}
+
+/// CPU numbers a binding may name: those a Linux CPU set holds.
+pub const MAX_CPU: u32 = 1023;
+
+fn check_cpus(cpus: &[u32]) -> Result<(), WireError> {
+    if cpus.len() > MAX_CPU as usize + 1 {
+        return Err(invalid("cpus", format!("{} CPUs", cpus.len())));
+    }
+    match cpus.iter().find(|&&c| c > MAX_CPU) {
+        Some(c) => Err(invalid("cpus", format!("CPU {c} is above {MAX_CPU}"))),
+        None => Ok(()),
+    }
 }
 
 fn check_channels(count: u32) -> Result<(), WireError> {
@@ -847,6 +867,21 @@ mod tests {
     }
 
     #[test]
+    fn a_binding_names_cpus_a_cpu_set_holds() {
+        let open = |cpus: Vec<u32>| {
+            decode_from_coordinator(
+                &serde_json::to_vec(&FromCoordinator::OpenChannels { count: 2, cpus }).unwrap(),
+            )
+        };
+        assert!(open(vec![0, 1023]).is_ok());
+        assert!(open(Vec::new()).is_ok());
+        assert!(matches!(
+            open(vec![2, 1024]),
+            Err(WireError::Invalid { field: "cpus", .. })
+        ));
+    }
+
+    #[test]
     fn a_report_names_one_cpu_time_per_channel() {
         let report = |channels: u32, cpu: usize| {
             FromNode::Report(Report {
@@ -899,7 +934,11 @@ mod tests {
                 ..
             })
         ));
-        let open = serde_json::to_vec(&FromCoordinator::OpenChannels { count: 0 }).unwrap();
+        let open = serde_json::to_vec(&FromCoordinator::OpenChannels {
+            count: 0,
+            cpus: Vec::new(),
+        })
+        .unwrap();
         assert!(matches!(
             decode_from_coordinator(&open),
             Err(WireError::Invalid {

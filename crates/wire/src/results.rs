@@ -162,6 +162,10 @@ pub struct RankHost {
     /// that run there (and no more than its control group's quota).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cores: Option<f64>,
+    /// The CPUs its channel threads were bound to (`--cpu-bind`), in the kernel's list syntax;
+    /// absent where they were left to the scheduler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_cpus: Option<String>,
     /// The host's CPU model, kernel release, the interface the rank's data plane used and its
     /// link speed (Mbit/s) as the kernel reports it; each absent where the node could not read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

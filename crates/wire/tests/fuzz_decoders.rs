@@ -172,7 +172,10 @@ fn from_coordinator_seeds() -> Vec<FromCoordinator> {
                 shape: 2.5,
             }),
         }),
-        FromCoordinator::OpenChannels { count: 2 },
+        FromCoordinator::OpenChannels {
+            count: 2,
+            cpus: vec![3, 5],
+        },
         FromCoordinator::Release { epoch: 3 },
         FromCoordinator::Abort {
             reason: "rank 2 failed".into(),

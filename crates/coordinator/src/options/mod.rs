@@ -81,6 +81,8 @@ pub struct RunOptions {
     pub channels: ChannelCount,
     /// `--channel-min-bytes`: the fewest bytes of a buffer a size gives each channel.
     pub channel_min_bytes: u64,
+    /// `--cpu-bind core`: bind each rank's channel threads to its own CPUs.
+    pub cpu_bind: bool,
     pub topology: Option<Topology>,
     /// netns: the group (leaf switch) of each rank, when the fabric has groups.
     pub netns_groups: Option<Vec<usize>>,
@@ -173,6 +175,7 @@ impl RunOptions {
             poll_us: sweep.poll_us,
             channels: sweep.channels,
             channel_min_bytes: sweep.channel_min_bytes,
+            cpu_bind: a.cpu_bind == crate::cli::CpuBind::Core,
             topology: ranks.topology,
             netns_groups: fabric.netns_groups,
             netns_uplink_bps: fabric.netns_uplink_bps,

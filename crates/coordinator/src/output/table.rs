@@ -62,10 +62,13 @@ pub fn run_header(cfg: &RunConfig) -> String {
     }
     let _ = writeln!(s, "#\n# Using devices");
     for h in &cfg.hosts {
-        let cores = h
+        let mut cores = h
             .cores
             .map(|c| format!(" cores {c:.2}"))
             .unwrap_or_default();
+        if let Some(bound) = &h.bound_cpus {
+            cores.push_str(&format!(" bound {bound}"));
+        }
         let _ = writeln!(
             s,
             "#  Rank {:>2} Group  0 Pid {:>7} on {:>10} device  0 [{}] quic{cores}",

@@ -177,6 +177,7 @@ pub fn synthetic_config(
                 data_addrs: Vec::new(),
                 cpus: None,
                 cores: None,
+                bound_cpus: None,
                 cpu_model: None,
                 kernel: None,
                 interface: None,

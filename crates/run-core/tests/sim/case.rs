@@ -111,6 +111,7 @@ pub fn spec(case: &Case) -> RunSpec {
         poll_us: 0,
         channels: run_core::channels::ChannelCount::Auto,
         channel_min_bytes: 64 << 10,
+        cpu_bind: true,
         agg_iters: 1,
         average: run_core::aggregate::Average::Max,
         corrupt: Vec::new(),

@@ -272,7 +272,7 @@ impl Sim {
         }
         n.coordinator_heard = Some(now);
         match msg {
-            FromCoordinator::OpenChannels { count } => {
+            FromCoordinator::OpenChannels { count, .. } => {
                 let addrs = (0..count).map(|k| format!("sim:{rank}:{k}")).collect();
                 self.node_says(rank, FromNode::Channels { addrs });
             }
