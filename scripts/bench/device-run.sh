@@ -7,7 +7,8 @@
 # $OUT (default ./device-out); summary.md there has per p and size the median busbw of each,
 # collbench's best against the best peer, its scaling with channels, and its CPU-seconds per GB.
 # ROUNDS (default 2), RANKS ("2 4 8"), CHANNELS ("1 2 4 8 auto"), ITERS ("-n 5 -w 2"), SIZES
-# ("-b 16M -e 256M -f 4") and TORCH_SIZES (the same, in bytes) change it.
+# ("-b 16M -e 256M -f 4") and TORCH_SIZES (the same, in bytes) change it; EXTRA goes to every
+# collbench run (for example EXTRA="--cpu-bind core").
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(cd "${1:-$HERE/../../.measure}" && pwd)
@@ -18,13 +19,14 @@ CHANNELS=${CHANNELS:-1 2 4 8 auto}
 ITERS=${ITERS:--n 5 -w 2}
 SIZES=${SIZES:--b 16M -e 256M -f 4}
 TORCH_SIZES=${TORCH_SIZES:-16777216,67108864,268435456}
+EXTRA=${EXTRA:-}
 mkdir -p "$OUT"
 nproc > "$OUT/nproc.txt"
 torch=0
 python3 -c 'import torch' 2>/dev/null && torch=1
 
 run_collbench() { # p channels round
-  "$DIR/collbench" run --np "$1" $SIZES $ITERS --channels "$2" \
+  "$DIR/collbench" run --np "$1" $SIZES $ITERS --channels "$2" $EXTRA \
     --out "$OUT/cb-p$1-c$2-r$3" --force > "$OUT/cb-p$1-c$2-r$3.txt" 2>&1
 }
 run_gloo() { # p round
