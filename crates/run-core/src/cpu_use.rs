@@ -114,12 +114,14 @@ pub fn host_warning(
     (cpu_bound, sched_bound): (&[usize], &[usize]),
     channels: u32,
 ) -> Option<String> {
-    warning(used, cores, cpu_bound, channels).or_else(|| sched_warning(used, sched_bound))
+    warning(used, cores, cpu_bound, channels).or_else(|| sched_warning(used, cores, sched_bound))
 }
 
 /// The comment for a row the scheduler set: "# rank 3's threads waited for a core 35% of the
-/// time: ...".
-fn sched_warning(used: &[RankCpu], bound: &[usize]) -> Option<String> {
+/// time: ...". Where the rank was given a core for each of its threads, the scheduler put
+/// threads together that had cores enough apart, and binding them helps; otherwise they
+/// outnumber the cores.
+fn sched_warning(used: &[RankCpu], cores: &[f64], bound: &[usize]) -> Option<String> {
     let &first = bound.first()?;
     let share = wait_share(used.get(first)?)?;
     let who = match bound.len() {
@@ -133,8 +135,14 @@ fn sched_warning(used: &[RankCpu], bound: &[usize]) -> Option<String> {
             share * 100.0
         ),
     };
+    let threads = used.get(first)?.thread_cpu_s.len().max(1) as f64;
+    let more = if cores.get(first).is_some_and(|&c| c + 1e-9 >= threads) {
+        "bind the ranks to cores of their own (--cpu-bind core)"
+    } else {
+        "give it more cores or fewer ranks per host"
+    };
     Some(format!(
-        "# {who}: this row measures the host's scheduler, not the link; give it more cores or fewer ranks per host"
+        "# {who}: this row measures the host's scheduler, not the link; {more}"
     ))
 }
 
@@ -314,7 +322,7 @@ mod tests {
         let ranks = [waited(1, 0.08), waited(1, 0.8), waited(2, 0.6), unknown];
         assert_eq!(sched_bound_ranks(&ranks), vec![1, 2]);
         assert_eq!(sched_bound_ranks(&ranks[..1]), Vec::<usize>::new());
-        let cores = [0.25; 4];
+        let cores = [0.25, 0.25, 0.5, 0.25];
         let w = host_warning(&ranks, &cores, (&[], &[1, 2]), 1).unwrap();
         assert_eq!(
             w,
