@@ -27,6 +27,9 @@
 //! Each round sends its blocks to one peer as separate messages (a rank's blocks of one slot set
 //! are not contiguous), so a round costs one latency and its blocks' bytes.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use crate::builder::ScheduleBuilder;
 use crate::cost::CostTerms;
 use crate::partition::block;
@@ -131,27 +134,45 @@ pub fn schedule(nranks: usize, count: usize) -> Schedule {
 /// anything, and every block each rank sends over all rounds (the blocks of its routes, which
 /// every rank sends alike).
 pub fn cost(nranks: usize, bytes: f64) -> CostTerms {
-    let Some(rounds) = rounds_needed(nranks) else {
+    let traffic = round_traffic(nranks);
+    if traffic.is_empty() {
         return CostTerms::default();
-    };
-    let per_round = round_blocks(nranks, rounds);
+    }
     CostTerms {
-        latency_steps: per_round.iter().filter(|&&n| n > 0).count() as f64,
-        bytes: per_round.iter().sum::<usize>() as f64 / nranks as f64 * bytes,
+        latency_steps: traffic.iter().filter(|&&(_, n)| n > 0).count() as f64,
+        bytes: traffic.iter().map(|&(_, n)| n).sum::<usize>() as f64 / nranks as f64 * bytes,
         reduced_bytes: 0.0,
     }
 }
 
 /// Each round's hop and the blocks every rank sends in it, for `nranks` ranks: what the model's
-/// tier traffic needs without building the schedule.
-pub fn round_traffic(nranks: usize) -> Vec<(usize, usize)> {
-    match rounds_needed(nranks) {
-        None => Vec::new(),
+/// tier traffic needs without building the schedule. A power of two has the closed form (lg p
+/// rounds of p/2 blocks); other counts are worked out once per count and kept (the model asks
+/// for the same count at every size).
+pub fn round_traffic(nranks: usize) -> Arc<[(usize, usize)]> {
+    if nranks >= 2 && nranks.is_power_of_two() {
+        let rounds = nranks.trailing_zeros();
+        return hops(nranks, rounds)
+            .into_iter()
+            .map(|h| (h, nranks / 2))
+            .collect();
+    }
+    static KEPT: OnceLock<Mutex<HashMap<usize, Arc<[(usize, usize)]>>>> = OnceLock::new();
+    let kept = KEPT.get_or_init(Default::default);
+    if let Some(t) = kept.lock().ok().and_then(|k| k.get(&nranks).cloned()) {
+        return t;
+    }
+    let traffic: Arc<[(usize, usize)]> = match rounds_needed(nranks) {
+        None => Arc::from(Vec::new()),
         Some(rounds) => hops(nranks, rounds)
             .into_iter()
             .zip(round_blocks(nranks, rounds))
             .collect(),
+    };
+    if let Ok(mut k) = kept.lock() {
+        k.insert(nranks, traffic.clone());
     }
+    traffic
 }
 
 /// Blocks per round over all slots' routes.
@@ -269,13 +290,11 @@ mod tests {
     fn a_power_of_two_takes_lg_p_rounds_of_half_the_blocks() {
         for m in 1..=12 {
             let p = 1usize << m;
-            assert_eq!(
-                round_traffic(p),
-                hops(p, m)
-                    .into_iter()
-                    .map(|h| (h, p / 2))
-                    .collect::<Vec<_>>()
-            );
+            // The closed form is what the plan of routes gives.
+            let planned: Vec<(usize, usize)> =
+                hops(p, m).into_iter().zip(round_blocks(p, m)).collect();
+            assert_eq!(&round_traffic(p)[..], &planned[..]);
+            assert!(planned.iter().all(|&(_, n)| n == p / 2));
             let c = cost(p, 1024.0);
             assert_eq!(c.latency_steps, f64::from(m));
             assert_eq!(c.bytes, f64::from(m) / 2.0 * 1024.0);
