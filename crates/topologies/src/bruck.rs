@@ -145,11 +145,14 @@ pub fn cost(nranks: usize, bytes: f64) -> CostTerms {
     }
 }
 
+/// Each round's hop and the blocks every rank sends in it.
+pub type RoundTraffic = Arc<[(usize, usize)]>;
+
 /// Each round's hop and the blocks every rank sends in it, for `nranks` ranks: what the model's
 /// tier traffic needs without building the schedule. A power of two has the closed form (lg p
 /// rounds of p/2 blocks); other counts are worked out once per count and kept (the model asks
 /// for the same count at every size).
-pub fn round_traffic(nranks: usize) -> Arc<[(usize, usize)]> {
+pub fn round_traffic(nranks: usize) -> RoundTraffic {
     if nranks >= 2 && nranks.is_power_of_two() {
         let rounds = nranks.trailing_zeros();
         return hops(nranks, rounds)
@@ -157,12 +160,12 @@ pub fn round_traffic(nranks: usize) -> Arc<[(usize, usize)]> {
             .map(|h| (h, nranks / 2))
             .collect();
     }
-    static KEPT: OnceLock<Mutex<HashMap<usize, Arc<[(usize, usize)]>>>> = OnceLock::new();
+    static KEPT: OnceLock<Mutex<HashMap<usize, RoundTraffic>>> = OnceLock::new();
     let kept = KEPT.get_or_init(Default::default);
     if let Some(t) = kept.lock().ok().and_then(|k| k.get(&nranks).cloned()) {
         return t;
     }
-    let traffic: Arc<[(usize, usize)]> = match rounds_needed(nranks) {
+    let traffic: RoundTraffic = match rounds_needed(nranks) {
         None => Arc::from(Vec::new()),
         Some(rounds) => hops(nranks, rounds)
             .into_iter()
