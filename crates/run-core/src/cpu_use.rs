@@ -137,7 +137,7 @@ fn sched_warning(used: &[RankCpu], cores: &[f64], bound: &[usize]) -> Option<Str
     };
     let threads = used.get(first)?.thread_cpu_s.len().max(1) as f64;
     let more = if cores.get(first).is_some_and(|&c| c + 1e-9 >= threads) {
-        "bind the ranks to cores of their own (--cpu-bind core)"
+        "bind the ranks to cores of their own (--cpu-bind core), or, bound already, free their cores of other work"
     } else {
         "give it more cores or fewer ranks per host"
     };
