@@ -92,7 +92,6 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
                 "{algo} in place in the legend"
             );
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -149,7 +148,6 @@ fn a_topology_file_sets_hier_groups_and_the_torus_grid() {
         "{}",
         stderr(&out)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -111,7 +111,6 @@ fn every_algorithm_is_exact_on_one_to_eight_channels() {
             assert_eq!(fields.len(), header.len(), "{line}");
             assert_eq!(fields[col], r["channels"].to_string(), "{line}");
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -153,7 +152,15 @@ fn auto_opens_a_channel_per_core_each_rank_was_given() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
     assert!(v["config"]["hosts"][0].get("bound_cpus").is_none(), "{v}");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The table has a row marked as measuring the host: its CPU or its scheduler.
+fn says_the_host_set_a_row(text: &str) {
+    assert!(
+        text.contains("this row measures the host's CPU, not the link")
+            || text.contains("this row measures the host's scheduler, not the link"),
+        "{text}"
+    );
 }
 
 /// Four ranks on one CPU exchanging 1 KiB: every message waits for the other ranks' turns on
@@ -180,12 +187,7 @@ fn ranks_that_wait_for_a_core_are_named() {
     let named = row["sched_bound_ranks"].as_array().unwrap();
     assert!(!named.is_empty(), "{row}");
     // The table says the host set the row: its scheduler, or its CPU where that holds too.
-    let text = stdout(&out);
-    assert!(
-        text.contains("this row measures the host's scheduler, not the link")
-            || text.contains("this row measures the host's CPU, not the link"),
-        "{text}"
-    );
+    says_the_host_set_a_row(&stdout(&out));
 }
 
 /// Eight ranks on one CPU: every rank's data plane has an eighth of a core, uses it, and the
@@ -196,12 +198,7 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
     let dir = tempdir("channels-cpu-bound");
     let out = run_on("0", 8, "4M", (3, 1), &[], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(
-        text.contains("this row measures the host's CPU, not the link")
-            || text.contains("this row measures the host's scheduler, not the link"),
-        "{text}"
-    );
+    says_the_host_set_a_row(&stdout(&out));
     let v = results(&dir);
     let row = &v["results"][0];
     let named = |field: &str| {
@@ -225,7 +222,6 @@ fn ranks_with_too_few_cores_are_named_under_their_rows() {
         assert!(cpu["busy_cores"].as_f64().unwrap() > 0.0, "{cpu}");
         assert!(cpu["cpu_s_per_gb"].as_f64().unwrap() > 0.0, "{cpu}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Payloads in clear (`--no-encryption`) on several channels, in both placements, with the
@@ -260,7 +256,6 @@ fn unencrypted_channels_and_the_ping_pong_are_exact() {
         assert_eq!(r["channels"], 3, "{r}");
     }
     assert_eq!(v["pingpong"].as_array().unwrap().len(), 3);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -98,7 +98,6 @@ fn an_existing_results_directory_is_not_overwritten() {
         std::fs::read_to_string(dir.join("results.json")).unwrap(),
         "{}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

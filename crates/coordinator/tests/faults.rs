@@ -115,7 +115,6 @@ fn killed_rank_2(extra: &[&str]) {
     for pid in pids {
         assert!(!alive(pid), "bench-node {pid} was left running");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -135,7 +134,6 @@ fn ctrl_c_ends_the_run_cleanly() {
     for pid in pids(&before) {
         assert!(!alive(pid), "bench-node {pid} was left running");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Rank 1 killed while it ping-pongs with rank 0: named like any failure (the ping-pong, its size
@@ -199,7 +197,6 @@ fn a_node_killed_during_the_ping_pong_is_named_and_nothing_is_lost() {
     for pid in pids {
         assert!(!alive(pid), "bench-node {pid} was left running");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--fault jitter:DIST`: every rank sleeps a draw before each step's sends, so each iteration

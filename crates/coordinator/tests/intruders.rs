@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)] // a panic in a test is a failing test
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,8 +219,7 @@ fn data_plane_accepts_only_the_scheduled_peer() {
 /// by the node, and recorded in results.json, while the run finishes correct.
 #[test]
 fn refused_attempts_during_a_run_are_recorded_with_its_results() {
-    let dir = std::env::temp_dir().join(format!("collbench-test-refused-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::tempdir("refused");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_collbench"))
         .args([
             "run", "--np", "2", "-b", "1M", "-e", "16M", "-f", "2", "-n", "20", "-w", "1",
@@ -272,7 +273,6 @@ fn refused_attempts_during_a_run_are_recorded_with_its_results() {
     for row in v["results"].as_array().unwrap() {
         assert_eq!(row["nwrong"], 0, "{row}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn base64_encode(d: &[u8]) -> String {

@@ -290,7 +290,6 @@ fn manifests_validate_and_wire_ranks_and_the_service() {
         assert_eq!(row["nwrong"], 0, "{row}");
         assert_eq!(row["channels"], 2, "{row}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -327,5 +326,4 @@ fn bad_k8s_flags_are_named() {
         stderr(&again)
     );
     assert!(generate(&dir.join("m"), &["--force"]).status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -167,7 +167,6 @@ fn lab_sweeps_fit_validate_predict_and_export() {
     let simai = std::fs::read_to_string(e.join("busbw.yaml")).unwrap();
     assert!(simai.starts_with("llama3-24k\n") && simai.contains("DP:\nallreduce,: "));
     assert!(json(&e.join("profile.json"))["fits"]["fits"].is_array());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,7 +355,6 @@ fn synthetic_runs_are_recovered_and_predicted_within_a_percent() {
         (got - want).abs() / want < 0.01,
         "lab mode: {got} vs {want}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -538,7 +536,6 @@ fn bad_inputs_fail_with_clear_errors() {
         ],
         &["--regimes", "twice", "expected auto, single or a size"],
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The shipped emulated-cluster lab (labs/netns-100mbit, 100 Mbit/s links, p = 2..8), fitted on
@@ -576,7 +573,6 @@ fn model_lab_validates_within_the_goal() {
         single_small > 0.20 || single_large > 0.10,
         "one form met both goals ({single_small}, {single_large}): the regimes are not needed"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Files timed with a barrier before every iteration and back-to-back ones fitted together: the
@@ -597,7 +593,6 @@ fn mixing_old_and_new_timing_is_noted() {
     );
     let out = model_ok(&["fit", s(&dir.join("new"))]);
     assert!(!stdout(&out).contains("back-to-back timing"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -684,7 +679,6 @@ fn stdout_outputs_lab_mode_overheads_and_the_fitted_names() {
     unique.dedup();
     assert_eq!(names, unique, "{err}");
     assert!(names.contains(&"ring") && names.contains(&"rd"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// From a scenario alone to an estimate in one command: every algorithm and composition priced
@@ -814,7 +808,6 @@ fn a_scenario_alone_is_enough_for_an_estimate() {
     assert!(std::fs::read_to_string(&simai)
         .unwrap()
         .contains("DP:\nallreduce,: "));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// What-if sweeps: every combination of the varied fields is a scenario predicted on its own;
@@ -884,7 +877,6 @@ fn a_sweep_prices_every_combination_of_the_varied_fields() {
         assert_eq!(out.status.code(), Some(2), "{vary}: {}", stderr(&out));
         assert!(stderr(&out).contains(names), "{vary}: {}", stderr(&out));
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Host noise on the command line: `--noise DIST` prices it in the stragglers column and says

@@ -213,7 +213,6 @@ fn the_link_profile_comes_from_the_ping_pong_sweep_and_else_from_the_rd_proxy() 
         stderr(&out)
     );
     assert_eq!(json(&profile)["link"]["source"], "ping_pong");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// hier with rhd inside groups of 4 (8 ranks) and 8 (16 ranks), and torus2d on 8x1 and 16x1
@@ -261,5 +260,4 @@ fn hier_and_torus2d_points_are_priced_with_the_shape_the_run_recorded() {
     assert!(exact.iter().all(|(_, e)| *e < 1e-6), "{exact:?}");
     let guessed = errors(&unrecorded);
     assert!(guessed.iter().all(|(_, e)| *e > 0.05), "{guessed:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

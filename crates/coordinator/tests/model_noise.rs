@@ -41,7 +41,6 @@ fn the_shipped_lab_gives_its_noise() {
         .iter()
         .all(|p| p["bytes"].as_u64().unwrap() <= 2048));
     assert!(stdout(&out).contains("sizes up to 2K"), "{}", stdout(&out));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--lab-noise fit` fits the noise on the runs validate fits on and says so; without the
@@ -49,14 +48,15 @@ fn the_shipped_lab_gives_its_noise() {
 #[test]
 fn lab_noise_fit_on_validate_and_its_refusals() {
     let lab = repo().join("labs/netns-100mbit");
-    let out = model_ok(&[
+    let fitting = [
         "validate",
         s(&lab),
         "--fit-max-ranks",
         "4",
         "--lab-noise",
         "fit",
-    ]);
+    ];
+    let out = model_ok(&fitting);
     let text = stdout(&out)
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -66,15 +66,7 @@ fn lab_noise_fit_on_validate_and_its_refusals() {
         "{text}"
     );
     model_fails_with(
-        &[
-            "validate",
-            s(&lab),
-            "--fit-max-ranks",
-            "4",
-            "--lab-noise",
-            "fit",
-            "--no-stragglers",
-        ],
+        &[&fitting[..], &["--no-stragglers"]].concat(),
         &["--lab-noise fit: no run of at most 64K"],
     );
     model_fails_with(&["fit", s(&lab), "--lab-noise", "sometimes"], &["or 'fit'"]);

@@ -225,5 +225,4 @@ fn ping_pong_after_the_sweep() {
     assert!(std::fs::read_to_string(dir.join("report.md"))
         .unwrap()
         .contains("## Point-to-point (ping-pong, rank 0 <-> 1)"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

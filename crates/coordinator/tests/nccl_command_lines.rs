@@ -144,5 +144,4 @@ fn cycles_aggregation_averaging_steps_and_per_iteration_columns_run() {
         .map(|r| r["size"].as_u64().unwrap())
         .collect();
     assert_eq!(sizes, [1024, 2048, 3072, 1024, 2048, 3072]);
-    let _ = std::fs::remove_dir_all(&dir);
 }

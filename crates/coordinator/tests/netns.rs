@@ -173,7 +173,6 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
     let text = stdout(&out);
     assert!(text.contains("# Link efficiency"), "{text}");
     assert_gone(&run_id, &pids(&v), &links_before);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Starts a long netns sweep and returns once its first row is written.
@@ -248,7 +247,6 @@ fn ctrl_c_removes_the_fabric() {
         .unwrap()
         .contains("interrupted"));
     assert_gone(&run_id, &pids(&v), &links_before);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -349,7 +347,6 @@ fn an_oversubscribed_uplink_lowers_busbw() {
         busbw.push(best);
         let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
         assert_gone(&run_id, &pids(&v), &links_before);
-        let _ = std::fs::remove_dir_all(&dir);
     }
     let (full, over) = (busbw[0], busbw[1]);
     eprintln!("busbw: non-blocking uplinks {full} GB/s, 5:1 oversubscribed {over} GB/s");
@@ -418,7 +415,6 @@ fn a_link_well_below_the_cpu_is_not_called_cpu_bound() {
     }
     let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
     assert_gone(&run_id, &pids(&v), &links_before);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn parse(rate: &str) -> f64 {
@@ -481,7 +477,6 @@ fn fault_hooks_kill_a_node_and_take_a_link_down() {
         assert!(v["failure"].is_object());
         let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
         assert_gone(&run_id, &pids(&v), &links_before);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -567,5 +562,4 @@ fn racks_of_a_topology_file_become_groups() {
     assert_eq!(row["uplink_rate_bps"].as_f64(), Some(200e6));
     let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
     assert_gone(&run_id, &pids(&v), &links_before);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,9 +7,7 @@
 //!
 //! Pure: the ranks' registrations in, CPU lists out.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use crate::channels::RankCpus;
+use crate::channels::{by_machine, RankCpus};
 
 /// The CPUs each rank's channel threads are bound to (channel i to `cpus[i % len]`), or an
 /// empty list where it is left to the scheduler.
@@ -20,14 +18,8 @@ use crate::channels::RankCpus;
 /// neither does one where a rank's slice holds a CPU outside its own affinity (a workload
 /// manager already placed the ranks apart).
 pub fn bindings(ranks: &[RankCpus]) -> Vec<Vec<u32>> {
-    let mut machines: BTreeMap<&str, (BTreeSet<u32>, Vec<usize>)> = BTreeMap::new();
-    for (rank, r) in ranks.iter().enumerate() {
-        let m = machines.entry(&r.machine).or_default();
-        m.0.extend(&r.cpus);
-        m.1.push(rank);
-    }
     let mut out = vec![Vec::new(); ranks.len()];
-    for (cpus, members) in machines.values() {
+    for (cpus, members) in by_machine(ranks).values() {
         let cpus: Vec<u32> = cpus.iter().copied().collect();
         let per_rank = cpus.len() / members.len().max(1);
         if per_rank == 0 {
@@ -52,6 +44,7 @@ pub fn bindings(ranks: &[RankCpus]) -> Vec<Vec<u32>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     fn rank(machine: &str, cpus: impl IntoIterator<Item = u32>) -> RankCpus {
         RankCpus {

@@ -56,21 +56,27 @@ pub struct RankCpus {
 /// ranks on one 16-core machine get 4 each; ranks that a workload manager bound to 4 cores each
 /// get 4; four ranks in network namespaces of a 2-core machine get half a core each.
 pub fn cores_given(ranks: &[RankCpus]) -> Vec<f64> {
-    let mut machines: BTreeMap<&str, (BTreeSet<u32>, usize)> = BTreeMap::new();
-    for r in ranks {
-        let m = machines.entry(&r.machine).or_default();
-        m.0.extend(&r.cpus);
-        m.1 += 1;
-    }
+    let machines = by_machine(ranks);
     ranks
         .iter()
         .map(|r| {
-            let (cpus, n) = &machines[r.machine.as_str()];
-            let share = cpus.len() as f64 / (*n).max(1) as f64;
+            let (cpus, members) = &machines[r.machine.as_str()];
+            let share = cpus.len() as f64 / members.len().max(1) as f64;
             let own = r.cpus.len() as f64;
             r.quota.map_or(share.min(own), |q| share.min(own).min(q))
         })
         .collect()
+}
+
+/// Each machine's ranks (in rank order) and the union of the CPUs they may run on.
+pub(crate) fn by_machine(ranks: &[RankCpus]) -> BTreeMap<&str, (BTreeSet<u32>, Vec<usize>)> {
+    let mut machines: BTreeMap<&str, (BTreeSet<u32>, Vec<usize>)> = BTreeMap::new();
+    for (rank, r) in ranks.iter().enumerate() {
+        let m = machines.entry(&r.machine).or_default();
+        m.0.extend(&r.cpus);
+        m.1.push(rank);
+    }
+    machines
 }
 
 /// The machine each rank runs on, as an index: ranks with the same one share its cores.

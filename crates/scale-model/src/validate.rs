@@ -58,8 +58,8 @@ pub struct ErrorSummary {
     /// Points whose run said a rank's CPU or its host's scheduler set them.
     #[serde(default)]
     pub host_bound_points: usize,
-    /// Over the points the run did not say so of (where the links, or anything but the CPU's
-    /// work, set the time).
+    /// Over the points the run did not say so of (where the links set the time, as far as the
+    /// run could tell).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geomean_abs_error_not_host_bound: Option<f64>,
     /// The same over the sizes <= 16 KiB among them.

@@ -98,12 +98,13 @@ impl Schedule {
     /// program repeated.
     pub fn back_to_back(&self, times: usize) -> Schedule {
         Schedule {
+            nranks: self.nranks,
+            count: self.count,
             programs: self
                 .programs
                 .iter()
                 .map(|p| p.iter().cycle().take(p.len() * times).cloned().collect())
                 .collect(),
-            ..self.clone()
         }
     }
 
