@@ -24,8 +24,28 @@ fn the_shipped_lab_gives_its_noise() {
     // Four algorithms at five rank counts and the five sizes up to 16 KiB (the lab's small
     // sweep; its large one starts at 32 KiB, which 64K also takes).
     assert!(points.len() >= 100, "{}", points.len());
-    assert_eq!(v["delay"]["kind"], "exp", "{}", v["delay"]);
-    let mean = v["delay"]["mean_us"].as_f64().unwrap();
+    // Both forms, and the one its points agree on more: on this lab a fixed delay (the
+    // points' delays do not grow with their steps).
+    let fixed = v["fixed"].as_str().unwrap();
+    assert!(
+        fixed.starts_with("exp:") && fixed.ends_with("us"),
+        "{fixed}"
+    );
+    let scaled = v["scaled"].as_str().unwrap();
+    assert!(
+        scaled.starts_with("exp:") && scaled.ends_with('%'),
+        "{scaled}"
+    );
+    assert_eq!(v["noise"], v["fixed"]);
+    assert!(v["fixed_spread"].as_f64().unwrap() < v["scaled_spread"].as_f64().unwrap());
+    assert!(v["slope"].as_f64().unwrap().abs() < 0.5, "{}", v["slope"]);
+    assert!(text.contains("# a share of the step: exp:"), "{text}");
+    assert!(points.iter().all(|p| p["step_us"].as_f64().unwrap() > 0.0));
+    let mean: f64 = fixed
+        .trim_start_matches("exp:")
+        .trim_end_matches("us")
+        .parse()
+        .unwrap();
     let mut means: Vec<f64> = points
         .iter()
         .map(|p| p["mean_us"].as_f64().unwrap())
@@ -70,4 +90,54 @@ fn lab_noise_fit_on_validate_and_its_refusals() {
         &["--lab-noise fit: no run of at most 64K"],
     );
     model_fails_with(&["fit", s(&lab), "--lab-noise", "sometimes"], &["or 'fit'"]);
+    model_fails_with(
+        &["fit", s(&lab), "--lab-noise", "exp:x%"],
+        &["a number followed by %"],
+    );
+}
+
+/// A noise in percent of each step's time is taken by --lab-noise and --noise, and said.
+#[test]
+fn a_share_of_the_step_is_taken_and_said() {
+    let lab = repo().join("labs/netns-100mbit");
+    let out = model_ok(&[
+        "validate",
+        s(&lab),
+        "--fit-max-ranks",
+        "4",
+        "--lab-noise",
+        "exp:11%",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("exp:11%"), "{text}");
+    let scenario = repo().join("scenarios/h100-16k.toml");
+    let out = model_ok(&[
+        "predict",
+        "--scenario",
+        s(&scenario),
+        "--ranks",
+        "1024",
+        "--sizes",
+        "1M",
+        "--noise",
+        "exp:5%",
+    ]);
+    let text = stdout(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("a draw from exp:5% (in percent of the step's own time"),
+        "{text}"
+    );
+    model_fails_with(
+        &[
+            "predict",
+            "--scenario",
+            s(&scenario),
+            "--noise",
+            "exp:2000%",
+        ],
+        &["above 1000% of the step"],
+    );
 }

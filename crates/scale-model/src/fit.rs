@@ -19,13 +19,13 @@
 //! [`crate::regime`] decides whether to split.
 
 use serde::{Deserialize, Serialize};
-use topologies::noise::Delay;
 use topologies::{Algorithm, BuildOptions, Case, Collective};
 
 use crate::error::ModelError;
 use crate::measurement::Measurement;
 use crate::nnls::{nnls, NnlsSolution};
 use crate::noise::NoiseCost;
+use crate::noise_form::Noise;
 use crate::params::{terms_array, CostParams};
 use crate::regime::{RegimeChoice, SizeRange};
 
@@ -44,7 +44,7 @@ pub struct FitOptions {
     /// The noise the lab's runs carried (`collbench run --fault jitter:DIST`): its expected cost
     /// ([`crate::noise`]) is taken off every measured time before the fit, so the forms hold
     /// the links alone.
-    pub lab_noise: Option<Delay>,
+    pub lab_noise: Option<Noise>,
     /// Fit the points whose runs said the host (a rank's CPU or its scheduler), not the links,
     /// set them too. By default they are left out, so that the forms hold what the network
     /// does; a case with no other point is fitted on them, and the report says so.
@@ -330,18 +330,18 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
     report
 }
 
-/// The measurements with the expected cost of `delay` at each one's algorithm and rank count
+/// The measurements with the expected cost of `noise` at each one's algorithm and rank count
 /// taken off (never below a twentieth of the measured time).
 pub fn without_noise(
     measurements: &[Measurement],
-    delay: Delay,
+    noise: Noise,
     build: &BuildOptions,
 ) -> Vec<Measurement> {
-    let mut noise = NoiseCost::new(delay, *build);
+    let mut noise = NoiseCost::new(noise, *build);
     measurements
         .iter()
         .map(|m| Measurement {
-            time_us: (m.time_us - noise.flat_case_us(m.case(), m.nranks)).max(m.time_us / 20.0),
+            time_us: noise.quiet_us(m.case(), m.nranks, m.time_us),
             ..m.clone()
         })
         .collect()

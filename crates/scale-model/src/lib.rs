@@ -23,6 +23,7 @@ pub mod measurement;
 pub mod nnls;
 pub mod noise;
 pub mod noise_fit;
+pub mod noise_form;
 pub mod params;
 pub mod plot;
 pub mod predict;

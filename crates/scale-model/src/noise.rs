@@ -16,6 +16,11 @@
 //! step waits on at every step counts the same delay again at every later step: 2.8x the
 //! model's cost for a 256-rank ring, 1.9x for halving-doubling.
 //!
+//! A delay in proportion to the step ([`Noise::Scaled`]) is priced on the schedule's mean step:
+//! its cost in shares of a step, over the schedule's dependency steps, times the iteration's
+//! time without the noise. A pipelined schedule's segments shorten its steps as they add to
+//! them, so this is the same however many segments it runs.
+//!
 //! Compositions add their parts (each phase starts when the previous one ends everywhere);
 //! rail rings cost a ring over all ranks, rail trees a double binary tree over the nodes plus a
 //! ring over a node's GPUs. A switch that reduces waits for every rank it reduces once: the
@@ -27,6 +32,8 @@
 use std::collections::HashMap;
 
 use topologies::noise::Delay;
+
+use crate::noise_form::Noise;
 use topologies::rng::SplitMix64;
 use topologies::timing_model::{completion_time_with_jitter, LinkModel};
 use topologies::{Algorithm, BuildOptions, Case, Schedule};
@@ -50,31 +57,90 @@ const COUNT_PER_RANK: usize = 8;
 /// The expected noise of a distribution, per case (collective and algorithm) and rank count,
 /// computed once each.
 pub struct NoiseCost {
-    delay: Delay,
+    noise: Noise,
     build: BuildOptions,
     cache: HashMap<(Case, usize), f64>,
 }
 
+/// A part of a strategy whose noise adds to the others': a schedule over some ranks, or a
+/// switch that waits for `k` ranks' contributions (one dependency step).
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    Schedule(Case, usize),
+    Switch(usize),
+}
+
 impl NoiseCost {
-    pub fn new(delay: Delay, build: BuildOptions) -> NoiseCost {
+    pub fn new(noise: Noise, build: BuildOptions) -> NoiseCost {
         NoiseCost {
-            delay,
+            noise,
             build,
             cache: HashMap::new(),
         }
     }
 
-    pub fn delay(&self) -> Delay {
-        self.delay
+    pub fn noise(&self) -> Noise {
+        self.noise
     }
 
-    /// Expected extra time of an all-reduce by `algorithm` over `ranks` ranks, microseconds.
-    pub fn flat_us(&mut self, algorithm: Algorithm, ranks: usize) -> f64 {
-        self.flat_case_us(Case::all_reduce(algorithm), ranks)
+    /// Expected extra time of `case` over `ranks` ranks whose iteration takes `time_us`
+    /// without the noise, microseconds.
+    pub fn case_us(&mut self, case: Case, ranks: usize, time_us: f64) -> f64 {
+        self.parts_us(&[Part::Schedule(case, ranks)], time_us)
     }
 
-    /// Expected extra time of `case` over `ranks` ranks, microseconds.
-    pub fn flat_case_us(&mut self, case: Case, ranks: usize) -> f64 {
+    /// The time without the noise of `case` over `ranks` ranks measured at `time_us` with it
+    /// (never below a twentieth of it).
+    pub fn quiet_us(&mut self, case: Case, ranks: usize, time_us: f64) -> f64 {
+        let part = Part::Schedule(case, ranks);
+        let (cost, steps) = (self.part_cost(part), self.part_steps(part));
+        self.noise.removed_us(cost, steps, time_us)
+    }
+
+    /// Expected extra time of `strategy` over `ranks` ranks on `levels` whose iteration takes
+    /// `time_us` without the noise, microseconds.
+    pub fn strategy_us(
+        &mut self,
+        strategy: Strategy,
+        ranks: usize,
+        levels: &[Level],
+        time_us: f64,
+    ) -> f64 {
+        let parts = strategy_parts(strategy, ranks, levels);
+        self.parts_us(&parts, time_us)
+    }
+
+    /// The parts' costs added; a share of the step is of the mean step over all their steps.
+    fn parts_us(&mut self, parts: &[Part], time_us: f64) -> f64 {
+        let cost: f64 = parts.iter().map(|&p| self.part_cost(p)).sum();
+        let steps: f64 = parts.iter().map(|&p| self.part_steps(p)).sum();
+        self.noise.added_us(cost, steps, time_us)
+    }
+
+    /// Expected extra time of a part, in the distribution's units.
+    fn part_cost(&mut self, part: Part) -> f64 {
+        match part {
+            Part::Schedule(case, ranks) => self.case_cost(case, ranks),
+            Part::Switch(k) => self.slowest_of(k),
+        }
+    }
+
+    /// A part's dependency steps (its cost form's latency steps; a switch's wait is one).
+    fn part_steps(&self, part: Part) -> f64 {
+        match part {
+            Part::Schedule(case, ranks) if ranks >= 2 => self.steps(case, ranks),
+            Part::Schedule(..) => 0.0,
+            Part::Switch(k) => f64::from(u8::from(k >= 1)),
+        }
+    }
+
+    fn steps(&self, case: Case, ranks: usize) -> f64 {
+        schedule_steps(case, ranks, &self.build)
+    }
+
+    /// Expected extra time of `case` over `ranks` ranks, in the distribution's units: the
+    /// Monte Carlo at up to [`CALIBRATION_RANKS`] ranks, its cost per step carried beyond.
+    fn case_cost(&mut self, case: Case, ranks: usize) -> f64 {
         if ranks < 2 {
             return 0.0;
         }
@@ -83,18 +149,7 @@ impl NoiseCost {
         if at == ranks {
             return measured;
         }
-        let steps = |p: usize| {
-            case.collective
-                .try_cost(
-                    case.algorithm,
-                    p,
-                    (p * COUNT_PER_RANK * 4) as f64,
-                    &self.build,
-                )
-                .map(|c| c.latency_steps)
-                .unwrap_or(0.0)
-        };
-        let (here, there) = (steps(at), steps(ranks));
+        let (here, there) = (self.steps(case, at), self.steps(case, ranks));
         if here > 0.0 {
             measured * there / here
         } else {
@@ -102,48 +157,23 @@ impl NoiseCost {
         }
     }
 
-    /// Expected extra time of `strategy` over `ranks` ranks on `levels`, microseconds.
-    pub fn strategy_us(&mut self, strategy: Strategy, ranks: usize, levels: &[Level]) -> f64 {
-        // The first level's group (a node's GPUs) and how many such groups there are.
-        let g = levels.first().map_or(1, |l| l.size);
-        let nodes = ranks.div_ceil(g.max(1));
-        match strategy {
-            Strategy::Flat(a) => self.flat_us(a, ranks),
-            Strategy::RailRings => self.flat_us(Algorithm::Ring, ranks),
-            Strategy::RailTrees => {
-                self.flat_us(Algorithm::DbTree, nodes) + self.flat_us(Algorithm::Ring, g)
-            }
-            Strategy::Nvls => self.slowest_of(ranks),
-            Strategy::NvlsTree => self.slowest_of(g) + self.flat_us(Algorithm::DbTree, nodes),
-            Strategy::CollNetDirect => self.slowest_of(ranks) + self.slowest_of(g),
-            Strategy::CollNetChain => self.flat_us(Algorithm::Ring, g) + self.slowest_of(nodes),
-            Strategy::HierNode(a) => self.flat_us(Algorithm::Ring, g) + self.flat_us(a, nodes),
-            Strategy::HierTier(a) => {
-                let Some((top, below)) = levels.split_last() else {
-                    return 0.0;
-                };
-                below
-                    .iter()
-                    .map(|l| self.flat_us(Algorithm::Ring, l.size))
-                    .sum::<f64>()
-                    + self.flat_us(a, top.size)
-            }
-        }
-    }
-
-    /// Expected slowest of `k` draws, microseconds: what a switch that waits for `k` ranks'
+    /// Expected slowest of `k` draws, in the distribution's units: what a switch that waits for `k` ranks'
     /// contributions adds. E[max] = the integral over v in (0, 1) of the quantile at v^(1/k)
     /// (midpoint rule).
     pub fn slowest_of(&self, k: usize) -> f64 {
         if k < 2 {
-            return if k == 1 { self.delay.mean_us() } else { 0.0 };
+            return if k == 1 {
+                self.noise.delay().mean_us()
+            } else {
+                0.0
+            };
         }
         const POINTS: usize = 4096;
         let inv_k = 1.0 / k as f64;
         (0..POINTS)
             .map(|i| {
                 let v = (i as f64 + 0.5) / POINTS as f64;
-                self.delay.quantile_us(v.powf(inv_k))
+                self.noise.delay().quantile_us(v.powf(inv_k))
             })
             .sum::<f64>()
             / POINTS as f64
@@ -154,10 +184,53 @@ impl NoiseCost {
         if let Some(&v) = self.cache.get(&(algorithm, ranks)) {
             return v;
         }
-        let v = monte_carlo_case(self.delay, algorithm, ranks, &self.build).unwrap_or(0.0);
+        let v = monte_carlo_case(self.noise.delay(), algorithm, ranks, &self.build).unwrap_or(0.0);
         self.cache.insert((algorithm, ranks), v);
         v
     }
+}
+
+/// The parts whose noise a strategy adds up.
+fn strategy_parts(strategy: Strategy, ranks: usize, levels: &[Level]) -> Vec<Part> {
+    use Part::{Schedule, Switch};
+    let flat = |a: Algorithm, p: usize| Schedule(Case::all_reduce(a), p);
+    // The first level's group (a node's GPUs) and how many such groups there are.
+    let g = levels.first().map_or(1, |l| l.size);
+    let nodes = ranks.div_ceil(g.max(1));
+    match strategy {
+        Strategy::Flat(a) => vec![flat(a, ranks)],
+        Strategy::RailRings => vec![flat(Algorithm::Ring, ranks)],
+        Strategy::RailTrees => vec![flat(Algorithm::DbTree, nodes), flat(Algorithm::Ring, g)],
+        Strategy::Nvls => vec![Switch(ranks)],
+        Strategy::NvlsTree => vec![Switch(g), flat(Algorithm::DbTree, nodes)],
+        Strategy::CollNetDirect => vec![Switch(ranks), Switch(g)],
+        Strategy::CollNetChain => vec![flat(Algorithm::Ring, g), Switch(nodes)],
+        Strategy::HierNode(a) => vec![flat(Algorithm::Ring, g), flat(a, nodes)],
+        Strategy::HierTier(a) => {
+            let Some((top, below)) = levels.split_last() else {
+                return Vec::new();
+            };
+            below
+                .iter()
+                .map(|l| flat(Algorithm::Ring, l.size))
+                .chain([flat(a, top.size)])
+                .collect()
+        }
+    }
+}
+
+/// The latency steps of `case`'s form over `ranks` ranks on the buffer noise is priced on (0
+/// where it has no form there).
+pub(crate) fn schedule_steps(case: Case, ranks: usize, build: &BuildOptions) -> f64 {
+    case.collective
+        .try_cost(
+            case.algorithm,
+            ranks,
+            (ranks * COUNT_PER_RANK * 4) as f64,
+            build,
+        )
+        .map(|c| c.latency_steps)
+        .unwrap_or(0.0)
 }
 
 /// One iteration of `case`'s schedule over `ranks` ranks as noise is priced on it: a small
@@ -227,31 +300,70 @@ mod tests {
 
     #[test]
     fn a_ring_costs_about_two_means_a_step_at_scale() {
-        let mut n = NoiseCost::new(EXP, BuildOptions::default());
-        let at = n.flat_us(Algorithm::Ring, CALIBRATION_RANKS);
+        let mut n = NoiseCost::new(Noise::Fixed(EXP), BuildOptions::default());
+        let at = n.case_cost(Case::all_reduce(Algorithm::Ring), CALIBRATION_RANKS);
         let steps = 2.0 * (CALIBRATION_RANKS as f64 - 1.0);
         assert!((at / steps / 100.0 - 2.0).abs() < 0.15, "{at}");
         // Carried per step beyond the calibration count.
-        let far = n.flat_us(Algorithm::Ring, 1024);
+        let far = n.case_cost(Case::all_reduce(Algorithm::Ring), 1024);
         assert!((far / at - 2046.0 / steps).abs() < 1e-9);
     }
 
     #[test]
     fn more_ranks_never_cost_less() {
         let mut n = NoiseCost::new(
-            Delay::Pareto {
+            Noise::Fixed(Delay::Pareto {
                 scale_us: 50.0,
                 shape: 2.5,
-            },
+            }),
             BuildOptions::default(),
         );
         for a in Algorithm::ALL {
             let mut last = 0.0;
             for p in [2usize, 4, 8, 16, 32, 64, 1024, 131_072] {
-                let v = n.flat_us(a, p);
+                let v = n.case_cost(Case::all_reduce(a), p);
                 assert!(v >= 0.95 * last, "{a} at {p}: {v} after {last}");
                 last = v;
             }
         }
+    }
+
+    /// A share of the step costs what a fixed delay of that share of the mean step costs, and
+    /// grows with the iteration's time.
+    #[test]
+    fn a_share_of_the_step_is_priced_on_the_mean_step() {
+        let build = BuildOptions::default();
+        let ring = Case::all_reduce(Algorithm::Ring);
+        let mut scaled = NoiseCost::new("exp:10%".parse().unwrap(), build);
+        for (p, time_us) in [(4usize, 600.0), (8, 1400.0), (64, 25_200.0)] {
+            let steps = scaled.steps(ring, p);
+            let mut fixed = NoiseCost::new(
+                Noise::Fixed(Delay::Exp {
+                    mean_us: 0.1 * time_us / steps,
+                }),
+                build,
+            );
+            let (s, f) = (
+                scaled.case_us(ring, p, time_us),
+                fixed.case_us(ring, p, 0.0),
+            );
+            assert!((s / f - 1.0).abs() < 1e-9, "{p}: {s} against {f}");
+            let twice = scaled.case_us(ring, p, 2.0 * time_us);
+            assert!((twice / s - 2.0).abs() < 1e-9);
+        }
+        let level = |size: usize, span: usize| Level {
+            name: "level".into(),
+            size,
+            span,
+            bytes_per_s: 1e9,
+            latency_us: 1.0,
+            oversubscription: 1.0,
+            extended: false,
+            topology: Default::default(),
+        };
+        let levels = [level(8, 8), level(4, 32)];
+        let strategy = Strategy::HierNode(Algorithm::Ring);
+        assert!(scaled.strategy_us(strategy, 32, &levels, 1000.0) > 0.0);
+        assert_eq!(scaled.strategy_us(strategy, 32, &levels, 0.0), 0.0);
     }
 }

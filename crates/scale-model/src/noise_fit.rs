@@ -1,6 +1,7 @@
 //! The lab's own host noise as a per-step delay distribution, fitted from the spread of its
 //! runs' per-iteration times: what `[noise]` and `--lab-noise` take, from a lab's measurements
-//! rather than written out by hand.
+//! rather than written out by hand, either as a fixed delay or as a share of the step's time
+//! ([`Noise`]), whichever its points agree on more closely.
 //!
 //! Noise of the form the model prices (every rank waits a draw before each step's sends,
 //! [`crate::noise`]) spreads a run's per-iteration times by an amount proportional to the
@@ -13,6 +14,13 @@
 //! deviations is reported beside it, and a much larger one says the tail is heavier than an
 //! exponential's. The links' own variation counts as noise too: at latency-bound sizes on an
 //! idle link it is small.
+//!
+//! Each point's mean step (its median time less the noise's expected cost, over its schedule's
+//! dependency steps) turns its mean into a share of the step. Where the points' means agree
+//! more closely than their shares, the noise is a fixed delay (a host's wake-ups, injected
+//! jitter); where the shares agree more closely, it grows with the step (interruptions of work
+//! spread over the step, a shaper's bursts) and carries to a target as that share of the
+//! target's steps. The slope of ln(mean) against ln(step) says the same in one number.
 
 use serde::{Deserialize, Serialize};
 use topologies::noise::Delay;
@@ -21,7 +29,8 @@ use topologies::timing_model::{iteration_times_with_jitter, LinkModel};
 use topologies::{BuildOptions, Case};
 
 use crate::measurement::Measurement;
-use crate::noise::noise_schedule;
+use crate::noise::{monte_carlo_case, noise_schedule, schedule_steps};
+use crate::noise_form::Noise;
 
 /// Points with fewer per-iteration samples than this are not fitted.
 pub const MIN_SAMPLES: usize = 20;
@@ -41,18 +50,64 @@ pub struct NoisePoint {
     pub mean_us: f64,
     /// The mean delay its standard deviations say.
     pub mean_from_std_us: f64,
+    /// Its mean step without the noise: the median per-iteration time, less the expected cost
+    /// of `mean_us`, over the schedule's dependency steps, microseconds.
+    pub step_us: f64,
+    /// `mean_us` in percent of `step_us`.
+    pub percent_of_step: f64,
 }
 
 /// The fitted distribution and the points behind it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoiseFit {
-    /// Exponential with the median of the points' means (to three significant digits).
-    pub delay: Delay,
+    /// The better of the two forms below: the one whose points agree more closely.
+    #[serde(with = "noise_text")]
+    pub noise: Noise,
+    /// A fixed delay: an exponential with the median of the points' means (to three
+    /// significant digits).
+    #[serde(with = "noise_text")]
+    pub fixed: Noise,
+    /// A share of the step: an exponential with the median of the points' shares.
+    #[serde(with = "noise_text")]
+    pub scaled: Noise,
+    /// How far the points' means stray from their median (the median of |ln(x / median)|,
+    /// as a factor: 1 where every point says the same).
+    pub fixed_spread: f64,
+    /// The same of their shares of the step.
+    pub scaled_spread: f64,
+    /// The slope of ln(mean delay) against ln(step): 0 where the delay is the same whatever
+    /// the step, 1 where it grows in proportion (least squares over the points).
+    pub slope: Option<f64>,
     /// The median of the points' means from their standard deviations.
     pub mean_from_std_us: f64,
     pub points: Vec<NoisePoint>,
     /// Points left out, and why.
     pub skipped: Vec<String>,
+}
+
+/// A [`Noise`] as written (`exp:35.2us`, `exp:12%`).
+mod noise_text {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::noise_form::Noise;
+
+    pub fn serialize<S: Serializer>(v: &Noise, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Noise, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}
+
+/// What a schedule does under unit noise: the spread of its times, and its expected extra time
+/// and dependency steps.
+#[derive(Clone, Copy, Debug)]
+struct Unit {
+    spread: Spread,
+    cost_us: f64,
+    steps: f64,
 }
 
 /// Fits the noise of `measurements` at sizes up to `max_bytes`; `None` where no point has
@@ -66,7 +121,7 @@ pub fn fit_noise<'m>(
     let mut skipped = Vec::new();
     // A schedule's spread depends on its case, rank count and shape, not on the size: each is
     // replayed once however many sizes were measured.
-    let mut units: Vec<((Case, usize, BuildOptions), Option<Spread>)> = Vec::new();
+    let mut units: Vec<((Case, usize, BuildOptions), Option<Unit>)> = Vec::new();
     for m in measurements.into_iter().filter(|m| m.bytes <= max_bytes) {
         let label = format!("{} at {} ranks, {} bytes", m.case(), m.nranks, m.bytes);
         if m.samples_us.len() < MIN_SAMPLES {
@@ -80,7 +135,7 @@ pub fn fit_noise<'m>(
         let unit = match units.iter().find(|(k, _)| *k == key) {
             Some((_, u)) => *u,
             None => {
-                let u = unit_spread(key.0, key.1, &key.2);
+                let u = unit_of(key.0, key.1, &key.2);
                 units.push((key, u));
                 u
             }
@@ -90,8 +145,15 @@ pub fn fit_noise<'m>(
             continue;
         };
         let measured = Spread::of(&m.samples_us);
-        if unit.iqr <= 0.0 || unit.std <= 0.0 {
+        if unit.spread.iqr <= 0.0 || unit.spread.std <= 0.0 || unit.steps <= 0.0 {
             skipped.push(format!("{label}: its schedule does not spread with noise"));
+            continue;
+        }
+        let mean_us = measured.iqr / unit.spread.iqr;
+        let time_us = median(m.samples_us.clone()).unwrap_or(0.0);
+        let step_us = (time_us - mean_us * unit.cost_us).max(time_us / 20.0) / unit.steps;
+        if step_us <= 0.0 {
+            skipped.push(format!("{label}: its per-iteration times are not positive"));
             continue;
         }
         points.push(NoisePoint {
@@ -100,20 +162,76 @@ pub fn fit_noise<'m>(
             bytes: m.bytes,
             samples: m.samples_us.len(),
             iqr_us: measured.iqr,
-            unit_iqr_us: unit.iqr,
-            mean_us: measured.iqr / unit.iqr,
-            mean_from_std_us: measured.std / unit.std,
+            unit_iqr_us: unit.spread.iqr,
+            mean_us,
+            mean_from_std_us: measured.std / unit.spread.std,
+            step_us,
+            percent_of_step: 100.0 * mean_us / step_us,
         });
     }
     let mean = median(points.iter().map(|p| p.mean_us).collect())?;
+    let percent = median(points.iter().map(|p| p.percent_of_step).collect())?;
     let from_std = median(points.iter().map(|p| p.mean_from_std_us).collect())?;
-    (mean > 0.0).then(|| NoiseFit {
-        delay: Delay::Exp {
-            mean_us: three_digits(mean),
+    if !(mean > 0.0 && percent > 0.0) {
+        return None;
+    }
+    let fixed = Noise::Fixed(Delay::Exp {
+        mean_us: three_digits(mean),
+    });
+    let scaled = Noise::Scaled(Delay::Exp {
+        mean_us: three_digits(percent),
+    });
+    let fixed_spread = spread_factor(points.iter().map(|p| p.mean_us), mean);
+    let scaled_spread = spread_factor(points.iter().map(|p| p.percent_of_step), percent);
+    Some(NoiseFit {
+        noise: if scaled_spread < fixed_spread {
+            scaled
+        } else {
+            fixed
         },
+        fixed,
+        scaled,
+        fixed_spread,
+        scaled_spread,
+        slope: slope(
+            points
+                .iter()
+                .filter(|p| p.mean_us > 0.0)
+                .map(|p| (p.step_us.ln(), p.mean_us.ln())),
+        ),
         mean_from_std_us: from_std,
         points,
         skipped,
+    })
+}
+
+/// exp(median |ln(x / centre)|) over the positive values: 1 where all are the centre.
+fn spread_factor(values: impl Iterator<Item = f64>, centre: f64) -> f64 {
+    let logs: Vec<f64> = values
+        .filter(|v| *v > 0.0)
+        .map(|v| (v / centre).ln().abs())
+        .collect();
+    median(logs).map_or(f64::INFINITY, f64::exp)
+}
+
+/// The least-squares slope of y on x; `None` with fewer than two distinct x.
+fn slope(xy: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
+    let v: Vec<(f64, f64)> = xy.filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    let n = v.len() as f64;
+    let mx = v.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = v.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = v.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = v.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (v.len() >= 2 && sxx > 1e-12).then(|| sxy / sxx)
+}
+
+/// `case` over `ranks` ranks under exponential delays of mean 1 us.
+fn unit_of(case: Case, ranks: usize, build: &BuildOptions) -> Option<Unit> {
+    let unit = Delay::Exp { mean_us: 1.0 };
+    Some(Unit {
+        spread: unit_spread(case, ranks, build)?,
+        cost_us: monte_carlo_case(unit, case, ranks, build)?,
+        steps: schedule_steps(case, ranks, build),
     })
 }
 
@@ -213,5 +331,16 @@ mod tests {
         assert_eq!(median(vec![]), None);
         assert_eq!(three_digits(35.22568297341093), 35.2);
         assert_eq!(three_digits(1234.5), 1230.0);
+    }
+
+    #[test]
+    fn spread_and_slope() {
+        assert_eq!(spread_factor([2.0, 2.0, 2.0].into_iter(), 2.0), 1.0);
+        let s = spread_factor([1.0, 2.0, 4.0].into_iter(), 2.0);
+        assert!((s - 2.0).abs() < 1e-12, "{s}");
+        let line = [(0.0, 1.0), (1.0, 1.5), (2.0, 2.0)];
+        assert!((slope(line.into_iter()).unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(slope([(1.0, 2.0), (1.0, 3.0)].into_iter()), None);
+        assert_eq!(slope([(1.0, 2.0)].into_iter()), None);
     }
 }

@@ -122,7 +122,7 @@ pub fn validate(
             "the lab's noise: every rank waited a draw from {} before each step's sends; its \
              expected cost (Monte Carlo on each schedule) is taken off the fitted runs and added \
              to the predicted ones, in place of the straggler term",
-            n.delay()
+            n.noise()
         ));
     }
     let straggler = if opts.stragglers && noise.is_none() {
@@ -165,7 +165,7 @@ pub fn validate(
         };
         let mut terms = terms_of(&c, link, 1.0);
         if let Some(n) = noise.as_mut() {
-            terms.straggler_us = n.flat_case_us(m.case(), m.nranks);
+            terms.straggler_us = n.case_us(m.case(), m.nranks, terms.total());
         } else if let Some(s) = &straggler {
             terms.straggler_us = *delays
                 .entry(m.nranks)

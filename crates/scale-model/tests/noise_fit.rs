@@ -6,6 +6,7 @@
 
 use proptest::prelude::*;
 use scale_model::noise_fit::{fit_noise, MIN_SAMPLES};
+use scale_model::noise_form::Noise;
 use scale_model::Measurement;
 use topologies::noise::Delay;
 use topologies::rng::SplitMix64;
@@ -16,13 +17,18 @@ use topologies::{Algorithm, BuildOptions, Case, Collective};
 /// `delay`, on links of 20 us and 1 GB/s: 400 back-to-back iterations, every rank's times (as
 /// many as a lab's latency-bound rows time, so that each point's quartiles are steady).
 fn run(case: Case, ranks: usize, delay: Delay, seed: u64) -> Measurement {
+    run_on(case, ranks, delay, seed, 20.0)
+}
+
+/// [`run`] on links of `alpha_us` per message.
+fn run_on(case: Case, ranks: usize, delay: Delay, seed: u64, alpha_us: f64) -> Measurement {
     let count = ranks * 64;
     let one = case
         .collective
         .build(case.algorithm, ranks, count, 4, &BuildOptions::default(), 0)
         .unwrap();
     let link = LinkModel {
-        alpha: 20.0,
+        alpha: alpha_us,
         beta: 1e-3,
         gamma: 1e-4,
     };
@@ -34,7 +40,32 @@ fn run(case: Case, ranks: usize, delay: Delay, seed: u64) -> Measurement {
         .into_iter()
         .flat_map(|r| r.into_iter().skip(5))
         .collect();
+    m.time_us = m.samples_us.iter().sum::<f64>() / m.samples_us.len() as f64;
     m
+}
+
+/// Ring, rhd and tree at 2-4 ranks on links of 10 to 640 us per message, each step's delay
+/// `delay_of(alpha)`: steps of different lengths, as a lab's sizes and link rates give.
+fn steps_lab(delay_of: impl Fn(f64) -> Delay, seed: u64) -> Vec<Measurement> {
+    let mut out = Vec::new();
+    for (i, algorithm) in [Algorithm::Ring, Algorithm::Rhd, Algorithm::Tree]
+        .into_iter()
+        .enumerate()
+    {
+        for ranks in [2, 4] {
+            for alpha in [10.0, 40.0, 160.0, 640.0] {
+                let s = seed ^ (i as u64 * 31 + ranks as u64 * 7 + alpha as u64);
+                out.push(run_on(
+                    Case::all_reduce(algorithm),
+                    ranks,
+                    delay_of(alpha),
+                    s,
+                    alpha,
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn lab(delay: Delay, seed: u64) -> Vec<Measurement> {
@@ -71,7 +102,7 @@ proptest! {
     fn an_exponentials_mean_comes_back(mean in 20.0f64..2000.0, seed in any::<u64>()) {
         let fit = fit_noise(&lab(Delay::Exp { mean_us: mean }, seed), &BuildOptions::default(), u64::MAX)
             .expect("fits");
-        let Delay::Exp { mean_us } = fit.delay else { panic!("an exponential") };
+        let Noise::Fixed(Delay::Exp { mean_us }) = fit.noise else { panic!("a fixed exponential: {}", fit.noise) };
         prop_assert!((mean_us / mean - 1.0).abs() < 0.15, "{mean_us} for {mean}: {:?}", fit.points);
         prop_assert_eq!(fit.points.len(), 10);
     }
@@ -84,7 +115,7 @@ fn no_noise_fits_nothing_or_almost_nothing() {
     match fit_noise(&lab(quiet, 7), &BuildOptions::default(), u64::MAX) {
         None => {}
         Some(f) => {
-            let Delay::Exp { mean_us } = f.delay else {
+            let Delay::Exp { mean_us } = f.fixed.delay() else {
                 panic!("an exponential")
             };
             assert!(mean_us < 1e-3, "{mean_us}");
@@ -105,7 +136,7 @@ fn a_pareto_tail_shows_and_thin_points_are_skipped() {
     thin.samples_us = vec![10.0; MIN_SAMPLES - 1];
     ms.push(thin);
     let fit = fit_noise(&ms, &BuildOptions::default(), u64::MAX).unwrap();
-    let Delay::Exp { mean_us } = fit.delay else {
+    let Delay::Exp { mean_us } = fit.fixed.delay() else {
         panic!("an exponential")
     };
     assert!(fit.mean_from_std_us > 1.2 * mean_us, "{fit:?}");
@@ -115,4 +146,34 @@ fn a_pareto_tail_shows_and_thin_points_are_skipped() {
         "{:?}",
         fit.skipped
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    /// A delay in proportion to the step comes back as that share, and is told from a fixed
+    /// one on the same steps.
+    #[test]
+    fn a_share_of_the_step_is_told_from_a_fixed_delay(percent in 10.0f64..60.0, seed in any::<u64>()) {
+        let build = BuildOptions::default();
+        let scaled = fit_noise(
+            &steps_lab(|alpha| Delay::Exp { mean_us: percent / 100.0 * alpha }, seed),
+            &build,
+            u64::MAX,
+        )
+        .expect("fits");
+        let Noise::Scaled(Delay::Exp { mean_us: share }) = scaled.noise else {
+            panic!("a share of the step: {scaled:?}")
+        };
+        prop_assert!((share / percent - 1.0).abs() < 0.25, "{share}% for {percent}%");
+        prop_assert!(scaled.slope.unwrap() > 0.7, "{:?}", scaled.slope);
+
+        let mean = percent / 100.0 * 160.0;
+        let fixed = fit_noise(&steps_lab(|_| Delay::Exp { mean_us: mean }, seed), &build, u64::MAX)
+            .expect("fits");
+        let Noise::Fixed(Delay::Exp { mean_us }) = fixed.noise else {
+            panic!("a fixed delay: {fixed:?}")
+        };
+        prop_assert!((mean_us / mean - 1.0).abs() < 0.15, "{mean_us} for {mean}");
+        prop_assert!(fixed.slope.unwrap().abs() < 0.3, "{:?}", fixed.slope);
+    }
 }

@@ -588,11 +588,12 @@ fn the_lab_stack_carries_the_lab_overhead_and_nccl_does_not() {
 /// expected wait in the stragglers column, the same at every size; `Off` drops it.
 #[test]
 fn noise_is_priced_per_schedule_and_can_be_turned_off() {
+    use scale_model::noise_form::Noise;
     use scale_model::NoiseSetting;
     use topologies::noise::Delay;
     let empty = FitReport::default();
     let mut target = toy(1.0);
-    target.noise = Some(Delay::Exp { mean_us: 100.0 });
+    target.noise = Some(Noise::Fixed(Delay::Exp { mean_us: 100.0 }));
     let input = measured_by(&empty, &target);
     let opts = PredictOptions {
         strategies: vec![
@@ -616,6 +617,37 @@ fn noise_is_priced_per_schedule_and_can_be_turned_off() {
     let p = predict(&input, &[4], &[1024], &off).unwrap();
     assert_eq!(row(&p, "ring", 4, 1024).terms.straggler_us, 0.0);
     assert!(p.assumptions.iter().any(|a| a.starts_with("no host noise")));
+
+    // A share of each step's time: the same share of every size's time, so it grows with
+    // the size, and at a size it is the fixed delay of that share of the mean step.
+    let share = PredictOptions {
+        noise: NoiseSetting::Given("exp:10%".parse().unwrap()),
+        ..opts.clone()
+    };
+    let p = predict(&input, &[4], &[1024, 1_000_000], &share).unwrap();
+    let (small, large) = (row(&p, "ring", 4, 1024), row(&p, "ring", 4, 1_000_000));
+    let part =
+        |r: &scale_model::PredictionRow| r.terms.straggler_us / (r.time_us - r.terms.straggler_us);
+    assert!(
+        (part(small) / part(large) - 1.0).abs() < 1e-9,
+        "{small:?} {large:?}"
+    );
+    let step = (large.time_us - large.terms.straggler_us) / 6.0;
+    target.noise = Some(Noise::Fixed(Delay::Exp {
+        mean_us: 0.1 * step,
+    }));
+    let fixed = predict(&measured_by(&empty, &target), &[4], &[1_000_000], &opts).unwrap();
+    let want = row(&fixed, "ring", 4, 1_000_000).terms.straggler_us;
+    assert!(
+        (large.terms.straggler_us / want - 1.0).abs() < 1e-9,
+        "{} against {want}",
+        large.terms.straggler_us
+    );
+    assert!(p
+        .assumptions
+        .iter()
+        .any(|a| a.contains("% of the step's own time")
+            || a.contains("percent of the step's own time")));
 }
 
 /// Target mode leaves the lab host's straggler tail in the lab unless asked to carry it.

@@ -284,6 +284,7 @@ fn a_stack_profile_is_read_checked_and_written_back() {
 
 #[test]
 fn noise_is_a_delay_distribution() {
+    use scale_model::noise_form::Noise;
     let s = Scenario::parse(
         &format!("{GOOD}\n[noise]\ndelay = \"pareto:50us:2.5\"  # a source\n"),
         "n.toml",
@@ -291,12 +292,28 @@ fn noise_is_a_delay_distribution() {
     .unwrap();
     assert_eq!(
         s.noise,
-        Some(topologies::noise::Delay::Pareto {
+        Some(Noise::Fixed(topologies::noise::Delay::Pareto {
             scale_us: 50.0,
             shape: 2.5
-        })
+        }))
     );
     assert_eq!(Scenario::parse(&s.to_toml(), "again.toml").unwrap(), s);
+    // A share of each step's time, written back as read.
+    let share = Scenario::parse(
+        &format!("{GOOD}\n[noise]\ndelay = \"exp:12.5%\"\n"),
+        "s.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        share.noise,
+        Some(Noise::Scaled(topologies::noise::Delay::Exp {
+            mean_us: 12.5
+        }))
+    );
+    assert_eq!(
+        Scenario::parse(&share.to_toml(), "again.toml").unwrap(),
+        share
+    );
     let bad = format!("{GOOD}\n[noise]\ndelay = \"pareto:50us:1\"\n");
     let e = rejected(&bad, "delay = \"pareto", "noise.delay");
     assert!(e.to_string().contains("above 1"), "{e}");

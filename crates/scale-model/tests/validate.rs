@@ -5,7 +5,7 @@ mod common;
 use common::{lab_params, synthetic};
 use scale_model::rng::SplitMix64;
 use scale_model::validate::{geomean, LARGE_MIN, SMALL_MAX};
-use scale_model::{validate, ValidateOptions};
+use scale_model::{validate, Measurement, ValidateOptions};
 use topologies::Algorithm;
 
 #[test]
@@ -83,17 +83,24 @@ fn nothing_to_fit_or_nothing_to_predict() {
 #[test]
 fn noise_the_lab_carried_is_taken_off_the_fit_and_added_to_the_predictions() {
     use scale_model::noise::NoiseCost;
-    use topologies::noise::Delay;
-    let delay = Delay::Exp { mean_us: 500.0 };
-    let mut noise = NoiseCost::new(delay, topologies::BuildOptions::default());
-    let mut ms = synthetic(Algorithm::Ring, &[2, 3, 4, 6, 8], lab_params(), 0.0, 31);
-    ms.extend(synthetic(Algorithm::Rhd, &[2, 4, 8], lab_params(), 0.0, 32));
-    for m in &mut ms {
-        m.time_us += noise.flat_us(m.algorithm, m.nranks);
+    use scale_model::noise_form::Noise;
+    // A fixed delay, and one in proportion to each step (a share of the iteration's time).
+    for lab_noise in ["exp:500us", "exp:30%"] {
+        let noise: Noise = lab_noise.parse().unwrap();
+        let mut cost = NoiseCost::new(noise, topologies::BuildOptions::default());
+        let mut ms = synthetic(Algorithm::Ring, &[2, 3, 4, 6, 8], lab_params(), 0.0, 31);
+        ms.extend(synthetic(Algorithm::Rhd, &[2, 4, 8], lab_params(), 0.0, 32));
+        for m in &mut ms {
+            m.time_us += cost.case_us(m.case(), m.nranks, m.time_us);
+        }
+        noise_is_predicted(&ms, noise);
     }
+}
+
+fn noise_is_predicted(ms: &[Measurement], noise: scale_model::noise_form::Noise) {
     let mut told = ValidateOptions::new(4);
-    told.fit.lab_noise = Some(delay);
-    let report = validate(&ms, &told).unwrap();
+    told.fit.lab_noise = Some(noise);
+    let report = validate(ms, &told).unwrap();
     for r in &report.rows {
         assert!(r.error.abs() < 0.02, "{r:?}");
         assert!(r.terms.straggler_us > 0.0, "{r:?}");
@@ -102,7 +109,7 @@ fn noise_the_lab_carried_is_taken_off_the_fit_and_added_to_the_predictions() {
         .assumptions
         .iter()
         .any(|a| a.contains("the lab's noise")));
-    let blind = validate(&ms, &ValidateOptions::new(4)).unwrap();
+    let blind = validate(ms, &ValidateOptions::new(4)).unwrap();
     let worst = |rep: &scale_model::validate::ValidationReport| {
         rep.rows
             .iter()
@@ -112,8 +119,9 @@ fn noise_the_lab_carried_is_taken_off_the_fit_and_added_to_the_predictions() {
     };
     assert!(
         worst(&blind) > 5.0 * worst(&report).max(0.002),
-        "{}",
-        worst(&blind)
+        "{noise}: {} without, {} with",
+        worst(&blind),
+        worst(&report)
     );
 }
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use scale_model::noise_fit::fit_noise;
+use scale_model::noise_form::Noise;
 use scale_model::scenario::vary::Vary;
 use scale_model::{FitOptions, Measurement, NoiseSetting, RegimeChoice, StackProfile};
-use topologies::noise::Delay;
 use topologies::BuildOptions;
 
 use super::lists::{parse_max_size, parse_segment, RankList, SizeList};
@@ -141,10 +141,12 @@ pub struct FittingArgs {
           value_parser = parse_regimes)]
     pub regimes: RegimeChoice,
     /// The noise the lab's runs carried: exp:MEAN or pareto:SCALE:SHAPE (what `collbench run
-    /// --fault jitter:DIST` injects), or 'fit' to fit it from the spread of the runs'
-    /// per-iteration times at sizes up to 64K (`collbench model noise`; validate fits it on the
-    /// runs it fits on). Its expected cost on each schedule is taken off the measured times
-    /// before the fit (and validate adds it to its predictions instead of the straggler term).
+    /// --fault jitter:DIST` injects; MEAN and SCALE in ns/us/ms/s, or in % of each step's
+    /// time), or 'fit' to fit it from the spread of the runs' per-iteration times at sizes up
+    /// to 64K, as a fixed delay or a share of the step, whichever the runs agree on
+    /// (`collbench model noise`; validate fits it on the runs it fits on). Its expected cost
+    /// on each schedule is taken off the measured times before the fit (and validate adds it
+    /// to its predictions instead of the straggler term).
     #[arg(long = "lab-noise", value_name = "DIST|fit", value_parser = parse_lab_noise)]
     pub lab_noise: Option<LabNoise>,
     /// Fit the points whose runs said a rank's CPU or its host's scheduler, not the link, set
@@ -158,25 +160,27 @@ pub struct FittingArgs {
 /// `--lab-noise`: a distribution, or one fitted from the runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LabNoise {
-    Given(Delay),
+    Given(Noise),
     Fit,
 }
 
 /// The largest size whose per-iteration spread `--lab-noise fit` reads.
 const LAB_NOISE_FIT_MAX: u64 = 64 * 1024;
 
-fn parse_delay(text: &str) -> Result<Delay, String> {
-    text.parse()
-        .map_err(|e: topologies::noise::DelaySyntax| e.to_string())
+/// A noise distribution; its error names the share-of-the-step form too.
+fn parse_noise_dist(text: &str) -> Result<Noise, String> {
+    text.parse().map_err(|e: topologies::noise::DelaySyntax| {
+        format!("{e}, or a share of each step's time: exp:10%")
+    })
 }
 
 fn parse_lab_noise(text: &str) -> Result<LabNoise, String> {
     if text == "fit" {
         return Ok(LabNoise::Fit);
     }
-    text.parse()
+    parse_noise_dist(text)
         .map(LabNoise::Given)
-        .map_err(|e: topologies::noise::DelaySyntax| format!("{e}, or 'fit'"))
+        .map_err(|e| format!("{e}, or 'fit'"))
 }
 
 fn parse_regimes(text: &str) -> Result<RegimeChoice, String> {
@@ -211,11 +215,17 @@ impl FittingArgs {
                 })?;
                 let note = format!(
                     "lab noise fitted from the spread of {} points' per-iteration times: {} \
-                     (collbench model noise shows them)",
+                     ({}; collbench model noise shows them)",
                     fit.points.len(),
-                    fit.delay
+                    fit.noise,
+                    if fit.noise.is_scaled() {
+                        "a share of each step's time: its points agree on it more than on a \
+                         fixed delay"
+                    } else {
+                        "a fixed delay: its points agree on it more than on a share of the step"
+                    }
                 );
-                (Some(fit.delay), Some(note))
+                (Some(fit.noise), Some(note))
             }
         };
         Ok((
@@ -475,8 +485,8 @@ pub struct TargetCosts {
     #[arg(long = "segment", value_name = "SIZE|none", value_parser = parse_segment)]
     pub segment: Option<usize>,
     /// The target's host noise: every rank waits a draw from DIST (exp:MEAN or
-    /// pareto:SCALE:SHAPE) before each step's sends; `none` for none [default: the scenario's
-    /// [noise], else none].
+    /// pareto:SCALE:SHAPE, MEAN and SCALE in ns/us/ms/s, or in % of each step's own time) before
+    /// each step's sends; `none` for none [default: the scenario's [noise], else none].
     #[arg(long = "noise", value_name = "DIST|none", value_parser = parse_noise)]
     pub noise: Option<NoiseSetting>,
 }
@@ -485,7 +495,7 @@ fn parse_noise(text: &str) -> Result<NoiseSetting, String> {
     if text.trim().eq_ignore_ascii_case("none") {
         return Ok(NoiseSetting::Off);
     }
-    parse_delay(text).map(NoiseSetting::Given)
+    parse_noise_dist(text).map(NoiseSetting::Given)
 }
 
 impl TargetCosts {

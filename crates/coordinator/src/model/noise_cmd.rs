@@ -46,6 +46,8 @@ pub fn render(fit: &NoiseFit, files: usize, max_size: u64) -> String {
         "unit IQR (us)",
         "mean delay (us)",
         "from std (us)",
+        "step (us)",
+        "% of step",
     ]);
     for p in &fit.points {
         t.row(vec![
@@ -57,25 +59,52 @@ pub fn render(fit: &NoiseFit, files: usize, max_size: u64) -> String {
             sig(p.unit_iqr_us),
             sig(p.mean_us),
             sig(p.mean_from_std_us),
+            sig(p.step_us),
+            sig(p.percent_of_step),
         ]);
     }
     out.push_str(&t.render());
     out.push_str(&format!(
-        "# fitted: {} (the median of the points' means from their interquartile ranges; from \
-         their standard deviations: {} us{})\n",
-        fit.delay,
+        "# a fixed delay: {} (the median of the points' means from their interquartile ranges; \
+         from their standard deviations: {} us{}); the points stray from it by a factor of {}\n",
+        fit.fixed,
         sig(fit.mean_from_std_us),
-        if fit.mean_from_std_us > 1.5 * fit.delay.mean_us() {
+        if fit.mean_from_std_us > 1.5 * fit.fixed.delay().mean_us() {
             ", a tail heavier than an exponential's"
         } else {
             ""
+        },
+        sig(fit.fixed_spread)
+    ));
+    out.push_str(&format!(
+        "# a share of the step: {} (the median of the points' means over their mean step); the \
+         points stray from it by a factor of {}\n",
+        fit.scaled,
+        sig(fit.scaled_spread)
+    ));
+    if let Some(slope) = fit.slope {
+        out.push_str(&format!(
+            "# the points' delays grow as step^{} (0: a fixed delay, 1: in proportion to the \
+             step)\n",
+            sig(slope)
+        ));
+    }
+    out.push_str(&format!(
+        "# fitted: {} ({})\n",
+        fit.noise,
+        if fit.noise.is_scaled() {
+            "the points agree more on a share of the step: at a target, the same share of its \
+             own steps"
+        } else {
+            "the points agree more on a fixed delay: at a target, the same delay whatever its \
+             steps"
         }
     ));
     out.push_str(&format!(
         "# use it: --lab-noise {d} on fit, validate, predict, sweep and export (the lab's \
          times without it), or [noise] delay = \"{d}\" in a scenario (a target with this \
          lab's hosts)\n",
-        d = fit.delay
+        d = fit.noise
     ));
     if !fit.skipped.is_empty() {
         out.push_str("# not fitted:\n");

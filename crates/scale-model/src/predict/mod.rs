@@ -25,8 +25,8 @@ pub use levels::{levels, Level};
 pub use strategy::Strategy;
 
 use crate::noise::{NoiseCost, CALIBRATION_RANKS};
+use crate::noise_form::Noise;
 use crate::stack::StackProfile;
-use topologies::noise::Delay;
 
 use crate::error::ModelError;
 use crate::fit::FitReport;
@@ -79,12 +79,12 @@ pub enum NoiseSetting {
     /// None, whatever the scenario says.
     Off,
     /// This distribution.
-    Given(Delay),
+    Given(Noise),
 }
 
 impl NoiseSetting {
     /// The distribution this setting prices on `scenario`, if any.
-    pub fn resolve(self, scenario: &Scenario) -> Option<Delay> {
+    pub fn resolve(self, scenario: &Scenario) -> Option<Noise> {
         match self {
             NoiseSetting::Scenario => scenario.noise,
             NoiseSetting::Off => None,
@@ -193,11 +193,16 @@ pub fn predict(
         .map(|d| NoiseCost::new(d, opts.build));
     if let Some(n) = &noise {
         assumptions.push(format!(
-            "noise: every rank waits a draw from {} before each step's sends; the stragglers \
+            "noise: every rank waits a draw from {}{} before each step's sends; the stragglers \
              column is its expected cost on each schedule's dependency paths (Monte Carlo on the \
              schedule up to {CALIBRATION_RANKS} ranks, its cost per dependency step carried \
              beyond), in place of a lab's straggler tail",
-            n.delay()
+            n.noise(),
+            if n.noise().is_scaled() {
+                " (in percent of the step's own time: the predicted time over its steps)"
+            } else {
+                ""
+            }
         ));
     }
     let switches = Switches {
@@ -260,15 +265,14 @@ pub fn predict(
                 skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
                 continue;
             }
-            let noise_us = noise.as_mut().map(|n| n.strategy_us(*strategy, p, &lv));
             for &size in sizes {
                 match pricing.terms(*strategy, p, size as f64) {
                     Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
                         }
-                        if let Some(n) = noise_us {
-                            terms.straggler_us = n;
+                        if let Some(n) = noise.as_mut() {
+                            terms.straggler_us = n.strategy_us(*strategy, p, &lv, terms.total());
                         }
                         let mut row = PredictionRow::new(strategy.name(), p, size, terms);
                         row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
@@ -287,15 +291,14 @@ pub fn predict(
                 skipped.insert(format!("{case}: no fit"));
                 continue;
             }
-            let noise_us = noise.as_mut().map(|n| n.flat_case_us(case, p));
             for &size in sizes {
                 match ops::terms(&pricing, case, p, size as f64) {
                     Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
                         }
-                        if let Some(n) = noise_us {
-                            terms.straggler_us = n;
+                        if let Some(n) = noise.as_mut() {
+                            terms.straggler_us = n.case_us(case, p, terms.total());
                         }
                         let name = case.algorithm.name().to_string();
                         let mut row = PredictionRow::of(case.collective, name, p, size, terms);
@@ -313,20 +316,15 @@ pub fn predict(
         let pat_collectives = opts.collectives.iter().filter(|c| pat::runs(**c));
         for &collective in pat_collectives.filter(|_| opts.mode == Mode::Target) {
             // PAT's steps pair ranks 2^i apart, as halving-doubling's do.
-            let noise_us = noise.as_mut().map(|n| {
-                n.flat_case_us(
-                    Case {
-                        collective,
-                        algorithm: Algorithm::Rhd,
-                    },
-                    p,
-                )
-            });
+            let like = Case {
+                collective,
+                algorithm: Algorithm::Rhd,
+            };
             for &size in sizes {
                 match pricing.pat(collective, p, size as f64) {
                     Ok((mut terms, protocol)) => {
-                        if let Some(n) = noise_us {
-                            terms.straggler_us = n;
+                        if let Some(n) = noise.as_mut() {
+                            terms.straggler_us = n.case_us(like, p, terms.total());
                         }
                         let mut row = PredictionRow::of(collective, "pat".into(), p, size, terms);
                         row.protocol = protocol.map(str::to_string);

@@ -9,9 +9,9 @@ use super::error::{Locator, ScenarioError};
 use super::raw::{RawBytes, RawModel, RawMoe, RawScenario, RawTier, RawWorkload};
 use super::workload::{DType, ModelWorkload, MoeWorkload, Pipeline, Sharding, Workload};
 use super::{Cluster, Compute, IntraNode, Network, Scenario, Tier, Topology};
+use crate::noise_form::Noise;
 use crate::stack::StackProfile;
 use crate::units::parse_size;
-use topologies::noise::Delay;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -104,7 +104,7 @@ pub(super) fn check(raw: RawScenario, at: &Locator<'_>) -> Result<Scenario> {
         Some(n) => Some(
             n.delay
                 .get_ref()
-                .parse::<Delay>()
+                .parse::<Noise>()
                 .map_err(|e| at.invalid(n.delay.span(), "noise.delay", e.to_string()))?,
         ),
         None => None,

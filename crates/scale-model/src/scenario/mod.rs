@@ -13,8 +13,8 @@ mod workload;
 
 use serde::{Deserialize, Serialize};
 
+use crate::noise_form::Noise;
 use crate::stack::StackProfile;
-use topologies::noise::Delay;
 
 pub use error::{line_col, ScenarioError};
 pub use topology::Topology;
@@ -42,31 +42,32 @@ pub struct Scenario {
     /// lab's where a lab is given, else none.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "stack_table")]
     pub stack: Option<StackProfile>,
-    /// The host noise of the target (`[noise] delay = "exp:20us"`): before each step's sends
-    /// every rank waits a draw ([`crate::noise`]); absent: none.
+    /// The host noise of the target (`[noise] delay = "exp:20us"`, or `"exp:10%"` of each
+    /// step's time): before each step's sends every rank waits a draw ([`crate::noise`]);
+    /// absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "noise_table")]
-    pub noise: Option<Delay>,
+    pub noise: Option<Noise>,
 }
 
 /// `noise` as the file writes it: a table `{ delay = "exp:20us" }`.
 mod noise_table {
+    use crate::noise_form::Noise;
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use topologies::noise::Delay;
 
     #[derive(Serialize, Deserialize)]
     struct Table {
         delay: String,
     }
 
-    pub fn serialize<S: Serializer>(v: &Option<Delay>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(v: &Option<Noise>, s: S) -> Result<S::Ok, S::Error> {
         v.map(|d| Table {
             delay: d.to_string(),
         })
         .serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Delay>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Noise>, D::Error> {
         Option::<Table>::deserialize(d)?
             .map(|t| t.delay.parse().map_err(D::Error::custom))
             .transpose()
