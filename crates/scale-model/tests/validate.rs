@@ -100,7 +100,7 @@ fn noise_the_lab_carried_is_taken_off_the_fit_and_added_to_the_predictions() {
 fn noise_is_predicted(ms: &[Measurement], noise: scale_model::noise_form::Noise) {
     let mut told = ValidateOptions::new(4);
     told.fit.lab_noise = Some(noise);
-    let report = validate(ms, &told).unwrap();
+    let report = validate(ms, &told).expect("validates");
     for r in &report.rows {
         assert!(r.error.abs() < 0.02, "{r:?}");
         assert!(r.terms.straggler_us > 0.0, "{r:?}");
@@ -109,7 +109,7 @@ fn noise_is_predicted(ms: &[Measurement], noise: scale_model::noise_form::Noise)
         .assumptions
         .iter()
         .any(|a| a.contains("the lab's noise")));
-    let blind = validate(ms, &ValidateOptions::new(4)).unwrap();
+    let blind = validate(ms, &ValidateOptions::new(4)).expect("validates");
     let worst = |rep: &scale_model::validate::ValidationReport| {
         rep.rows
             .iter()
