@@ -428,7 +428,8 @@ pub fn fit_case_ranges(
             single_rank += 1;
             continue;
         }
-        let c = case.collective.try_cost(
+        // A lab times calls back to back: each point is one call of such a loop.
+        let c = case.collective.try_cost_looped(
             case.algorithm,
             m.nranks,
             m.bytes as f64,
@@ -503,7 +504,16 @@ pub fn fit_case_ranges(
             ));
         }
         for (j, e) in est.iter().enumerate() {
-            if e.status == ParamStatus::NotIdentifiable {
+            let absent = mine.iter().all(|(row, _)| row[j] == 0.0);
+            if e.status == ParamStatus::NotIdentifiable && absent && j == 0 {
+                notes.push(
+                    "alpha does not show in a loop of back-to-back calls of this collective \
+                     (the root starts the next call while this one travels, so the messages' \
+                     latencies overlap the transfers): held at 0; one call's latency at scale \
+                     comes from the target's stack"
+                        .to_string(),
+                );
+            } else if e.status == ParamStatus::NotIdentifiable {
                 notes.push(format!(
                     "{} is not identifiable from these points (its coefficient is proportional \
                      to the others'); held at 0 and its cost folded into the fitted parameters",

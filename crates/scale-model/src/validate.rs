@@ -148,7 +148,7 @@ pub fn validate(
             unpredicted += 1;
             continue;
         };
-        let Ok(c) = m.collective.try_cost(
+        let Ok(c) = m.collective.try_cost_looped(
             m.algorithm,
             m.nranks,
             m.bytes as f64,

@@ -104,6 +104,32 @@ impl Collective {
         })
     }
 
+    /// The cost terms of one call in a loop of back-to-back calls, as a timed loop (nccl-tests',
+    /// collbench's) measures it: [`try_cost`](Self::try_cost) where a call ends everywhere
+    /// before the next can start; for broadcast and reduce, whose root starts the next call while
+    /// this one still travels, the busiest link's bytes with the latencies overlapped
+    /// ([`rooted::chain_looped_cost`], [`rooted::tree_looped_cost`]).
+    pub fn try_cost_looped(
+        self,
+        algorithm: Algorithm,
+        nranks: usize,
+        bytes: f64,
+        opts: &BuildOptions,
+    ) -> Result<CostTerms, CollectiveError> {
+        let dir = direction(self);
+        match (self, algorithm) {
+            (Collective::Broadcast | Collective::Reduce, Algorithm::Chain) => {
+                self.check(algorithm)?;
+                Ok(rooted::chain_looped_cost(nranks, bytes, dir))
+            }
+            (Collective::Broadcast | Collective::Reduce, _) => {
+                self.check(algorithm)?;
+                Ok(rooted::tree_looped_cost(nranks, bytes, dir))
+            }
+            _ => self.try_cost(algorithm, nranks, bytes, opts),
+        }
+    }
+
     fn check_shape(
         self,
         algorithm: Algorithm,

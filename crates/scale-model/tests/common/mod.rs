@@ -48,9 +48,10 @@ pub fn synthetic_case(case: Case, ranks: &[usize], params: CostParams) -> Vec<Me
             if case.collective.count_for(n, 4, p) * 4 != n {
                 continue;
             }
+            // A lab times a loop of back-to-back calls.
             let Ok(c) = case
                 .collective
-                .try_cost(case.algorithm, p, n as f64, &build)
+                .try_cost_looped(case.algorithm, p, n as f64, &build)
             else {
                 continue;
             };
