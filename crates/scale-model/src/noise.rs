@@ -32,12 +32,11 @@
 use std::collections::HashMap;
 
 use topologies::noise::Delay;
-
-use crate::noise_form::Noise;
 use topologies::rng::SplitMix64;
 use topologies::timing_model::{completion_time_with_jitter, LinkModel};
 use topologies::{Algorithm, BuildOptions, Case, Schedule};
 
+use crate::noise_form::Noise;
 use crate::predict::levels::Level;
 use crate::predict::Strategy;
 
