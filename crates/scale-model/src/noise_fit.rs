@@ -50,8 +50,8 @@ pub struct NoisePoint {
     pub mean_us: f64,
     /// The mean delay its standard deviations say.
     pub mean_from_std_us: f64,
-    /// Its mean step without the noise: the median per-iteration time, less the expected cost
-    /// of `mean_us`, over the schedule's dependency steps, microseconds.
+    /// Its mean step without the noise: the mean per-iteration time, less the expected cost of
+    /// `mean_us`, over the schedule's dependency steps, microseconds.
     pub step_us: f64,
     /// `mean_us` in percent of `step_us`.
     pub percent_of_step: f64,
@@ -150,7 +150,8 @@ pub fn fit_noise<'m>(
             continue;
         }
         let mean_us = measured.iqr / unit.spread.iqr;
-        let time_us = median(m.samples_us.clone()).unwrap_or(0.0);
+        // The mean time, as the noise's expected cost is a mean.
+        let time_us = m.samples_us.iter().sum::<f64>() / m.samples_us.len() as f64;
         let step_us = (time_us - mean_us * unit.cost_us).max(time_us / 20.0) / unit.steps;
         if step_us <= 0.0 {
             skipped.push(format!("{label}: its per-iteration times are not positive"));
