@@ -61,6 +61,27 @@ pub struct NoiseCost {
     cache: HashMap<(Case, usize), f64>,
 }
 
+/// A schedule's or strategy's noise, the same at every size: its expected cost in the
+/// distribution's units over its dependency steps.
+#[derive(Clone, Copy, Debug)]
+pub struct PricedNoise {
+    noise: Noise,
+    cost: f64,
+    steps: f64,
+}
+
+impl PricedNoise {
+    /// What it adds to an iteration that takes `time_us` without it, microseconds.
+    pub fn added_us(&self, time_us: f64) -> f64 {
+        self.noise.added_us(self.cost, self.steps, time_us)
+    }
+
+    /// The time without it of an iteration measured at `time_us` with it.
+    pub fn removed_us(&self, time_us: f64) -> f64 {
+        self.noise.removed_us(self.cost, self.steps, time_us)
+    }
+}
+
 /// A part of a strategy whose noise adds to the others': a schedule over some ranks, or a
 /// switch that waits for `k` ranks' contributions (one dependency step).
 #[derive(Clone, Copy, Debug)]
@@ -82,18 +103,26 @@ impl NoiseCost {
         self.noise
     }
 
+    /// The noise of `case` over `ranks` ranks, priced once for every size.
+    pub fn case(&mut self, case: Case, ranks: usize) -> PricedNoise {
+        self.parts(&[Part::Schedule(case, ranks)])
+    }
+
+    /// The noise of `strategy` over `ranks` ranks on `levels`, priced once for every size.
+    pub fn strategy(&mut self, strategy: Strategy, ranks: usize, levels: &[Level]) -> PricedNoise {
+        self.parts(&strategy_parts(strategy, ranks, levels))
+    }
+
     /// Expected extra time of `case` over `ranks` ranks whose iteration takes `time_us`
     /// without the noise, microseconds.
     pub fn case_us(&mut self, case: Case, ranks: usize, time_us: f64) -> f64 {
-        self.parts_us(&[Part::Schedule(case, ranks)], time_us)
+        self.case(case, ranks).added_us(time_us)
     }
 
     /// The time without the noise of `case` over `ranks` ranks measured at `time_us` with it
     /// (never below a twentieth of it).
     pub fn quiet_us(&mut self, case: Case, ranks: usize, time_us: f64) -> f64 {
-        let part = Part::Schedule(case, ranks);
-        let (cost, steps) = (self.part_cost(part), self.part_steps(part));
-        self.noise.removed_us(cost, steps, time_us)
+        self.case(case, ranks).removed_us(time_us)
     }
 
     /// Expected extra time of `strategy` over `ranks` ranks on `levels` whose iteration takes
@@ -105,15 +134,17 @@ impl NoiseCost {
         levels: &[Level],
         time_us: f64,
     ) -> f64 {
-        let parts = strategy_parts(strategy, ranks, levels);
-        self.parts_us(&parts, time_us)
+        self.strategy(strategy, ranks, levels).added_us(time_us)
     }
 
-    /// The parts' costs added; a share of the step is of the mean step over all their steps.
-    fn parts_us(&mut self, parts: &[Part], time_us: f64) -> f64 {
-        let cost: f64 = parts.iter().map(|&p| self.part_cost(p)).sum();
-        let steps: f64 = parts.iter().map(|&p| self.part_steps(p)).sum();
-        self.noise.added_us(cost, steps, time_us)
+    /// The parts' costs and steps added: a share of the step is of the mean step over all
+    /// their steps.
+    fn parts(&mut self, parts: &[Part]) -> PricedNoise {
+        PricedNoise {
+            noise: self.noise,
+            cost: parts.iter().map(|&p| self.part_cost(p)).sum(),
+            steps: parts.iter().map(|&p| self.part_steps(p)).sum(),
+        }
     }
 
     /// Expected extra time of a part, in the distribution's units.

@@ -15,7 +15,7 @@
 //! exponential's. The links' own variation counts as noise too: at latency-bound sizes on an
 //! idle link it is small.
 //!
-//! Each point's mean step (its median time less the noise's expected cost, over its schedule's
+//! Each point's mean step (its mean time less the noise's expected cost, over its schedule's
 //! dependency steps) turns its mean into a share of the step. Where the points' means agree
 //! more closely than their shares, the noise is a fixed delay (a host's wake-ups, injected
 //! jitter); where the shares agree more closely, it grows with the step (interruptions of work

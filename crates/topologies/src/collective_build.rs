@@ -116,18 +116,14 @@ impl Collective {
         bytes: f64,
         opts: &BuildOptions,
     ) -> Result<CostTerms, CollectiveError> {
-        let dir = direction(self);
-        match (self, algorithm) {
-            (Collective::Broadcast | Collective::Reduce, Algorithm::Chain) => {
-                self.check(algorithm)?;
-                Ok(rooted::chain_looped_cost(nranks, bytes, dir))
-            }
-            (Collective::Broadcast | Collective::Reduce, _) => {
-                self.check(algorithm)?;
-                Ok(rooted::tree_looped_cost(nranks, bytes, dir))
-            }
-            _ => self.try_cost(algorithm, nranks, bytes, opts),
+        if !self.rooted() {
+            return self.try_cost(algorithm, nranks, bytes, opts);
         }
+        self.check(algorithm)?;
+        Ok(match algorithm {
+            Algorithm::Chain => rooted::chain_looped_cost(nranks, bytes, direction(self)),
+            _ => rooted::tree_looped_cost(nranks, bytes, direction(self)),
+        })
     }
 
     fn check_shape(

@@ -265,14 +265,15 @@ pub fn predict(
                 skipped.insert(format!("{strategy}: no fit for {}", strategy.outer()));
                 continue;
             }
+            let noise_of = noise.as_mut().map(|n| n.strategy(*strategy, p, &lv));
             for &size in sizes {
                 match pricing.terms(*strategy, p, size as f64) {
                     Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
                         }
-                        if let Some(n) = noise.as_mut() {
-                            terms.straggler_us = n.strategy_us(*strategy, p, &lv, terms.total());
+                        if let Some(n) = noise_of {
+                            terms.straggler_us = n.added_us(terms.total());
                         }
                         let mut row = PredictionRow::new(strategy.name(), p, size, terms);
                         row.straggler_interval_us = straggler.map(|s| [s.low_us, s.high_us]);
@@ -291,14 +292,15 @@ pub fn predict(
                 skipped.insert(format!("{case}: no fit"));
                 continue;
             }
+            let noise_of = noise.as_mut().map(|n| n.case(case, p));
             for &size in sizes {
                 match ops::terms(&pricing, case, p, size as f64) {
                     Ok((mut terms, protocol)) => {
                         if let Some(s) = straggler {
                             terms.straggler_us = s.delay_us;
                         }
-                        if let Some(n) = noise.as_mut() {
-                            terms.straggler_us = n.case_us(case, p, terms.total());
+                        if let Some(n) = noise_of {
+                            terms.straggler_us = n.added_us(terms.total());
                         }
                         let name = case.algorithm.name().to_string();
                         let mut row = PredictionRow::of(case.collective, name, p, size, terms);
@@ -320,11 +322,12 @@ pub fn predict(
                 collective,
                 algorithm: Algorithm::Rhd,
             };
+            let noise_of = noise.as_mut().map(|n| n.case(like, p));
             for &size in sizes {
                 match pricing.pat(collective, p, size as f64) {
                     Ok((mut terms, protocol)) => {
-                        if let Some(n) = noise.as_mut() {
-                            terms.straggler_us = n.case_us(like, p, terms.total());
+                        if let Some(n) = noise_of {
+                            terms.straggler_us = n.added_us(terms.total());
                         }
                         let mut row = PredictionRow::of(collective, "pat".into(), p, size, terms);
                         row.protocol = protocol.map(str::to_string);
