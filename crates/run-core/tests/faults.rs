@@ -53,7 +53,7 @@ fn case() -> impl Strategy<Value = Case> {
                     2 => vec![SIZES[1]],
                     _ => SIZES.to_vec(),
                 };
-                let usable: Vec<Algorithm> = Algorithm::ALL
+                let usable: Vec<Algorithm> = Algorithm::ALL_REDUCE
                     .into_iter()
                     .filter(|&a| builds(a, p, &sizes))
                     .collect();

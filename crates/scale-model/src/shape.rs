@@ -8,7 +8,7 @@ use topologies::{Algorithm, BuildOptions};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shape {
-    /// `hier`: ranks per group.
+    /// `hier` and `rail`: ranks per group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_size: Option<usize>,
     /// `hier`: the algorithm inside groups.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::CostTerms;
 use crate::partition::segment_elems;
 use crate::schedule::Schedule;
-use crate::{dbtree, hier, rd, rhd, ring, torus2d, tree};
+use crate::{dbtree, hier, rail, rd, rhd, ring, torus2d, tree};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,6 +35,9 @@ pub enum Algorithm {
     Bruck,
     /// Broadcast and reduce: a pipelined chain from or to the root ([`rooted`](crate::rooted)).
     Chain,
+    /// One ring per rank of a group, each on its part of the buffer and each leaving every
+    /// group from its own rank, side by side ([`rail`]).
+    Rail,
 }
 
 /// Knobs that some algorithms take; the others ignore them.
@@ -47,7 +50,7 @@ pub struct BuildOptions {
     /// down to whole elements; 0: whole chunks, the textbook ring.
     #[serde(default)]
     pub ring_segment_bytes: usize,
-    /// `hier`: ranks per group. `None`: [`hier::default_group_size`].
+    /// `hier` and `rail`: ranks per group. `None`: [`hier::default_group_size`].
     #[serde(default)]
     pub group_size: Option<usize>,
     /// `torus2d`: (X, Y), rank = y X + x. `None`: [`torus2d::default_grid`].
@@ -99,7 +102,8 @@ pub enum AlgorithmError {
 }
 
 impl Algorithm {
-    /// The all-reduce algorithms (what `all` means for an all-reduce).
+    /// The all-reduce algorithms over one flat network: what a projection prices as a flat
+    /// strategy ([`ALL_REDUCE`](Self::ALL_REDUCE) adds those that need groups of ranks).
     pub const ALL: [Algorithm; 7] = [
         Algorithm::Ring,
         Algorithm::Tree,
@@ -110,9 +114,21 @@ impl Algorithm {
         Algorithm::Torus2d,
     ];
 
+    /// Every all-reduce algorithm a run can measure (what `all` means for an all-reduce).
+    pub const ALL_REDUCE: [Algorithm; 8] = [
+        Algorithm::Ring,
+        Algorithm::Tree,
+        Algorithm::DbTree,
+        Algorithm::Rhd,
+        Algorithm::Rd,
+        Algorithm::Hier,
+        Algorithm::Torus2d,
+        Algorithm::Rail,
+    ];
+
     /// Every algorithm of every collective
     /// ([`Collective::algorithms`](crate::Collective::algorithms) says which is whose).
-    pub const EVERY: [Algorithm; 11] = [
+    pub const EVERY: [Algorithm; 12] = [
         Algorithm::Ring,
         Algorithm::Tree,
         Algorithm::DbTree,
@@ -124,6 +140,7 @@ impl Algorithm {
         Algorithm::Linear,
         Algorithm::Bruck,
         Algorithm::Chain,
+        Algorithm::Rail,
     ];
 
     pub fn name(self) -> &'static str {
@@ -139,11 +156,12 @@ impl Algorithm {
             Algorithm::Linear => "linear",
             Algorithm::Bruck => "bruck",
             Algorithm::Chain => "chain",
+            Algorithm::Rail => "rail",
         }
     }
 
     pub fn names() -> String {
-        Self::ALL.map(Algorithm::name).join(", ")
+        Self::ALL_REDUCE.map(Algorithm::name).join(", ")
     }
 
     /// Every algorithm's name, comma-separated.
@@ -153,7 +171,7 @@ impl Algorithm {
 
     /// Parses a comma-separated list; `all` means every algorithm.
     pub fn parse_list(s: &str) -> Result<Vec<Algorithm>, AlgorithmError> {
-        crate::names::parse_list(s, &Self::ALL)
+        crate::names::parse_list(s, &Self::ALL_REDUCE)
     }
 
     /// The schedule for `nranks` ranks over `count` elements of `elem_size` bytes.
@@ -177,6 +195,7 @@ impl Algorithm {
             Algorithm::Rd => rd::schedule(nranks, count),
             Algorithm::Hier => hier::schedule(nranks, count, elem_size, opts)?,
             Algorithm::Torus2d => torus2d::schedule(nranks, count, opts)?,
+            Algorithm::Rail => rail::schedule(nranks, count, elem_size, opts)?,
             Algorithm::Pairwise | Algorithm::Linear | Algorithm::Bruck | Algorithm::Chain => {
                 return Err(AlgorithmError::NotAllReduce(self))
             }
@@ -209,6 +228,7 @@ impl Algorithm {
             Algorithm::Rd => rd::cost(nranks, bytes),
             Algorithm::Hier => hier::cost(nranks, bytes, opts)?,
             Algorithm::Torus2d => torus2d::cost(nranks, bytes, opts)?,
+            Algorithm::Rail => rail::cost(nranks, bytes, opts)?,
             Algorithm::Pairwise | Algorithm::Linear | Algorithm::Bruck | Algorithm::Chain => {
                 return Err(AlgorithmError::NotAllReduce(self))
             }

@@ -214,7 +214,7 @@ impl Collective {
     pub fn algorithms(self) -> &'static [Algorithm] {
         use Algorithm::*;
         match self {
-            Collective::AllReduce => &Algorithm::ALL,
+            Collective::AllReduce => &Algorithm::ALL_REDUCE,
             Collective::AllGather | Collective::ReduceScatter => &[Ring, Rhd, Hier],
             Collective::AllToAll => &[Pairwise, Linear, Bruck],
             Collective::Broadcast | Collective::Reduce => &[Chain, Tree],

@@ -40,6 +40,7 @@ pub mod noise;
 pub mod partition;
 pub mod pattern;
 pub mod pingpong;
+pub mod rail;
 pub mod rd;
 pub mod reduce;
 pub mod rhd;

@@ -75,6 +75,81 @@ pub fn schedule(nranks: usize, count: usize, segment: usize) -> Schedule {
     b.finish()
 }
 
+/// Several rings side by side, as one schedule: ring k runs over `rings[k].0` (the ranks in ring
+/// order, every rank once) on the part `rings[k].1` of the buffer, pipelined as [`schedule`]
+/// with pieces of at most about `segment` elements. Every ring cuts its chunks into as many
+/// pieces as the largest part needs, and each rank's program takes the rings' sends of one
+/// position of the stream, then their receives of it, before the next: a receive never waits
+/// for a send that comes later in the stream, so the rings cannot deadlock each other, and
+/// messages between a pair of ranks pair up in the same (position, ring) order at both ends.
+pub fn side_by_side(
+    nranks: usize,
+    count: usize,
+    rings: &[(Vec<usize>, Range<usize>)],
+    segment: usize,
+) -> Schedule {
+    let p = nranks.max(1);
+    let largest = rings.iter().map(|(_, part)| part.len()).max().unwrap_or(0);
+    let pieces = pieces_per_chunk(largest.div_ceil(p), segment);
+    let lag = pieces_ahead(pieces);
+    // Per ring: its chunks cut into pieces, and each rank's position in it.
+    let cut: Vec<Vec<Vec<Range<usize>>>> = rings
+        .iter()
+        .map(|(_, part)| {
+            split_range(part.clone(), p)
+                .into_iter()
+                .map(|c| split_range(c, pieces))
+                .collect()
+        })
+        .collect();
+    // Each rank's position in every ring.
+    let mut position = vec![vec![0; rings.len()]; nranks];
+    for (k, (order, _)) in rings.iter().enumerate() {
+        for (i, &r) in order.iter().enumerate() {
+            position[r][k] = i;
+        }
+    }
+    let steps = 2 * (p - 1);
+    let len = steps * pieces;
+    let piece = |k: usize, i: usize, q: usize, back: usize| {
+        let (s, j) = (q / pieces, q % pieces);
+        cut[k][(i + 2 * p - s % p - back) % p][j].clone()
+    };
+    let action = |q: usize| {
+        if q / pieces < p - 1 {
+            RecvAction::Reduce
+        } else {
+            RecvAction::Copy
+        }
+    };
+    let mut b = ScheduleBuilder::new(nranks, count);
+    if nranks < 2 {
+        return b.finish();
+    }
+    for (r, at) in position.iter().enumerate() {
+        let sends = |b: &mut ScheduleBuilder, q: usize| {
+            for (k, ((order, _), &i)) in rings.iter().zip(at).enumerate() {
+                b.send(r, order[(i + 1) % p], piece(k, i, q, 0));
+            }
+        };
+        let recvs = |b: &mut ScheduleBuilder, q: usize| {
+            for (k, ((order, _), &i)) in rings.iter().zip(at).enumerate() {
+                b.recv(r, order[(i + p - 1) % p], piece(k, i, q, 1), action(q));
+            }
+        };
+        for q in 0..len {
+            sends(&mut b, q);
+            if q >= lag {
+                recvs(&mut b, q - lag);
+            }
+        }
+        for q in len - lag..len {
+            recvs(&mut b, q);
+        }
+    }
+    b.finish()
+}
+
 /// Pieces per chunk of `chunk` units (elements or bytes) cut at `segment` units (0: one piece).
 fn pieces_per_chunk(chunk: usize, segment: usize) -> usize {
     match segment {

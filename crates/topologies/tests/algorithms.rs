@@ -55,7 +55,7 @@ proptest! {
         segment_bytes in 1usize..=64,
     ) {
         let opts = with_segment(segment_bytes);
-        for algo in Algorithm::ALL {
+        for algo in Algorithm::ALL_REDUCE {
             let s = algo.build(p, count, 4, &opts).unwrap();
             prop_assert_eq!(
                 count_wrong_on_pattern(&s, OPS[op_i]), Ok(0),
@@ -67,7 +67,7 @@ proptest! {
     /// Counts below p leave some ranks without a chunk of their own.
     #[test]
     fn counts_smaller_than_p_are_exact(p in 2usize..=64, count in 0usize..8, segment_bytes in 1usize..=16) {
-        for algo in Algorithm::ALL {
+        for algo in Algorithm::ALL_REDUCE {
             let count = count.min(p - 1);
             let s = algo.build(p, count, 4, &with_segment(segment_bytes)).unwrap();
             prop_assert_eq!(count_wrong_on_pattern(&s, ReduceOp::Sum), Ok(0), "{} p={} count={}", algo, p, count);
@@ -132,7 +132,7 @@ proptest! {
 
 #[test]
 fn one_rank_and_empty_buffers_move_nothing() {
-    for algo in Algorithm::ALL {
+    for algo in Algorithm::ALL_REDUCE {
         for count in [0, 1, 1000] {
             let s = algo.build(1, count, 4, &BuildOptions::default()).unwrap();
             assert!(s.programs[0].is_empty(), "{algo} count={count}");
@@ -147,7 +147,7 @@ fn one_rank_and_empty_buffers_move_nothing() {
 
 #[test]
 fn zero_ranks_is_a_shape_error() {
-    for algo in Algorithm::ALL {
+    for algo in Algorithm::ALL_REDUCE {
         let e = algo.build(0, 10, 4, &BuildOptions::default()).unwrap_err();
         assert!(e.to_string().contains("at least one rank"), "{e}");
         assert!(algo.cost(0, 10.0, &BuildOptions::default()).bytes.is_nan());
@@ -156,7 +156,7 @@ fn zero_ranks_is_a_shape_error() {
 
 #[test]
 fn every_element_type_size_works() {
-    for algo in Algorithm::ALL {
+    for algo in Algorithm::ALL_REDUCE {
         for elem_size in [1, 2, 4, 8, 16] {
             let s = algo.build(6, 100, elem_size, &with_segment(20)).unwrap();
             assert_eq!(count_wrong_on_pattern(&s, ReduceOp::Max), Ok(0), "{algo}");
@@ -268,7 +268,7 @@ fn default_shapes() {
     }
     // The defaults always fit, so the cost of every algorithm is defined at any scale.
     for p in [1usize, 7, 1000, 100_000, 131_072] {
-        for algo in Algorithm::ALL {
+        for algo in Algorithm::ALL_REDUCE {
             let c = algo.cost(p, 1e9, &BuildOptions::default());
             assert!(
                 c.latency_steps.is_finite() && c.bytes.is_finite(),
@@ -312,12 +312,12 @@ fn algorithm_lists_parse_and_reject_unknown_names() {
     assert_eq!(Algorithm::parse_list("ring"), Ok(vec![Algorithm::Ring]));
     assert_eq!(
         Algorithm::parse_list("all").unwrap(),
-        Algorithm::ALL.to_vec()
+        Algorithm::ALL_REDUCE.to_vec()
     );
-    let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+    let names: Vec<&str> = Algorithm::ALL_REDUCE.iter().map(|a| a.name()).collect();
     assert_eq!(
         names,
-        ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"]
+        ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d", "rail"]
     );
     assert_eq!(
         Algorithm::parse_list("torus2d, DBTREE,rd,ring,rd"),

@@ -184,6 +184,10 @@ fn shape(algorithm: Algorithm, config: &RunConfig) -> Shape {
             grid: config.grid,
             ..Shape::default()
         },
+        Algorithm::Rail => Shape {
+            group_size: config.group_size,
+            ..Shape::default()
+        },
         _ => Shape::default(),
     }
 }

@@ -66,7 +66,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         )
     })?;
     let order = |name: &str| {
-        Algorithm::ALL
+        Algorithm::ALL_REDUCE
             .iter()
             .position(|a| a.name() == name)
             .unwrap_or(usize::MAX)

@@ -72,6 +72,7 @@ pub fn cases_of(
                 let flag = match case.algorithm {
                     Algorithm::Hier => "--group-size/--hier-inner/--hier-outer",
                     Algorithm::Torus2d => "--grid",
+                    Algorithm::Rail => "--group-size",
                     _ => "--algo",
                 };
                 bad(flag, e.to_string())
