@@ -2,9 +2,9 @@
 # netns-fabric.sh - build by hand the emulated cluster that `collbench run --launcher netns`
 # builds, to run other tools (iperf3, Gloo, MPI, ...) across the same fabric.
 #
-#   netns-fabric.sh up   [-n NODES] [-r RATE] [-g NGROUPS] [-u UPLINK_RATE] [-m MTU] [-N NAME]
+#   netns-fabric.sh up   [-n NODES] [-r RATE] [-g NGROUPS] [-u UPLINK_RATE] [-m MTU] [-G PER_NODE] [-N NAME]
 #   netns-fabric.sh down [-N NAME]
-#   netns-fabric.sh exec RANK [-N NAME] -- CMD ARGS...   (run CMD in node RANK's namespace)
+#   netns-fabric.sh exec RANK [-N NAME] -- CMD ARGS...   (run CMD in rank RANK's namespace)
 #   netns-fabric.sh status [-N NAME]
 #
 # Fabric (needs root; nothing is created or addressed in the root namespace):
@@ -13,6 +13,10 @@
 #   cbf-NAME-sw    the switch: bridge br0 (one group) or leaves br0..br<G-1> joined to bridge
 #                  `spine` by veth pairs up<g>/dn<g>; port n<r> of node r has tbf RATE (what the
 #                  node receives); up<g> and dn<g> have tbf UPLINK_RATE (each direction)
+# -G PER_NODE (default 1): NODES ranks in NODES/PER_NODE namespaces cbf-NAME-n<node>, rank r in
+#                  n<r/PER_NODE> on NIC eth<r%PER_NODE> (its own port n<r>, tbf RATE both ways);
+#                  each NIC answers ARP for its own address only and sends what its address
+#                  sends (rule from ADDR -> table 100+k); ranks of one node talk over loopback
 # RATE and UPLINK_RATE take tc units (500mbit, 1gbit); "none" leaves links unshaped. MTU (default
 # 9000, jumbo frames, as collbench's launcher) is set on every link and bridge.
 # Rank r is in group r*G/NODES (consecutive blocks). The tbf bucket is max(64 KiB, 1 ms at the
@@ -26,7 +30,7 @@ die() { echo "netns-fabric.sh: $*" >&2; exit 1; }
 
 cmd=${1:-}; [ -n "$cmd" ] || usage
 shift
-NODES=4 RATE=500mbit NGROUPS=1 UPLINK=none NAME=fab RANK= MTU=9000
+NODES=4 RATE=500mbit NGROUPS=1 UPLINK=none NAME=fab RANK= MTU=9000 PER=1
 if [ "$cmd" = exec ]; then RANK=${1:-}; shift || true; fi
 while [ $# -gt 0 ]; do
   case $1 in
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
     -u) UPLINK=$2; shift 2 ;;
     -N) NAME=$2; shift 2 ;;
     -m) MTU=$2; shift 2 ;;
+    -G) PER=$2; shift 2 ;;
     --) shift; break ;;
     -h|--help) usage 0 ;;
     *) [ "$cmd" = exec ] && break; die "unknown option $1" ;;
@@ -82,6 +87,13 @@ up() {
   command -v ip >/dev/null && command -v tc >/dev/null || die "iproute2 missing (ip, tc)"
   [[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] && [ "$NODES" -le 1000 ] || die "-n: 1..1000"
   [[ $NGROUPS =~ ^[0-9]+$ ]] && [ "$NGROUPS" -ge 1 ] && [ "$NGROUPS" -le "$NODES" ] || die "-g: 1..NODES"
+  [[ $PER =~ ^[0-9]+$ ]] && [ "$PER" -ge 1 ] && [ $(( NODES % PER )) -eq 0 ] || die "-G: a divisor of NODES"
+  [ "$PER" -eq 1 ] || command -v sysctl >/dev/null || die "-G needs sysctl (procps)"
+  local first
+  for ((first = 0; first < NODES; first += PER)); do
+    [ $(( first * NGROUPS / NODES )) -eq $(( (first + PER - 1) * NGROUPS / NODES )) ] \
+      || die "-G: node of ranks $first..$(( first + PER - 1 )) would span two groups (-g)"
+  done
   local rate
   for rate in "$RATE" "$UPLINK"; do
     [ "$rate" = none ] || bits "$rate" >/dev/null || die "'$rate' is not a tc rate (500mbit, 1gbit, none)"
@@ -104,32 +116,55 @@ up() {
       ip -n "$SW" link set "up$g" up; ip -n "$SW" link set "dn$g" up
     done
   fi
+  local k nic
   for ((r = 0; r < NODES; r++)); do
-    ns=cbf-$NAME-n$r; g=$(( r * NGROUPS / NODES ))
-    ip netns add "$ns"; ip -n "$ns" link set lo up
-    ip -n "$SW" link add "n$r" mtu "$MTU" type veth peer name eth0 mtu "$MTU" netns "$ns"
+    ns=cbf-$NAME-n$(( r / PER )); g=$(( r * NGROUPS / NODES )); k=$(( r % PER )); nic=eth$k
+    if [ "$k" -eq 0 ]; then
+      ip netns add "$ns"; ip -n "$ns" link set lo up
+      [ "$PER" -eq 1 ] || ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+    fi
+    ip -n "$SW" link add "n$r" mtu "$MTU" type veth peer name "$nic" mtu "$MTU" netns "$ns"
     ip -n "$SW" link set "n$r" master "br$g"
-    shape "$ns" eth0 "$RATE"; shape "$SW" "n$r" "$RATE"
+    shape "$ns" "$nic" "$RATE"; shape "$SW" "n$r" "$RATE"
     ip -n "$SW" link set "n$r" up
-    ip -n "$ns" addr add "$(addr "$r")/16" dev eth0; ip -n "$ns" link set eth0 up
+    ip -n "$ns" addr add "$(addr "$r")/16" dev "$nic"; ip -n "$ns" link set "$nic" up
+    if [ "$PER" -gt 1 ]; then
+      ip -n "$ns" rule add from "$(addr "$r")" table $(( 100 + k )) pref $(( 100 + k ))
+      ip -n "$ns" route add 10.77.0.0/16 dev "$nic" src "$(addr "$r")" table $(( 100 + k ))
+    fi
   done
   trap - EXIT
   # Bridge ports forward at once without STP; give carrier a moment.
   for _ in $(seq 100); do
     [ "$(bridge -n "$SW" link show | grep -c forwarding)" -ge "$NODES" ] && break; sleep 0.05
   done
-  echo "# fabric '$NAME': $NODES nodes, link $RATE each way, $NGROUPS group(s)$([ "$NGROUPS" -gt 1 ] && echo ", uplinks $UPLINK each way via $core")"
+  echo "# fabric '$NAME': $NODES $([ "$PER" -gt 1 ] && echo "ranks on $(( NODES / PER )) nodes of $PER NICs" || echo nodes), link $RATE each way, $NGROUPS group(s)$([ "$NGROUPS" -gt 1 ] && echo ", uplinks $UPLINK each way via $core")"
   status
 }
 
+# Each NIC of a node namespace: "NIC ADDRESS" (rank r has 10.77.x.y, x*250+y = r+2).
+nics() { ip -n "$1" -o -4 addr show | awk '$2 ~ /^eth/ {sub("/.*", "", $4); print $2, $4}'; }
+
 status() {
-  local ns r
+  local ns nic a r
   for ns in $(ours); do
     case $ns in
       *-sw) echo "$ns  switch" ;;
-      *) r=${ns##*-n}; echo "$ns  rank $r  $(addr "$r")" ;;
+      *) nics "$ns" | while read -r nic a; do
+           IFS=. read -r _ _ x y <<<"$a"; r=$(( x * 250 + y - 2 ))
+           echo "$ns  rank $r  $a$([ "$nic" = eth0 ] || echo "  $nic")"
+         done ;;
     esac
   done | sort -V
+}
+
+# The namespace holding rank $1's address.
+ns_of() {
+  local ns
+  for ns in $(ours); do
+    [ "${ns%-sw}" = "$ns" ] && nics "$ns" | grep -qx "eth[0-9]* $(addr "$1")" && { echo "$ns"; return; }
+  done
+  die "no rank $1 in fabric '$NAME'"
 }
 
 case $cmd in
@@ -139,6 +174,7 @@ case $cmd in
   exec)
     [[ $RANK =~ ^[0-9]+$ ]] || die "exec: RANK first, e.g. exec 0 -- iperf3 -s"
     [ $# -gt 0 ] || die "exec: no command"
-    exec ip netns exec "cbf-$NAME-n$RANK" "$@" ;;
+    ns=$(ns_of "$RANK")
+    exec ip netns exec "$ns" "$@" ;;
   *) usage ;;
 esac

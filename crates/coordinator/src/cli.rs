@@ -213,6 +213,11 @@ pub struct RunArgs {
     /// joined through a spine [default: 1, or the racks of --topology].
     #[arg(long = "groups")]
     pub groups: Option<usize>,
+    /// netns: ranks per emulated node (consecutive ranks), each with its own NIC (`eth<k>`, its
+    /// own switch port, shaped at --link-rate both ways); traffic between ranks of one node stays
+    /// inside the node (loopback, unshaped), as NVLink does [default: 1].
+    #[arg(long = "ranks-per-node", value_name = "G")]
+    pub ranks_per_node: Option<usize>,
     /// netns: rate of each group's uplink to the spine, both directions (tc units); below
     /// group size x --link-rate the uplink is oversubscribed. Default: unshaped.
     #[arg(long = "uplink-rate", value_parser = parse_rate)]

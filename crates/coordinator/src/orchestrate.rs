@@ -32,7 +32,7 @@ use crate::clock;
 use crate::events::Event;
 use crate::launcher::faults::{FaultKind, FaultRunner};
 use crate::launcher::{Fabric, LaunchContext, Launcher, NodeProcess};
-use crate::options::RunOptions;
+use crate::options::{LauncherKind, RunOptions};
 use crate::output::writer::ResultsWriter;
 use crate::progress::Progress;
 
@@ -254,12 +254,13 @@ fn transport_params(opts: &RunOptions, fabric: &Fabric) -> (TransportParams, Tra
 }
 
 fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile {
-    // hier's and torus2d's shape as run (given, from the topology file, or the default for the
+    // hier's, rail's and torus2d's shape as run (given, from the topology file, or the default for the
     // rank count), for the algorithms the run has: the model prices their points with it.
     let algorithms = opts.algorithms();
     let has = |a: Algorithm| algorithms.contains(&a);
     let (p, b) = (opts.nranks, &opts.build);
     let hier = has(Algorithm::Hier);
+    let grouped = hier || has(Algorithm::Rail);
     ResultsFile {
         schema_version: SCHEMA_VERSION,
         tool: format!(
@@ -304,12 +305,13 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
             hosts: Vec::new(),
             link_rate_bps: fabric.link_rate_bps,
             uplink_rate_bps: fabric.uplink_rate_bps,
+            ranks_per_node: (opts.launcher == LauncherKind::Netns).then_some(opts.ranks_per_node),
             mtu: fabric.mtu,
             data_plane_unencrypted: opts.no_encryption,
             jitter: opts.jitter.map(|j| j.to_string()),
             poll_us: Some(opts.poll_us),
             timing: Some(IterationTiming::BackToBack),
-            group_size: hier.then(|| hier::group_size(p, b).ok()).flatten(),
+            group_size: grouped.then(|| hier::group_size(p, b).ok()).flatten(),
             hier_inner: hier.then_some(b.hier_inner),
             hier_outer: hier.then_some(b.hier_outer),
             grid: has(Algorithm::Torus2d)

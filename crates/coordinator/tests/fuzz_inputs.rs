@@ -140,6 +140,7 @@ fn valid_results(failure: bool) -> ResultsFile {
                 .collect(),
             link_rate_bps: Some(5e8),
             uplink_rate_bps: None,
+            ranks_per_node: None,
             mtu: None,
             data_plane_unencrypted: false,
             jitter: None,

@@ -175,6 +175,190 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
     assert_gone(&run_id, &pids(&v), &links_before);
 }
 
+/// Two nodes of two ranks: each rank on its own NIC (`eth0`, `eth1`), the ranks of a node on one
+/// host; ring runs correctly across them and everything is removed.
+#[test]
+fn nodes_with_two_nics_run_ring_correctly_and_leave_nothing() {
+    if !runnable() {
+        return;
+    }
+    let _s = serial();
+    let links_before = root_links();
+    let dir = tempdir("netns-two-nics");
+    let out = netns_run(
+        &[
+            "--np",
+            "4",
+            "--ranks-per-node",
+            "2",
+            "--link-rate",
+            "200mbit",
+            "-b",
+            "1K",
+            "-e",
+            "256K",
+            "-f",
+            "16",
+            "-n",
+            "3",
+            "-w",
+            "1",
+            "--algo",
+            "ring",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = results(&dir);
+    let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(v["config"]["ranks_per_node"], 2);
+    let hosts = v["config"]["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 4);
+    for h in hosts {
+        let r = h["rank"].as_u64().unwrap() as usize;
+        // Rank r: node r / 2's namespace, its NIC eth<r % 2>, its own address.
+        assert_eq!(
+            h["host"].as_str().unwrap(),
+            format!("cb-{run_id}-n{}", r / 2),
+            "{h}"
+        );
+        assert_eq!(h["interface"], format!("eth{}", r % 2), "{h}");
+        let addr = coordinator::launcher::netns::names::node_addr(r).to_string();
+        assert!(
+            h["data_addr"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{addr}:")),
+            "{h}"
+        );
+    }
+    let rows = rows(&v);
+    assert_eq!(rows.len(), 3, "ring at 1K, 16K, 256K");
+    for r in rows {
+        assert_eq!(r["nwrong"], 0, "{r}");
+        assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
+    }
+    assert_gone(&run_id, &pids(&v), &links_before);
+}
+
+/// `ip netns exec NS cat /sys/class/net/DEV/statistics/STAT`.
+fn nic_counter(ns: &str, dev: &str, stat: &str) -> u64 {
+    let path = format!("/sys/class/net/{dev}/statistics/{stat}");
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "cat", &path])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{ns} {path}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The fabric itself, through the launcher: a datagram from rank 1's address leaves node 0 by
+/// `eth1` (not `eth0`) and reaches node 1 on rank 2's `eth0`; between the two ranks of node 0 it
+/// stays on loopback, off both NICs.
+#[test]
+fn a_ranks_traffic_leaves_by_its_own_nic_and_a_nodes_own_stays_inside() {
+    use coordinator::launcher::netns::names::{node_addr, Names};
+    use coordinator::launcher::netns::{spawn, Netns};
+    use coordinator::launcher::Launcher;
+    use std::net::{IpAddr, SocketAddr};
+
+    if !runnable() {
+        return;
+    }
+    let _s = serial();
+    let links_before = root_links();
+    let run_id = format!("nic-{}", std::process::id());
+    let names = Names::new(&run_id).unwrap();
+    // Unshaped: the test counts bytes, not time. Drop tears down if an assertion fails.
+    let mut fabric = Netns::new(vec![0; 4], 2, None, None, 9000);
+    fabric.prepare(&run_id).unwrap();
+    assert_eq!(
+        namespaces_of(&run_id).len(),
+        2 + 2,
+        "switch, coordinator, 2 nodes"
+    );
+    let (node0, node1) = (names.node_ns(0), names.node_ns(1));
+    let socket = |ns: &str, rank: usize| {
+        let s = spawn::udp_socket_in(ns, SocketAddr::new(IpAddr::V4(node_addr(rank)), 0)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    };
+    let (rank0, rank1, rank2) = (socket(&node0, 0), socket(&node0, 1), socket(&node1, 2));
+    const N: usize = 200;
+    const LEN: usize = 1000;
+    // Sends N datagrams, each answered by a receive that names its sender.
+    let send = |from: &std::net::UdpSocket, to: &std::net::UdpSocket| {
+        let payload = [7u8; LEN];
+        let dest = to.local_addr().unwrap();
+        let mut buf = [0u8; 2 * LEN];
+        for _ in 0..N {
+            from.send_to(&payload, dest).unwrap();
+            let (n, src) = to.recv_from(&mut buf).unwrap();
+            assert_eq!((n, src), (LEN, from.local_addr().unwrap()));
+        }
+    };
+    let counters = || {
+        [
+            nic_counter(&node0, "eth0", "tx_bytes"),
+            nic_counter(&node0, "eth1", "tx_bytes"),
+            nic_counter(&node1, "eth0", "rx_bytes"),
+            nic_counter(&node1, "eth1", "rx_bytes"),
+        ]
+    };
+    let moved = |before: [u64; 4], after: [u64; 4]| -> Vec<u64> {
+        before.iter().zip(after).map(|(b, a)| a - b).collect()
+    };
+    let sent = (N * LEN) as u64;
+    // Noise a NIC may carry meanwhile: ARP, IPv6 neighbour and router solicitations.
+    let noise = 10_000;
+
+    let before = counters();
+    send(&rank1, &rank2);
+    let d = moved(before, counters());
+    assert!(
+        d[1] >= sent,
+        "rank 1's eth1 sent {} of {sent} bytes: {d:?}",
+        d[1]
+    );
+    assert!(
+        d[0] < noise,
+        "rank 0's eth0 carried rank 1's traffic: {d:?}"
+    );
+    assert!(d[2] >= sent, "rank 2's eth0 received {}: {d:?}", d[2]);
+    assert!(
+        d[3] < noise,
+        "node 1's eth1 received rank 2's traffic: {d:?}"
+    );
+
+    // The answer goes back the same way: rank 2's eth0 to rank 1's eth1.
+    let back = [
+        nic_counter(&node1, "eth0", "tx_bytes"),
+        nic_counter(&node0, "eth1", "rx_bytes"),
+        nic_counter(&node0, "eth0", "rx_bytes"),
+    ];
+    send(&rank2, &rank1);
+    let after = [
+        nic_counter(&node1, "eth0", "tx_bytes"),
+        nic_counter(&node0, "eth1", "rx_bytes"),
+        nic_counter(&node0, "eth0", "rx_bytes"),
+    ];
+    let d: Vec<u64> = back.iter().zip(after).map(|(b, a)| a - b).collect();
+    assert!(d[0] >= sent && d[1] >= sent && d[2] < noise, "{d:?}");
+
+    // Rank 0 to rank 1, one node: loopback, neither NIC.
+    let before = counters();
+    send(&rank0, &rank1);
+    let d = moved(before, counters());
+    assert!(
+        d[0] < noise && d[1] < noise,
+        "a node's own traffic left it: {d:?}"
+    );
+
+    drop((rank0, rank1, rank2));
+    fabric.teardown().unwrap();
+    assert_gone(&run_id, &[], &links_before);
+}
+
 /// Starts a long netns sweep and returns once its first row is written.
 fn start_long_run(dir: &Path) -> (std::process::Child, serde_json::Value) {
     let mut child = collbench()
@@ -482,7 +666,7 @@ fn fault_hooks_kill_a_node_and_take_a_link_down() {
 
 #[test]
 fn netns_flags_are_validated_before_anything_starts() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["--launcher", "netns", "--link-rate", "10bit"],
             "--link-rate: below 1kbit",
@@ -512,6 +696,31 @@ fn netns_flags_are_validated_before_anything_starts() {
         (
             &["--fault", "link-down:0@1K"],
             "link-down needs --launcher netns",
+        ),
+        (
+            &["--np", "4", "--ranks-per-node", "2"],
+            "--ranks-per-node: 2: only the netns launcher",
+        ),
+        (
+            &["--launcher", "netns", "--np", "4", "--ranks-per-node", "0"],
+            "--ranks-per-node: 0 ranks per node",
+        ),
+        (
+            &["--launcher", "netns", "--np", "6", "--ranks-per-node", "4"],
+            "--ranks-per-node: 4 does not divide the 6 ranks",
+        ),
+        (
+            &[
+                "--launcher",
+                "netns",
+                "--np",
+                "4",
+                "--ranks-per-node",
+                "2",
+                "--groups",
+                "4",
+            ],
+            "--ranks-per-node: node 0 (ranks 0..=1) would be split across groups 0 and 1",
         ),
     ];
     for (args, expect) in cases {

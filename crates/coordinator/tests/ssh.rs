@@ -69,6 +69,7 @@ impl Cluster {
         state::claim(&names).unwrap();
         let spec = FabricSpec {
             group_of: vec![0; hosts],
+            ranks_per_node: 1,
             link: None,
             uplink: None,
             mtu: 1500,

@@ -81,6 +81,11 @@ pub struct RunConfig {
     pub link_rate_bps: Option<f64>,
     #[serde(default)]
     pub uplink_rate_bps: Option<f64>,
+    /// Emulated cluster (`--launcher netns`): consecutive ranks per node, each with a NIC of its
+    /// own (`--ranks-per-node`; 1: one rank per node); absent for other launchers and in files
+    /// from before the option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranks_per_node: Option<usize>,
     /// MTU of the network between nodes, bytes, when known (the data plane's datagrams fit it).
     #[serde(default)]
     pub mtu: Option<u32>,

@@ -1,5 +1,5 @@
-//! The fabric's flags: `--link-rate`, `--mtu`, and the emulated cluster's groups and uplinks
-//! (`--groups`, `--uplink-rate`, a topology file's racks).
+//! The fabric's flags: `--link-rate`, `--mtu`, and the emulated cluster's groups, uplinks and
+//! nodes (`--groups`, `--uplink-rate`, a topology file's racks, `--ranks-per-node`).
 
 use super::kinds::{bad, LauncherKind, OptionError};
 use crate::cli::RunArgs;
@@ -14,6 +14,8 @@ pub struct FabricFlags {
     pub netns_groups: Option<Vec<usize>>,
     /// netns: the configured uplink rate of each group, bits per second.
     pub netns_uplink_bps: Option<f64>,
+    /// netns: consecutive ranks per emulated node, each with a NIC of its own (1 elsewhere).
+    pub ranks_per_node: usize,
 }
 
 pub fn fabric_of(
@@ -30,12 +32,70 @@ pub fn fabric_of(
         }
     }
     let (netns_groups, netns_uplink_bps) = groups(a, launcher, nranks, topology)?;
+    let ranks_per_node = ranks_per_node(a, launcher, nranks, netns_groups.as_deref())?;
     Ok(FabricFlags {
         link_rate_bps,
         mtu: a.mtu,
         netns_groups,
         netns_uplink_bps,
+        ranks_per_node,
     })
+}
+
+/// `--ranks-per-node`: nodes of G consecutive ranks, which must make whole nodes and not straddle
+/// two groups.
+fn ranks_per_node(
+    a: &RunArgs,
+    launcher: LauncherKind,
+    nranks: usize,
+    group_of: Option<&[usize]>,
+) -> Result<usize, OptionError> {
+    const FLAG: &str = "--ranks-per-node";
+    let g = a.ranks_per_node.unwrap_or(1);
+    if g == 0 {
+        return Err(bad(FLAG, "0 ranks per node; at least 1 is needed"));
+    }
+    if g == 1 {
+        return Ok(1);
+    }
+    if launcher != LauncherKind::Netns {
+        return Err(bad(
+            FLAG,
+            format!(
+                "{g}: only the netns launcher builds nodes with several NICs; add --launcher netns"
+            ),
+        ));
+    }
+    if !nranks.is_multiple_of(g) {
+        return Err(bad(
+            FLAG,
+            format!(
+                "{g} does not divide the {nranks} ranks (--np) into whole nodes; use a divisor of {nranks}"
+            ),
+        ));
+    }
+    if let Some(group_of) = group_of {
+        for (node, ranks) in group_of.chunks(g).enumerate() {
+            let first = ranks[0];
+            if let Some(&other) = ranks.iter().find(|&&x| x != first) {
+                let by = if a.groups.is_some() {
+                    "--groups"
+                } else {
+                    "the racks of --topology"
+                };
+                let r0 = node * g;
+                return Err(bad(
+                    FLAG,
+                    format!(
+                        "node {node} (ranks {r0}..={}) would be split across groups {first} and {other} of {by}; \
+                         groups must hold whole nodes of {g} ranks",
+                        r0 + g - 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(g)
 }
 
 /// `--groups`, `--uplink-rate` and a topology file's racks: the group of each rank, and the
@@ -148,5 +208,43 @@ mod tests {
         let (flag, why) = refused(of("--uplink-rate 1gbit", LauncherKind::Netns));
         assert_eq!(flag, "--uplink-rate");
         assert!(why.contains("2 or more groups"), "{why}");
+    }
+
+    #[test]
+    fn ranks_per_node_makes_whole_nodes_of_the_netns_fabric_inside_whole_groups() {
+        let rpn = |line: &str, launcher| of(line, launcher).map(|f| f.ranks_per_node);
+        assert_eq!(rpn("", LauncherKind::Netns), Ok(1));
+        assert_eq!(rpn("", LauncherKind::Local), Ok(1));
+        assert_eq!(rpn("--ranks-per-node 1", LauncherKind::Local), Ok(1));
+        assert_eq!(rpn("--ranks-per-node 2", LauncherKind::Netns), Ok(2));
+        assert_eq!(rpn("--ranks-per-node 4", LauncherKind::Netns), Ok(4));
+        assert_eq!(
+            rpn("--ranks-per-node 2 --groups 2", LauncherKind::Netns),
+            Ok(2)
+        );
+        let (flag, why) = refused(rpn("--ranks-per-node 0", LauncherKind::Netns));
+        assert_eq!(flag, "--ranks-per-node");
+        assert!(why.contains("at least 1"), "{why}");
+        let (flag, why) = refused(rpn("--ranks-per-node 3", LauncherKind::Netns));
+        assert_eq!(flag, "--ranks-per-node");
+        assert!(why.contains("3 does not divide the 4 ranks"), "{why}");
+        let (flag, why) = refused(rpn("--ranks-per-node 2", LauncherKind::Local));
+        assert_eq!(flag, "--ranks-per-node");
+        assert!(why.contains("--launcher netns"), "{why}");
+        // 4 groups of one rank would split every node of two.
+        let (flag, why) = refused(rpn("--ranks-per-node 2 --groups 4", LauncherKind::Netns));
+        assert_eq!(flag, "--ranks-per-node");
+        assert!(
+            why.contains("node 0 (ranks 0..=1) would be split across groups 0 and 1 of --groups"),
+            "{why}"
+        );
+        // Racks of a topology file: two hosts of one rank each per rack, 2 racks.
+        let racks = |group_of: Vec<usize>| {
+            let a = args("--ranks-per-node 2");
+            ranks_per_node(&a, LauncherKind::Netns, group_of.len(), Some(&group_of))
+        };
+        assert_eq!(racks(vec![0, 0, 1, 1]), Ok(2));
+        let (_, why) = refused(racks(vec![0, 1, 1, 1]));
+        assert!(why.contains("of the racks of --topology"), "{why}");
     }
 }

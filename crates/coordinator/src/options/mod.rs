@@ -88,6 +88,9 @@ pub struct RunOptions {
     pub netns_groups: Option<Vec<usize>>,
     /// netns: the configured uplink rate of each group, bits per second.
     pub netns_uplink_bps: Option<f64>,
+    /// netns: consecutive ranks per emulated node, each with a NIC of its own (`--ranks-per-node`;
+    /// 1 elsewhere).
+    pub ranks_per_node: usize,
     /// Faults to inject (`--fault`).
     pub faults: Vec<Fault>,
     /// `--fault jitter:DIST`: the delay every rank draws before each step's sends.
@@ -130,8 +133,22 @@ impl RunOptions {
         let ranks = ranks::ranks_of(a)?;
         let (nranks, launcher) = (ranks.nranks, ranks.launcher);
         let topology = ranks.topology.as_ref();
+        let fabric = fabric::fabric_of(a, launcher, nranks, topology)?;
+        // Nodes of several ranks are the groups `hier` and `rail` work in, unless `--group-size`
+        // or a topology file says otherwise.
+        let per_node;
+        let alg_args = if fabric.ranks_per_node > 1 && a.group_size.is_none() && topology.is_none()
+        {
+            per_node = RunArgs {
+                group_size: Some(fabric.ranks_per_node),
+                ..a.clone()
+            };
+            &per_node
+        } else {
+            a
+        };
         let algorithms::Cases { cases, build, root } =
-            algorithms::cases_of(a, nranks, sweep.dtype, topology)?;
+            algorithms::cases_of(alg_args, nranks, sweep.dtype, topology)?;
         let mut nccl = nccl;
         if a.nccl.root != 0 && !cases.iter().any(|c| c.collective.rooted()) {
             nccl.notes.push(format!(
@@ -139,7 +156,6 @@ impl RunOptions {
                 a.nccl.root
             ));
         }
-        let fabric = fabric::fabric_of(a, launcher, nranks, topology)?;
         let faults = faults::faults_of(&a.fault, launcher, nranks, &sweep.sizes)?;
         let jitter = faults::jitter_of(&a.fault)?;
         let cluster = ClusterOptions::from_args(&a.cluster, launcher, nranks)?;
@@ -179,9 +195,41 @@ impl RunOptions {
             topology: ranks.topology,
             netns_groups: fabric.netns_groups,
             netns_uplink_bps: fabric.netns_uplink_bps,
+            ranks_per_node: fabric.ranks_per_node,
             faults,
             jitter,
             cluster,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::test_args::args;
+
+    fn group_size(line: &str) -> Option<usize> {
+        RunOptions::from_args(&args(line))
+            .map(|o| o.build.group_size)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    #[test]
+    fn the_ranks_of_a_node_are_the_algorithms_groups_unless_told_otherwise() {
+        assert_eq!(
+            group_size("--launcher netns --np 8 --ranks-per-node 4 --algo hier"),
+            Some(4)
+        );
+        assert_eq!(
+            group_size("--launcher netns --np 8 --ranks-per-node 4 --group-size 2 --algo hier"),
+            Some(2)
+        );
+        assert_eq!(group_size("--launcher netns --np 8 --algo hier"), None);
+        assert_eq!(
+            group_size("--launcher netns --np 8 --ranks-per-node 1"),
+            None
+        );
+        let o = RunOptions::from_args(&args("--launcher netns --np 4 --ranks-per-node 2"));
+        assert_eq!(o.map(|o| o.ranks_per_node).ok(), Some(2));
     }
 }

@@ -41,7 +41,7 @@ pub fn ranks_of(a: &RunArgs) -> Result<Ranks, OptionError> {
         return Err(bad(
             "--np/--nodes",
             format!(
-                "{nranks} namespaces is more than the netns launcher's limit of {MAX_NETNS_NODES}"
+                "{nranks} ranks is more than the netns launcher's limit of {MAX_NETNS_NODES} (an address and a switch port each)"
             ),
         ));
     }

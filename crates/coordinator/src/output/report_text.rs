@@ -47,16 +47,22 @@ pub fn summary(c: &RunConfig) -> String {
     )
 }
 
-/// The fabric's configured link rate (and uplinks'), when the run knew it.
+/// The fabric's configured link rate (and uplinks', and an emulated node's NICs), when the run
+/// knew it.
 pub fn link_rate(c: &RunConfig) -> Option<String> {
     c.link_rate_bps.map(|rate| {
         format!(
-            "Configured link rate: {:.0} Mbit/s{}.",
+            "Configured link rate: {:.0} Mbit/s{}{}.",
             rate / 1e6,
             c.uplink_rate_bps.map_or(String::new(), |u| format!(
                 ", uplinks {:.0} Mbit/s",
                 u / 1e6
-            ))
+            )),
+            c.ranks_per_node
+                .filter(|&g| g > 1)
+                .map_or(String::new(), |g| format!(
+                    "; {g} ranks per node, each on a link of its own (loopback between them)"
+                ))
         )
     })
 }

@@ -186,6 +186,7 @@ pub fn synthetic_config(
             .collect(),
         link_rate_bps: None,
         uplink_rate_bps: None,
+        ranks_per_node: None,
         mtu: None,
         data_plane_unencrypted: false,
         jitter: None,

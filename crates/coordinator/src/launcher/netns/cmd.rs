@@ -8,8 +8,8 @@ use tracing::debug;
 pub enum NetnsError {
     #[error("the netns launcher needs root (it creates network namespaces); run it with sudo, or use --launcher local")]
     NotRoot,
-    #[error("iproute2 missing: '{0}' was not found on PATH (install the iproute2 package)")]
-    Missing(&'static str),
+    #[error("{1} missing: '{0}' was not found on PATH (install the {1} package)")]
+    Missing(&'static str, &'static str),
     #[error("`{command}` failed ({status}): {stderr}")]
     Failed {
         command: String,
@@ -22,7 +22,8 @@ pub enum NetnsError {
     Other(String),
 }
 
-/// One `ip` or `tc` invocation, kept as data so a fabric's plan can be checked without root.
+/// One `ip` or `tc` invocation (`ip netns exec NS sysctl ...` for a namespace's settings), kept as
+/// data so a fabric's plan can be checked without root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmd {
     pub program: &'static str,
@@ -71,14 +72,23 @@ impl Cmd {
     }
 }
 
-/// Checks that this process may build a fabric: root, and `ip` and `tc` on PATH.
-pub fn preflight() -> Result<(), NetnsError> {
+/// Checks that this process may build a fabric: root, and `ip`, `tc` and `bridge` on PATH (and
+/// `sysctl`, which nodes with several NICs are set up with, when `sysctl` is asked for).
+pub fn preflight(sysctl: bool) -> Result<(), NetnsError> {
     if !nix::unistd::Uid::effective().is_root() {
         return Err(NetnsError::NotRoot);
     }
-    for tool in ["ip", "tc", "bridge"] {
+    let procps = sysctl.then_some(("sysctl", "procps"));
+    for (tool, package) in [
+        ("ip", "iproute2"),
+        ("tc", "iproute2"),
+        ("bridge", "iproute2"),
+    ]
+    .into_iter()
+    .chain(procps)
+    {
         if find_on_path(tool).is_none() {
-            return Err(NetnsError::Missing(tool));
+            return Err(NetnsError::Missing(tool, package));
         }
     }
     Ok(())

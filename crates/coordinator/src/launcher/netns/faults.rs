@@ -5,7 +5,8 @@
 //!
 //! `kill` and `stop` work with any launcher that knows its nodes' PIDs; `link-down` needs a
 //! launcher that built the links (`--launcher netns`), which takes the switch's port of the rank
-//! down: the node's `eth0` loses carrier and its packets vanish, as when a cable is pulled.
+//! down: the rank's NIC (`eth0`, or `eth<k>` with several ranks per node) loses carrier and its
+//! packets vanish, as when a cable is pulled.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,8 +1,10 @@
 //! The netns launcher: an emulated cluster on one machine.
 //!
-//! Each node runs in its own network namespace with one link (a veth pair) to a switch (a bridge
-//! in the run's fabric namespace), shaped in both directions with tbf; `--groups G` puts the
-//! nodes on G leaf bridges joined by uplinks (`--uplink-rate`) through a spine. The coordinator's
+//! Each node runs in its own network namespace with one link (a veth pair) per rank to a switch
+//! (a bridge in the run's fabric namespace), shaped in both directions with tbf; one rank per node
+//! unless `--ranks-per-node G` gives each node G ranks, each with a NIC of its own (see
+//! [`fabric`]). `--groups G` puts the ranks on G leaf bridges joined by uplinks (`--uplink-rate`)
+//! through a spine. The coordinator's
 //! control socket lives in a namespace of its own on an unshaped link to the switch. The fabric
 //! uses 10.77.0.0/16, which exists only inside the run's namespaces.
 //!
@@ -42,9 +44,11 @@ pub struct Netns {
 }
 
 impl Netns {
-    /// A launcher for `group_of.len()` nodes; rates in bits per second, `None` = unshaped.
+    /// A launcher for `group_of.len()` ranks, `ranks_per_node` (which divides them) to a node;
+    /// rates in bits per second, `None` = unshaped.
     pub fn new(
         group_of: Vec<usize>,
+        ranks_per_node: usize,
         link_bps: Option<f64>,
         uplink_bps: Option<f64>,
         mtu: u32,
@@ -52,6 +56,7 @@ impl Netns {
         Netns {
             spec: FabricSpec {
                 group_of,
+                ranks_per_node: ranks_per_node.max(1),
                 link: link_bps.map(|rate_bps| Shape { rate_bps }),
                 uplink: uplink_bps.map(|rate_bps| Shape { rate_bps }),
                 mtu,
@@ -68,7 +73,13 @@ impl Netns {
             .clone()
             .unwrap_or_else(|| vec![0; opts.nranks]);
         let mtu = opts.mtu.unwrap_or(transport::settings::JUMBO_MTU);
-        Netns::new(group_of, opts.link_rate_bps, opts.netns_uplink_bps, mtu)
+        Netns::new(
+            group_of,
+            opts.ranks_per_node,
+            opts.link_rate_bps,
+            opts.netns_uplink_bps,
+            mtu,
+        )
     }
 
     fn build(&mut self, names: &Names) -> Result<()> {
@@ -86,10 +97,11 @@ impl Netns {
         self.wait_for_ports(names)
     }
 
-    /// Waits until every bridge port forwards, so the first packets are not lost.
+    /// Waits until every bridge port (one per rank, the coordinator's, the uplinks' two ends)
+    /// forwards, so the first packets are not lost.
     fn wait_for_ports(&self, names: &Names) -> Result<()> {
         let groups = self.spec.groups();
-        let expected = self.spec.nodes() + 1 + if groups > 1 { 2 * groups } else { 0 };
+        let expected = self.spec.ranks() + 1 + if groups > 1 { 2 * groups } else { 0 };
         let start = Instant::now();
         loop {
             let out = Cmd {
@@ -118,7 +130,7 @@ impl Launcher for Netns {
     }
 
     fn prepare(&mut self, run_id: &str) -> Result<std::net::UdpSocket> {
-        cmd::preflight()?;
+        cmd::preflight(self.spec.ranks_per_node > 1)?;
         match state::sweep_stale() {
             Ok(ids) if !ids.is_empty() => {
                 info!(runs = ?ids, "removed fabrics left by earlier runs")
@@ -133,6 +145,7 @@ impl Launcher for Netns {
         let start = Instant::now();
         self.build(&names).context("building the emulated fabric")?;
         info!(
+            ranks = self.spec.ranks(),
             nodes = self.spec.nodes(),
             groups = self.spec.groups(),
             elapsed_ms = start.elapsed().as_millis() as u64,
@@ -150,7 +163,14 @@ impl Launcher for Netns {
             .names
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("launch before prepare"))?;
-        spawn::launch(names, ctx.exe, ctx.coordinator, ctx.creds, ctx.events)
+        spawn::launch(
+            names,
+            self.spec.ranks_per_node,
+            ctx.exe,
+            ctx.coordinator,
+            ctx.creds,
+            ctx.events,
+        )
     }
 
     fn teardown(&mut self) -> Result<()> {
@@ -203,7 +223,8 @@ impl Drop for Netns {
     }
 }
 
-/// Takes a rank's switch port down or up.
+/// Takes a rank's switch port down or up (its NIC loses carrier; the node's other NICs keep
+/// theirs).
 struct SwitchPorts {
     fabric_ns: String,
 }

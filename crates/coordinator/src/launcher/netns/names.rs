@@ -2,8 +2,8 @@
 //!
 //! Every namespace is named `cb-<run id>-<role>`, so what a run made can be told apart from
 //! anything else on the machine and traced back to its run. Interfaces live only inside those
-//! namespaces, so their names are short and fixed (`eth0` in a node, `n<rank>` for a switch
-//! port); nothing is created in the root namespace.
+//! namespaces, so their names are short and fixed (`eth<k>` for the k-th NIC of a node, `n<rank>`
+//! for a switch port); nothing is created in the root namespace.
 
 use std::net::Ipv4Addr;
 
@@ -13,9 +13,11 @@ pub const PREFIX: &str = "cb-";
 pub const STATE_DIR: &str = "/run/collbench";
 /// Prefix length of the fabric's private subnet, 10.77.0.0/16.
 pub const PREFIX_LEN: u8 = 16;
+/// The fabric's private subnet (with [`PREFIX_LEN`]).
+pub const NETWORK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 0);
 /// The coordinator's address on the fabric.
 pub const COORDINATOR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 77, 255, 254);
-/// The most nodes one fabric gives addresses to (and one bridge takes ports for).
+/// The most ranks one fabric gives addresses to (and one bridge takes ports for).
 pub const MAX_NODES: usize = 1000;
 
 /// The names of one run's namespaces and interfaces.
@@ -62,15 +64,16 @@ impl Names {
         self.ns("co")
     }
 
-    /// The namespace of a node.
-    pub fn node_ns(&self, rank: usize) -> String {
-        self.ns(&format!("n{rank}"))
+    /// The namespace of node `node` (with one rank per node, the rank's; with G, ranks
+    /// `node*G..node*G+G` share it).
+    pub fn node_ns(&self, node: usize) -> String {
+        self.ns(&format!("n{node}"))
     }
 
     /// Every namespace of a run with `nodes` nodes, the fabric's first.
     pub fn all_ns(&self, nodes: usize) -> Vec<String> {
         let mut v = vec![self.fabric_ns(), self.coordinator_ns()];
-        v.extend((0..nodes).map(|r| self.node_ns(r)));
+        v.extend((0..nodes).map(|n| self.node_ns(n)));
         v
     }
 
@@ -93,8 +96,6 @@ pub fn run_id_of(ns: &str) -> Option<&str> {
 
 /// Interface names inside the namespaces (at most 15 characters each).
 pub mod ifname {
-    /// A node's end of its link, in the node's namespace.
-    pub const NODE: &str = "eth0";
     /// The coordinator's end of its link.
     pub const COORDINATOR: &str = "eth0";
     /// The switch side of the coordinator's link.
@@ -102,7 +103,13 @@ pub mod ifname {
     /// The spine bridge of a two-level fabric.
     pub const SPINE: &str = "spine";
 
-    /// The switch port of a node's link.
+    /// A node's `k`-th NIC, its end of rank `node*G + k`'s link, in the node's namespace
+    /// (`eth0` when a node has one rank).
+    pub fn nic(k: usize) -> String {
+        format!("eth{k}")
+    }
+
+    /// The switch port of a rank's link.
     pub fn port(rank: usize) -> String {
         format!("n{rank}")
     }
@@ -123,7 +130,7 @@ pub mod ifname {
     }
 }
 
-/// A node's address: 10.77.x.y inside the fabric only.
+/// A rank's address (its NIC's): 10.77.x.y inside the fabric only.
 pub fn node_addr(rank: usize) -> Ipv4Addr {
     let n = rank + 1;
     Ipv4Addr::new(10, 77, (n / 250) as u8, (n % 250) as u8 + 1)

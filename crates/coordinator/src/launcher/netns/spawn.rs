@@ -29,10 +29,13 @@ pub fn udp_socket_in(ns: &str, addr: SocketAddr) -> Result<std::net::UdpSocket> 
     .map_err(|_| anyhow::anyhow!("the thread binding the control socket in {ns} panicked"))?
 }
 
-/// Starts `collbench node` for every rank inside its namespace (`ip netns exec`, which execs, so
-/// the PID is the node's), each watched for its exit.
+/// Starts `collbench node` for every rank inside its node's namespace (`ip netns exec`, which
+/// execs, so the PID is the node's), each watched for its exit. Rank `r` runs in node
+/// `r / ranks_per_node`, bound to its own NIC's address, and reports the namespace as its host, so
+/// the ranks of a node share a host (and its cores, for `--channels auto` and `--cpu-bind`).
 pub fn launch(
     names: &Names,
+    ranks_per_node: usize,
     exe: &Path,
     coordinator: SocketAddr,
     creds: &RunCredentials,
@@ -41,7 +44,7 @@ pub fn launch(
     let nranks = creds.ranks.len();
     let mut nodes = Vec::with_capacity(nranks);
     for rank in 0..nranks {
-        let ns = names.node_ns(rank);
+        let ns = names.node_ns(rank / ranks_per_node.max(1));
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns]).arg(exe);
         node_command(
