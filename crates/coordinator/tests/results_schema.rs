@@ -117,3 +117,22 @@ fn the_new_fields_are_checked_when_present() {
         assert!(!schema.is_valid(&b), "{what} accepted");
     }
 }
+
+/// Every algorithm a run can record is one the schema accepts, and the schema names no other.
+#[test]
+fn the_schema_names_every_algorithm_and_only_those() {
+    let schema = schema();
+    let mut listed: Vec<String> = schema["definitions"]["algorithm"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut ours: Vec<String> = topologies::Algorithm::EVERY
+        .iter()
+        .map(|a| a.name().to_string())
+        .collect();
+    listed.sort();
+    ours.sort();
+    assert_eq!(listed, ours);
+}

@@ -100,8 +100,9 @@ pub struct RunConfig {
     /// before every iteration, `time` the mean of per-iteration maxima).
     #[serde(default)]
     pub timing: Option<IterationTiming>,
-    /// `hier`'s ranks per group, when the run had `hier` (given, from the topology file, or the
-    /// default for the rank count); absent in files written before it was recorded.
+    /// `hier`'s and `rail`'s ranks per group, when the run had either (given, from the topology
+    /// file or `--ranks-per-node`, or the default for the rank count); absent in files written
+    /// before it was recorded.
     #[serde(default)]
     pub group_size: Option<usize>,
     /// `hier`'s algorithms inside and across groups, when the run had `hier`.
