@@ -108,10 +108,11 @@ pub struct RunArgs {
     #[arg(long = "collective", default_value = "all_reduce")]
     pub collective: String,
     /// Algorithms, comma-separated, or 'all' (each collective's own). all_reduce: ring, tree,
-    /// dbtree, rhd, rd, hier, torus2d; all_gather and reduce_scatter: ring, rhd, hier; alltoall:
-    /// pairwise, linear, bruck; broadcast and reduce: chain, tree; sendrecv: ring. Each collective
-    /// takes the names it has; a name none of them has, or a collective left with none, is
-    /// refused [default: each collective's first].
+    /// dbtree, rhd, rd, hier, torus2d, rail (a ring per rank of a node, each leaving the node on
+    /// its own NIC); all_gather and reduce_scatter: ring, rhd, hier; alltoall: pairwise, linear,
+    /// bruck; broadcast and reduce: chain, tree; sendrecv: ring. Each collective takes the names
+    /// it has; a name none of them has, or a collective left with none, is refused [default: each
+    /// collective's first].
     #[arg(long = "algo")]
     pub algo: Option<String>,
     /// Segment size for the pipelined algorithms tree and dbtree (bytes; K, M, G suffixes).
@@ -121,8 +122,9 @@ pub struct RunArgs {
     /// (bytes; K, M, G suffixes; 0: whole chunks, the textbook ring).
     #[arg(long = "ring-segment", default_value = "1M", value_parser = parse_size)]
     pub ring_segment: u64,
-    /// hier: ranks per group (consecutive ranks) [default: from --topology, else the largest
-    /// divisor of the rank count not above its square root].
+    /// hier and rail: ranks per group (consecutive ranks; the GPUs of a node) [default: from
+    /// --topology, else --ranks-per-node where above 1, else the largest divisor of the rank
+    /// count not above its square root].
     #[arg(long = "group-size")]
     pub group_size: Option<usize>,
     /// torus2d: grid as XxY with X*Y ranks, rows of X consecutive ranks [default: from

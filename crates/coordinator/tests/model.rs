@@ -575,6 +575,72 @@ fn model_lab_validates_within_the_goal() {
     );
 }
 
+/// The rail lab (labs/netns-rails-100mbit: emulated nodes of two ranks, each on a NIC of its
+/// own): the rail algorithm's form holds on the rank counts it was not fitted on, and the
+/// projection's rail-rings strategy, priced from the lab's single ring at 4 ranks on the lab's
+/// scenario, predicts the rail rows measured at 6 and 8 ranks: within 10% from 256 KiB, the
+/// validation goal.
+#[test]
+fn rail_lab_validates_and_rail_rings_predicts_it() {
+    let dir = tempdir("model-rail-lab");
+    let lab = repo().join("labs/netns-rails-100mbit");
+    let validated = dir.join("validate.json");
+    model_ok(&[
+        "validate",
+        s(&lab.join("large")),
+        "--fit-max-ranks",
+        "4",
+        "--json",
+        s(&validated),
+    ]);
+    let v = json(&validated);
+    let rail = v["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["algorithm"] == "rail")
+        .unwrap()
+        .clone();
+    let large = rail["geomean_abs_error_large"].as_f64().unwrap();
+    assert!(large <= 0.10, "rail at large sizes: {large}");
+
+    let predicted = dir.join("predict.json");
+    model_ok(&[
+        "predict",
+        "--scenario",
+        s(&lab.join("scenario.toml")),
+        "--results",
+        s(&lab.join("large/n4")),
+        "--algo",
+        "rail-rings",
+        "--ranks",
+        "6,8",
+        "--sizes",
+        "256K,512K,1M,2M",
+        "--stack",
+        "lab",
+        "--no-stragglers",
+        "--json",
+        s(&predicted),
+    ]);
+    let rows = json(&predicted)["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        assert_eq!(row["algorithm"], "rail-rings", "{row}");
+        let ranks = row["ranks"].as_u64().unwrap();
+        let measured = results(&lab.join(format!("large/n{ranks}")));
+        let time = measured["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["algorithm"] == "rail" && r["size"] == row["size"])
+            .and_then(|r| r["time"].as_f64())
+            .unwrap();
+        let error = row["time_us"].as_f64().unwrap() / time - 1.0;
+        assert!(error.abs() <= 0.10, "{ranks} ranks, {} bytes: {error}", row["size"]);
+    }
+}
+
 /// Files timed with a barrier before every iteration and back-to-back ones fitted together: the
 /// fit says so.
 #[test]
