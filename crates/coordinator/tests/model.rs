@@ -637,7 +637,11 @@ fn rail_lab_validates_and_rail_rings_predicts_it() {
             .and_then(|r| r["time"].as_f64())
             .unwrap();
         let error = row["time_us"].as_f64().unwrap() / time - 1.0;
-        assert!(error.abs() <= 0.10, "{ranks} ranks, {} bytes: {error}", row["size"]);
+        assert!(
+            error.abs() <= 0.10,
+            "{ranks} ranks, {} bytes: {error}",
+            row["size"]
+        );
     }
 }
 
