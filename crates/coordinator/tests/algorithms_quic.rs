@@ -38,7 +38,7 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
     for p in 2..=8 {
         let (v, text, dir) = run_all(p, &[]);
         let rows = v["results"].as_array().unwrap();
-        assert_eq!(rows.len(), 7 * 6, "p={p}: seven algorithms x six sizes");
+        assert_eq!(rows.len(), 8 * 6, "p={p}: eight algorithms x six sizes");
         for r in rows {
             assert_eq!(r["nwrong"], 0, "p={p} {} {}", r["algorithm"], r["size"]);
             assert_eq!(
@@ -47,7 +47,7 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
                 r["algorithm"], r["size"]
             );
         }
-        // The shapes hier and torus2d ran with (the defaults for p) are recorded.
+        // The shapes hier, rail and torus2d ran with (the defaults for p) are recorded.
         let c = &v["config"];
         let g = c["group_size"].as_u64().unwrap();
         assert!(
@@ -63,7 +63,9 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
             (Some("ring"), Some("ring"))
         );
         assert!(text.contains("# Comparison"), "p={p}: no comparison table");
-        for algo in ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"] {
+        for algo in [
+            "ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d", "rail",
+        ] {
             assert!(
                 text.contains(&format!("# Algorithm: {algo}")),
                 "p={p}: no table for {algo}"
@@ -84,8 +86,10 @@ fn every_algorithm_is_exact_over_quic_for_p_2_to_8() {
                 p.contains("stroke-width=\"2\"") && points.split_whitespace().count() == sizes
             })
             .count();
-        assert_eq!(lines, 7, "one line per algorithm");
-        for algo in ["ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d"] {
+        assert_eq!(lines, 8, "one line per algorithm");
+        for algo in [
+            "ring", "tree", "dbtree", "rhd", "rd", "hier", "torus2d", "rail",
+        ] {
             assert!(svg.contains(&format!("\n{algo}\n")), "{algo} in the legend");
             assert!(
                 svg.contains(&format!("\n{algo} in place\n")),

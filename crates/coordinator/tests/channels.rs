@@ -77,7 +77,7 @@ fn every_algorithm_is_exact_on_one_to_eight_channels() {
             .collect();
         assert_eq!(addrs.len(), p * channels);
         let rows = v["results"].as_array().unwrap();
-        assert_eq!(rows.len(), 7 * 6);
+        assert_eq!(rows.len(), 8 * 6, "eight algorithms x six sizes");
         for r in rows {
             let what = format!(
                 "{channels} channels, p={p}, {} {}",

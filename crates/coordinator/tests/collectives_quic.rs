@@ -34,9 +34,9 @@ fn run(p: usize, extra: &[&str]) -> (serde_json::Value, String) {
 
 fn check_rows(p: usize, v: &serde_json::Value) {
     let rows = v["results"].as_array().unwrap();
-    // all_reduce 7, all_gather 3, reduce_scatter 3, alltoall 3, broadcast 2, reduce 2,
+    // all_reduce 8, all_gather 3, reduce_scatter 3, alltoall 3, broadcast 2, reduce 2,
     // sendrecv 1 algorithms; sizes 8, 24, 72, 216, 648, 1944, 5832.
-    assert_eq!(rows.len(), 21 * 7, "p={p}");
+    assert_eq!(rows.len(), 22 * 7, "p={p}");
     for r in rows {
         let what = format!("p={p} {} {} {}", r["collective"], r["algorithm"], r["size"]);
         assert_eq!(r["nwrong"], 0, "{what}");

@@ -176,38 +176,19 @@ fn four_nodes_run_ring_and_tree_correctly_and_leave_nothing() {
 }
 
 /// Two nodes of two ranks: each rank on its own NIC (`eth0`, `eth1`), the ranks of a node on one
-/// host; ring runs correctly across them and everything is removed.
+/// host; ring and rail run correctly across them (rail in the nodes as groups) and everything is
+/// removed.
 #[test]
-fn nodes_with_two_nics_run_ring_correctly_and_leave_nothing() {
+fn nodes_with_two_nics_run_ring_and_rail_correctly_and_leave_nothing() {
     if !runnable() {
         return;
     }
     let _s = serial();
     let links_before = root_links();
     let dir = tempdir("netns-two-nics");
-    let out = netns_run(
-        &[
-            "--np",
-            "4",
-            "--ranks-per-node",
-            "2",
-            "--link-rate",
-            "200mbit",
-            "-b",
-            "1K",
-            "-e",
-            "256K",
-            "-f",
-            "16",
-            "-n",
-            "3",
-            "-w",
-            "1",
-            "--algo",
-            "ring",
-        ],
-        &dir,
-    );
+    let args = "--np 4 --ranks-per-node 2 --link-rate 200mbit -b 1K -e 256K -f 16 -n 3 -w 1 \
+                --algo ring,rail";
+    let out = netns_run(&args.split_whitespace().collect::<Vec<_>>(), &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = results(&dir);
     let run_id = v["config"]["run_id"].as_str().unwrap().to_string();
@@ -233,7 +214,8 @@ fn nodes_with_two_nics_run_ring_correctly_and_leave_nothing() {
         );
     }
     let rows = rows(&v);
-    assert_eq!(rows.len(), 3, "ring at 1K, 16K, 256K");
+    assert_eq!(rows.len(), 6, "ring and rail at 1K, 16K, 256K");
+    assert_eq!(v["config"]["group_size"], 2, "rail's groups are the nodes");
     for r in rows {
         assert_eq!(r["nwrong"], 0, "{r}");
         assert_eq!(r["in_place"]["nwrong"], 0, "{r}");
