@@ -20,6 +20,10 @@ pub struct Shape {
     /// `torus2d`: (X, Y).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid: Option<(usize, usize)>,
+    /// `hier` and `rail`: whether each group's ranks shared a host and no two groups did (the
+    /// groups were nodes: hops inside them did not cross the network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_are_nodes: Option<bool>,
 }
 
 impl Shape {
@@ -35,6 +39,7 @@ impl Shape {
             hier_inner: self.hier_inner.unwrap_or(base.hier_inner),
             hier_outer: self.hier_outer.unwrap_or(base.hier_outer),
             grid: self.grid.or(base.grid),
+            groups_are_nodes: self.groups_are_nodes.unwrap_or(base.groups_are_nodes),
             ..*base
         }
     }
@@ -71,5 +76,13 @@ mod tests {
         let steps = |b: &BuildOptions| Algorithm::Hier.cost(16, 1e6, b).latency_steps;
         assert_eq!((steps(&g8.apply(&base)), steps(&base)), (16.0, 12.0));
         assert!(!s.is_default() && Shape::default().is_default());
+        // Groups recorded as nodes take hier's inner bytes off the network.
+        let nodes = Shape {
+            groups_are_nodes: Some(true),
+            ..g8
+        };
+        assert!(nodes.apply(&base).groups_are_nodes && !g8.apply(&base).groups_are_nodes);
+        let bytes = |b: &BuildOptions| Algorithm::Hier.cost(16, 1e6, b).bytes;
+        assert!(bytes(&nodes.apply(&base)) < bytes(&g8.apply(&base)));
     }
 }

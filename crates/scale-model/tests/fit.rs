@@ -183,6 +183,7 @@ fn hier_points_are_priced_with_the_group_size_they_ran_with() {
         hier_inner: Some(Algorithm::Rhd),
         hier_outer: Some(Algorithm::Ring),
         grid: None,
+        groups_are_nodes: None,
     };
     let truth = lab_params();
     let mut ms = Vec::new();

@@ -62,6 +62,11 @@ pub struct BuildOptions {
     /// `hier`: all-reduce across groups: `ring`, `tree`, `dbtree`, `rhd` or `rd`.
     #[serde(default = "default_level")]
     pub hier_outer: Algorithm,
+    /// `hier` and `rail`: the groups are nodes whose ranks reach each other without the network
+    /// (NVLink on a GPU node, loopback on one host), so the cost forms' bandwidth term counts
+    /// only the bytes that cross between groups. Schedules do not depend on it.
+    #[serde(default)]
+    pub groups_are_nodes: bool,
 }
 
 fn default_level() -> Algorithm {
@@ -77,6 +82,7 @@ impl Default for BuildOptions {
             grid: None,
             hier_inner: default_level(),
             hier_outer: default_level(),
+            groups_are_nodes: false,
         }
     }
 }

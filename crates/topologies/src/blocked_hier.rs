@@ -68,8 +68,15 @@ fn across(
 }
 
 /// Inside: (g-1) alpha + ((g-1)/g)(n/G) beta; across: (G-1) alpha + ((G-1)/G) n beta (the
-/// reduce-scatter adds each level's bytes' gamma).
-pub fn cost(nranks: usize, bytes: f64, g: usize, reduces: bool) -> CostTerms {
+/// reduce-scatter adds each level's bytes' gamma). Where the groups are nodes
+/// (`groups_are_nodes`), the inside phase's bytes cross no network link.
+pub fn cost(
+    nranks: usize,
+    bytes: f64,
+    g: usize,
+    reduces: bool,
+    groups_are_nodes: bool,
+) -> CostTerms {
     let groups = nranks / g.max(1);
     let level = |ranks: usize, n: f64| {
         if reduces {
@@ -78,5 +85,11 @@ pub fn cost(nranks: usize, bytes: f64, g: usize, reduces: bool) -> CostTerms {
             ring::all_gather_cost(ranks, n)
         }
     };
-    level(g, bytes / groups.max(1) as f64).plus(level(groups, bytes))
+    let inside = level(g, bytes / groups.max(1) as f64);
+    let inside = if groups_are_nodes {
+        crate::hier::off_the_network(inside)
+    } else {
+        inside
+    };
+    inside.plus(level(groups, bytes))
 }

@@ -88,7 +88,13 @@ impl Collective {
             (AllGather, Ring) => ring::all_gather_cost(nranks, bytes),
             (AllGather | ReduceScatter, Hier) => {
                 let g = group_size(nranks, opts)?;
-                blocked_hier::cost(nranks, bytes, g, self == ReduceScatter)
+                blocked_hier::cost(
+                    nranks,
+                    bytes,
+                    g,
+                    self == ReduceScatter,
+                    opts.groups_are_nodes,
+                )
             }
             (AllGather, _) => blocked_rhd::all_gather_cost(nranks, bytes),
             (ReduceScatter, Ring) => ring::reduce_scatter_cost(nranks, bytes),

@@ -106,5 +106,16 @@ pub fn cost(nranks: usize, bytes: f64, opts: &BuildOptions) -> Result<CostTerms,
         ),
     };
     let across = opts.hier_outer.try_cost(nranks / g, shard, opts)?;
+    let (rs, ag) = if opts.groups_are_nodes {
+        (off_the_network(rs), off_the_network(ag))
+    } else {
+        (rs, ag)
+    };
     Ok(rs.plus(across).plus(ag))
+}
+
+/// A phase inside groups that are nodes: its messages and reductions cost what they do, its
+/// bytes cross no network link.
+pub fn off_the_network(c: CostTerms) -> CostTerms {
+    CostTerms { bytes: 0.0, ..c }
 }

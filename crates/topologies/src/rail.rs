@@ -17,12 +17,14 @@
 //! receives of one position of the ring's stream before the next. With one group (p = g) every
 //! hop stays inside it; with g = 1 it is the ring.
 //!
-//! Cost ([`cost`]): the links between groups set the time, so the bandwidth term counts the
-//! bytes that cross them, one ring's: 2(p - 1)/p x n/g. The rings' messages go out side by side,
-//! so the latency term is one ring's (on n/g, pipelined as [`ring::pipelined_cost`]); each rank
-//! reduces its part of every ring, (p - 1)/p x n in all. Hops inside a group are taken as free:
-//! the form holds where they are much faster than the network (NVLink against a NIC, or an
-//! emulated node's loopback against its shaped links).
+//! Cost ([`cost`]): where the groups are nodes (`groups_are_nodes`), the links between them set
+//! the time, so the bandwidth term counts the bytes that cross them, one ring's: 2(p - 1)/p x
+//! n/g; hops inside a node are taken as free, which holds where they are much faster than the
+//! network (NVLink against a NIC, or an emulated node's loopback against its shaped links).
+//! Otherwise every hop is on the rank's one link, which carries all g rings' shares, 2(p - 1)/p
+//! x n, as the ring's. The rings' messages go out side by side, so the latency term is one
+//! ring's (on n/g, pipelined as [`ring::pipelined_cost`]); each rank reduces its part of every
+//! ring, (p - 1)/p x n in all.
 
 use crate::algorithm::{Algorithm, AlgorithmError, BuildOptions};
 use crate::cost::CostTerms;
@@ -82,10 +84,15 @@ pub fn schedule(
 pub fn cost(nranks: usize, bytes: f64, opts: &BuildOptions) -> Result<CostTerms, AlgorithmError> {
     let g = group_size(nranks, opts)?;
     let one = ring::pipelined_cost(nranks, bytes / g as f64, opts.ring_segment_bytes);
-    let crossing = if nranks > g { one.bytes } else { 0.0 };
+    let on_links = match (opts.groups_are_nodes, nranks > g) {
+        (true, true) => one.bytes,
+        (true, false) => 0.0,
+        // Every hop on the rank's one link: the g rings' shares one after another.
+        (false, _) => one.bytes * g as f64,
+    };
     Ok(CostTerms {
         latency_steps: one.latency_steps,
-        bytes: crossing,
+        bytes: on_links,
         reduced_bytes: one.reduced_bytes * g as f64,
     })
 }

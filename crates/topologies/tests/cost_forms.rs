@@ -400,3 +400,40 @@ fn cost_forms_by_hand() {
         assert_eq!(terms(algo.cost(1, 1e6, &plain)), [0.0; 3], "{algo}");
     }
 }
+
+/// Groups that are nodes (`groups_are_nodes`): hier's phases inside them keep their messages and
+/// reductions and cross no network link, in every collective that has hier; the schedule is the
+/// same.
+#[test]
+fn groups_that_are_nodes_take_the_inner_phases_off_the_network() {
+    use topologies::Collective;
+    let flat = BuildOptions {
+        group_size: Some(4),
+        ..BuildOptions::default()
+    };
+    let nodes = BuildOptions {
+        groups_are_nodes: true,
+        ..flat
+    };
+    let (p, n) = (16, 1.6e6);
+    // All-reduce: ring reduce-scatter and all-gather inside groups of 4 (3/4 n each), ring across
+    // the 4 groups on n/4.
+    let across = Algorithm::Ring.cost(4, n / 4.0, &flat);
+    let hier = Algorithm::Hier.cost(p, n, &nodes);
+    assert_eq!(hier.bytes, across.bytes);
+    let whole = Algorithm::Hier.cost(p, n, &flat);
+    assert!((whole.bytes - across.bytes - 2.0 * 0.75 * n).abs() < 1e-6);
+    assert_eq!(hier.latency_steps, whole.latency_steps);
+    assert_eq!(hier.reduced_bytes, whole.reduced_bytes);
+    for c in [Collective::AllGather, Collective::ReduceScatter] {
+        let whole = c.try_cost(Algorithm::Hier, p, n, &flat).unwrap();
+        let inside = c.try_cost(Algorithm::Hier, p, n, &nodes).unwrap();
+        assert!(inside.bytes < whole.bytes, "{c}");
+        assert_eq!(inside.latency_steps, whole.latency_steps, "{c}");
+        assert_eq!(
+            c.build(Algorithm::Hier, p, 1600, 4, &flat, 0),
+            c.build(Algorithm::Hier, p, 1600, 4, &nodes, 0),
+            "{c}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ fn grouped(group: usize, ring_segment_bytes: usize) -> BuildOptions {
     BuildOptions {
         group_size: Some(group),
         ring_segment_bytes,
+        groups_are_nodes: true,
         ..BuildOptions::default()
     }
 }
@@ -92,6 +93,11 @@ proptest! {
         let one = ring::pipelined_cost(p, bytes / g as f64, ring_segment_bytes);
         prop_assert_eq!(c.latency_steps, one.latency_steps);
         prop_assert!((c.reduced_bytes - (p - 1) as f64 / p as f64 * bytes).abs() < 1e-6);
+        // Groups that are not nodes: every hop on the rank's one link, all it sends.
+        let flat = BuildOptions { groups_are_nodes: false, ..opts };
+        let sent: usize = s.elements_sent()[0];
+        let c = Algorithm::Rail.cost(p, bytes, &flat);
+        prop_assert!((c.bytes - (sent * 4) as f64).abs() < 1e-6, "{} vs {}", c.bytes, sent * 4);
     }
 }
 

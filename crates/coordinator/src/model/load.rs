@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use scale_model::measurement::expand_histogram;
 use scale_model::{Measurement, PingPongSample, Shape};
-use topologies::{Algorithm, BuildOptions, Case, Collective};
+use topologies::{Algorithm, BuildOptions, Case};
 use wire::results::{PingPongRow, ResultRow, RunConfig};
 
 /// Latency samples kept per measurement for the straggler model.
@@ -150,10 +150,19 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
                 row.nranks, row.size
             )
         })?;
-        if row.collective == Collective::AllReduce {
-            m.shape = shape(row.algorithm, &parsed.config);
-        }
+        // hier's groups price all-gather's and reduce-scatter's hier too.
+        m.shape = shape(row.algorithm, &parsed.config);
         out.push(m);
+    }
+    if out.iter().any(|m| m.shape.groups_are_nodes == Some(true)) {
+        let note = format!(
+            "hier's and rail's groups of {} ranks were their runs' hosts (nodes): their hops \
+             inside a group are priced off the network",
+            parsed.config.group_size.unwrap_or(0)
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
     }
     let label = name.to_string();
     let pingpong = parsed
@@ -176,6 +185,7 @@ fn shape(algorithm: Algorithm, config: &RunConfig) -> Shape {
     match algorithm {
         Algorithm::Hier => Shape {
             group_size: config.group_size,
+            groups_are_nodes: groups_are_nodes(config),
             hier_inner: config.hier_inner,
             hier_outer: config.hier_outer,
             grid: None,
@@ -186,10 +196,39 @@ fn shape(algorithm: Algorithm, config: &RunConfig) -> Shape {
         },
         Algorithm::Rail => Shape {
             group_size: config.group_size,
+            groups_are_nodes: groups_are_nodes(config),
             ..Shape::default()
         },
         _ => Shape::default(),
     }
+}
+
+/// Whether the run's groups (`group_size` consecutive ranks) were its hosts (see
+/// [`groups_are_hosts`]); `None` where the file recorded no group size or no hosts.
+fn groups_are_nodes(config: &RunConfig) -> Option<bool> {
+    let g = config.group_size.filter(|&g| g > 0)?;
+    let hosts: Vec<(usize, &str)> = config
+        .hosts
+        .iter()
+        .map(|h| (h.rank, h.host.as_str()))
+        .collect();
+    (!hosts.is_empty()).then(|| groups_are_hosts(g, &hosts))
+}
+
+/// Whether groups of `g` consecutive ranks, given each rank's host, are the hosts: every
+/// group's ranks on one host, no host holding two groups, and more than one rank per group.
+fn groups_are_hosts(g: usize, hosts: &[(usize, &str)]) -> bool {
+    let mut host_of_group: BTreeMap<usize, &str> = BTreeMap::new();
+    let mut group_of_host: BTreeMap<&str, usize> = BTreeMap::new();
+    for &(rank, host) in hosts {
+        let group = rank / g.max(1);
+        if *host_of_group.entry(group).or_insert(host) != host
+            || *group_of_host.entry(host).or_insert(group) != group
+        {
+            return false;
+        }
+    }
+    g > 1
 }
 
 /// A ping-pong row's size and mean one-way time; a row without a positive time is left out,
@@ -279,4 +318,32 @@ pub fn histogram_samples(b64: &str) -> Result<Vec<f64>> {
         })
         .collect();
     Ok(expand_histogram(&buckets, MAX_SAMPLES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::groups_are_hosts;
+
+    #[test]
+    fn groups_are_hosts_only_where_each_group_has_a_host_of_its_own() {
+        let two_nodes = [(0, "a"), (1, "a"), (2, "b"), (3, "b")];
+        assert!(groups_are_hosts(2, &two_nodes));
+        // Groups of 4 span both hosts; groups of 1 cross no host boundary but have no inside.
+        assert!(!groups_are_hosts(4, &two_nodes));
+        assert!(!groups_are_hosts(1, &two_nodes));
+        // One host holding two groups, and a group split over two hosts.
+        assert!(!groups_are_hosts(
+            2,
+            &[(0, "a"), (1, "a"), (2, "a"), (3, "a")]
+        ));
+        assert!(!groups_are_hosts(
+            2,
+            &[(0, "a"), (1, "b"), (2, "c"), (3, "c")]
+        ));
+        // Hosts listed in any order.
+        assert!(groups_are_hosts(
+            2,
+            &[(3, "b"), (0, "a"), (2, "b"), (1, "a")]
+        ));
+    }
 }

@@ -212,6 +212,8 @@ fn build_options(
         grid: grid.or(topology.map(|t| (t.group_size, t.groups))),
         hier_inner: level("--hier-inner", &a.hier_inner)?,
         hier_outer: level("--hier-outer", &a.hier_outer)?,
+        // Costs only; the model reads it from where the ranks ran (results' hosts).
+        groups_are_nodes: false,
     })
 }
 
