@@ -399,3 +399,77 @@ fn the_nccl_stack_prices_the_collectives_it_tunes() {
     let a2a = find(&p, Collective::AllToAll, "linear");
     assert_eq!(a2a.protocol, None);
 }
+
+/// A loop of broadcasts hides their per-message cost, so the fit has no alpha; one call at scale
+/// takes the lab's send/receive's (else its all-reduce ring's) instead of none, and says so.
+#[test]
+fn a_broadcast_takes_the_per_message_cost_its_loop_hides() {
+    let chain = case(Collective::Broadcast, Algorithm::Chain);
+    let sendrecv = case(Collective::SendRecv, Algorithm::Ring);
+    let beta = 0.01;
+    let lab = |with: &[(Case, f64)]| {
+        let mut ms = common::synthetic_case(chain, &[2, 4, 8], params(25.0, beta));
+        for &(c, alpha) in with {
+            ms.extend(common::synthetic_case(c, &[2, 4, 8], params(alpha, beta)));
+        }
+        fit_all(&ms, &single())
+    };
+    let s = Scenario::lab(16, 500e6, 0.0);
+    let price = |fits: &scale_model::FitReport| {
+        let input = PredictInput {
+            fits,
+            scenario: &s,
+            lab: LabReference::default(),
+            stragglers: None,
+        };
+        let opts = PredictOptions {
+            mode: Mode::Lab,
+            collectives: vec![Collective::Broadcast],
+            ..PredictOptions::default()
+        };
+        let p = predict(&input, &[16], &[1 << 12], &opts).unwrap();
+        let row = p
+            .rows
+            .iter()
+            .find(|r| r.algorithm == "chain")
+            .unwrap()
+            .clone();
+        (row.terms.latency_us, p.assumptions)
+    };
+    // One call's latency steps, each at the borrowed alpha.
+    let steps = Collective::Broadcast
+        .try_cost(Algorithm::Chain, 16, 4096.0, &BuildOptions::default())
+        .unwrap()
+        .latency_steps;
+    assert!(steps > 0.0);
+    let fits = lab(&[
+        (sendrecv, 40.0),
+        (case(Collective::AllReduce, Algorithm::Ring), 80.0),
+    ]);
+    assert_eq!(
+        fits.get_case(chain).unwrap().alpha_us.status,
+        ParamStatus::NotIdentifiable
+    );
+    let (latency, notes) = price(&fits);
+    assert!(
+        common::rel(latency, 40.0 * steps) < 1e-6,
+        "{latency} {notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("takes sendrecv ring's")),
+        "{notes:?}"
+    );
+    let (latency, _) = price(&lab(&[(
+        case(Collective::AllReduce, Algorithm::Ring),
+        80.0,
+    )]));
+    assert!(common::rel(latency, 80.0 * steps) < 1e-6, "{latency}");
+    let (latency, notes) = price(&lab(&[]));
+    assert_eq!(latency, 0.0);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("one call is priced with none")),
+        "{notes:?}"
+    );
+}
