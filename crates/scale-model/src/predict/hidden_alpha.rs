@@ -4,11 +4,11 @@
 //! next call while this one still travels: the loop's time holds no per-message latency, so the
 //! fit finds no alpha ([`ParamStatus::NotIdentifiable`]) and would price one call at scale as
 //! its bytes alone. Its messages go through the same stack as the lab's other collectives, so
-//! it takes the per-message cost the lab did show: send/receive's ring (one message per step to
-//! one peer, as a chain's hop), else all-reduce's ring, else the first fit with an alpha. The
-//! notes say which.
+//! it takes the per-message cost the lab did show: all-reduce's ring (2(p - 1) dependent
+//! messages per call, each after the one before, so a loop cannot hide them), else the first fit
+//! with an alpha. The notes say which.
 
-use topologies::{Algorithm, Case, Collective};
+use topologies::{Algorithm, Case};
 
 use super::carry::{Carried, LabReference};
 use crate::fit::{AlgorithmFit, FitReport, ParamStatus};
@@ -16,21 +16,11 @@ use crate::fit::{AlgorithmFit, FitReport, ParamStatus};
 /// The fit whose alpha the hidden ones take, if the lab has one.
 pub fn donor(fits: &FitReport) -> Option<&AlgorithmFit> {
     let shows_alpha = |f: &&AlgorithmFit| f.alpha_us.status == ParamStatus::Fitted;
-    let preferred = [
-        Case {
-            collective: Collective::SendRecv,
-            algorithm: Algorithm::Ring,
-        },
-        Case::all_reduce(Algorithm::Ring),
-    ];
-    preferred
+    let ring = Case::all_reduce(Algorithm::Ring);
+    fits.fits
         .iter()
-        .find_map(|c| {
-            fits.fits
-                .iter()
-                .filter(shows_alpha)
-                .find(|f| f.case() == *c)
-        })
+        .filter(shows_alpha)
+        .find(|f| f.case() == ring)
         .or_else(|| fits.fits.iter().find(shows_alpha))
 }
 
