@@ -187,10 +187,13 @@ pub struct RunArgs {
     #[arg(long = "no-encryption")]
     pub no_encryption: bool,
     /// Microseconds a node keeps polling for the next message before its thread sleeps (0:
-    /// sleep at once). Polling spares a process wake-up per small message, which dominates
-    /// small all-reduces when ranks share cores; it costs CPU only while a rank waits.
-    #[arg(long = "poll-us", default_value_t = 500)]
-    pub poll_us: u32,
+    /// sleep at once), or 'auto': 500 where every rank was given at least half a core (see
+    /// --channels), else 0. Polling spares a process wake-up per small message, which dominates
+    /// small collectives where a rank has a core to itself or shares it with one other; where
+    /// more ranks share a core, a polling rank holds the core another needs. It costs CPU only
+    /// while a rank waits.
+    #[arg(long = "poll-us", default_value = "auto")]
+    pub poll_us: String,
     /// Channels per rank, or 'auto': each its own UDP socket, QUIC endpoint, connection to
     /// every peer and thread, carrying its own part of the buffer (as NCCL's channels), so a
     /// rank's data plane can use as many cores. auto: the cores each rank was given (its

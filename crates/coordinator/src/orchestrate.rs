@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use base64::Engine;
+use run_core::polling::Polling;
 use run_core::{Run, RunSpec};
 use tokio::sync::mpsc;
 use topologies::{hier, torus2d, Algorithm};
@@ -309,7 +310,11 @@ fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile
             mtu: fabric.mtu,
             data_plane_unencrypted: opts.no_encryption,
             jitter: opts.jitter.map(|j| j.to_string()),
-            poll_us: Some(opts.poll_us),
+            // `auto` is settled when the ranks have said what cores they have.
+            poll_us: match opts.poll_us {
+                Polling::Fixed(us) => Some(us),
+                Polling::Auto => None,
+            },
             timing: Some(IterationTiming::BackToBack),
             group_size: grouped.then(|| hier::group_size(p, b).ok()).flatten(),
             hier_inner: hier.then_some(b.hier_inner),

@@ -89,7 +89,19 @@ fn one_rank() {
 #[test]
 fn two_ranks() {
     let v = check_run(2, &[]);
-    assert_eq!(v["config"]["poll_us"], 500, "polling is the default");
+    // auto: polls where every rank was given at least half a core.
+    let cores: Vec<f64> = v["config"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["cores"].as_f64().unwrap())
+        .collect();
+    let want = if cores.iter().all(|&c| c >= 0.5) {
+        500
+    } else {
+        0
+    };
+    assert_eq!(v["config"]["poll_us"], want, "auto, at {cores:?} cores");
 }
 
 #[test]

@@ -61,12 +61,13 @@ pub enum Command {
     Broadcast(FromCoordinator),
     /// Close the connection of a second registration for `rank`, already taken.
     Refuse { rank: usize },
-    /// Every rank registered and opened its channels: where each runs, the channels, and the
-    /// cores each was given; the sweep begins.
+    /// Every rank registered and opened its channels: where each runs, the channels, the cores
+    /// each was given and how long the ranks poll; the sweep begins.
     Started {
         hosts: Vec<RankHost>,
         channels: u32,
         cores: Vec<f64>,
+        poll_us: u32,
     },
     /// A size of the sweep starts (its first barrier was released): the `--fault` hooks for it.
     SizeStarted { size: u64 },

@@ -96,6 +96,7 @@ impl Run {
                 hosts: self.roster.hosts(&self.cores, &self.bound_cpus),
                 channels: count,
                 cores: self.cores.clone(),
+                poll_us: self.spec.poll_us.poll_us(&self.cores),
             });
             let plan = self.plan(count);
             self.out
@@ -134,7 +135,7 @@ impl Run {
             build: s.build,
             transport: s.transport,
             pingpong: s.pingpong,
-            poll_us: s.poll_us,
+            poll_us: s.poll_us.poll_us(&self.cores),
             channels,
             channel_min_bytes: s.channel_min_bytes,
             corrupt: s

@@ -31,7 +31,7 @@ pub struct RunSpec {
     pub build: BuildOptions,
     /// After the sweep, ranks 0 and 1 ping-pong every size.
     pub pingpong: bool,
-    pub poll_us: u32,
+    pub poll_us: crate::polling::Polling,
     pub channels: ChannelCount,
     pub channel_min_bytes: u64,
     /// `--cpu-bind core`: bind each rank's channel threads to its own slice of its machine's CPUs

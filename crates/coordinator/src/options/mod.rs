@@ -75,8 +75,9 @@ pub struct RunOptions {
     pub mtu: Option<u32>,
     /// `--no-encryption`: data-plane payloads in clear.
     pub no_encryption: bool,
-    /// `--poll-us`: how long a node polls for the next message before sleeping.
-    pub poll_us: u32,
+    /// `--poll-us`: how long a node polls for the next message before sleeping (`auto` is
+    /// settled from the cores the ranks were given).
+    pub poll_us: run_core::polling::Polling,
     /// `--channels`: how many channels (sockets, endpoints, threads) each rank opens.
     pub channels: ChannelCount,
     /// `--channel-min-bytes`: the fewest bytes of a buffer a size gives each channel.

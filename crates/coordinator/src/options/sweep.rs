@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use run_core::polling::Polling;
 use topologies::{DataType, ReduceOp};
-use wire::control::{MAX_ITERS, MAX_POLL_US, MAX_SIZE};
+use wire::control::{MAX_ITERS, MAX_SIZE};
 
 use super::kinds::{bad, OptionError};
 use crate::cli::RunArgs;
@@ -30,7 +31,7 @@ pub struct Sweep {
     pub ops: Vec<ReduceOp>,
     /// The largest element of `dtypes`: every size holds whole elements of each.
     pub dtype: DataType,
-    pub poll_us: u32,
+    pub poll_us: Polling,
     pub channels: ChannelCount,
     pub channel_min_bytes: u64,
     pub stall_timeout: Duration,
@@ -60,12 +61,7 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
     let (minbytes, maxbytes) = size_range(a, dtype)?;
     let (stepfactor, stepbytes) = steps(a, dtype)?;
     iterations(a)?;
-    if a.poll_us > MAX_POLL_US {
-        return Err(bad(
-            "--poll-us",
-            format!("{} is above {MAX_POLL_US} (one second)", a.poll_us),
-        ));
-    }
+    let poll_us: Polling = a.poll_us.parse().map_err(|e: String| bad("--poll-us", e))?;
     let channels: ChannelCount = a
         .channels
         .parse()
@@ -98,7 +94,7 @@ pub fn sweep_of(a: &RunArgs) -> Result<Sweep, OptionError> {
         dtypes,
         ops,
         dtype,
-        poll_us: a.poll_us,
+        poll_us,
         channels,
         channel_min_bytes,
         stall_timeout: Duration::from_secs(a.timeout),

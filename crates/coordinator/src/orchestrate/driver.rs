@@ -112,7 +112,8 @@ impl Driver {
                 hosts,
                 channels,
                 cores,
-            } => self.started(hosts, channels, cores),
+                poll_us,
+            } => self.started(hosts, channels, cores, poll_us),
             Command::SizeStarted { size } => {
                 let nodes = &self.nodes;
                 let pid_of = |rank: usize| nodes.get(rank).and_then(|n| n.pid);

@@ -23,9 +23,11 @@ impl Driver {
         hosts: Vec<RankHost>,
         channels: u32,
         cores: Vec<f64>,
+        poll_us: u32,
     ) -> Option<Input> {
         self.writer.file.config.hosts = hosts;
         self.writer.file.config.channels = Some(channels);
+        self.writer.file.config.poll_us = Some(poll_us);
         self.cores = cores;
         if let Err(e) = self.writer.flush() {
             return Some(Input::Fatal(format!("writing results: {e:#}")));

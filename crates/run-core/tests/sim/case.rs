@@ -108,7 +108,7 @@ pub fn spec(case: &Case) -> RunSpec {
         check_iters: 1,
         build: BuildOptions::default(),
         pingpong: case.pingpong,
-        poll_us: 0,
+        poll_us: run_core::polling::Polling::Fixed(0),
         channels: run_core::channels::ChannelCount::Auto,
         channel_min_bytes: 64 << 10,
         cpu_bind: true,
