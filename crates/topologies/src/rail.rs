@@ -26,13 +26,13 @@
 //! ring's (on n/g, pipelined as [`ring::pipelined_cost`]); each rank reduces its part of every
 //! ring, (p - 1)/p x n in all.
 
+use std::ops::Range;
+
 use crate::algorithm::{Algorithm, AlgorithmError, BuildOptions};
 use crate::cost::CostTerms;
 use crate::hier;
 use crate::partition::{segment_elems, split};
 use crate::ring;
-use std::ops::Range;
-
 use crate::schedule::{Rank, Schedule};
 
 /// The ranks of ring `k` in ring order, for `nranks` ranks in groups of `group` consecutive

@@ -92,7 +92,7 @@ pub fn side_by_side(
     let largest = rings.iter().map(|(_, part)| part.len()).max().unwrap_or(0);
     let pieces = pieces_per_chunk(largest.div_ceil(p), segment);
     let lag = pieces_ahead(pieces);
-    // Per ring: its chunks cut into pieces, and each rank's position in it.
+    // Per ring: its chunks, each cut into the same number of pieces.
     let cut: Vec<Vec<Vec<Range<usize>>>> = rings
         .iter()
         .map(|(_, part)| {
