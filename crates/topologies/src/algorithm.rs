@@ -121,16 +121,15 @@ impl Algorithm {
     ];
 
     /// Every all-reduce algorithm a run can measure (what `all` means for an all-reduce).
-    pub const ALL_REDUCE: [Algorithm; 8] = [
-        Algorithm::Ring,
-        Algorithm::Tree,
-        Algorithm::DbTree,
-        Algorithm::Rhd,
-        Algorithm::Rd,
-        Algorithm::Hier,
-        Algorithm::Torus2d,
-        Algorithm::Rail,
-    ];
+    pub const ALL_REDUCE: [Algorithm; 8] = {
+        let mut all = [Algorithm::Rail; 8];
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            all[i] = Self::ALL[i];
+            i += 1;
+        }
+        all
+    };
 
     /// Every algorithm of every collective
     /// ([`Collective::algorithms`](crate::Collective::algorithms) says which is whose).

@@ -17,22 +17,18 @@ fn grouped(group: usize, ring_segment_bytes: usize) -> BuildOptions {
 /// Elements rank `r` sends to, and receives from, ranks outside its group of `g`.
 fn crossing(s: &topologies::schedule::Schedule, r: usize, g: usize) -> (usize, usize) {
     let outside = |peer: usize| peer / g != r / g;
-    let mut out = (0, 0);
-    for step in &s.programs[r] {
-        out.0 += step
-            .sends
-            .iter()
+    let steps = &s.programs[r];
+    let sent = steps.iter().flat_map(|st| &st.sends);
+    let received = steps.iter().flat_map(|st| &st.recvs);
+    (
+        sent.filter(|x| outside(x.peer))
+            .map(|x| x.range.len())
+            .sum(),
+        received
             .filter(|x| outside(x.peer))
             .map(|x| x.range.len())
-            .sum::<usize>();
-        out.1 += step
-            .recvs
-            .iter()
-            .filter(|x| outside(x.peer))
-            .map(|x| x.range.len())
-            .sum::<usize>();
-    }
-    out
+            .sum(),
+    )
 }
 
 proptest! {
