@@ -255,8 +255,8 @@ fn transport_params(opts: &RunOptions, fabric: &Fabric) -> (TransportParams, Tra
 }
 
 fn initial_file(opts: &RunOptions, fabric: &Fabric, run_id: &str) -> ResultsFile {
-    // hier's, rail's and torus2d's shape as run (given, from the topology file, or the default for the
-    // rank count), for the algorithms the run has: the model prices their points with it.
+    // hier's, rail's and torus2d's shape as run (given, from the topology file, or the default
+    // for the rank count), for the algorithms the run has: the model prices their points with it.
     let algorithms = opts.algorithms();
     let has = |a: Algorithm| algorithms.contains(&a);
     let (p, b) = (opts.nranks, &opts.build);

@@ -92,13 +92,14 @@ impl Run {
             m.data_addrs = addrs;
         }
         if all {
+            let poll_us = self.spec.poll_us.poll_us(&self.cores);
             self.out.push(Command::Started {
                 hosts: self.roster.hosts(&self.cores, &self.bound_cpus),
                 channels: count,
                 cores: self.cores.clone(),
-                poll_us: self.spec.poll_us.poll_us(&self.cores),
+                poll_us,
             });
-            let plan = self.plan(count);
+            let plan = self.plan(count, poll_us);
             self.out
                 .push(Command::Broadcast(FromCoordinator::Plan(plan)));
             self.phase = Phase::Sweeping;
@@ -106,7 +107,7 @@ impl Run {
         Ok(())
     }
 
-    fn plan(&self, channels: u32) -> Plan {
+    fn plan(&self, channels: u32, poll_us: u32) -> Plan {
         let s = &self.spec;
         Plan {
             run_id: s.run_id.clone(),
@@ -135,7 +136,7 @@ impl Run {
             build: s.build,
             transport: s.transport,
             pingpong: s.pingpong,
-            poll_us: s.poll_us.poll_us(&self.cores),
+            poll_us,
             channels,
             channel_min_bytes: s.channel_min_bytes,
             corrupt: s

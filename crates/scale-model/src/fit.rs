@@ -509,8 +509,8 @@ pub fn fit_case_ranges(
                 notes.push(
                     "alpha does not show in a loop of back-to-back calls of this collective \
                      (the root starts the next call while this one travels, so the messages' \
-                     latencies overlap the transfers): held at 0; one call's latency at scale \
-                     comes from the target's stack"
+                     latencies overlap the transfers): held at 0; predict prices one call \
+                     with the lab's all-reduce ring's per-message cost, or the target's stack's"
                         .to_string(),
                 );
             } else if e.status == ParamStatus::NotIdentifiable {

@@ -125,18 +125,6 @@ impl NoiseCost {
         self.case(case, ranks).removed_us(time_us)
     }
 
-    /// Expected extra time of `strategy` over `ranks` ranks on `levels` whose iteration takes
-    /// `time_us` without the noise, microseconds.
-    pub fn strategy_us(
-        &mut self,
-        strategy: Strategy,
-        ranks: usize,
-        levels: &[Level],
-        time_us: f64,
-    ) -> f64 {
-        self.strategy(strategy, ranks, levels).added_us(time_us)
-    }
-
     /// The parts' costs and steps added: a share of the step is of the mean step over all
     /// their steps.
     fn parts(&mut self, parts: &[Part]) -> PricedNoise {
@@ -393,7 +381,8 @@ mod tests {
         };
         let levels = [level(8, 8), level(4, 32)];
         let strategy = Strategy::HierNode(Algorithm::Ring);
-        assert!(scaled.strategy_us(strategy, 32, &levels, 1000.0) > 0.0);
-        assert_eq!(scaled.strategy_us(strategy, 32, &levels, 0.0), 0.0);
+        let priced = scaled.strategy(strategy, 32, &levels);
+        assert!(priced.added_us(1000.0) > 0.0);
+        assert_eq!(priced.added_us(0.0), 0.0);
     }
 }

@@ -123,6 +123,7 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
         ));
     }
     let link_rate = parsed.config.link_rate_bps;
+    let nodes = groups_are_nodes(&parsed.config);
     let mut out = Vec::with_capacity(parsed.results.len());
     // Every collective's rows: each collective's algorithms are fitted from their own.
     for row in &parsed.results {
@@ -151,7 +152,7 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
             )
         })?;
         // hier's groups price all-gather's and reduce-scatter's hier too.
-        m.shape = shape(row.algorithm, &parsed.config);
+        m.shape = shape(row.algorithm, &parsed.config, nodes);
         out.push(m);
     }
     if out.iter().any(|m| m.shape.groups_are_nodes == Some(true)) {
@@ -180,12 +181,13 @@ fn read_one(file: &Path, samples: Option<u64>, notes: &mut Vec<String>) -> Resul
 }
 
 /// The shape `algorithm` ran with, as far as the file recorded it (files before it was
-/// recorded, and rows of other algorithms, have none: the cost forms' defaults apply).
-fn shape(algorithm: Algorithm, config: &RunConfig) -> Shape {
+/// recorded, and rows of other algorithms, have none: the cost forms' defaults apply);
+/// `groups_are_nodes` is the file's [`groups_are_nodes`], read once.
+fn shape(algorithm: Algorithm, config: &RunConfig, groups_are_nodes: Option<bool>) -> Shape {
     match algorithm {
         Algorithm::Hier => Shape {
             group_size: config.group_size,
-            groups_are_nodes: groups_are_nodes(config),
+            groups_are_nodes,
             hier_inner: config.hier_inner,
             hier_outer: config.hier_outer,
             grid: None,
@@ -196,7 +198,7 @@ fn shape(algorithm: Algorithm, config: &RunConfig) -> Shape {
         },
         Algorithm::Rail => Shape {
             group_size: config.group_size,
-            groups_are_nodes: groups_are_nodes(config),
+            groups_are_nodes,
             ..Shape::default()
         },
         _ => Shape::default(),

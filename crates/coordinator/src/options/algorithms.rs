@@ -18,11 +18,14 @@ pub struct Cases {
     pub root: usize,
 }
 
+/// `ranks_per_node`: the emulated cluster's (`--ranks-per-node`; 1 elsewhere), whose nodes are
+/// `hier`'s and `rail`'s groups unless `--group-size` or a topology file says otherwise.
 pub fn cases_of(
     a: &RunArgs,
     nranks: usize,
     dtype: DataType,
     topology: Option<&Topology>,
+    ranks_per_node: usize,
 ) -> Result<Cases, OptionError> {
     let collectives =
         Collective::parse_list(&a.collective).map_err(|e| bad("--collective", e.to_string()))?;
@@ -63,7 +66,7 @@ pub fn cases_of(
         }
     }
     let root = root_of(a.nccl.root, nranks, &collectives)?;
-    let build = build_options(a, dtype, topology)?;
+    let build = build_options(a, dtype, topology, ranks_per_node)?;
     // Each case must accept this rank count and shape before any process starts.
     for case in &cases {
         case.collective
@@ -174,6 +177,7 @@ fn build_options(
     a: &RunArgs,
     dtype: DataType,
     topology: Option<&Topology>,
+    ranks_per_node: usize,
 ) -> Result<BuildOptions, OptionError> {
     let esize = dtype.size() as u64;
     let segment = a.segment;
@@ -208,7 +212,10 @@ fn build_options(
     Ok(BuildOptions {
         segment_bytes: segment as usize,
         ring_segment_bytes: ring_segment as usize,
-        group_size: a.group_size.or(topology.map(|t| t.group_size)),
+        group_size: a
+            .group_size
+            .or(topology.map(|t| t.group_size))
+            .or((ranks_per_node > 1).then_some(ranks_per_node)),
         grid: grid.or(topology.map(|t| (t.group_size, t.groups))),
         hier_inner: level("--hier-inner", &a.hier_inner)?,
         hier_outer: level("--hier-outer", &a.hier_outer)?,
@@ -237,12 +244,12 @@ mod tests {
     use crate::options::test_args::{args, refused};
 
     fn of(line: &str, nranks: usize) -> Result<(Vec<Algorithm>, BuildOptions), OptionError> {
-        cases_of(&args(line), nranks, DataType::Float, None)
+        cases_of(&args(line), nranks, DataType::Float, None, 1)
             .map(|c| (c.cases.iter().map(|c| c.algorithm).collect(), c.build))
     }
 
     fn cases(line: &str, nranks: usize) -> Result<Vec<String>, OptionError> {
-        cases_of(&args(line), nranks, DataType::Float, None)
+        cases_of(&args(line), nranks, DataType::Float, None, 1)
             .map(|c| c.cases.iter().map(|c| c.to_string()).collect())
     }
 

@@ -135,21 +135,8 @@ impl RunOptions {
         let (nranks, launcher) = (ranks.nranks, ranks.launcher);
         let topology = ranks.topology.as_ref();
         let fabric = fabric::fabric_of(a, launcher, nranks, topology)?;
-        // Nodes of several ranks are the groups `hier` and `rail` work in, unless `--group-size`
-        // or a topology file says otherwise.
-        let per_node;
-        let alg_args = if fabric.ranks_per_node > 1 && a.group_size.is_none() && topology.is_none()
-        {
-            per_node = RunArgs {
-                group_size: Some(fabric.ranks_per_node),
-                ..a.clone()
-            };
-            &per_node
-        } else {
-            a
-        };
         let algorithms::Cases { cases, build, root } =
-            algorithms::cases_of(alg_args, nranks, sweep.dtype, topology)?;
+            algorithms::cases_of(a, nranks, sweep.dtype, topology, fabric.ranks_per_node)?;
         let mut nccl = nccl;
         if a.nccl.root != 0 && !cases.iter().any(|c| c.collective.rooted()) {
             nccl.notes.push(format!(

@@ -87,6 +87,12 @@ impl LabReference {
     }
 }
 
+/// The per-message software cost a lab alpha of `alpha_us` carries to a target: the alpha less
+/// the lab's wire latency, or the user's `overhead_override`.
+pub fn overhead_us(alpha_us: f64, lab: &LabReference, overhead_override: Option<f64>) -> f64 {
+    overhead_override.unwrap_or((alpha_us - lab.latency_us).max(0.0))
+}
+
 impl Carried {
     /// `overhead_override` replaces the carried per-message overhead; `reduce_gb_per_s` the
     /// fitted gamma. Notes on anything assumed go to `notes`.
@@ -133,7 +139,7 @@ impl Carried {
                 1.0
             }
         };
-        let overhead_us = overhead_override.unwrap_or((fitted.alpha_us - lab.latency_us).max(0.0));
+        let overhead_us = overhead_us(fitted.alpha_us, lab, overhead_override);
         let gamma_us_per_byte = reduce_gb_per_s
             .map(|r| us_per_byte(r * 1e9))
             .unwrap_or(fitted.gamma_us_per_byte);

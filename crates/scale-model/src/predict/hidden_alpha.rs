@@ -10,7 +10,7 @@
 
 use topologies::{Algorithm, Case};
 
-use super::carry::{Carried, LabReference};
+use super::carry::{overhead_us, Carried, LabReference};
 use crate::fit::{AlgorithmFit, FitReport, ParamStatus};
 
 /// The fit whose alpha the hidden ones take, if the lab has one.
@@ -47,7 +47,7 @@ pub fn lend(
     };
     let alpha = donor.params().alpha_us;
     carried.fitted.alpha_us = alpha;
-    carried.overhead_us = overhead_override.unwrap_or((alpha - lab.latency_us).max(0.0));
+    carried.overhead_us = overhead_us(alpha, lab, overhead_override);
     notes.push(format!(
         "{}: its runs (back-to-back calls) show no per-message cost; it takes {}'s, {alpha:.2} us \
          per message",

@@ -165,7 +165,7 @@ impl Launcher for Netns {
             .ok_or_else(|| anyhow::anyhow!("launch before prepare"))?;
         spawn::launch(
             names,
-            self.spec.ranks_per_node,
+            &self.spec,
             ctx.exe,
             ctx.coordinator,
             ctx.creds,

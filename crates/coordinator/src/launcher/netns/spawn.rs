@@ -8,6 +8,7 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 use transport::credentials::RunCredentials;
 
+use super::fabric::FabricSpec;
 use super::names::{node_addr, Names};
 use crate::events::Event;
 use crate::launcher::{node_command, watch, NodeProcess};
@@ -30,12 +31,13 @@ pub fn udp_socket_in(ns: &str, addr: SocketAddr) -> Result<std::net::UdpSocket> 
 }
 
 /// Starts `collbench node` for every rank inside its node's namespace (`ip netns exec`, which
-/// execs, so the PID is the node's), each watched for its exit. Rank `r` runs in node
-/// `r / ranks_per_node`, bound to its own NIC's address, and reports the namespace as its host, so
-/// the ranks of a node share a host (and its cores, for `--channels auto` and `--cpu-bind`).
+/// execs, so the PID is the node's), each watched for its exit. A rank runs in the node
+/// [`FabricSpec::place`] puts it in, bound to its own NIC's address, and reports the namespace
+/// as its host, so the ranks of a node share a host (and its cores, for `--channels auto` and
+/// `--cpu-bind`).
 pub fn launch(
     names: &Names,
-    ranks_per_node: usize,
+    spec: &FabricSpec,
     exe: &Path,
     coordinator: SocketAddr,
     creds: &RunCredentials,
@@ -44,7 +46,7 @@ pub fn launch(
     let nranks = creds.ranks.len();
     let mut nodes = Vec::with_capacity(nranks);
     for rank in 0..nranks {
-        let ns = names.node_ns(rank / ranks_per_node.max(1));
+        let ns = names.node_ns(spec.place(rank).0);
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns]).arg(exe);
         node_command(
