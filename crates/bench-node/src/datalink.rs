@@ -108,28 +108,34 @@ pub struct Links {
     idle: Idle,
 }
 
-/// The idle rounds of polling so far: a round that takes no longer than [`IDLE_ROUNDS`] times
-/// the fastest round seen found nothing to do (a round that moved bytes runs QUIC's drivers for
-/// longer, and one in which the kernel ran another process on this core is longer too). Their
-/// CPU time is added up: on a core of its own a round's CPU is its wall time, on a shared one
-/// less.
-#[derive(Debug)]
+/// The CPU time of the rounds of polling that found nothing to do: rounds in which no datagram
+/// of the thread's connections was received or sent (a round that moved one ran QUIC's work on
+/// it). On a core of its own a round's CPU is its wall time; on a shared one less, and only the
+/// CPU counts.
+#[derive(Debug, Default)]
 struct Idle {
     total: Duration,
-    fastest: Duration,
 }
 
-/// How many times the fastest round of polling a round may take and still count as idle.
-const IDLE_ROUNDS: u32 = 3;
-
 impl Idle {
-    /// A round that took `took` of wall time and `cpu` of this thread's CPU.
-    fn round(&mut self, took: Duration, cpu: Duration) {
-        self.fastest = self.fastest.min(took);
-        if took <= self.fastest * IDLE_ROUNDS {
-            self.total += cpu.min(took);
+    /// A round that took `cpu` of this thread's CPU and `moved` datagrams or not.
+    fn round(&mut self, cpu: Duration, moved: bool) {
+        if !moved {
+            self.total += cpu;
         }
     }
+}
+
+/// The datagrams received and sent so far over `conns`; a round of polling that changes the
+/// count did work.
+fn datagrams(conns: &HashMap<usize, Connection>) -> u64 {
+    conns
+        .values()
+        .map(|c| {
+            let stats = c.stats();
+            stats.udp_rx.datagrams + stats.udp_tx.datagrams
+        })
+        .sum()
 }
 
 /// Pinned certificates of every rank, from the plan.
@@ -312,10 +318,7 @@ impl Links {
             outboxes: HashMap::new(),
             inboxes: HashMap::new(),
             poll: Duration::ZERO,
-            idle: Idle {
-                total: Duration::ZERO,
-                fastest: Duration::MAX,
-            },
+            idle: Idle::default(),
         };
         for (rank, conn) in conns {
             let mut recv = tokio::time::timeout(timeout, conn.accept_uni())
@@ -425,18 +428,20 @@ impl Links {
         mut keep: Option<&mut Vec<Bytes>>,
     ) -> Result<(), LinkError> {
         let Links {
+            conns,
             outboxes,
             inboxes,
             poll,
             idle,
-            ..
         } = self;
         let inbox = inboxes.get_mut(&peer).ok_or(LinkError::NoLink(peer))?;
         let mut header = [0u8; MSG_HEADER];
         let read = inbox.stream.read_exact(&mut header);
-        poll_then_await(writing_meanwhile(outboxes, read), *poll, idle)
-            .await
-            .map_err(LinkError::ReadHeader)?;
+        poll_then_await(writing_meanwhile(outboxes, read), *poll, idle, || {
+            datagrams(conns)
+        })
+        .await
+        .map_err(LinkError::ReadHeader)?;
         let seq = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         let mut len8 = [0u8; 8];
         len8.copy_from_slice(&header[4..]);
@@ -516,29 +521,35 @@ impl Links {
 /// messages when ranks share cores (Open MPI polls the same way, `mpi_yield_when_idle`).
 ///
 /// Each yield also runs QUIC's drivers, which send and receive, so a round of polling may be
-/// work; the rounds that found nothing to do ([`Idle`]), which the thread would have slept
-/// through without polling, are added up, so that the CPU a rank reports is its data plane's
-/// work and not its waiting (one read of the thread's CPU clock a round).
-async fn poll_then_await<F: Future>(fut: F, poll: Duration, idle: &mut Idle) -> F::Output {
+/// work; the rounds that found nothing to do ([`Idle`]: `moved`, the datagrams moved so far,
+/// did not change), which the thread would have slept through without polling, are added up,
+/// so that the CPU a rank reports is its data plane's work and not its waiting (one read of the
+/// thread's CPU clock a round).
+async fn poll_then_await<F: Future>(
+    fut: F,
+    poll: Duration,
+    idle: &mut Idle,
+    moved: impl Fn() -> u64,
+) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     if !poll.is_zero() {
         let deadline = std::time::Instant::now() + poll;
         // When the previous round ended, by the wall clock and the thread's CPU clock; read
         // only once the message is not there at once, so a receive that finds it pays nothing.
-        let mut last: Option<(std::time::Instant, Duration)> = None;
+        let mut last: Option<(Duration, u64)> = None;
         loop {
             let polled =
                 std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
             if let std::task::Poll::Ready(v) = polled {
                 return v;
             }
-            let (now, cpu) = (std::time::Instant::now(), thread_cpu_time());
+            let (cpu, count) = (thread_cpu_time(), moved());
             // The first round ran the receive's own work, not a wait.
-            if let Some((then, then_cpu)) = last {
-                idle.round(now - then, cpu.saturating_sub(then_cpu));
+            if let Some((then_cpu, then_count)) = last {
+                idle.round(cpu.saturating_sub(then_cpu), count != then_count);
             }
-            last = Some((now, cpu));
-            if now >= deadline {
+            last = Some((cpu, count));
+            if std::time::Instant::now() >= deadline {
                 break;
             }
             std::thread::yield_now();
@@ -578,28 +589,18 @@ where
 mod tests {
     use super::*;
 
-    fn idle() -> Idle {
-        Idle {
-            total: Duration::ZERO,
-            fastest: Duration::MAX,
-        }
-    }
-
     #[test]
-    fn rounds_near_the_fastest_are_idle_and_longer_ones_are_work() {
+    fn only_rounds_that_moved_no_datagram_are_idle() {
         let us = Duration::from_micros;
-        let mut i = idle();
-        for took in [us(2), us(5), us(3), us(40), us(6), us(7)] {
-            i.round(took, took);
+        let mut i = Idle::default();
+        for (cpu, moved) in [
+            (us(2), false),
+            (us(40), true),
+            (us(3), false),
+            (us(7), true),
+        ] {
+            i.round(cpu, moved);
         }
-        // Within 3 x 2 us: 2, 5, 3 and 6; the 40 us round moved bytes, the 7 us one too.
-        assert_eq!(i.total, us(16));
-        // A faster round lowers the bar for the rounds after it, not before.
-        i.round(us(1), us(1));
-        i.round(us(4), us(4));
-        assert_eq!(i.total, us(17));
-        // On a shared core a round's CPU is less than its wall time: only the CPU counts.
-        i.round(us(2), us(1));
-        assert_eq!(i.total, us(18));
+        assert_eq!(i.total, us(5));
     }
 }

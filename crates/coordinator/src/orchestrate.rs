@@ -223,6 +223,9 @@ fn run_spec(
         stall_timeout: opts.stall_timeout,
         setup_timeout: opts.cluster.setup_timeout,
         link_rate_bps: fabric.link_rate_bps,
+        // The emulated cluster gives each rank a NIC; where a node holds several ranks, the
+        // bus bandwidth also counts bytes that stay in the node, so it says nothing of a NIC.
+        own_links: opts.launcher == LauncherKind::Netns && opts.ranks_per_node <= 1,
         uplink_rate_bps: fabric.uplink_rate_bps,
         launched_pids: (0..p)
             .map(|r| nodes.iter().find(|n| n.rank == r).and_then(|n| n.pid))

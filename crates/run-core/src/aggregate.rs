@@ -84,6 +84,9 @@ pub struct Timing {
     pub bus_factor: f64,
     /// Whose mean the time is.
     pub average: Average,
+    /// The rate of the link each rank has to itself, bits/s, where the run knows one: a
+    /// measurement that reached it names no rank as host-bound.
+    pub own_link_bps: Option<f64>,
 }
 
 /// `reports[r]` is rank r's report; all are for the same algorithm, size and placement.
@@ -100,6 +103,7 @@ pub fn measure(
         bytes,
         bus_factor,
         average,
+        own_link_bps,
     } = *timing;
     let mut merged = histogram::new();
     let mut per_rank_us = Vec::with_capacity(reports.len());
@@ -146,8 +150,12 @@ pub fn measure(
         .map(|r| r.nwrong)
         .try_fold(0u64, |acc, w| w.map(|w| acc + w));
     let rank_cpu: Vec<_> = reports.iter().map(cpu_use::rank_cpu).collect();
-    let cpu_bound_ranks = cpu_use::cpu_bound_ranks(&rank_cpu, cores, machines);
-    let sched_bound_ranks = cpu_use::sched_bound_ranks(&rank_cpu);
+    let (cpu_bound_ranks, sched_bound_ranks) = cpu_use::host_bound_ranks(
+        &rank_cpu,
+        cores,
+        machines,
+        (algbw * bus_factor, own_link_bps),
+    );
     Ok(Measured {
         iter_us: slowest,
         time,
@@ -235,6 +243,7 @@ mod tests {
             bytes,
             bus_factor: 1.5,
             average,
+            own_link_bps: None,
         }
     }
 

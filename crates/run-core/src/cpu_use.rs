@@ -1,15 +1,19 @@
 //! The CPU each rank's data plane used over a measurement, and whether that, rather than the
-//! network, set the number: a rank whose work took more than [`CPU_BOUND_SHARE`] of the cores it
-//! was given, or, where ranks share cores, whose machine's ranks' work together did
-//! ([`cpu_bound_ranks`]), measured its host's CPU; a rank whose threads waited for a core more
-//! than [`SCHED_BOUND_SHARE`] of the time ([`sched_bound_ranks`]) measured its host's scheduler
-//! (ranks that outnumber the cores wait for each other's turn on every message, however little
-//! work each does).
+//! network, set the number ([`cpu_bound_ranks`]): a rank with a core per thread whose work took
+//! more than [`CPU_BOUND_SHARE`] of them measured its host's CPU; so did ranks sharing cores
+//! whose machine's ranks' work together kept more than [`SHARED_CPU_BOUND_SHARE`] of its cores
+//! busy (they wait for each other's turns on every message). A rank whose threads waited for a
+//! core more than [`SCHED_BOUND_SHARE`] of the time ([`sched_bound_ranks`]) measured its host's
+//! scheduler (ranks that outnumber the cores wait for each other's turn on every message,
+//! however little work each does). A measurement that reached [`LINK_BOUND_SHARE`] of the
+//! ranks' own links is the link's, and no rank is named ([`host_bound_ranks`]).
 
 use std::collections::HashMap;
 
 use wire::control::Report;
-use wire::results::{RankCpu, CPU_BOUND_SHARE, SCHED_BOUND_SHARE};
+use wire::results::{
+    RankCpu, CPU_BOUND_SHARE, LINK_BOUND_SHARE, SCHED_BOUND_SHARE, SHARED_CPU_BOUND_SHARE,
+};
 
 /// What rank `report` says its data-plane threads used over its timed iterations.
 pub fn rank_cpu(report: &Report) -> RankCpu {
@@ -56,8 +60,9 @@ pub fn taken_cores(used: &RankCpu, given: f64) -> f64 {
 /// - a rank with a core per thread, when its work took more than [`CPU_BOUND_SHARE`] of them;
 /// - a rank whose threads share cores, when the work of every rank on its machine
 ///   (`machines[rank]`; a rank without one is a machine of its own) together took more than
-///   that share of the cores they were given together: polling fills shared cores whatever
-///   the ranks wait on, so only the machine's work says whether its CPU was the limit.
+///   [`SHARED_CPU_BOUND_SHARE`] of the cores they were given together: polling fills shared
+///   cores whatever the ranks wait on, so only the machine's work says whether its CPU was the
+///   limit, and ranks taking turns on cores wait for each other long before the cores are full.
 pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64], machines: &[usize]) -> Vec<usize> {
     let machine = |rank: usize| machines.get(rank).map_or(usize::MAX - rank, |&m| m);
     let judged = || {
@@ -75,7 +80,7 @@ pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64], machines: &[usize]) -> V
     let saturated = |m: usize| {
         per_machine
             .get(&m)
-            .is_some_and(|&(work, given)| work > CPU_BOUND_SHARE * given)
+            .is_some_and(|&(work, given)| work > SHARED_CPU_BOUND_SHARE * given)
     };
     judged()
         .filter(|(rank, (u, &c))| {
@@ -87,6 +92,24 @@ pub fn cpu_bound_ranks(used: &[RankCpu], cores: &[f64], machines: &[usize]) -> V
         })
         .map(|(rank, _)| rank)
         .collect()
+}
+
+/// The ranks whose CPU ([`cpu_bound_ranks`]) and whose scheduler ([`sched_bound_ranks`]) set a
+/// measurement, unless its bus bandwidth reached [`LINK_BOUND_SHARE`] of `own_link_bps`, the
+/// rate of a link each rank has to itself (`None`: unknown, or shared): then the link set it.
+pub fn host_bound_ranks(
+    used: &[RankCpu],
+    cores: &[f64],
+    machines: &[usize],
+    (bus_bw, own_link_bps): (f64, Option<f64>),
+) -> (Vec<usize>, Vec<usize>) {
+    if own_link_bps.is_some_and(|bps| bus_bw * 8e9 >= LINK_BOUND_SHARE * bps) {
+        return (Vec::new(), Vec::new());
+    }
+    (
+        cpu_bound_ranks(used, cores, machines),
+        sched_bound_ranks(used),
+    )
 }
 
 /// The ranks whose threads waited for a core, on average per thread, more than
@@ -158,9 +181,16 @@ fn warning(used: &[RankCpu], cores: &[f64], bound: &[usize], channels: u32) -> O
         taken_cores(&used[first], cores[first]),
         fmt_cores(cores[first])
     );
-    let who = match bound.len() {
-        1 => format!("rank {first} used {usage}"),
-        n => format!("{n} ranks used over 90% of their cores (rank {first}: {usage})"),
+    let shared = shares_cores(&used[first], cores[first]);
+    let who = match (bound.len(), shared) {
+        (1, false) => format!("rank {first} used {usage}"),
+        (n, false) => format!("{n} ranks used over 90% of their cores (rank {first}: {usage})"),
+        (1, true) => format!(
+            "rank {first} shares its cores, and its machine's ranks kept over half of them busy ({usage})"
+        ),
+        (n, true) => format!(
+            "{n} ranks share their cores and kept over half of them busy (rank {first}: {usage})"
+        ),
     };
     let more = if channels as f64 + 0.5 < cores[first] {
         "give it more channels (--channels) or fewer ranks per host"
@@ -275,13 +305,18 @@ mod tests {
         // of 1 core) did not fill it, so the link set the time.
         let two = [polling(1, 0.2), polling(1, 0.2)];
         assert!(cpu_bound_ranks(&two, &[0.5, 0.5], &[0, 0]).is_empty());
+        // Their work over half of it (0.61): they waited for each other's turns; both named.
+        let half = [polling(1, 0.3), polling(1, 0.31)];
+        assert_eq!(cpu_bound_ranks(&half, &[0.5, 0.5], &[0, 0]), vec![0, 1]);
         // Their work filling the core (0.95 of it): both named, with what they took.
         let full = [polling(1, 0.47), polling(1, 0.48)];
         assert_eq!(cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 0]), vec![0, 1]);
         let bound = cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 0]);
         let w = warning(&full, &[0.5, 0.5], &bound, 1).unwrap();
         assert!(
-            w.starts_with("# 2 ranks used over 90% of their cores (rank 0: 1.2 of 0.50"),
+            w.starts_with(
+                "# 2 ranks share their cores and kept over half of them busy (rank 0: 1.2 of 0.50"
+            ),
             "{w}"
         );
         // The same two on different machines are judged apart; without machines, each alone.
@@ -297,6 +332,28 @@ mod tests {
             ..report(vec![1_000], vec![500], 8)
         });
         assert_eq!((r.busy_cores, r.idle_poll_cores), (0.5, 0.25));
+    }
+
+    #[test]
+    fn a_measurement_at_its_links_rate_names_no_rank() {
+        let busy = RankCpu {
+            busy_cores: 0.99,
+            idle_poll_cores: 0.0,
+            runq_wait_cores: Some(0.5),
+            cpu_s_per_gb: Some(1.0),
+            thread_cpu_s: vec![0.1],
+        };
+        let ranks = [busy.clone(), busy];
+        let judged = |bus_gb_s: f64, link: Option<f64>| {
+            host_bound_ranks(&ranks, &[1.0, 1.0], &[0, 1], (bus_gb_s, link))
+        };
+        let both = (vec![0, 1], vec![0, 1]);
+        // 0.1 GB/s is 800 Mbit/s: 80% of a 1 Gbit/s link leaves the counters to judge, 90% of
+        // it is the link's.
+        assert_eq!(judged(0.1, Some(1e9)), both);
+        assert_eq!(judged(0.1125, Some(1e9)), (vec![], vec![]));
+        // Without a link of each rank's own, the counters judge at any rate.
+        assert_eq!(judged(0.1125, None), both);
     }
 
     #[test]
@@ -339,7 +396,12 @@ mod tests {
             ..waited(1, 0.8)
         }];
         let w = host_warning(&busy, &[0.25], (&[0], &[0]), 1).unwrap();
-        assert!(w.starts_with("# rank 0 used 0.2 of 0.25 cores"), "{w}");
+        assert!(
+            w.starts_with(
+                "# rank 0 shares its cores, and its machine's ranks kept over half of them busy (0.2 of 0.25 cores)"
+            ),
+            "{w}"
+        );
         assert_eq!(host_warning(&ranks, &cores, (&[], &[]), 1), None);
     }
 }

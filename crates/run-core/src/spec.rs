@@ -47,6 +47,10 @@ pub struct RunSpec {
     pub setup_timeout: Duration,
     /// The fabric's rates, recorded with every row.
     pub link_rate_bps: Option<f64>,
+    /// Each rank sends over a link of its own at `link_rate_bps` whichever machine it runs on
+    /// (the emulated cluster's nodes of one rank); otherwise it does only where no two ranks
+    /// share a machine. A row whose bus bandwidth reaches that link's rate is the link's.
+    pub own_links: bool,
     pub uplink_rate_bps: Option<f64>,
     /// `--fault corrupt:RANK@SIZE`: ranks that spoil their checked result at a size (a test
     /// hook for the exit status of wrong results).

@@ -110,6 +110,10 @@ impl Run {
         let bytes = count * esize as u64;
         let bus_factor = algo.collective.bus_factor(p);
         let mut channels = None;
+        let own_link_bps = self
+            .spec
+            .link_rate_bps
+            .filter(|_| self.spec.own_links || one_rank_per_machine(&self.machines));
         let mut take = |reports: &mut std::collections::HashMap<_, Vec<Option<Report>>>,
                         pl: Placement|
          -> Result<_, RunFailure> {
@@ -125,6 +129,7 @@ impl Run {
                 bytes,
                 bus_factor,
                 average: self.spec.average,
+                own_link_bps,
             };
             measure(&list, &timing, &self.cores, &self.machines).map_err(|e| RunFailure {
                 message: e.to_string(),
@@ -209,5 +214,26 @@ impl Run {
             size: Some(r.size),
             ..Default::default()
         })
+    }
+}
+
+/// Whether no two ranks ran on one machine (`machines[rank]`: its machine), so that each sent
+/// over its machine's link alone.
+fn one_rank_per_machine(machines: &[usize]) -> bool {
+    let distinct: std::collections::BTreeSet<_> = machines.iter().collect();
+    !machines.is_empty() && distinct.len() == machines.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_rank_per_machine;
+
+    #[test]
+    fn ranks_have_a_machine_each_only_where_no_two_share_one() {
+        assert!(one_rank_per_machine(&[0, 1, 2]));
+        assert!(one_rank_per_machine(&[2, 0]));
+        assert!(!one_rank_per_machine(&[0, 1, 0]));
+        // Machines not known: nothing is claimed.
+        assert!(!one_rank_per_machine(&[]));
     }
 }

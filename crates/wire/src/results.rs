@@ -235,13 +235,15 @@ pub struct Measured {
     /// was measured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rank_cpu: Vec<RankCpu>,
-    /// Ranks busier than [`CPU_BOUND_SHARE`] of the cores they were given: for them this
-    /// measurement is the host's CPU, not the network.
+    /// Ranks whose CPU set this measurement, not the network: a rank with a core per thread
+    /// busier than [`CPU_BOUND_SHARE`] of them; ranks sharing cores whose machine's ranks kept
+    /// more than [`SHARED_CPU_BOUND_SHARE`] of their cores busy. None in a measurement whose bus
+    /// bandwidth reached [`LINK_BOUND_SHARE`] of each rank's own link.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_bound_ranks: Vec<usize>,
     /// Ranks whose data-plane threads waited for a core (`runq_wait_cores`, per thread) more
     /// than [`SCHED_BOUND_SHARE`] of the time: the host's scheduler, not the network, set at
-    /// least that share of this measurement.
+    /// least that share of this measurement (none where the link was reached, as above).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sched_bound_ranks: Vec<usize>,
 }
@@ -252,6 +254,18 @@ fn all_reduce_only() -> Vec<Collective> {
 
 /// The share of its cores beyond which a rank's data plane is taken to be CPU-bound.
 pub const CPU_BOUND_SHARE: f64 = 0.9;
+
+/// Where ranks share cores, the share of a machine's cores their work together may keep busy
+/// before its ranks are taken to be CPU-bound. Ranks that take turns on cores wait for each
+/// other on every message: once their work fills half the cores, those waits are a large share
+/// of a latency-bound step, and the step grows with the ranks per core (eight ranks on two
+/// cores: a 1 KiB all-gather ring step takes 50 us where two ranks take 30, on loopback and
+/// on a 500 Mbit/s emulated link alike), which ranks with cores of their own would not show.
+pub const SHARED_CPU_BOUND_SHARE: f64 = 0.5;
+
+/// The share of each rank's own link rate at which a measurement is the link's whatever the
+/// host's counters say: the host kept up with the link.
+pub const LINK_BOUND_SHARE: f64 = 0.9;
 
 /// The share of the time, per data-plane thread, beyond which waiting for a core is taken to
 /// have set a rank's measurement.

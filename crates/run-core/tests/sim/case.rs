@@ -128,6 +128,7 @@ pub fn spec(case: &Case) -> RunSpec {
         stall_timeout: case.stall_timeout,
         setup_timeout: case.setup_timeout,
         link_rate_bps: None,
+        own_links: false,
         uplink_rate_bps: None,
         launched_pids: (0..case.nranks).map(|r| Some(1_000 + r as u32)).collect(),
     }
