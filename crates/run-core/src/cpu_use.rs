@@ -44,17 +44,6 @@ fn shares_cores(used: &RankCpu, given: f64) -> bool {
     given + 1e-9 < used.thread_cpu_s.len().max(1) as f64
 }
 
-/// The cores a rank took from its host out of `given`: its data plane's work, and where its
-/// threads share cores also its idle polling, which then runs in time another thread could use.
-/// On cores of its own, polling takes nothing from anyone.
-pub fn taken_cores(used: &RankCpu, given: f64) -> f64 {
-    if shares_cores(used, given) {
-        used.busy_cores + used.idle_poll_cores
-    } else {
-        used.busy_cores
-    }
-}
-
 /// The ranks whose CPU set the number (a rank without a number of cores is not judged):
 ///
 /// - a rank with a core per thread, when its work took more than [`CPU_BOUND_SHARE`] of them;
@@ -176,21 +165,31 @@ fn warning(used: &[RankCpu], cores: &[f64], bound: &[usize], channels: u32) -> O
     if used.get(first).is_none() || cores.get(first).is_none() {
         return None;
     }
-    let usage = format!(
-        "{:.1} of {} cores",
-        taken_cores(&used[first], cores[first]),
-        fmt_cores(cores[first])
-    );
-    let shared = shares_cores(&used[first], cores[first]);
-    let who = match (bound.len(), shared) {
-        (1, false) => format!("rank {first} used {usage}"),
-        (n, false) => format!("{n} ranks used over 90% of their cores (rank {first}: {usage})"),
-        (1, true) => format!(
-            "rank {first} shares its cores, and its machine's ranks kept over half of them busy ({usage})"
+    let usage = |work: f64, given: f64| format!("{work:.1} of {} cores", fmt_cores(given));
+    let who = match (bound.len(), shares_cores(&used[first], cores[first])) {
+        (1, false) => format!(
+            "rank {first} used {}",
+            usage(used[first].busy_cores, cores[first])
         ),
-        (n, true) => format!(
-            "{n} ranks share their cores and kept over half of them busy (rank {first}: {usage})"
+        (n, false) => format!(
+            "{n} ranks used over 90% of their cores (rank {first}: {})",
+            usage(used[first].busy_cores, cores[first])
         ),
+        // Sharing cores, the ranks named are judged together: their work and cores summed.
+        (n, true) => {
+            let sum = |f: &dyn Fn(usize) -> f64| -> f64 { bound.iter().map(|&r| f(r)).sum() };
+            let work = sum(&|r| used.get(r).map_or(0.0, |u| u.busy_cores));
+            let given = sum(&|r| cores.get(r).copied().unwrap_or(0.0));
+            let whose = if n == 1 {
+                format!("rank {first}'s threads outnumber its cores")
+            } else {
+                format!("{n} ranks share their cores")
+            };
+            format!(
+                "{whose}, and their work kept over half of them busy ({})",
+                usage(work, given)
+            )
+        }
     };
     let more = if channels as f64 + 0.5 < cores[first] {
         "give it more channels (--channels) or fewer ranks per host"
@@ -308,14 +307,14 @@ mod tests {
         // Their work over half of it (0.61): they waited for each other's turns; both named.
         let half = [polling(1, 0.3), polling(1, 0.31)];
         assert_eq!(cpu_bound_ranks(&half, &[0.5, 0.5], &[0, 0]), vec![0, 1]);
-        // Their work filling the core (0.95 of it): both named, with what they took.
+        // Their work filling the core (0.95 of it): both named, with their work.
         let full = [polling(1, 0.47), polling(1, 0.48)];
         assert_eq!(cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 0]), vec![0, 1]);
         let bound = cpu_bound_ranks(&full, &[0.5, 0.5], &[0, 0]);
         let w = warning(&full, &[0.5, 0.5], &bound, 1).unwrap();
         assert!(
             w.starts_with(
-                "# 2 ranks share their cores and kept over half of them busy (rank 0: 1.2 of 0.50"
+                "# 2 ranks share their cores, and their work kept over half of them busy (0.9 of 1 cores)"
             ),
             "{w}"
         );
@@ -398,7 +397,7 @@ mod tests {
         let w = host_warning(&busy, &[0.25], (&[0], &[0]), 1).unwrap();
         assert!(
             w.starts_with(
-                "# rank 0 shares its cores, and its machine's ranks kept over half of them busy (0.2 of 0.25 cores)"
+                "# rank 0's threads outnumber its cores, and their work kept over half of them busy (0.2 of 0.25 cores)"
             ),
             "{w}"
         );
