@@ -272,6 +272,30 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_rank_is_named_unless_the_row_reached_its_own_link() {
+        // One rank busy its whole iterations on its one core: 1000 bytes in 2 us, bus
+        // bandwidth 1.5 x 0.5 GB/s = 6 Gbit/s.
+        let busy = Report {
+            cpu_ns: vec![4000],
+            ..report(vec![2000, 2000], Some(0))
+        };
+        let named = |link: Option<f64>| {
+            let t = Timing {
+                own_link_bps: link,
+                ..timing(2, 1000, Average::Mean)
+            };
+            measure(std::slice::from_ref(&busy), &t, &[1.0], &[0])
+                .unwrap()
+                .cpu_bound_ranks
+        };
+        assert_eq!(named(None), vec![0]);
+        // 6 Gbit/s is 60% of a 10 Gbit/s link: the counters judge.
+        assert_eq!(named(Some(10e9)), vec![0]);
+        // And 92% of a 6.5 Gbit/s one: the link set it.
+        assert_eq!(named(Some(6.5e9)), Vec::<usize>::new());
+    }
+
+    #[test]
     fn the_time_is_the_rank_mean_that_average_names() {
         let reports = [
             report(vec![4000, 4000], Some(0)),
