@@ -524,7 +524,7 @@ impl Links {
 /// work; the rounds that found nothing to do ([`Idle`]: `moved`, the datagrams moved so far,
 /// did not change), which the thread would have slept through without polling, are added up,
 /// so that the CPU a rank reports is its data plane's work and not its waiting (one read of the
-/// thread's CPU clock a round).
+/// thread's CPU clock and of its connections' counters a round).
 async fn poll_then_await<F: Future>(
     fut: F,
     poll: Duration,
@@ -534,7 +534,7 @@ async fn poll_then_await<F: Future>(
     let mut fut = std::pin::pin!(fut);
     if !poll.is_zero() {
         let deadline = std::time::Instant::now() + poll;
-        // When the previous round ended, by the wall clock and the thread's CPU clock; read
+        // The thread's CPU clock and the datagrams moved when the previous round ended; read
         // only once the message is not there at once, so a receive that finds it pays nothing.
         let mut last: Option<(Duration, u64)> = None;
         loop {
