@@ -51,8 +51,8 @@ impl Table {
     }
 }
 
-/// The busiest rank's cores used and given, marked when beyond 90%, and the mean CPU-seconds
-/// per GB over ranks, out of place.
+/// The busiest rank's cores used and given, marked where the row names ranks the host set,
+/// and the mean CPU-seconds per GB over ranks, out of place.
 fn cpu_cells(r: &ResultRow, cores: &[f64]) -> (String, String) {
     let o = &r.out_of_place;
     let busiest = o

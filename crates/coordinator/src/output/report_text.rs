@@ -26,8 +26,10 @@ pub const MEASURED_BEFORE_FAILURE: &str =
     "Every row below was measured in full before the failure.";
 
 pub const HOST_BOUND_INTRO: &str = "In these rows a rank's data plane kept more than 90% of the \
-     cores it was given busy (CPU time of its channel threads over the timed iterations): the \
-     number is the host's, not the network's.";
+     cores it was given busy, or ranks sharing cores kept more than half of them busy together \
+     (CPU time of their channel threads over the timed iterations), or their threads waited for \
+     a core more than 10% of the time: the number is the host's, not the network's. A row whose \
+     bus bandwidth reached 90% of each rank's own link is never listed.";
 
 /// Started when, how many ranks where, what was reduced, which sizes and iterations.
 pub fn summary(c: &RunConfig) -> String {
