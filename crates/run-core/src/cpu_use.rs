@@ -177,9 +177,12 @@ fn warning(used: &[RankCpu], cores: &[f64], bound: &[usize], channels: u32) -> O
         ),
         // Sharing cores, the ranks named are judged together: their work and cores summed.
         (n, true) => {
-            let sum = |f: &dyn Fn(usize) -> f64| -> f64 { bound.iter().map(|&r| f(r)).sum() };
-            let work = sum(&|r| used.get(r).map_or(0.0, |u| u.busy_cores));
-            let given = sum(&|r| cores.get(r).copied().unwrap_or(0.0));
+            let work: f64 = bound
+                .iter()
+                .filter_map(|&r| used.get(r))
+                .map(|u| u.busy_cores)
+                .sum();
+            let given: f64 = bound.iter().filter_map(|&r| cores.get(r)).sum();
             let whose = if n == 1 {
                 format!("rank {first}'s threads outnumber its cores")
             } else {

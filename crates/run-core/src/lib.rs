@@ -4,8 +4,8 @@
 //! tick), each with the time it happened, and returns [`Command`]s (send, broadcast, kill, a row
 //! to write, the run's end). It owns the plan, the barriers, the reports and their aggregation
 //! ([`aggregate`], [`cpu_use`]), the channel count ([`channels`]) and polling ([`polling`]),
-//! liveness ([`liveness`]) and blame ([`failure`]). It has no tokio, no sockets, no files and no clock: the coordinator is
-//! the driver, and the fault tests replay runs in virtual time.
+//! liveness ([`liveness`]) and blame ([`failure`]). It has no tokio, no sockets, no files and
+//! no clock: the coordinator is the driver, and the fault tests replay runs in virtual time.
 
 pub mod aggregate;
 pub mod binding;

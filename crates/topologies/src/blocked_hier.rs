@@ -86,10 +86,5 @@ pub fn cost(
         }
     };
     let inside = level(g, bytes / groups.max(1) as f64);
-    let inside = if groups_are_nodes {
-        crate::hier::off_the_network(inside)
-    } else {
-        inside
-    };
-    inside.plus(level(groups, bytes))
+    crate::hier::inside_groups(inside, groups_are_nodes).plus(level(groups, bytes))
 }

@@ -106,16 +106,18 @@ pub fn cost(nranks: usize, bytes: f64, opts: &BuildOptions) -> Result<CostTerms,
         ),
     };
     let across = opts.hier_outer.try_cost(nranks / g, shard, opts)?;
-    let (rs, ag) = if opts.groups_are_nodes {
-        (off_the_network(rs), off_the_network(ag))
-    } else {
-        (rs, ag)
-    };
-    Ok(rs.plus(across).plus(ag))
+    let nodes = opts.groups_are_nodes;
+    Ok(inside_groups(rs, nodes)
+        .plus(across)
+        .plus(inside_groups(ag, nodes)))
 }
 
-/// A phase inside groups that are nodes: its messages and reductions cost what they do, its
-/// bytes cross no network link.
-pub fn off_the_network(c: CostTerms) -> CostTerms {
-    CostTerms { bytes: 0.0, ..c }
+/// A phase inside groups: where the groups are nodes (`groups_are_nodes`), its messages and
+/// reductions cost what they do and its bytes cross no network link; otherwise it is `c`.
+pub fn inside_groups(c: CostTerms, groups_are_nodes: bool) -> CostTerms {
+    if groups_are_nodes {
+        CostTerms { bytes: 0.0, ..c }
+    } else {
+        c
+    }
 }
