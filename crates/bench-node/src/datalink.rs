@@ -505,6 +505,9 @@ impl Links {
                 congestion_events = st.path.congestion_events,
                 sent_packets = st.path.sent_packets,
                 mtu = st.path.current_mtu,
+                // A sender that ran out of the peer's flow-control window said so this often.
+                stream_blocked = st.frame_tx.stream_data_blocked,
+                connection_blocked = st.frame_tx.data_blocked,
                 "data-plane link statistics"
             );
         }

@@ -331,7 +331,8 @@ pub fn fit_all(measurements: &[Measurement], opts: &FitOptions) -> FitReport {
 }
 
 /// The measurements with the expected cost of `noise` at each one's algorithm and rank count
-/// taken off (never below a twentieth of the measured time).
+/// taken off, as a loop of back-to-back calls pays it (never below a twentieth of the measured
+/// time).
 pub fn without_noise(
     measurements: &[Measurement],
     noise: Noise,
@@ -341,7 +342,7 @@ pub fn without_noise(
     measurements
         .iter()
         .map(|m| Measurement {
-            time_us: noise.quiet_us(m.case(), m.nranks, m.time_us),
+            time_us: noise.looped_quiet_us(m.case(), m.nranks, m.time_us),
             ..m.clone()
         })
         .collect()

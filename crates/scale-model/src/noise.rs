@@ -125,6 +125,49 @@ impl NoiseCost {
         self.case(case, ranks).removed_us(time_us)
     }
 
+    /// Expected extra time of one call of `case` over `ranks` ranks in a loop of back-to-back
+    /// calls of `bytes` each in segments of `segment_bytes` (what a lab times), whose call takes
+    /// `time_us` without the noise, microseconds. Broadcast and reduce cost only their busiest link's bytes there
+    /// ([`Collective::try_cost_looped`](topologies::Collective::try_cost_looped)): the root
+    /// starts the next call while this one travels, and a rank's delays overlap the transfers
+    /// that its link drains meanwhile, as the latencies do. They cost only what a call's
+    /// delays add up to beyond its time: one draw before each of the busiest rank's steps, one
+    /// step per segment (a share of the step adds up to that share of the call, so one under
+    /// 100% costs nothing). Every other collective's call costs in a loop what it costs alone.
+    pub fn looped_us(
+        &mut self,
+        case: Case,
+        ranks: usize,
+        (bytes, segment_bytes): (f64, usize),
+        time_us: f64,
+    ) -> f64 {
+        if !case.collective.rooted() {
+            return self.case_us(case, ranks, time_us);
+        }
+        if ranks < 2 {
+            return 0.0;
+        }
+        let delays_us = match self.noise {
+            Noise::Fixed(d) => {
+                d.mean_us() * topologies::rooted::segment_count(bytes, segment_bytes)
+            }
+            Noise::Scaled(d) => d.mean_us() / 100.0 * time_us,
+        };
+        (delays_us - time_us).max(0.0)
+    }
+
+    /// The time without the noise of one call of `case` over `ranks` ranks in a loop, measured
+    /// at `time_us` with it (never below a twentieth of it). A broadcast's or reduce's delays
+    /// show only where they outlast the call's transfers ([`looped_us`](Self::looped_us)),
+    /// and then the transfers' time is not in the measurement: it is kept as measured.
+    pub fn looped_quiet_us(&mut self, case: Case, ranks: usize, time_us: f64) -> f64 {
+        if case.collective.rooted() {
+            time_us
+        } else {
+            self.quiet_us(case, ranks, time_us)
+        }
+    }
+
     /// The parts' costs and steps added: a share of the step is of the mean step over all
     /// their steps.
     fn parts(&mut self, parts: &[Part]) -> PricedNoise {
@@ -343,6 +386,87 @@ mod tests {
                 assert!(v >= 0.95 * last, "{a} at {p}: {v} after {last}");
                 last = v;
             }
+        }
+    }
+
+    const ROOTED: [Case; 4] = [
+        Case {
+            collective: topologies::Collective::Broadcast,
+            algorithm: Algorithm::Chain,
+        },
+        Case {
+            collective: topologies::Collective::Broadcast,
+            algorithm: Algorithm::Tree,
+        },
+        Case {
+            collective: topologies::Collective::Reduce,
+            algorithm: Algorithm::Chain,
+        },
+        Case {
+            collective: topologies::Collective::Reduce,
+            algorithm: Algorithm::Tree,
+        },
+    ];
+
+    proptest::proptest! {
+        /// In a loop, a broadcast's or reduce's delays cost only what they add up to beyond the
+        /// call's time: nothing for a share under 100% of the step, whatever the ranks, size and
+        /// time; and a longer call never pays more of a fixed delay.
+        #[test]
+        fn rooted_calls_in_a_loop_hide_the_delays_their_transfers_outlast(
+            case in proptest::sample::select(ROOTED.to_vec()),
+            ranks in 2usize..64,
+            kib in 1u32..8192,
+            share in 0.1f64..99.0,
+            time_us in 1.0f64..1e6,
+            mean_us in 1.0f64..1e4,
+        ) {
+            let bytes = f64::from(kib) * 1024.0;
+            let segment = 64 << 10;
+            let mut scaled = NoiseCost::new(
+                Noise::Scaled(Delay::Exp { mean_us: share }),
+                BuildOptions::default(),
+            );
+            proptest::prop_assert_eq!(scaled.looped_us(case, ranks, (bytes, segment), time_us), 0.0);
+            proptest::prop_assert_eq!(scaled.looped_quiet_us(case, ranks, time_us), time_us);
+            let mut fixed = NoiseCost::new(
+                Noise::Fixed(Delay::Exp { mean_us }),
+                BuildOptions::default(),
+            );
+            let segments = topologies::rooted::segment_count(bytes, segment);
+            let added = fixed.looped_us(case, ranks, (bytes, segment), time_us);
+            proptest::prop_assert!((added - (segments * mean_us - time_us).max(0.0)).abs() < 1e-6);
+            let longer = fixed.looped_us(case, ranks, (bytes, segment), 2.0 * time_us);
+            proptest::prop_assert!(longer <= added);
+        }
+    }
+
+    /// Delays that outlast a broadcast's transfers set its call's time; every other collective
+    /// costs in a loop what one call costs.
+    #[test]
+    fn a_loop_prices_other_collectives_as_one_call() {
+        let build = BuildOptions::default();
+        let mut n = NoiseCost::new("exp:150%".parse().unwrap(), build);
+        let chain = ROOTED[0];
+        let added = n.looped_us(chain, 8, (1024.0, build.segment_bytes), 100.0);
+        assert!((added - 50.0).abs() < 1e-9, "{added}");
+        for case in [
+            Case::all_reduce(Algorithm::Ring),
+            Case {
+                collective: topologies::Collective::AllToAll,
+                algorithm: Algorithm::Pairwise,
+            },
+        ] {
+            let one = n.case_us(case, 8, 1000.0);
+            assert!(one > 0.0);
+            assert_eq!(
+                n.looped_us(case, 8, (1024.0, build.segment_bytes), 1000.0),
+                one
+            );
+            assert_eq!(
+                n.looped_quiet_us(case, 8, 1000.0),
+                n.quiet_us(case, 8, 1000.0)
+            );
         }
     }
 

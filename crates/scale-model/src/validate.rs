@@ -148,12 +148,11 @@ pub fn validate(
             unpredicted += 1;
             continue;
         };
-        let Ok(c) = m.collective.try_cost_looped(
-            m.algorithm,
-            m.nranks,
-            m.bytes as f64,
-            &m.build(&opts.fit.build),
-        ) else {
+        let build = m.build(&opts.fit.build);
+        let Ok(c) = m
+            .collective
+            .try_cost_looped(m.algorithm, m.nranks, m.bytes as f64, &build)
+        else {
             unpredicted += 1;
             continue;
         };
@@ -165,7 +164,12 @@ pub fn validate(
         };
         let mut terms = terms_of(&c, link, 1.0);
         if let Some(n) = noise.as_mut() {
-            terms.straggler_us = n.case_us(m.case(), m.nranks, terms.total());
+            terms.straggler_us = n.looped_us(
+                m.case(),
+                m.nranks,
+                (m.bytes as f64, build.segment_bytes),
+                terms.total(),
+            );
         } else if let Some(s) = &straggler {
             terms.straggler_us = *delays
                 .entry(m.nranks)

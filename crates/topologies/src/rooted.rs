@@ -89,8 +89,9 @@ pub fn tree(nranks: usize, count: usize, segment: usize, root: usize, dir: Direc
     b.finish()
 }
 
-/// Segments the buffer of `bytes` is cut into (at least one).
-fn segment_count(bytes: f64, segment_bytes: usize) -> f64 {
+/// Segments the buffer of `bytes` is cut into (at least one): the steps a call takes at each
+/// rank that sends.
+pub fn segment_count(bytes: f64, segment_bytes: usize) -> f64 {
     if segment_bytes == 0 || !bytes.is_finite() || bytes <= 0.0 {
         return 1.0;
     }
