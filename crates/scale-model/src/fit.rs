@@ -23,9 +23,10 @@ use topologies::{Algorithm, BuildOptions, Case, Collective};
 
 use crate::error::ModelError;
 use crate::measurement::Measurement;
-use crate::nnls::{nnls, NnlsSolution};
+use crate::nnls::NnlsSolution;
 use crate::noise::NoiseCost;
 use crate::noise_form::Noise;
+use crate::outliers::{self, fit_setting_aside};
 use crate::params::{terms_array, CostParams};
 use crate::regime::{RegimeChoice, SizeRange};
 
@@ -406,6 +407,19 @@ pub fn fit_case_ranges(
     opts: &FitOptions,
     ranges: &[SizeRange],
 ) -> Result<RangesFit, ModelError> {
+    fit_case_ranges_trimmed(case, measurements, opts, ranges, true)
+}
+
+/// [`fit_case_ranges`], setting aside the points the form misses by far
+/// ([`outliers`]) only with `trim`: the size regimes are chosen on plain fits, so that a
+/// regime's points are not set aside as outliers of a form that has no regime for them.
+pub(crate) fn fit_case_ranges_trimmed(
+    case: Case,
+    measurements: &[&Measurement],
+    opts: &FitOptions,
+    ranges: &[SizeRange],
+    trim: bool,
+) -> Result<RangesFit, ModelError> {
     let mut rows: Vec<[f64; 3]> = Vec::new();
     let mut used: Vec<(&Measurement, usize)> = Vec::new();
     let mut single_rank = 0usize;
@@ -473,10 +487,23 @@ pub fn fit_case_ranges(
         })
         .collect();
     let y: Vec<f64> = used.iter().map(|(m, _)| m.time_us * weight(m)).collect();
-    let sol = nnls(&x, &y).ok_or_else(|| ModelError::FitFailed {
+    let trimmed = fit_setting_aside(&x, &y, trim).ok_or_else(|| ModelError::FitFailed {
         what: case.to_string(),
         reason: "the cost coefficients are not finite".to_string(),
     })?;
+    let sol = trimmed.sol;
+    let all_points = rows.len();
+    let set_aside: Vec<([f64; 3], &Measurement, usize)> = (0..all_points)
+        .filter(|&i| !trimmed.kept[i])
+        .map(|i| (rows[i], used[i].0, used[i].1))
+        .collect();
+    let (rows, used): (Vec<[f64; 3]>, Vec<(&Measurement, usize)>) = rows
+        .into_iter()
+        .zip(used)
+        .zip(&trimmed.kept)
+        .filter(|(_, kept)| **kept)
+        .map(|(point, _)| point)
+        .unzip();
 
     let n = rows.len();
     let free = sol.free.iter().filter(|f| **f).count();
@@ -527,16 +554,46 @@ pub fn fit_case_ranges(
                 "{n} point(s) for {free} free parameter(s): no standard errors"
             ));
         }
+        let params = [est[0].value, est[1].value, est[2].value];
+        let aside: Vec<String> = set_aside
+            .iter()
+            .filter(|(_, _, i)| *i == r)
+            .map(|(row, m, _)| {
+                let form: f64 = row.iter().zip(params).map(|(a, b)| a * b).sum();
+                format!(
+                    "{} ranks at {} bytes, measured {:.4} us, the form says {:.4} us ({:+.0}%)",
+                    m.nranks,
+                    m.bytes,
+                    m.time_us,
+                    form,
+                    100.0 * (form - m.time_us) / m.time_us
+                )
+            })
+            .collect();
+        if !aside.is_empty() {
+            notes.push(format!(
+                "{} point(s) set aside, the form missing each by over {} robust standard \
+                 deviations of the points' errors and over {:.0}% (a shaper's burst, a host's \
+                 hiccup): {}",
+                aside.len(),
+                outliers::DEVIATIONS,
+                100.0 * outliers::MIN_ERROR,
+                aside.join("; ")
+            ));
+        }
         fits.push(range_fit(case, *range, est, &mine, notes));
     }
+    // The information criterion compares fits over every point, those set aside included.
     let scale = used
         .iter()
-        .map(|(m, _)| (m.time_us * weight(m)).powi(2))
+        .map(|(m, _)| m.time_us * weight(m))
+        .chain(set_aside.iter().map(|(_, m, _)| m.time_us * weight(m)))
+        .map(|v| v.powi(2))
         .sum();
     Ok(RangesFit {
         fits,
-        points: n,
-        rss: sol.rss,
+        points: all_points,
+        rss: trimmed.rss_all,
         scale,
         free,
     })

@@ -24,6 +24,7 @@ pub mod nnls;
 pub mod noise;
 pub mod noise_fit;
 pub mod noise_form;
+pub mod outliers;
 pub mod params;
 pub mod plot;
 pub mod predict;

