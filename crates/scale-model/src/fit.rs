@@ -573,8 +573,8 @@ pub(crate) fn fit_case_ranges_trimmed(
         if !aside.is_empty() {
             notes.push(format!(
                 "{} point(s) set aside, the form missing each by over {} robust standard \
-                 deviations of the points' errors and over {:.0}% (a shaper's burst, a host's \
-                 hiccup): {}",
+                 deviations of the points' errors and over {:.0}% (a shaper's burst, a stalled \
+                 transfer, a host's hiccup): {}",
                 aside.len(),
                 outliers::DEVIATIONS,
                 100.0 * outliers::MIN_ERROR,

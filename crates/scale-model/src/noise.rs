@@ -127,7 +127,8 @@ impl NoiseCost {
 
     /// Expected extra time of one call of `case` over `ranks` ranks in a loop of back-to-back
     /// calls of `bytes` each in segments of `segment_bytes` (what a lab times), whose call takes
-    /// `time_us` without the noise, microseconds. Broadcast and reduce cost only their busiest link's bytes there
+    /// `time_us` without the noise, microseconds. Broadcast and reduce cost only their busiest
+    /// link's bytes there
     /// ([`Collective::try_cost_looped`](topologies::Collective::try_cost_looped)): the root
     /// starts the next call while this one travels, and a rank's delays overlap the transfers
     /// that its link drains meanwhile, as the latencies do. They cost only what a call's
@@ -427,7 +428,8 @@ mod tests {
                 Noise::Scaled(Delay::Exp { mean_us: share }),
                 BuildOptions::default(),
             );
-            proptest::prop_assert_eq!(scaled.looped_us(case, ranks, (bytes, segment), time_us), 0.0);
+            let added = scaled.looped_us(case, ranks, (bytes, segment), time_us);
+            proptest::prop_assert_eq!(added, 0.0);
             proptest::prop_assert_eq!(scaled.looped_quiet_us(case, ranks, time_us), time_us);
             let mut fixed = NoiseCost::new(
                 Noise::Fixed(Delay::Exp { mean_us }),

@@ -37,8 +37,8 @@ pub struct TrimmedFit {
 
 /// Fits `x` b = `y` (weighted rows, each point's weight applied to its row and its measured
 /// time alike, so a residual over `y` is the point's relative error), setting aside the points
-/// the form misses by far. `None` where the fit itself fails.
-/// With `trim` false, sets nothing aside (the plain fit).
+/// the form misses by far; with `trim` false, none (the plain fit). `None` where the fit
+/// itself fails.
 pub fn fit_setting_aside(x: &[Vec<f64>], y: &[f64], trim: bool) -> Option<TrimmedFit> {
     let n = x.len();
     let columns = x.first().map_or(0, Vec::len);
@@ -156,7 +156,10 @@ mod tests {
             far in proptest::collection::vec(1.0f64..20.0, 0..12),
         ) {
             let jitter = |i: usize| {
-                let h = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64 * 1442695040888963407) >> 32) as f64;
+                let mixed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(i as u64 * 1442695040888963407);
+                let h = (mixed >> 32) as f64;
                 0.15 * ((h / f64::from(u32::MAX)) * 2.0 - 1.0)
             };
             let (x, y) = points(n, jitter);
