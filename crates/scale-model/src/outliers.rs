@@ -158,7 +158,7 @@ mod tests {
             let jitter = |i: usize| {
                 let mixed = seed
                     .wrapping_mul(6364136223846793005)
-                    .wrapping_add(i as u64 * 1442695040888963407);
+                    .wrapping_add((i as u64).wrapping_mul(1442695040888963407));
                 let h = (mixed >> 32) as f64;
                 0.15 * ((h / f64::from(u32::MAX)) * 2.0 - 1.0)
             };
