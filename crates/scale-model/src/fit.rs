@@ -487,7 +487,8 @@ pub(crate) fn fit_case_ranges_trimmed(
         })
         .collect();
     let y: Vec<f64> = used.iter().map(|(m, _)| m.time_us * weight(m)).collect();
-    let trimmed = fit_setting_aside(&x, &y, trim).ok_or_else(|| ModelError::FitFailed {
+    let ranks: Vec<usize> = used.iter().map(|(m, _)| m.nranks).collect();
+    let trimmed = fit_setting_aside(&x, &y, &ranks, trim).ok_or_else(|| ModelError::FitFailed {
         what: case.to_string(),
         reason: "the cost coefficients are not finite".to_string(),
     })?;
@@ -572,10 +573,11 @@ pub(crate) fn fit_case_ranges_trimmed(
             .collect();
         if !aside.is_empty() {
             notes.push(format!(
-                "{} point(s) set aside, the form missing each by over {} robust standard \
+                "{} {}, the form missing each by over {} robust standard \
                  deviations of the points' errors and over {:.0}% (a shaper's burst, a stalled \
                  transfer, a host's hiccup): {}",
                 aside.len(),
+                outliers::NOTE,
                 outliers::DEVIATIONS,
                 100.0 * outliers::MIN_ERROR,
                 aside.join("; ")

@@ -171,6 +171,13 @@ pub fn render(report: &ValidationReport, notes: &[String]) -> String {
             f.rms_rel_error * 100.0
         )
     }));
+    // The points a fit set aside, so that a prediction's reader sees what its fit left out.
+    all.extend(report.fits.fits.iter().flat_map(|f| {
+        f.notes
+            .iter()
+            .filter(|n| n.contains(scale_model::outliers::NOTE))
+            .map(move |n| format!("{}: {n}", f.label()))
+    }));
     all.extend(notes.iter().cloned());
     out.push_str("# assumptions and notes\n");
     out.push_str(&bullets(&all));
