@@ -16,6 +16,7 @@
 //! form at every size).
 
 use crate::nnls::{nnls, NnlsSolution};
+use crate::noise_fit::median;
 
 /// How many robust standard deviations from the median relative error set a point aside.
 pub const DEVIATIONS: f64 = 5.0;
@@ -61,14 +62,9 @@ pub fn fit_setting_aside(
         )?;
         let errors: Vec<f64> = (0..n).map(|i| relative_error(&x[i], y[i], &sol)).collect();
         let kept_errors: Vec<f64> = rows.iter().map(|&i| errors[i]).collect();
-        let centre = median(&kept_errors);
+        let centre = median(kept_errors.clone()).unwrap_or(0.0);
         let spread = 1.4826
-            * median(
-                &kept_errors
-                    .iter()
-                    .map(|e| (e - centre).abs())
-                    .collect::<Vec<_>>(),
-            );
+            * median(kept_errors.iter().map(|e| (e - centre).abs()).collect()).unwrap_or(0.0);
         let worst = rows.iter().copied().max_by(|&a, &b| {
             (errors[a] - centre)
                 .abs()
@@ -85,7 +81,7 @@ pub fn fit_setting_aside(
                 .collect();
             (errors[i] - centre).abs() > limit
                 && errors[i].abs() > MIN_ERROR
-                && (peers.is_empty() || (errors[i] - median(&peers)).abs() > limit)
+                && median(peers).is_none_or(|m| (errors[i] - m).abs() > limit)
         };
         match worst {
             Some(i) if room && far(i) => {
@@ -106,20 +102,6 @@ fn relative_error(row: &[f64], y: f64, sol: &NnlsSolution) -> f64 {
         (fitted - y) / y
     } else {
         0.0
-    }
-}
-
-fn median(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let m = s.len() / 2;
-    if s.len() % 2 == 1 {
-        s[m]
-    } else {
-        (s[m - 1] + s[m]) / 2.0
     }
 }
 
